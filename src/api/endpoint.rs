@@ -1,0 +1,116 @@
+//! The route table: method and path to a typed endpoint, with and without the `/v1` prefix.
+
+/// Every route the gateway serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    ChatCompletions,
+    Completions,
+    Embeddings,
+    Models,
+    /// `GET /v1/models/{id}`: the id is read from the path again when answering.
+    Model,
+    Liveliness,
+    Readiness,
+    Metrics,
+}
+
+/// What a request line resolved to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    Found(Endpoint),
+    MethodNotAllowed,
+    NotFound,
+}
+
+impl Endpoint {
+    /// Resolve a method and path (query already stripped).
+    pub fn route(method: &str, path: &str) -> Route {
+        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+        let bare = path.strip_prefix("/v1").filter(|p| p.starts_with('/')).unwrap_or(path);
+        let (endpoint, want_post) = match bare {
+            "/chat/completions" => (Endpoint::ChatCompletions, true),
+            "/completions" => (Endpoint::Completions, true),
+            "/embeddings" => (Endpoint::Embeddings, true),
+            "/models" => (Endpoint::Models, false),
+            "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
+            "/health/readiness" => (Endpoint::Readiness, false),
+            "/metrics" => (Endpoint::Metrics, false),
+            p if p.starts_with("/models/") && p.len() > "/models/".len() => {
+                (Endpoint::Model, false)
+            }
+            // LiteLLM serves Azure-style deployment routes too.
+            p if p.starts_with("/openai/deployments/") => {
+                match p.rsplit('/').next() {
+                    Some("completions") if p.ends_with("/chat/completions") => {
+                        (Endpoint::ChatCompletions, true)
+                    }
+                    Some("completions") => (Endpoint::Completions, true),
+                    Some("embeddings") => (Endpoint::Embeddings, true),
+                    _ => return Route::NotFound,
+                }
+            }
+            _ => return Route::NotFound,
+        };
+        let ok = if want_post {
+            method == "POST"
+        } else {
+            method == "GET" || method == "HEAD"
+        };
+        if ok {
+            Route::Found(endpoint)
+        } else {
+            Route::MethodNotAllowed
+        }
+    }
+
+    /// Whether this endpoint carries a model request body.
+    pub fn is_model_call(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings
+        )
+    }
+
+    /// Routes that answer without a key unless the config says otherwise.
+    pub fn is_public(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Liveliness | Endpoint::Readiness | Endpoint::Metrics
+        )
+    }
+
+    /// A bounded label for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletions => "/chat/completions",
+            Endpoint::Completions => "/completions",
+            Endpoint::Embeddings => "/embeddings",
+            Endpoint::Models => "/models",
+            Endpoint::Model => "/models/{id}",
+            Endpoint::Liveliness => "/health/liveliness",
+            Endpoint::Readiness => "/health/readiness",
+            Endpoint::Metrics => "/metrics",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_with_and_without_v1() {
+        for p in ["/v1/chat/completions", "/chat/completions", "/v1/chat/completions/"] {
+            assert_eq!(Endpoint::route("POST", p), Route::Found(Endpoint::ChatCompletions));
+        }
+        assert_eq!(Endpoint::route("GET", "/models"), Route::Found(Endpoint::Models));
+        assert_eq!(Endpoint::route("GET", "/v1/models/gpt-4o"), Route::Found(Endpoint::Model));
+        assert_eq!(
+            Endpoint::route("POST", "/openai/deployments/gpt-4o/chat/completions"),
+            Route::Found(Endpoint::ChatCompletions)
+        );
+        assert_eq!(Endpoint::route("GET", "/v1/chat/completions"), Route::MethodNotAllowed);
+        assert_eq!(Endpoint::route("GET", "/v2/nothing"), Route::NotFound);
+        assert_eq!(Endpoint::route("GET", "/v1"), Route::NotFound);
+    }
+}

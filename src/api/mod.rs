@@ -1,0 +1,9 @@
+//! Inbound surfaces: the endpoint table, request views and OpenAI-style error bodies.
+
+pub mod endpoint;
+pub mod error;
+pub mod request;
+pub mod response;
+
+pub use endpoint::Endpoint;
+pub use error::ApiError;

@@ -1,0 +1,398 @@
+//! Parse a model request body once: validate the JSON, index its top-level fields, splice it.
+//!
+//! The body is never turned into a tree. One serde pass validates the whole document and
+//! records each top-level value as a borrowed `RawValue`; the few fields the gateway reads are
+//! decoded from those slices, and the upstream body is the client's bytes with `model`
+//! replaced, gateway-only fields cut out and `stream_options.include_usage` injected.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::endpoint::Endpoint;
+use super::error::ApiError;
+
+/// Body fields that steer the gateway and are never sent upstream (LiteLLM's names).
+const GATEWAY_FIELDS: &[&str] = &[
+    "num_retries",
+    "mock_response",
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "disable_fallbacks",
+    "max_fallbacks",
+    "metadata",
+    "litellm_metadata",
+    "caching",
+    "cache",
+    "timeout",
+    "stream_timeout",
+];
+
+/// What the gateway needs from a model request, with byte ranges into the client's body.
+#[derive(Debug, Clone)]
+pub struct ModelCall {
+    pub body: Bytes,
+    pub model: String,
+    model_span: Range<usize>,
+    pub stream: bool,
+    /// The client asked for the trailing usage chunk.
+    pub include_usage: bool,
+    stream_options_span: Option<Range<usize>>,
+    /// Ranges of gateway-only fields (key, value and one comma) to cut out.
+    strip: Vec<Range<usize>>,
+    /// Ranges of every top-level key name (without quotes).
+    keys: Vec<Range<usize>>,
+    open_brace: usize,
+    pub num_retries: Option<u32>,
+    /// Per-request `mock_response`, as LiteLLM allows.
+    pub mock_response: Option<String>,
+    pub max_tokens: Option<u64>,
+    /// Per-request `timeout` (seconds), as LiteLLM allows.
+    pub timeout: Option<f64>,
+}
+
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(16);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    out.push((key, value));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn span_of(body: &[u8], raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+    start..start + raw.get().len()
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// From a value's start, walk back over `"key" :` and return the key's range (inside quotes)
+/// and the position of the opening quote.
+fn key_before(body: &[u8], value_start: usize) -> Option<(Range<usize>, usize)> {
+    let mut i = value_start;
+    while i > 0 && is_ws(body[i - 1]) {
+        i -= 1;
+    }
+    if i == 0 || body[i - 1] != b':' {
+        return None;
+    }
+    i -= 1;
+    while i > 0 && is_ws(body[i - 1]) {
+        i -= 1;
+    }
+    if i == 0 || body[i - 1] != b'"' {
+        return None;
+    }
+    let key_end = i - 1;
+    let mut j = key_end;
+    loop {
+        if j == 0 {
+            return None;
+        }
+        j -= 1;
+        if body[j] == b'"' {
+            let slashes = body[..j].iter().rev().take_while(|&&b| b == b'\\').count();
+            if slashes % 2 == 0 {
+                return Some((j + 1..key_end, j));
+            }
+        }
+    }
+}
+
+/// The range that removes one member (key, value and the comma joining it to a neighbour).
+fn member_removal(body: &[u8], quote: usize, value_end: usize) -> Range<usize> {
+    let mut i = quote;
+    while i > 0 && is_ws(body[i - 1]) {
+        i -= 1;
+    }
+    if i > 0 && body[i - 1] == b',' {
+        return i - 1..value_end;
+    }
+    // First member: take the comma after it instead.
+    let mut j = value_end;
+    while j < body.len() && is_ws(body[j]) {
+        j += 1;
+    }
+    if j < body.len() && body[j] == b',' {
+        j += 1;
+    }
+    quote..j
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("Invalid JSON in request body: {e}")).with_code("invalid_json")
+}
+
+fn field<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue, name: &str) -> Result<T, ApiError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        ApiError::bad_request(format!("Invalid value for '{name}': {e}")).with_param(name)
+    })
+}
+
+impl ModelCall {
+    /// Parse a model request body for `endpoint`.
+    pub fn parse(endpoint: Endpoint, body: Bytes) -> Result<ModelCall, ApiError> {
+        let Fields(fields) = serde_json::from_slice::<Fields>(&body).map_err(json_error)?;
+        let bytes: &[u8] = &body;
+        let open_brace = bytes.iter().position(|&b| b == b'{').unwrap_or(0);
+        let mut call = ModelCall {
+            body: Bytes::new(),
+            model: String::new(),
+            model_span: 0..0,
+            stream: false,
+            include_usage: false,
+            stream_options_span: None,
+            strip: Vec::new(),
+            keys: Vec::with_capacity(fields.len()),
+            open_brace,
+            num_retries: None,
+            mock_response: None,
+            max_tokens: None,
+            timeout: None,
+        };
+        let mut model = None;
+        let mut required_seen = false;
+        let required = match endpoint {
+            Endpoint::ChatCompletions => "messages",
+            Endpoint::Completions => "prompt",
+            _ => "input",
+        };
+        for (key, raw) in &fields {
+            let span = span_of(bytes, raw);
+            if let Some((key_span, quote)) = key_before(bytes, span.start) {
+                call.keys.push(key_span);
+                if GATEWAY_FIELDS.contains(&key.as_ref()) {
+                    call.strip.push(member_removal(bytes, quote, span.end));
+                }
+            }
+            match key.as_ref() {
+                "model" => {
+                    let m: Cow<str> = field(raw, "model")?;
+                    model = Some(m.into_owned());
+                    call.model_span = span;
+                }
+                "stream" => call.stream = field::<Option<bool>>(raw, "stream")?.unwrap_or(false),
+                "stream_options" => {
+                    #[derive(serde::Deserialize)]
+                    struct StreamOptions {
+                        include_usage: Option<bool>,
+                    }
+                    let so: Option<StreamOptions> = field(raw, "stream_options")?;
+                    call.include_usage = so.and_then(|s| s.include_usage).unwrap_or(false);
+                    call.stream_options_span = Some(span);
+                }
+                "num_retries" => call.num_retries = field(raw, "num_retries")?,
+                "timeout" => call.timeout = field(raw, "timeout")?,
+                "mock_response" => {
+                    call.mock_response = field::<Option<Cow<str>>>(raw, "mock_response")?
+                        .map(Cow::into_owned)
+                }
+                "max_tokens" | "max_completion_tokens" => {
+                    call.max_tokens = field::<Option<u64>>(raw, key)?.or(call.max_tokens)
+                }
+                k if k == required => {
+                    let first = raw.get().as_bytes().first().copied();
+                    let ok = match endpoint {
+                        Endpoint::ChatCompletions => first == Some(b'['),
+                        _ => first != Some(b'n'),
+                    };
+                    if !ok {
+                        return Err(ApiError::bad_request(format!(
+                            "Invalid value for '{required}': expected an array"
+                        ))
+                        .with_param(required));
+                    }
+                    required_seen = true;
+                }
+                _ => {}
+            }
+        }
+        if !required_seen {
+            return Err(ApiError::bad_request(format!(
+                "{}: Missing required parameter: '{required}'.",
+                endpoint.as_str()
+            ))
+            .with_param(required));
+        }
+        let Some(model) = model else {
+            return Err(ApiError::bad_request(format!(
+                "{}: Missing required parameter: 'model'.",
+                endpoint.as_str()
+            ))
+            .with_param("model"));
+        };
+        call.model = model;
+        call.strip.sort_by_key(|r| r.start);
+        drop(fields);
+        call.body = body;
+        Ok(call)
+    }
+
+    fn has_key(&self, name: &str) -> bool {
+        self.keys
+            .iter()
+            .any(|r| &self.body[r.clone()] == name.as_bytes())
+    }
+
+    /// The upstream body for an OpenAI-compatible deployment: the client's bytes with `model`
+    /// replaced by `model_json` (an already-encoded JSON string), gateway fields removed,
+    /// deployment defaults added where the client did not set them, and
+    /// `stream_options.include_usage` forced on for streams.
+    pub fn splice(&self, model_json: Option<&[u8]>, defaults: &[(String, Box<RawValue>)]) -> Bytes {
+        let body: &[u8] = &self.body;
+        let mut edits: Vec<(Range<usize>, Cow<[u8]>)> = Vec::with_capacity(4 + self.strip.len());
+        if let Some(m) = model_json {
+            edits.push((self.model_span.clone(), Cow::Borrowed(m)));
+        }
+        for r in &self.strip {
+            edits.push((r.clone(), Cow::Borrowed(&[])));
+        }
+        let mut insert = Vec::new();
+        for (k, v) in defaults {
+            if !self.has_key(k) {
+                insert.extend_from_slice(b"\"");
+                insert.extend_from_slice(k.as_bytes());
+                insert.extend_from_slice(b"\":");
+                insert.extend_from_slice(v.get().as_bytes());
+                insert.push(b',');
+            }
+        }
+        if self.stream && !self.include_usage {
+            match &self.stream_options_span {
+                Some(span) => edits.push((span.clone(), Cow::Owned(force_usage(&body[span.clone()])))),
+                None => insert.extend_from_slice(br#""stream_options":{"include_usage":true},"#),
+            }
+        }
+        if !insert.is_empty() {
+            let at = self.open_brace + 1;
+            edits.push((at..at, Cow::Owned(insert)));
+        }
+        if edits.is_empty() {
+            return self.body.clone();
+        }
+        edits.sort_by_key(|(r, _)| (r.start, r.end));
+        let extra: usize = edits.iter().map(|(_, b)| b.len()).sum();
+        let mut out = Vec::with_capacity(body.len() + extra);
+        let mut at = 0;
+        for (range, bytes) in &edits {
+            if range.start < at {
+                continue; // overlapping edit (cannot happen for distinct members)
+            }
+            out.extend_from_slice(&body[at..range.start]);
+            out.extend_from_slice(bytes);
+            at = range.end;
+        }
+        out.extend_from_slice(&body[at..]);
+        Bytes::from(out)
+    }
+}
+
+/// `stream_options` with `include_usage: true`, other members kept.
+fn force_usage(raw: &[u8]) -> Vec<u8> {
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(raw).unwrap_or_default();
+    map.insert("include_usage".into(), serde_json::Value::Bool(true));
+    serde_json::to_vec(&map).unwrap_or_else(|_| br#"{"include_usage":true}"#.to_vec())
+}
+
+/// Encode a model name as a JSON string literal, once per deployment.
+pub fn json_string(s: &str) -> Bytes {
+    Bytes::from(serde_json::to_vec(s).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parse(body: &str) -> Result<ModelCall, ApiError> {
+        ModelCall::parse(Endpoint::ChatCompletions, Bytes::from(body.to_string()))
+    }
+
+    #[test]
+    fn splice_replaces_model_and_keeps_everything_else() {
+        let body = r#"{ "model" : "gpt" , "messages":[{"role":"user","content":"h\"i"}], "x_unknown": {"a":[1,2]}}"#;
+        let c = parse(body).unwrap();
+        assert_eq!(c.model, "gpt");
+        let out = c.splice(Some(br#""gpt-4o-mini""#), &[]);
+        let s = std::str::from_utf8(&out).unwrap();
+        assert_eq!(s, body.replace(r#""gpt""#, r#""gpt-4o-mini""#));
+    }
+
+    #[test]
+    fn stream_injects_usage_and_strips_gateway_fields() {
+        let c = parse(r#"{"num_retries":3,"model":"m","stream":true,"messages":[],"mock_response":"x"}"#).unwrap();
+        assert_eq!(c.num_retries, Some(3));
+        assert!(c.stream && !c.include_usage);
+        let v: Value = serde_json::from_slice(&c.splice(Some(br#""u""#), &[])).unwrap();
+        assert_eq!(
+            v,
+            json!({"model":"u","stream":true,"messages":[],"stream_options":{"include_usage":true}})
+        );
+        let c = parse(r#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[]}"#).unwrap();
+        let v: Value = serde_json::from_slice(&c.splice(None, &[])).unwrap();
+        assert_eq!(v["stream_options"], json!({"include_obfuscation":false,"include_usage":true}));
+    }
+
+    #[test]
+    fn defaults_fill_only_missing_fields() {
+        let c = parse(r#"{"model":"m","temperature":0.1,"messages":[]}"#).unwrap();
+        let defaults = vec![
+            ("temperature".to_string(), RawValue::from_string("0.9".into()).unwrap()),
+            ("max_tokens".to_string(), RawValue::from_string("64".into()).unwrap()),
+        ];
+        let v: Value = serde_json::from_slice(&c.splice(None, &defaults)).unwrap();
+        assert_eq!(v, json!({"model":"m","temperature":0.1,"max_tokens":64,"messages":[]}));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = parse(r#"{"model":"m","messages":[}"#).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("Invalid JSON"), "{}", e.message);
+        let e = parse(r#"{"model":"m"}"#).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("messages"));
+        let e = parse(r#"{"messages":[]}"#).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        let e = parse(r#"{"model":5,"messages":[]}"#).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        assert!(parse("[1,2]").is_err());
+        assert!(parse("").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn splice_always_yields_valid_json(model in "[a-z\"\\\\é]{0,12}", stream in proptest::bool::ANY, retries in proptest::option::of(0u32..5)) {
+            let mut v = json!({"model": model, "messages": [{"role":"user","content":"hi"}], "stream": stream});
+            if let Some(r) = retries { v["num_retries"] = json!(r); }
+            let c = parse(&v.to_string()).unwrap();
+            let out = c.splice(Some(&json_string("up")), &[]);
+            let back: Value = serde_json::from_slice(&out).unwrap();
+            proptest::prop_assert_eq!(&back["model"], "up");
+            proptest::prop_assert!(back.get("num_retries").is_none());
+            proptest::prop_assert_eq!(back["stream_options"]["include_usage"] == true, stream);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Serde types that mirror LiteLLM's `config.yaml`; unknown keys are collected, not dropped.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use serde_yaml::Value;
+
+/// Keys a section does not model, checked against LiteLLM's key lists after parsing.
+pub type Rest = BTreeMap<String, Value>;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub model_list: Vec<RawModel>,
+    #[serde(default)]
+    pub litellm_settings: RawLitellmSettings,
+    #[serde(default)]
+    pub router_settings: RawRouterSettings,
+    #[serde(default)]
+    pub general_settings: RawGeneralSettings,
+    #[serde(default)]
+    pub environment_variables: BTreeMap<String, Value>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawModel {
+    pub model_name: String,
+    pub litellm_params: RawLitellmParams,
+    #[serde(default)]
+    pub model_info: RawModelInfo,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawLitellmParams {
+    pub model: String,
+    pub api_key: Option<String>,
+    pub api_base: Option<String>,
+    pub api_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub rpm: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub tpm: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub timeout: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub stream_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_retries: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub weight: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub order: Option<u32>,
+    pub mock_response: Option<Value>,
+    pub extra_headers: Option<BTreeMap<String, String>>,
+    pub organization: Option<String>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawModelInfo {
+    pub id: Option<String>,
+    pub mode: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_output_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub input_cost_per_token: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub output_cost_per_token: Option<f64>,
+    pub base_model: Option<String>,
+    /// `model_info` is free-form in LiteLLM (extra keys allowed); kept for `/model/info`.
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawLitellmSettings {
+    #[serde(default, deserialize_with = "lenient")]
+    pub num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub request_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub require_auth_for_metrics_endpoint: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub set_verbose: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub json_logs: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub drop_params: Option<bool>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRouterSettings {
+    pub routing_strategy: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub num_retries: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub timeout: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub stream_timeout: Option<f64>,
+    pub redis_host: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub redis_port: Option<u16>,
+    pub redis_password: Option<String>,
+    pub redis_url: Option<String>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawGeneralSettings {
+    pub master_key: Option<String>,
+    pub database_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_request_size_mb: Option<f64>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+/// Accept a scalar either typed or as a string (what `os.environ/` substitution yields).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr + serde::de::DeserializeOwned,
+    T::Err: std::fmt::Display,
+{
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("invalid value \"{s}\": {e}"))),
+        Some(v) => serde_yaml::from_value(v).map(Some).map_err(serde::de::Error::custom),
+    }
+}

@@ -1,0 +1,14 @@
+//! Switchyard: an LLM gateway on Pingora that serves LiteLLM's config and API.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod mock_upstream;
+pub mod providers;
+pub mod proxy;
+pub mod router;
+pub mod server;
+pub mod upstream;

@@ -1,0 +1,219 @@
+//! Prometheus registry with LiteLLM's metric names; label handles resolved when configs build.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// LiteLLM's `LATENCY_BUCKETS` (seconds), so dashboards carry over.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
+    5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0,
+    180.0, 240.0, 300.0,
+];
+
+/// Finer buckets for the gateway's own overhead, which lives in microseconds.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+];
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub total_requests: IntCounterVec,
+    pub failed_requests: IntCounterVec,
+    pub total_latency: HistogramVec,
+    pub api_latency: HistogramVec,
+    pub ttft: HistogramVec,
+    pub overhead: HistogramVec,
+    pub deployment_success: IntCounterVec,
+    pub deployment_failure: IntCounterVec,
+    pub in_flight: IntGauge,
+    pub input_tokens: IntCounterVec,
+    pub output_tokens: IntCounterVec,
+    pub total_tokens: IntCounterVec,
+    pub reloads: IntCounterVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(c.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    c
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> HistogramVec {
+    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+    let h = HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(h.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    h
+}
+
+#[expect(clippy::panic, reason = "metric definitions are static; a bad one is a programming error caught by the unit test")]
+fn unreachable_metric<T>() -> T {
+    panic!("invalid static metric definition")
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let r = Registry::new();
+        let in_flight = IntGauge::new(
+            "litellm_in_flight_requests",
+            "Requests being served by the gateway right now",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        if let Err(e) = r.register(Box::new(in_flight.clone())) {
+            log::error!("metric litellm_in_flight_requests not registered: {e}");
+        }
+        Metrics {
+            total_requests: counter(&r, "litellm_proxy_total_requests_metric", "Total requests made to the proxy server", &["requested_model", "route", "status_code"]),
+            failed_requests: counter(&r, "litellm_proxy_failed_requests_metric", "Responses that failed, by status", &["requested_model", "route", "exception_status"]),
+            total_latency: histogram(&r, "litellm_request_total_latency_metric", "Total latency (seconds) of a request to the proxy", &["model_group"], LATENCY_BUCKETS),
+            api_latency: histogram(&r, "litellm_llm_api_latency_metric", "Latency (seconds) of one upstream LLM API call", &["model_group", "model_id", "api_provider"], LATENCY_BUCKETS),
+            ttft: histogram(&r, "litellm_llm_api_time_to_first_token_metric", "Time to first token (seconds) of streamed calls", &["model_group", "model_id", "api_provider"], LATENCY_BUCKETS),
+            overhead: histogram(&r, "litellm_overhead_latency_metric", "Latency (seconds) the gateway itself added", &["model_group"], OVERHEAD_BUCKETS),
+            deployment_success: counter(&r, "litellm_deployment_success_responses", "Successful responses per deployment", &["requested_model", "model_id", "api_provider"]),
+            deployment_failure: counter(&r, "litellm_deployment_failure_responses", "Failed upstream attempts per deployment", &["requested_model", "model_id", "api_provider", "exception_status"]),
+            input_tokens: counter(&r, "litellm_input_tokens_metric", "Prompt tokens per model group", &["model_group", "model_id"]),
+            output_tokens: counter(&r, "litellm_output_tokens_metric", "Completion tokens per model group", &["model_group", "model_id"]),
+            total_tokens: counter(&r, "litellm_total_tokens_metric", "Total tokens per model group", &["model_group", "model_id"]),
+            reloads: counter(&r, "switchyard_config_reloads_total", "Config reloads by result", &["result"]),
+            in_flight,
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            log::error!("metrics encoding failed: {e}");
+        }
+        out
+    }
+}
+
+/// The process-wide metric set.
+pub fn metrics() -> &'static Metrics {
+    static M: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &M
+}
+
+/// Handles for one deployment, resolved when the runtime is built.
+#[derive(Clone)]
+pub struct DeploymentMetrics {
+    pub success: IntCounter,
+    pub api_latency: prometheus::Histogram,
+    pub ttft: prometheus::Histogram,
+    pub input_tokens: IntCounter,
+    pub output_tokens: IntCounter,
+    pub total_tokens: IntCounter,
+    group: String,
+    id: String,
+    provider: &'static str,
+}
+
+impl DeploymentMetrics {
+    pub fn new(group: &str, id: &str, provider: &'static str) -> Self {
+        let m = metrics();
+        DeploymentMetrics {
+            success: m.deployment_success.with_label_values(&[group, id, provider]),
+            api_latency: m.api_latency.with_label_values(&[group, id, provider]),
+            ttft: m.ttft.with_label_values(&[group, id, provider]),
+            input_tokens: m.input_tokens.with_label_values(&[group, id]),
+            output_tokens: m.output_tokens.with_label_values(&[group, id]),
+            total_tokens: m.total_tokens.with_label_values(&[group, id]),
+            group: group.to_string(),
+            id: id.to_string(),
+            provider,
+        }
+    }
+
+    /// A failed attempt (rare path: the status label is resolved here).
+    pub fn failure(&self, status: u16) {
+        metrics()
+            .deployment_failure
+            .with_label_values(&[&self.group, &self.id, self.provider, status_label(status)])
+            .inc();
+    }
+}
+
+/// Handles for one model group.
+#[derive(Clone)]
+pub struct GroupMetrics {
+    pub total_latency: prometheus::Histogram,
+    pub overhead: prometheus::Histogram,
+    ok: [IntCounter; 3],
+}
+
+impl GroupMetrics {
+    pub fn new(group: &str) -> Self {
+        let m = metrics();
+        let ok = |route: &str| m.total_requests.with_label_values(&[group, route, "200"]);
+        GroupMetrics {
+            total_latency: m.total_latency.with_label_values(&[group]),
+            overhead: m.overhead.with_label_values(&[group]),
+            ok: [ok("/chat/completions"), ok("/completions"), ok("/embeddings")],
+        }
+    }
+
+    pub fn ok(&self, route_index: usize) -> Option<&IntCounter> {
+        self.ok.get(route_index)
+    }
+}
+
+/// Count one finished request: the common 200 path uses pre-resolved handles.
+pub fn count_request(group: &str, route: &str, status: u16) {
+    let m = metrics();
+    let label = status_label(status);
+    m.total_requests.with_label_values(&[group, route, label]).inc();
+    if status >= 400 {
+        m.failed_requests.with_label_values(&[group, route, label]).inc();
+    }
+}
+
+/// Bounded status labels: known codes by value, anything else by class.
+pub fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        501 => "501",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        529 => "529",
+        0 => "0",
+        s if s < 300 => "2xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_families_register_and_render() {
+        let m = metrics();
+        DeploymentMetrics::new("g", "id", "openai").success.inc();
+        m.in_flight.inc();
+        m.in_flight.dec();
+        let text = String::from_utf8(m.render()).unwrap();
+        assert!(text.contains("litellm_deployment_success_responses"));
+        assert!(text.contains("litellm_in_flight_requests"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Provider modules, all of one shape, and the single place that dispatches on the kind.
+//!
+//! Each module supplies: its constants (default base URL, key variables), credentials
+//! (the auth header), request encoding (pure, borrowed), error decoding and the stream
+//! mapping. Adding a provider is a new module plus one arm in [`provider`].
+
+pub mod azure;
+pub mod mock;
+pub mod openai;
+pub mod sse;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+
+use crate::api::request::ModelCall;
+use crate::api::{ApiError, Endpoint};
+
+/// Providers this build can call. Everything else in LiteLLM's list loads but answers 501.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// `openai/`, `custom_openai/`, `openai_like/`, `litellm_proxy/`, `text-completion-openai/`.
+    OpenAi,
+    /// `hosted_vllm/`: an OpenAI-compatible server that needs `api_base`.
+    HostedVllm,
+    /// `azure/`: deployment URLs with `api-version` and the `api-key` header.
+    Azure,
+}
+
+impl ProviderKind {
+    /// The kind for a LiteLLM provider prefix, if this build implements it.
+    pub fn from_prefix(prefix: &str) -> Option<ProviderKind> {
+        match prefix {
+            "openai" | "custom_openai" | "openai_like" | "litellm_proxy" | "text-completion-openai" => {
+                Some(ProviderKind::OpenAi)
+            }
+            "hosted_vllm" => Some(ProviderKind::HostedVllm),
+            "azure" => Some(ProviderKind::Azure),
+            _ => None,
+        }
+    }
+
+    /// Default base URL, key and version variables.
+    pub fn defaults(self) -> &'static Defaults {
+        match self {
+            ProviderKind::OpenAi => &openai::DEFAULTS,
+            ProviderKind::HostedVllm => &openai::VLLM_DEFAULTS,
+            ProviderKind::Azure => &azure::DEFAULTS,
+        }
+    }
+
+    /// The `api_provider` metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::HostedVllm => "hosted_vllm",
+            ProviderKind::Azure => "azure",
+        }
+    }
+}
+
+/// Static facts a provider contributes when a deployment is built.
+pub struct Defaults {
+    pub api_base: Option<&'static str>,
+    /// Environment variables consulted (in order) when `api_key` is not set.
+    pub key_env: &'static [&'static str],
+    pub base_env: &'static [&'static str],
+    pub version_env: &'static [&'static str],
+    pub default_api_version: Option<&'static str>,
+    /// Key sent when none is configured (LiteLLM sends `fake-api-key` to vLLM).
+    pub fallback_key: Option<&'static str>,
+}
+
+/// The operations every provider implements.
+pub trait Provider: Sync {
+    /// Path and query for an endpoint, given the base URL's path (no trailing slash).
+    fn path(
+        &self,
+        base_path: &str,
+        endpoint: Endpoint,
+        upstream_model: &str,
+        api_version: Option<&str>,
+    ) -> String;
+
+    /// The header that carries the provider credential.
+    fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)>;
+
+    /// The upstream request body for a parsed client request.
+    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Bytes;
+
+    /// Turn an upstream error response into the client's OpenAI-shaped error.
+    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError;
+}
+
+/// What encoding needs from a deployment.
+pub struct EncodeTarget<'a> {
+    pub model_json: &'a [u8],
+    pub defaults: &'a [(String, Box<serde_json::value::RawValue>)],
+}
+
+/// The one dispatch point from kind to implementation.
+pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
+    match kind {
+        ProviderKind::OpenAi | ProviderKind::HostedVllm => &openai::OpenAi,
+        ProviderKind::Azure => &azure::Azure,
+    }
+}
+
+/// Whether an upstream status means "try another deployment".
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429 | 500..=599)
+}

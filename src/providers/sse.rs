@@ -1,0 +1,206 @@
+//! Server-sent events: a framer that is correct at every chunk boundary, and event helpers.
+
+use bytes::{Bytes, BytesMut};
+use memchr::memmem;
+use serde::Deserialize;
+
+/// Splits a byte stream into SSE events (terminated by a blank line, `\n\n` or `\r\n\r\n`).
+#[derive(Default)]
+pub struct SseFramer {
+    buf: BytesMut,
+    scanned: usize,
+}
+
+impl SseFramer {
+    /// Feed one chunk; `f` receives each complete event without its terminator.
+    pub fn feed(&mut self, chunk: &[u8], mut f: impl FnMut(Bytes)) {
+        self.buf.extend_from_slice(chunk);
+        loop {
+            let from = self.scanned.saturating_sub(3);
+            let hay = &self.buf[from..];
+            let lf = memmem::find(hay, b"\n\n").map(|p| (p, 2));
+            let crlf = memmem::find(hay, b"\r\n\r\n").map(|p| (p, 4));
+            let Some((p, len)) = [lf, crlf].into_iter().flatten().min_by_key(|x| x.0) else {
+                self.scanned = self.buf.len();
+                return;
+            };
+            let event = self.buf.split_to(from + p + len).freeze();
+            self.scanned = 0;
+            f(event.slice(..from + p));
+        }
+    }
+
+    /// Bytes of an unterminated trailing event.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// The `data` of an event: `data:` lines joined with `\n`; `None` for comments and
+/// events without data.
+pub fn data(event: &[u8]) -> Option<Bytes> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut single: Option<&[u8]> = None;
+    for line in event.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(rest) = line.strip_prefix(b"data:") else { continue };
+        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        match (&mut out, single) {
+            (None, None) => single = Some(rest),
+            (None, Some(first)) => {
+                let mut v = first.to_vec();
+                v.push(b'\n');
+                v.extend_from_slice(rest);
+                out = Some(v);
+            }
+            (Some(v), _) => {
+                v.push(b'\n');
+                v.extend_from_slice(rest);
+            }
+        }
+    }
+    match (out, single) {
+        (Some(v), _) => Some(Bytes::from(v)),
+        (None, Some(s)) => Some(Bytes::copy_from_slice(s)),
+        (None, None) => None,
+    }
+}
+
+/// Token counts reported by the upstream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+}
+
+/// Whether the payload has a non-null top-level-looking `"usage": {` member.
+fn has_usage_object(payload: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = memmem::find(&payload[from..], b"\"usage\"") {
+        let rest = &payload[from + p + 7..];
+        let rest = rest.trim_ascii_start();
+        if let Some(after) = rest.strip_prefix(b":") {
+            if after.trim_ascii_start().first() == Some(&b'{') {
+                return true;
+            }
+        }
+        from += p + 7;
+    }
+    false
+}
+
+/// What one OpenAI-format chunk means to the gateway.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChunkKind {
+    Done,
+    Error,
+    /// A chunk with `choices: []` and a usage object: the `include_usage` trailer.
+    UsageOnly(Usage),
+    /// Any other chunk; `Some` when it also carries usage.
+    Content(Option<Usage>),
+}
+
+#[derive(Deserialize)]
+struct UsageChunk {
+    #[serde(default)]
+    choices: Option<Vec<serde::de::IgnoredAny>>,
+    usage: Option<Usage>,
+}
+
+/// Classify an OpenAI chat/completions stream payload, parsing only the rare chunks that
+/// carry usage or an error.
+pub fn classify(payload: &[u8]) -> ChunkKind {
+    if payload == b"[DONE]" {
+        return ChunkKind::Done;
+    }
+    if payload.starts_with(b"{\"error\"") || is_error_object(payload) {
+        return ChunkKind::Error;
+    }
+    if !has_usage_object(payload) {
+        return ChunkKind::Content(None);
+    }
+    match serde_json::from_slice::<UsageChunk>(payload) {
+        Ok(UsageChunk { choices, usage: Some(u) }) if choices.as_ref().is_none_or(Vec::is_empty) => {
+            ChunkKind::UsageOnly(u)
+        }
+        Ok(UsageChunk { usage, .. }) => ChunkKind::Content(usage),
+        Err(_) => ChunkKind::Content(None),
+    }
+}
+
+fn is_error_object(payload: &[u8]) -> bool {
+    // `{ "error": ...` with whitespace; cheap check before any parse.
+    let p = payload.trim_ascii_start();
+    p.starts_with(b"{") && p[1..].trim_ascii_start().starts_with(b"\"error\"")
+}
+
+/// Usage from a non-stream response body, if present.
+pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct WithUsage {
+        usage: Option<Usage>,
+    }
+    if !has_usage_object(body) {
+        return None;
+    }
+    serde_json::from_slice::<WithUsage>(body).ok()?.usage
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const STREAM: &[u8] = b"data: {\"id\":\"1\",\"choices\":[{\"delta\":{\"content\":\"He\"}}]}\n\n: keep-alive\n\ndata: {\"id\":\"1\",\"choices\":[{\"delta\":{\"content\":\"llo\\n\\n\"}}]}\r\n\r\nevent: x\ndata: a\ndata: b\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\ndata: [DONE]\n\n";
+
+    fn frame_all(chunks: &[&[u8]]) -> Vec<Bytes> {
+        let mut f = SseFramer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            f.feed(c, |e| out.push(e));
+        }
+        assert!(f.pending().is_empty());
+        out
+    }
+
+    #[test]
+    fn frames_and_classifies() {
+        let events = frame_all(&[STREAM]);
+        assert_eq!(events.len(), 6);
+        assert_eq!(data(&events[1]), None);
+        assert_eq!(data(&events[3]).unwrap().as_ref(), b"a\nb");
+        assert_eq!(classify(&data(&events[0]).unwrap()), ChunkKind::Content(None));
+        assert_eq!(
+            classify(&data(&events[4]).unwrap()),
+            ChunkKind::UsageOnly(Usage { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 })
+        );
+        assert_eq!(classify(b"[DONE]"), ChunkKind::Done);
+        assert_eq!(classify(br#"{ "error": {"message":"x"}}"#), ChunkKind::Error);
+        assert_eq!(classify(br#"{"choices":[{"delta":{}}],"usage":null}"#), ChunkKind::Content(None));
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_gives_the_same_events(cuts in proptest::collection::btree_set(1..STREAM.len(), 0..12)) {
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            for c in cuts { chunks.push(&STREAM[at..c]); at = c; }
+            chunks.push(&STREAM[at..]);
+            prop_assert_eq!(frame_all(&chunks), frame_all(&[STREAM]));
+        }
+    }
+
+    #[test]
+    fn every_single_split_point() {
+        let whole = frame_all(&[STREAM]);
+        for i in 1..STREAM.len() {
+            assert_eq!(frame_all(&[&STREAM[..i], &STREAM[i..]]), whole, "split at {i}");
+        }
+        let bytes: Vec<&[u8]> = STREAM.chunks(1).collect();
+        assert_eq!(frame_all(&bytes), whole);
+    }
+}

@@ -1,0 +1,190 @@
+//! The Pingora `ProxyHttp` impl: thin phases that delegate to auth, admin and the exchange.
+
+mod body;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora_core::connectors::http::Connector;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_error::{Error, ErrorType, Result};
+use pingora_proxy::{ProxyHttp, Session};
+
+use crate::api::endpoint::Route;
+use crate::api::error::ErrorKind;
+use crate::api::request::ModelCall;
+use crate::api::response::{new_uuid, write_error};
+use crate::api::{ApiError, Endpoint};
+use crate::auth::authenticate;
+use crate::config::Runtime;
+use crate::metrics::{count_request, metrics};
+use crate::router::ModelGroup;
+use crate::upstream::{Exchange, Record, ResponseMeta};
+
+/// The gateway service: the live config snapshot and the upstream connector.
+pub struct Gateway {
+    pub runtime: Arc<ArcSwap<Runtime>>,
+    pub connector: Connector,
+}
+
+/// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
+pub struct Ctx {
+    rt: Arc<Runtime>,
+    started: Instant,
+    endpoint: Option<Endpoint>,
+    group: Option<Arc<ModelGroup>>,
+    status: u16,
+    record: Record,
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        metrics().in_flight.inc();
+        Ctx {
+            rt: self.runtime.load_full(),
+            started: Instant::now(),
+            endpoint: None,
+            group: None,
+            status: 0,
+            record: Record::default(),
+        }
+    }
+
+    /// Always `Ok(true)`: every response is written here (errors included), so Pingora's
+    /// own upstream phases never run.
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        if crate::server::draining() {
+            session.set_keepalive(None);
+        }
+        let status = match self.handle(session, ctx).await {
+            Ok(status) => status,
+            Err(err) => {
+                ctx.status = err.status;
+                write_error(session, &err, &[]).await?;
+                err.status
+            }
+        };
+        ctx.status = status;
+        Ok(true)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        Error::e_explain(ErrorType::InternalError, "the gateway answers every request in request_filter")
+    }
+
+    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+        let m = metrics();
+        m.in_flight.dec();
+        let Some(endpoint) = ctx.endpoint else { return };
+        if !endpoint.is_model_call() {
+            return;
+        }
+        let group = ctx.group.as_deref();
+        let name = group.map_or("unknown", |g| &g.name);
+        match (group, ctx.status) {
+            (Some(g), 200) => {
+                let idx = match endpoint {
+                    Endpoint::Completions => 1,
+                    Endpoint::Embeddings => 2,
+                    _ => 0,
+                };
+                if let Some(c) = g.metrics.ok(idx) {
+                    c.inc();
+                }
+            }
+            _ => count_request(name, endpoint.as_str(), ctx.status),
+        }
+        if let Some(g) = group {
+            g.metrics.total_latency.observe(ctx.started.elapsed().as_secs_f64());
+            if let Some(at) = ctx.record.committed_at {
+                let overhead = (at - ctx.started).saturating_sub(ctx.record.upstream_wait);
+                g.metrics.overhead.observe(overhead.as_secs_f64());
+            }
+        }
+        if let (Some(d), Some(u)) = (&ctx.record.deployment, ctx.record.usage) {
+            d.metrics.input_tokens.inc_by(u.prompt_tokens);
+            d.metrics.output_tokens.inc_by(u.completion_tokens);
+            d.metrics.total_tokens.inc_by(u.total_tokens);
+        }
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+        matches!(error.etype(), ErrorType::ConnectionClosed)
+    }
+}
+
+impl Gateway {
+    /// Route, authenticate and answer one request; returns the status written.
+    async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> std::result::Result<u16, ApiError> {
+        let req = session.req_header();
+        let endpoint = match Endpoint::route(req.method.as_str(), req.uri.path()) {
+            Route::Found(e) => e,
+            Route::NotFound => {
+                let e = ApiError::not_found_route(req.method.as_str(), req.uri.path());
+                session.set_keepalive(None);
+                return Err(e);
+            }
+            Route::MethodNotAllowed => {
+                let e = ApiError::new(405, ErrorKind::InvalidRequest, format!("Method {} not allowed for {}", req.method, req.uri.path()));
+                session.set_keepalive(None);
+                return Err(e);
+            }
+        };
+        ctx.endpoint = Some(endpoint);
+        let rt = ctx.rt.clone();
+        let public = endpoint.is_public() && !(endpoint == Endpoint::Metrics && rt.settings.metrics_require_auth);
+        if !public {
+            if let Err(e) = authenticate(&rt, session.req_header()) {
+                if endpoint.is_model_call() {
+                    session.set_keepalive(None);
+                }
+                return Err(e);
+            }
+        }
+        if !endpoint.is_model_call() {
+            return crate::admin::serve(session, &rt, endpoint).await.map_err(internal);
+        }
+
+        let body = body::read(session, rt.settings.max_body_bytes).await?;
+        let mut call = ModelCall::parse(endpoint, body)?;
+        let Some(group) = rt.group(&call.model).cloned() else {
+            return Err(ApiError::bad_request(format!(
+                "{}: Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",
+                endpoint.as_str(), call.model
+            )).with_param("model"));
+        };
+        ctx.group = Some(group.clone());
+        let headers = &session.req_header().headers;
+        let header_num = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(str::to_string);
+        let num_retries = match header_num("x-litellm-num-retries") {
+            Some(v) => v.parse::<u32>().map_err(|_| ApiError::bad_request(format!("x-litellm-num-retries: expected an integer, got \"{v}\"")))?,
+            None => call.num_retries.unwrap_or(rt.settings.num_retries),
+        };
+        if let Some(v) = header_num("x-litellm-timeout") {
+            let t = v.parse::<f64>().ok().filter(|t| *t > 0.0 && t.is_finite())
+                .ok_or_else(|| ApiError::bad_request(format!("x-litellm-timeout: expected seconds, got \"{v}\"")))?;
+            call.timeout = Some(t);
+        }
+        let mut meta = ResponseMeta::new(new_uuid(), ctx.started);
+        meta.group = group.name.to_string();
+        let exchange = Exchange {
+            connector: &self.connector,
+            call: &call,
+            endpoint,
+            group: &group,
+            num_retries: num_retries.min(10),
+            meta: &mut meta,
+            record: &mut ctx.record,
+        };
+        Ok(exchange.run(session).await)
+    }
+}
+
+fn internal(e: Box<Error>) -> ApiError {
+    ApiError::new(500, ErrorKind::ApiError, format!("internal error: {e}"))
+}

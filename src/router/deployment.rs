@@ -1,0 +1,123 @@
+//! One deployment: where it lives, how to reach it, and its prebuilt request parts.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use pingora_core::upstreams::peer::HttpPeer;
+use serde_json::value::RawValue;
+
+use crate::api::Endpoint;
+use crate::metrics::DeploymentMetrics;
+use crate::providers::mock::MockSpec;
+use crate::providers::ProviderKind;
+
+/// Mutable per-deployment state, keyed by deployment id so it survives reloads.
+#[derive(Default, Debug)]
+pub struct DeploymentStats {
+    pub in_flight: AtomicI64,
+}
+
+impl DeploymentStats {
+    pub fn enter(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+}
+
+/// Decrements the in-flight count when the attempt ends, however it ends.
+pub struct InFlight(Arc<DeploymentStats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub struct Deployment {
+    /// `model_info.id`, or a stable hash of the deployment's params (as LiteLLM).
+    pub id: Arc<str>,
+    pub group: Arc<str>,
+    /// The model name sent upstream (provider prefix removed).
+    pub upstream_model: Arc<str>,
+    /// `upstream_model` encoded as a JSON string, for splicing.
+    pub model_json: Bytes,
+    pub backend: Backend,
+    pub weight: Option<f64>,
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub timeout: Duration,
+    pub stream_timeout: Option<Duration>,
+    pub num_retries: Option<u32>,
+    /// Default request params from `litellm_params` (sent when the client omits them).
+    pub defaults: Vec<(String, Box<RawValue>)>,
+    pub metrics: DeploymentMetrics,
+    pub stats: Arc<DeploymentStats>,
+}
+
+/// How a deployment answers.
+pub enum Backend {
+    Mock(MockSpec),
+    Http(Box<HttpTarget>),
+    /// A LiteLLM provider this build does not implement yet; requests get a 501.
+    Unsupported(String),
+}
+
+impl Backend {
+    pub fn is_usable(&self) -> bool {
+        !matches!(self, Backend::Unsupported(_))
+    }
+
+    pub fn provider_label(&self) -> &'static str {
+        match self {
+            Backend::Mock(_) => "mock",
+            Backend::Http(t) => t.kind.as_str(),
+            Backend::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
+/// An HTTP upstream with everything per-request work needs, built once.
+pub struct HttpTarget {
+    pub kind: ProviderKind,
+    /// `None` when the host did not resolve at build time; resolved per request then.
+    pub peer: Option<HttpPeer>,
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub host_header: HeaderValue,
+    /// Path and query per endpoint: chat, completions, embeddings.
+    pub paths: [String; 3],
+    pub auth: Option<(HeaderName, HeaderValue)>,
+    pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `scheme://host:port` for logs (never carries credentials).
+    pub display: String,
+}
+
+impl HttpTarget {
+    pub fn path(&self, endpoint: Endpoint) -> &str {
+        match endpoint {
+            Endpoint::Completions => &self.paths[1],
+            Endpoint::Embeddings => &self.paths[2],
+            _ => &self.paths[0],
+        }
+    }
+
+    /// Build the peer for an address: HTTP/2 with multiplexing over TLS, HTTP/1 in clear.
+    pub fn make_peer(addr: SocketAddr, tls: bool, host: &str) -> HttpPeer {
+        let mut peer = HttpPeer::new(addr, tls, host.to_string());
+        let o = &mut peer.options;
+        o.connection_timeout = Some(Duration::from_secs(10));
+        o.total_connection_timeout = Some(Duration::from_secs(15));
+        o.idle_timeout = Some(Duration::from_secs(30));
+        if tls {
+            o.set_http_version(2, 1);
+            o.max_h2_streams = 100;
+            o.h2_ping_interval = Some(Duration::from_secs(30));
+        }
+        peer
+    }
+}

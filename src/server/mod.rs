@@ -1,0 +1,106 @@
+//! Process lifecycle: build the Pingora server, listen, reload on SIGHUP, drain on SIGTERM.
+
+mod listener;
+mod signals;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use pingora_core::connectors::ConnectorOptions;
+use pingora_core::connectors::http::Connector;
+use pingora_core::server::configuration::ServerConf;
+use pingora_core::server::{RunArgs, Server};
+
+use crate::config::{self, BuildOptions, Runtime};
+use crate::proxy::Gateway;
+
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// True once SIGTERM was received: new connections are refused, keep-alive ends.
+pub fn draining() -> bool {
+    DRAINING.load(Ordering::Relaxed)
+}
+
+/// What `switchyard` was asked to do.
+pub struct ServeOptions {
+    pub config: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    pub allow_insecure_master_key: bool,
+    pub grace: Duration,
+}
+
+/// Log a loaded snapshot's warnings the way operators read them: once, all together.
+pub fn log_runtime(rt: &Runtime) {
+    if !rt.warnings.is_empty() {
+        log::warn!(
+            "config keys LiteLLM supports that Switchyard does not implement yet (ignored): {}",
+            rt.warnings.join(", ")
+        );
+    }
+    if rt.master_key.is_none() {
+        log::warn!("!!! no master key is set (general_settings.master_key or LITELLM_MASTER_KEY): every request is accepted without authentication. Never run this outside local development. !!!");
+    }
+}
+
+/// Load the config, bind, and serve until a shutdown signal. Returns the exit code.
+pub fn run(opts: ServeOptions) -> i32 {
+    let build = BuildOptions { resolve_dns: true, allow_insecure_master_key: opts.allow_insecure_master_key, previous: None };
+    let rt = match config::load(&opts.config, &build) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    log_runtime(&rt);
+    let runtime = Arc::new(ArcSwap::from_pointee(rt));
+
+    let addr = format!("{}:{}", opts.host, opts.port);
+    let std_listener = match std::net::TcpListener::bind(&addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr}: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = std_listener.set_nonblocking(true) {
+        eprintln!("error: {e}");
+        return 1;
+    }
+    let local: Option<SocketAddr> = std_listener.local_addr().ok();
+
+    let conf = ServerConf {
+        threads: opts.workers,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        upstream_keepalive_pool_size: 1024,
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let conf = server.configuration.clone();
+    let gateway = Gateway {
+        runtime: runtime.clone(),
+        connector: Connector::new(Some(ConnectorOptions::from_server_conf(&conf))),
+    };
+    let proxy = pingora_proxy::http_proxy(&conf, gateway);
+    server.add_service(listener::GatewayService::new(std_listener, proxy, opts.workers));
+    if let Some(a) = local {
+        // A stable line that scripts and tests wait for (the port is real even for --port 0).
+        eprintln!("switchyard {} listening on http://{a}", env!("CARGO_PKG_VERSION"));
+    }
+    let signals = signals::Signals {
+        runtime,
+        path: opts.config,
+        allow_insecure_master_key: opts.allow_insecure_master_key,
+        grace: opts.grace,
+    };
+    server.run(RunArgs { shutdown_signal: Box::new(signals) });
+    0
+}

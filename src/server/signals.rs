@@ -1,0 +1,91 @@
+//! Signals: SIGHUP reloads the config (old one kept on error), SIGTERM drains then stops.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora_core::server::{ShutdownSignal, ShutdownSignalWatch};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::{self, BuildOptions, Runtime};
+use crate::metrics::metrics;
+
+pub struct Signals {
+    pub runtime: Arc<ArcSwap<Runtime>>,
+    pub path: PathBuf,
+    pub allow_insecure_master_key: bool,
+    pub grace: Duration,
+}
+
+impl Signals {
+    /// Re-read the file off the request path and swap the snapshot; keep the old on error.
+    pub async fn reload(&self) {
+        let previous = self.runtime.load_full();
+        let path = self.path.clone();
+        let allow = self.allow_insecure_master_key;
+        let built = tokio::task::spawn_blocking(move || {
+            let opts = BuildOptions { resolve_dns: true, allow_insecure_master_key: allow, previous: Some(&previous) };
+            config::load(&path, &opts)
+        })
+        .await;
+        match built {
+            Ok(Ok(rt)) => {
+                super::log_runtime(&rt);
+                log::info!("config reloaded from {}: {} model groups, {} deployments", self.path.display(), rt.model_names.len(), rt.deployment_count());
+                self.runtime.store(Arc::new(rt));
+                metrics().reloads.with_label_values(&["ok"]).inc();
+            }
+            Ok(Err(e)) => {
+                log::error!("config reload rejected, keeping the running config: {e}");
+                metrics().reloads.with_label_values(&["error"]).inc();
+            }
+            Err(e) => log::error!("config reload task failed: {e}"),
+        }
+    }
+
+    /// Stop accepting, then wait for in-flight requests up to the grace period.
+    async fn drain(&self) {
+        super::DRAINING.store(true, Ordering::Relaxed);
+        let until = Instant::now() + self.grace;
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            let left = metrics().in_flight.get();
+            if left <= 0 {
+                log::info!("drained; shutting down");
+                return;
+            }
+            if Instant::now() >= until {
+                log::warn!("grace period over with {left} requests in flight; shutting down");
+                return;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for Signals {
+    async fn recv(&self) -> ShutdownSignal {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
+        ) else {
+            log::error!("cannot install signal handlers; stopping");
+            return ShutdownSignal::FastShutdown;
+        };
+        log::info!("ready: SIGHUP reloads {}, SIGTERM drains (grace {:?})", self.path.display(), self.grace);
+        loop {
+            tokio::select! {
+                _ = hup.recv() => self.reload().await,
+                _ = term.recv() => { log::info!("SIGTERM: draining"); self.drain().await; return ShutdownSignal::GracefulTerminate }
+                _ = quit.recv() => { log::info!("SIGQUIT: draining"); self.drain().await; return ShutdownSignal::GracefulTerminate }
+                _ = int.recv() => return ShutdownSignal::FastShutdown,
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! One HTTP attempt: connect, send the body, read the header, then commit or report.
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use pingora_core::protocols::http::client::HttpSession;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_http::RequestHeader;
+use pingora_proxy::Session;
+
+use super::stream::pump;
+use super::{Exchange, Outcome};
+use crate::api::error::{ApiError, ErrorKind};
+use crate::api::response::header;
+use crate::providers::sse::usage_in_body;
+use crate::providers::{provider, EncodeTarget};
+use crate::router::{Deployment, HttpTarget};
+
+/// Largest upstream error body read for classification.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// Largest non-stream success body buffered (embeddings of big batches fit).
+const BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+fn upstream_error(dep: &Deployment, what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(502, ErrorKind::ApiError, format!("upstream {} {what}: {e}", dep.id))
+}
+
+pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
+    ApiError::timeout(format!(
+        "Request timed out after {:.1}s waiting for deployment {} of model group {}",
+        limit.as_secs_f64(), dep.id, dep.group
+    ))
+}
+
+/// Resolve the peer: prebuilt, or looked up now when DNS failed at load time.
+async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
+    if let Some(p) = &target.peer {
+        return Ok(Cow::Borrowed(p));
+    }
+    let mut addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
+    let addr = addrs.next().ok_or_else(|| format!("no address for {}", target.host))?;
+    Ok(Cow::Owned(HttpTarget::make_peer(addr, target.tls, &target.host)))
+}
+
+fn request_header(ex: &Exchange<'_>, target: &HttpTarget, len: usize) -> pingora_error::Result<RequestHeader> {
+    let mut req = RequestHeader::build("POST", target.path(ex.endpoint).as_bytes(), Some(6 + target.extra_headers.len()))?;
+    req.insert_header(http::header::HOST, target.host_header.clone())?;
+    req.insert_header(http::header::CONTENT_TYPE, "application/json")?;
+    req.insert_header(http::header::CONTENT_LENGTH, len)?;
+    req.insert_header(http::header::USER_AGENT, concat!("switchyard/", env!("CARGO_PKG_VERSION")))?;
+    if let Some((k, v)) = &target.auth {
+        req.insert_header(k.clone(), v.clone())?;
+    }
+    for (k, v) in &target.extra_headers {
+        req.insert_header(k.clone(), v.clone())?;
+    }
+    Ok(req)
+}
+
+/// Send the request and read the response header; `Err` on transport failure.
+async fn send(
+    ex: &Exchange<'_>,
+    target: &HttpTarget,
+    peer: &HttpPeer,
+    body: &Bytes,
+) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
+    let (mut up, reused) = ex.connector.get_http_session(peer).await.map_err(|e| (e, false))?;
+    up.set_write_timeout(Some(Duration::from_secs(30)));
+    let result: pingora_error::Result<()> = async {
+        let req = request_header(ex, target, body.len())?;
+        up.write_request_header(Box::new(req)).await?;
+        up.write_request_body(body.clone(), true).await?;
+        up.finish_request_body().await?;
+        loop {
+            up.read_response_header().await?;
+            let informational = up.response_header().is_some_and(|h| h.status.is_informational() && h.status != 101);
+            if !(informational && matches!(up, HttpSession::H1(_))) {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => Ok((up, reused)),
+        Err(e) => Err((e, reused)),
+    }
+}
+
+/// Wait for `fut` unless the client leaves or the deadline passes.
+pub(super) async fn guarded<T>(
+    session: &mut Session,
+    deadline: Instant,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<Result<T, ()>> {
+    tokio::select! {
+        biased;
+        _ = session.as_downstream_mut().read_body_or_idle(true) => None,
+        _ = tokio::time::sleep_until(deadline.into()) => Some(Err(())),
+        v = fut => Some(Ok(v)),
+    }
+}
+
+/// Read a whole body up to `limit` bytes.
+async fn read_body(up: &mut HttpSession, limit: usize) -> pingora_error::Result<(Bytes, bool)> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = up.read_response_body().await? {
+        if buf.len() + chunk.len() > limit {
+            let room = limit - buf.len();
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok((buf.freeze(), false));
+        }
+        if buf.is_empty() && up.response_done() {
+            return Ok((chunk, true));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((buf.freeze(), true))
+}
+
+pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Deployment, target: &HttpTarget) -> Outcome {
+    let _in_flight = dep.stats.enter();
+    let prov = provider(target.kind);
+    let body = prov.encode(ex.call, &EncodeTarget { model_json: &dep.model_json, defaults: &dep.defaults });
+    let started = Instant::now();
+    let limit = ex.call.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()).unwrap_or(dep.timeout);
+    let deadline = started + limit;
+    // Time to first chunk for streams; otherwise the whole request.
+    let first_limit = match (ex.call.stream, dep.stream_timeout) {
+        (true, Some(st)) => st.min(limit),
+        _ => limit,
+    };
+    let first_deadline = started + first_limit;
+
+    let peer = match peer(target).await {
+        Ok(p) => p,
+        Err(e) => return failed(upstream_error(dep, "unreachable", e)),
+    };
+
+    // A pooled connection may have gone stale: retry once on a fresh one.
+    let mut sent = None;
+    for _ in 0..2 {
+        match guarded(session, first_deadline, send(ex, target, &peer, &body)).await {
+            None => return Outcome::ClientGone,
+            Some(Err(())) => return failed(timeout_error(dep, first_limit)),
+            Some(Ok(Ok(s))) => {
+                sent = Some(s);
+                break;
+            }
+            Some(Ok(Err((e, true)))) => log::debug!("stale pooled connection to {}: {e}", target.display),
+            Some(Ok(Err((e, false)))) => return failed(upstream_error(dep, "connection failed", e)),
+        }
+    }
+    let Some((mut up, _)) = sent else {
+        return failed(upstream_error(dep, "connection failed", "stale connections"));
+    };
+    let Some(resp) = up.response_header() else {
+        return failed(upstream_error(dep, "sent no header", ""));
+    };
+    let status = resp.status.as_u16();
+    let content_type = resp.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
+    let retry_after = resp.headers.get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    ex.meta.capture(resp);
+
+    if !(200..300).contains(&status) {
+        let read = guarded(session, deadline, read_body(&mut up, ERROR_BODY_LIMIT)).await;
+        let err_body = match read {
+            None => return Outcome::ClientGone,
+            Some(Ok(Ok((b, complete)))) => {
+                if complete {
+                    ex.connector.release_http_session(up, &*peer, peer.options.idle_timeout).await;
+                }
+                b
+            }
+            _ => Bytes::new(),
+        };
+        dep.metrics.api_latency.observe(started.elapsed().as_secs_f64());
+        return Outcome::Failed { err: prov.decode_error(status, &err_body), retry_after };
+    }
+
+    if ex.call.stream && content_type.starts_with("text/event-stream") {
+        return pump(ex, session, dep, up, &peer, started, first_deadline, deadline).await;
+    }
+
+    let read = guarded(session, deadline, read_body(&mut up, BODY_LIMIT)).await;
+    let body = match read {
+        None => {
+            up.shutdown().await;
+            return Outcome::ClientGone;
+        }
+        Some(Err(())) => return failed(timeout_error(dep, limit)),
+        Some(Ok(Err(e))) => return failed(upstream_error(dep, "body read failed", e)),
+        Some(Ok(Ok((_, false)))) => return failed(upstream_error(dep, "body too large", BODY_LIMIT)),
+        Some(Ok(Ok((b, true)))) => b,
+    };
+    ex.connector.release_http_session(up, &*peer, peer.options.idle_timeout).await;
+    let latency = started.elapsed().as_secs_f64();
+    dep.metrics.api_latency.observe(latency);
+    dep.metrics.success.inc();
+    ex.record.usage = usage_in_body(&body);
+    ex.meta.status = status;
+    ex.record.upstream_wait += started.elapsed();
+    ex.record.committed_at = Some(Instant::now());
+    let len = body.len();
+    let Ok(mut h) = header(status, "application/json", Some(len)) else { return Outcome::ClientGone };
+    if !content_type.starts_with("application/json") {
+        let _ = h.insert_header(http::header::CONTENT_TYPE, content_type.as_str());
+    }
+    ex.meta.apply(&mut h, ex.record);
+    match crate::api::response::write_full(session, h, body).await {
+        Ok(()) => Outcome::Done,
+        Err(_) => Outcome::ClientGone,
+    }
+}
+
+fn failed(err: ApiError) -> Outcome {
+    Outcome::Failed { err, retry_after: None }
+}

@@ -1,0 +1,69 @@
+//! The `x-litellm-*` response headers and the upstream headers passed through to clients.
+
+use std::time::Instant;
+
+use pingora_http::ResponseHeader;
+
+use super::Record;
+
+/// Per-request facts that go into response headers.
+pub struct ResponseMeta {
+    pub call_id: String,
+    pub group: String,
+    pub started: Instant,
+    pub attempted_retries: u32,
+    pub status: u16,
+    /// Upstream `x-ratelimit-*` headers of the committed attempt.
+    pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+impl ResponseMeta {
+    pub fn new(call_id: String, started: Instant) -> Self {
+        ResponseMeta {
+            call_id,
+            group: String::new(),
+            started,
+            attempted_retries: 0,
+            status: 0,
+            passthrough: Vec::new(),
+        }
+    }
+
+    /// Add LiteLLM's headers (and passed-through upstream ones) to a response header.
+    pub fn apply(&self, h: &mut ResponseHeader, record: &Record) {
+        let total = self.started.elapsed();
+        let total_ms = total.as_secs_f64() * 1000.0;
+        let overhead_ms = (total.saturating_sub(record.upstream_wait)).as_secs_f64() * 1000.0;
+        let mut put = |k: &'static str, v: String| {
+            if let Err(e) = h.insert_header(k, v) {
+                log::debug!("header {k}: {e}");
+            }
+        };
+        put("x-litellm-call-id", self.call_id.clone());
+        if let Some(d) = &record.deployment {
+            put("x-litellm-model-id", d.id.to_string());
+        }
+        if !self.group.is_empty() {
+            put("x-litellm-model-group", self.group.clone());
+        }
+        put("x-litellm-attempted-retries", self.attempted_retries.to_string());
+        put("x-litellm-response-duration-ms", format!("{total_ms:.3}"));
+        put("x-litellm-overhead-duration-ms", format!("{:.4}", overhead_ms));
+        for (k, v) in &self.passthrough {
+            if let Err(e) = h.insert_header(k.clone(), v.clone()) {
+                log::debug!("header {k}: {e}");
+            }
+        }
+    }
+
+    /// Keep the upstream's rate-limit headers for the client.
+    pub fn capture(&mut self, upstream: &ResponseHeader) {
+        self.passthrough.clear();
+        for (k, v) in upstream.headers.iter() {
+            let n = k.as_str();
+            if n.starts_with("x-ratelimit-") || n == "retry-after-ms" {
+                self.passthrough.push((k.clone(), v.clone()));
+            }
+        }
+    }
+}

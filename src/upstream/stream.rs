@@ -1,0 +1,196 @@
+//! Pumping an SSE stream to the client: commit on the first content event, fail over before
+//! that, report failures in-band after it, stop the upstream when the client leaves.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use pingora_core::protocols::http::client::HttpSession;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_proxy::Session;
+
+use super::attempt::timeout_error;
+use super::{Exchange, Outcome};
+use crate::api::error::{ApiError, ErrorKind};
+use crate::api::response::header;
+use crate::providers::openai::decode_openai_error;
+use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
+use crate::router::Deployment;
+
+/// The lifecycle of one streamed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamState {
+    /// Nothing sent to the client yet: failures may still fail over.
+    Buffering,
+    /// The header and at least one content event went out.
+    Committed,
+}
+
+/// What the events of one upstream read did.
+#[derive(Default)]
+struct Scan {
+    content: bool,
+    done: bool,
+    error: Option<Bytes>,
+    usage: Option<Usage>,
+}
+
+/// Frame `chunk` into events, append the ones the client gets to `out`.
+fn scan(framer: &mut SseFramer, chunk: &[u8], out: &mut BytesMut, include_usage: bool) -> Scan {
+    let mut s = Scan::default();
+    framer.feed(chunk, |event| {
+        let Some(payload) = sse::data(&event) else {
+            // Comments and keep-alives pass through untouched.
+            out.extend_from_slice(&event);
+            out.extend_from_slice(b"\n\n");
+            return;
+        };
+        match sse::classify(&payload) {
+            ChunkKind::Done => s.done = true,
+            ChunkKind::Error => {
+                s.error = Some(payload);
+                return;
+            }
+            ChunkKind::UsageOnly(u) => {
+                s.usage = Some(u);
+                if !include_usage {
+                    return;
+                }
+            }
+            ChunkKind::Content(u) => {
+                s.content = true;
+                if u.is_some() {
+                    s.usage = u;
+                }
+            }
+        }
+        out.extend_from_slice(&event);
+        out.extend_from_slice(b"\n\n");
+    });
+    s
+}
+
+#[expect(clippy::too_many_arguments, reason = "one call site; the parts are distinct borrows")]
+pub(super) async fn pump(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    dep: &Deployment,
+    mut up: HttpSession,
+    peer: &HttpPeer,
+    started: Instant,
+    first_deadline: Instant,
+    deadline: Instant,
+) -> Outcome {
+    let mut framer = SseFramer::default();
+    let mut out = BytesMut::with_capacity(4096);
+    let mut state = StreamState::Buffering;
+    let mut saw_done = false;
+    loop {
+        let until = if state == StreamState::Buffering { first_deadline } else { deadline };
+        let read = tokio::select! {
+            biased;
+            _ = session.as_downstream_mut().read_body_or_idle(true) => {
+                up.shutdown().await;
+                log::debug!("client left mid-stream; upstream {} cancelled", dep.id);
+                return if state == StreamState::Committed { Outcome::Done } else { Outcome::ClientGone };
+            }
+            _ = tokio::time::sleep_until(until.into()) => None,
+            r = up.read_response_body() => Some(r),
+        };
+        let failure = match read {
+            None => {
+                up.shutdown().await;
+                Some(timeout_error(dep, until - started))
+            }
+            Some(Err(e)) => Some(ApiError::new(502, ErrorKind::ApiError, format!("upstream {} stream failed: {e}", dep.id))),
+            Some(Ok(None)) => {
+                ex.connector.release_http_session(up, peer, peer.options.idle_timeout).await;
+                let ended_early = !saw_done;
+                if state == StreamState::Buffering {
+                    if out.is_empty() || ended_early {
+                        return Outcome::Failed {
+                            err: ApiError::new(502, ErrorKind::ApiError, format!("upstream {} closed the stream before any content", dep.id)),
+                            retry_after: None,
+                        };
+                    }
+                    if let Some(o) = commit(ex, session, dep, started).await {
+                        return o;
+                    }
+                }
+                if ended_early {
+                    let err = ApiError::new(502, ErrorKind::ApiError, format!("upstream {} ended the stream without [DONE]", dep.id));
+                    out.extend_from_slice(&err.sse_event());
+                    ex.meta.status = 502;
+                } else {
+                    dep.metrics.success.inc();
+                }
+                let tail = out.split().freeze();
+                let _ = session.write_response_body(Some(tail), true).await;
+                dep.metrics.api_latency.observe(started.elapsed().as_secs_f64());
+                return Outcome::Done;
+            }
+            Some(Ok(Some(chunk))) => {
+                let s = scan(&mut framer, &chunk, &mut out, ex.call.include_usage);
+                saw_done |= s.done;
+                if let Some(u) = s.usage {
+                    ex.record.usage = Some(u);
+                }
+                match (s.error, state) {
+                    (Some(payload), StreamState::Buffering) => {
+                        up.shutdown().await;
+                        return Outcome::Failed { err: decode_openai_error(502, &payload), retry_after: None };
+                    }
+                    (Some(payload), StreamState::Committed) => {
+                        // Forward the provider's in-band error and end without [DONE].
+                        up.shutdown().await;
+                        out.extend_from_slice(b"data: ");
+                        out.extend_from_slice(&payload);
+                        out.extend_from_slice(b"\n\n");
+                        ex.meta.status = 502;
+                        let _ = session.write_response_body(Some(out.split().freeze()), true).await;
+                        return Outcome::Done;
+                    }
+                    (None, StreamState::Buffering) if s.content => {
+                        if let Some(o) = commit(ex, session, dep, started).await {
+                            return o;
+                        }
+                        state = StreamState::Committed;
+                    }
+                    _ => {}
+                }
+                if state == StreamState::Committed && !out.is_empty() {
+                    if session.write_response_body(Some(out.split().freeze()), false).await.is_err() {
+                        up.shutdown().await;
+                        return Outcome::Done;
+                    }
+                }
+                None
+            }
+        };
+        if let Some(err) = failure {
+            if state == StreamState::Buffering {
+                return Outcome::Failed { err, retry_after: None };
+            }
+            // After commit: an in-band error event, and no [DONE].
+            ex.meta.status = err.status;
+            out.extend_from_slice(&err.sse_event());
+            let _ = session.write_response_body(Some(out.split().freeze()), true).await;
+            return Outcome::Done;
+        }
+    }
+}
+
+/// Write the stream's response header; `Some` if the client is already gone.
+async fn commit(ex: &mut Exchange<'_>, session: &mut Session, dep: &Deployment, started: Instant) -> Option<Outcome> {
+    let now = Instant::now();
+    dep.metrics.ttft.observe((now - started).as_secs_f64());
+    ex.record.upstream_wait += now - started;
+    ex.record.committed_at = Some(now);
+    ex.meta.status = 200;
+    let Ok(mut h) = header(200, "text/event-stream", None) else { return Some(Outcome::ClientGone) };
+    let _ = h.insert_header("cache-control", "no-cache");
+    ex.meta.apply(&mut h, ex.record);
+    match session.write_response_header(Box::new(h), false).await {
+        Ok(()) => None,
+        Err(_) => Some(Outcome::Done),
+    }
+}
