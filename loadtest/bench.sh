@@ -83,13 +83,14 @@ OUT="${RESULTS_DIR:-$HERE/results/$DATE}"
 mkdir -p "$OUT/raw"
 
 # ---- mock --------------------------------------------------------------------------------------
+: >"$TMP/mock.out"
 # shellcheck disable=SC2086 # MOCK_ARGS is a list of words on purpose
 pin "${MOCK_CPUS:-}" "$BIN/switchyard-mock" --port 0 --threads "$MOCK_THREADS" $MOCK_ARGS \
     >"$TMP/mock.out" 2>"$OUT/mock.log" &
 MOCK_PID=$!
 MOCK_URL=""
 for _ in $(seq 100); do
-    MOCK_URL="$(sed -n 's/^mock listening on //p' "$TMP/mock.out")"
+    MOCK_URL="$(sed -n 's/^mock listening on //p' "$TMP/mock.out" || true)"
     [[ -n "$MOCK_URL" ]] && break
     kill -0 "$MOCK_PID" 2>/dev/null || die "mock exited: $(cat "$OUT/mock.log")"
     sleep 0.1

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "switchyard", version, about = "LLM gateway on Pingora: serves LiteLLM's config.yaml and API")]
+#[command(
+    name = "switchyard",
+    version,
+    about = "LLM gateway on Pingora: serves LiteLLM's config.yaml and API"
+)]
 pub struct Cli {
     /// LiteLLM-compatible config file.
     #[arg(long, short = 'c', env = "CONFIG_FILE_PATH")]

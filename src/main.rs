@@ -14,13 +14,21 @@ fn main() {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     if cli.validate {
-        let opts = BuildOptions { allow_insecure_master_key: cli.allow_insecure_master_key, ..Default::default() };
+        let opts = BuildOptions {
+            allow_insecure_master_key: cli.allow_insecure_master_key,
+            ..Default::default()
+        };
         match config::load(&cli.config, &opts) {
             Ok(rt) => {
                 for w in &rt.warnings {
                     println!("warning: not implemented yet, ignored: {w}");
                 }
-                println!("{}: ok ({} model groups, {} deployments)", cli.config.display(), rt.model_names.len(), rt.deployment_count());
+                println!(
+                    "{}: ok ({} model groups, {} deployments)",
+                    cli.config.display(),
+                    rt.model_names.len(),
+                    rt.deployment_count()
+                );
                 std::process::exit(0);
             }
             Err(e) => {
@@ -33,7 +41,8 @@ fn main() {
         .num_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let grace = Duration::try_from_secs_f64(cli.shutdown_grace_seconds).unwrap_or(Duration::from_secs(10));
+    let grace =
+        Duration::try_from_secs_f64(cli.shutdown_grace_seconds).unwrap_or(Duration::from_secs(10));
     std::process::exit(server::run(ServeOptions {
         config: cli.config,
         host: cli.host,

@@ -10,8 +10,8 @@ use prometheus::{
 /// LiteLLM's `LATENCY_BUCKETS` (seconds), so dashboards carry over.
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
-    5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0,
-    180.0, 240.0, 300.0,
+    5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0, 180.0,
+    240.0, 300.0,
 ];
 
 /// Finer buckets for the gateway's own overhead, which lives in microseconds.
@@ -37,14 +37,21 @@ pub struct Metrics {
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
+    let c =
+        IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
     if let Err(e) = r.register(Box::new(c.clone())) {
         log::error!("metric {name} not registered: {e}");
     }
     c
 }
 
-fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> HistogramVec {
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> HistogramVec {
     let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
     let h = HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric());
     if let Err(e) = r.register(Box::new(h.clone())) {
@@ -53,7 +60,10 @@ fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: &[f
     h
 }
 
-#[expect(clippy::panic, reason = "metric definitions are static; a bad one is a programming error caught by the unit test")]
+#[expect(
+    clippy::panic,
+    reason = "metric definitions are static; a bad one is a programming error caught by the unit test"
+)]
 fn unreachable_metric<T>() -> T {
     panic!("invalid static metric definition")
 }
@@ -70,18 +80,87 @@ impl Metrics {
             log::error!("metric litellm_in_flight_requests not registered: {e}");
         }
         Metrics {
-            total_requests: counter(&r, "litellm_proxy_total_requests_metric", "Total requests made to the proxy server", &["requested_model", "route", "status_code"]),
-            failed_requests: counter(&r, "litellm_proxy_failed_requests_metric", "Responses that failed, by status", &["requested_model", "route", "exception_status"]),
-            total_latency: histogram(&r, "litellm_request_total_latency_metric", "Total latency (seconds) of a request to the proxy", &["model_group"], LATENCY_BUCKETS),
-            api_latency: histogram(&r, "litellm_llm_api_latency_metric", "Latency (seconds) of one upstream LLM API call", &["model_group", "model_id", "api_provider"], LATENCY_BUCKETS),
-            ttft: histogram(&r, "litellm_llm_api_time_to_first_token_metric", "Time to first token (seconds) of streamed calls", &["model_group", "model_id", "api_provider"], LATENCY_BUCKETS),
-            overhead: histogram(&r, "litellm_overhead_latency_metric", "Latency (seconds) the gateway itself added", &["model_group"], OVERHEAD_BUCKETS),
-            deployment_success: counter(&r, "litellm_deployment_success_responses", "Successful responses per deployment", &["requested_model", "model_id", "api_provider"]),
-            deployment_failure: counter(&r, "litellm_deployment_failure_responses", "Failed upstream attempts per deployment", &["requested_model", "model_id", "api_provider", "exception_status"]),
-            input_tokens: counter(&r, "litellm_input_tokens_metric", "Prompt tokens per model group", &["model_group", "model_id"]),
-            output_tokens: counter(&r, "litellm_output_tokens_metric", "Completion tokens per model group", &["model_group", "model_id"]),
-            total_tokens: counter(&r, "litellm_total_tokens_metric", "Total tokens per model group", &["model_group", "model_id"]),
-            reloads: counter(&r, "switchyard_config_reloads_total", "Config reloads by result", &["result"]),
+            total_requests: counter(
+                &r,
+                "litellm_proxy_total_requests_metric",
+                "Total requests made to the proxy server",
+                &["requested_model", "route", "status_code"],
+            ),
+            failed_requests: counter(
+                &r,
+                "litellm_proxy_failed_requests_metric",
+                "Responses that failed, by status",
+                &["requested_model", "route", "exception_status"],
+            ),
+            total_latency: histogram(
+                &r,
+                "litellm_request_total_latency_metric",
+                "Total latency (seconds) of a request to the proxy",
+                &["model_group"],
+                LATENCY_BUCKETS,
+            ),
+            api_latency: histogram(
+                &r,
+                "litellm_llm_api_latency_metric",
+                "Latency (seconds) of one upstream LLM API call",
+                &["model_group", "model_id", "api_provider"],
+                LATENCY_BUCKETS,
+            ),
+            ttft: histogram(
+                &r,
+                "litellm_llm_api_time_to_first_token_metric",
+                "Time to first token (seconds) of streamed calls",
+                &["model_group", "model_id", "api_provider"],
+                LATENCY_BUCKETS,
+            ),
+            overhead: histogram(
+                &r,
+                "litellm_overhead_latency_metric",
+                "Latency (seconds) the gateway itself added",
+                &["model_group"],
+                OVERHEAD_BUCKETS,
+            ),
+            deployment_success: counter(
+                &r,
+                "litellm_deployment_success_responses",
+                "Successful responses per deployment",
+                &["requested_model", "model_id", "api_provider"],
+            ),
+            deployment_failure: counter(
+                &r,
+                "litellm_deployment_failure_responses",
+                "Failed upstream attempts per deployment",
+                &[
+                    "requested_model",
+                    "model_id",
+                    "api_provider",
+                    "exception_status",
+                ],
+            ),
+            input_tokens: counter(
+                &r,
+                "litellm_input_tokens_metric",
+                "Prompt tokens per model group",
+                &["model_group", "model_id"],
+            ),
+            output_tokens: counter(
+                &r,
+                "litellm_output_tokens_metric",
+                "Completion tokens per model group",
+                &["model_group", "model_id"],
+            ),
+            total_tokens: counter(
+                &r,
+                "litellm_total_tokens_metric",
+                "Total tokens per model group",
+                &["model_group", "model_id"],
+            ),
+            reloads: counter(
+                &r,
+                "switchyard_config_reloads_total",
+                "Config reloads by result",
+                &["result"],
+            ),
             in_flight,
             registry: r,
         }
@@ -121,7 +200,9 @@ impl DeploymentMetrics {
     pub fn new(group: &str, id: &str, provider: &'static str) -> Self {
         let m = metrics();
         DeploymentMetrics {
-            success: m.deployment_success.with_label_values(&[group, id, provider]),
+            success: m
+                .deployment_success
+                .with_label_values(&[group, id, provider]),
             api_latency: m.api_latency.with_label_values(&[group, id, provider]),
             ttft: m.ttft.with_label_values(&[group, id, provider]),
             input_tokens: m.input_tokens.with_label_values(&[group, id]),
@@ -157,7 +238,11 @@ impl GroupMetrics {
         GroupMetrics {
             total_latency: m.total_latency.with_label_values(&[group]),
             overhead: m.overhead.with_label_values(&[group]),
-            ok: [ok("/chat/completions"), ok("/completions"), ok("/embeddings")],
+            ok: [
+                ok("/chat/completions"),
+                ok("/completions"),
+                ok("/embeddings"),
+            ],
         }
     }
 
@@ -170,9 +255,13 @@ impl GroupMetrics {
 pub fn count_request(group: &str, route: &str, status: u16) {
     let m = metrics();
     let label = status_label(status);
-    m.total_requests.with_label_values(&[group, route, label]).inc();
+    m.total_requests
+        .with_label_values(&[group, route, label])
+        .inc();
     if status >= 400 {
-        m.failed_requests.with_label_values(&[group, route, label]).inc();
+        m.failed_requests
+            .with_label_values(&[group, route, label])
+            .inc();
     }
 }
 

@@ -13,30 +13,59 @@ use crate::metrics::metrics;
 const MODEL_CREATED: u64 = 1_677_610_602;
 
 /// Answer a non-model endpoint; returns the status written.
-pub async fn serve(session: &mut Session, rt: &Runtime, endpoint: Endpoint) -> pingora_error::Result<u16> {
+pub async fn serve(
+    session: &mut Session,
+    rt: &Runtime,
+    endpoint: Endpoint,
+) -> pingora_error::Result<u16> {
     let (status, ct, body) = match endpoint {
-        Endpoint::Liveliness => (200, "application/json", Bytes::from_static(b"\"I'm alive!\"")),
-        Endpoint::Readiness if crate::server::draining() => {
-            (503, "application/json", Bytes::from_static(br#"{"status":"shutting_down"}"#))
-        }
+        Endpoint::Liveliness => (
+            200,
+            "application/json",
+            Bytes::from_static(b"\"I'm alive!\""),
+        ),
+        Endpoint::Readiness if crate::server::draining() => (
+            503,
+            "application/json",
+            Bytes::from_static(br#"{"status":"shutting_down"}"#),
+        ),
         Endpoint::Readiness => (200, "application/json", readiness(rt)),
-        Endpoint::Metrics => (200, "text/plain; version=0.0.4", Bytes::from(metrics().render())),
+        Endpoint::Metrics => (
+            200,
+            "text/plain; version=0.0.4",
+            Bytes::from(metrics().render()),
+        ),
         Endpoint::Models => (200, "application/json", models(rt)),
         Endpoint::Model => {
             let path = session.req_header().uri.path().to_string();
-            let id = path.rsplit_once("/models/").map(|(_, id)| id).unwrap_or_default();
+            let id = path
+                .rsplit_once("/models/")
+                .map(|(_, id)| id)
+                .unwrap_or_default();
             match rt.group(id) {
-                Some(_) => (200, "application/json", Bytes::from(json!(model_entry(id)).to_string())),
+                Some(_) => (
+                    200,
+                    "application/json",
+                    Bytes::from(json!(model_entry(id)).to_string()),
+                ),
                 None => {
-                    let e = ApiError::new(404, crate::api::error::ErrorKind::NotFound, format!("The model `{id}` does not exist"))
-                        .with_param("model")
-                        .with_code("model_not_found");
+                    let e = ApiError::new(
+                        404,
+                        crate::api::error::ErrorKind::NotFound,
+                        format!("The model `{id}` does not exist"),
+                    )
+                    .with_param("model")
+                    .with_code("model_not_found");
                     (404, "application/json", e.body())
                 }
             }
         }
         Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings => {
-            let e = ApiError::new(500, crate::api::error::ErrorKind::ApiError, "model call routed to admin");
+            let e = ApiError::new(
+                500,
+                crate::api::error::ErrorKind::ApiError,
+                "model call routed to admin",
+            );
             (500, "application/json", e.body())
         }
     };
@@ -55,7 +84,11 @@ fn models(rt: &Runtime) -> Bytes {
 }
 
 fn readiness(rt: &Runtime) -> Bytes {
-    let db = if rt.settings.database_url.is_some() { "configured (not used in this version)" } else { "Not connected" };
+    let db = if rt.settings.database_url.is_some() {
+        "configured (not used in this version)"
+    } else {
+        "Not connected"
+    };
     Bytes::from(
         json!({
             "status": "healthy",

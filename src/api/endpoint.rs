@@ -25,8 +25,14 @@ pub enum Route {
 impl Endpoint {
     /// Resolve a method and path (query already stripped).
     pub fn route(method: &str, path: &str) -> Route {
-        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-        let bare = path.strip_prefix("/v1").filter(|p| p.starts_with('/')).unwrap_or(path);
+        let path = path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(path);
+        let bare = path
+            .strip_prefix("/v1")
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(path);
         let (endpoint, want_post) = match bare {
             "/chat/completions" => (Endpoint::ChatCompletions, true),
             "/completions" => (Endpoint::Completions, true),
@@ -39,16 +45,14 @@ impl Endpoint {
                 (Endpoint::Model, false)
             }
             // LiteLLM serves Azure-style deployment routes too.
-            p if p.starts_with("/openai/deployments/") => {
-                match p.rsplit('/').next() {
-                    Some("completions") if p.ends_with("/chat/completions") => {
-                        (Endpoint::ChatCompletions, true)
-                    }
-                    Some("completions") => (Endpoint::Completions, true),
-                    Some("embeddings") => (Endpoint::Embeddings, true),
-                    _ => return Route::NotFound,
+            p if p.starts_with("/openai/deployments/") => match p.rsplit('/').next() {
+                Some("completions") if p.ends_with("/chat/completions") => {
+                    (Endpoint::ChatCompletions, true)
                 }
-            }
+                Some("completions") => (Endpoint::Completions, true),
+                Some("embeddings") => (Endpoint::Embeddings, true),
+                _ => return Route::NotFound,
+            },
             _ => return Route::NotFound,
         };
         let ok = if want_post {
@@ -100,16 +104,32 @@ mod tests {
 
     #[test]
     fn routes_with_and_without_v1() {
-        for p in ["/v1/chat/completions", "/chat/completions", "/v1/chat/completions/"] {
-            assert_eq!(Endpoint::route("POST", p), Route::Found(Endpoint::ChatCompletions));
+        for p in [
+            "/v1/chat/completions",
+            "/chat/completions",
+            "/v1/chat/completions/",
+        ] {
+            assert_eq!(
+                Endpoint::route("POST", p),
+                Route::Found(Endpoint::ChatCompletions)
+            );
         }
-        assert_eq!(Endpoint::route("GET", "/models"), Route::Found(Endpoint::Models));
-        assert_eq!(Endpoint::route("GET", "/v1/models/gpt-4o"), Route::Found(Endpoint::Model));
+        assert_eq!(
+            Endpoint::route("GET", "/models"),
+            Route::Found(Endpoint::Models)
+        );
+        assert_eq!(
+            Endpoint::route("GET", "/v1/models/gpt-4o"),
+            Route::Found(Endpoint::Model)
+        );
         assert_eq!(
             Endpoint::route("POST", "/openai/deployments/gpt-4o/chat/completions"),
             Route::Found(Endpoint::ChatCompletions)
         );
-        assert_eq!(Endpoint::route("GET", "/v1/chat/completions"), Route::MethodNotAllowed);
+        assert_eq!(
+            Endpoint::route("GET", "/v1/chat/completions"),
+            Route::MethodNotAllowed
+        );
         assert_eq!(Endpoint::route("GET", "/v2/nothing"), Route::NotFound);
         assert_eq!(Endpoint::route("GET", "/v1"), Route::NotFound);
     }

@@ -206,8 +206,8 @@ impl ModelCall {
                 "num_retries" => call.num_retries = field(raw, "num_retries")?,
                 "timeout" => call.timeout = field(raw, "timeout")?,
                 "mock_response" => {
-                    call.mock_response = field::<Option<Cow<str>>>(raw, "mock_response")?
-                        .map(Cow::into_owned)
+                    call.mock_response =
+                        field::<Option<Cow<str>>>(raw, "mock_response")?.map(Cow::into_owned)
                 }
                 "max_tokens" | "max_completion_tokens" => {
                     call.max_tokens = field::<Option<u64>>(raw, key)?.or(call.max_tokens)
@@ -281,7 +281,9 @@ impl ModelCall {
         }
         if self.stream && !self.include_usage {
             match &self.stream_options_span {
-                Some(span) => edits.push((span.clone(), Cow::Owned(force_usage(&body[span.clone()])))),
+                Some(span) => {
+                    edits.push((span.clone(), Cow::Owned(force_usage(&body[span.clone()]))))
+                }
                 None => insert.extend_from_slice(br#""stream_options":{"include_usage":true},"#),
             }
         }
@@ -343,7 +345,10 @@ mod tests {
 
     #[test]
     fn stream_injects_usage_and_strips_gateway_fields() {
-        let c = parse(r#"{"num_retries":3,"model":"m","stream":true,"messages":[],"mock_response":"x"}"#).unwrap();
+        let c = parse(
+            r#"{"num_retries":3,"model":"m","stream":true,"messages":[],"mock_response":"x"}"#,
+        )
+        .unwrap();
         assert_eq!(c.num_retries, Some(3));
         assert!(c.stream && !c.include_usage);
         let v: Value = serde_json::from_slice(&c.splice(Some(br#""u""#), &[])).unwrap();
@@ -353,18 +358,30 @@ mod tests {
         );
         let c = parse(r#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[]}"#).unwrap();
         let v: Value = serde_json::from_slice(&c.splice(None, &[])).unwrap();
-        assert_eq!(v["stream_options"], json!({"include_obfuscation":false,"include_usage":true}));
+        assert_eq!(
+            v["stream_options"],
+            json!({"include_obfuscation":false,"include_usage":true})
+        );
     }
 
     #[test]
     fn defaults_fill_only_missing_fields() {
         let c = parse(r#"{"model":"m","temperature":0.1,"messages":[]}"#).unwrap();
         let defaults = vec![
-            ("temperature".to_string(), RawValue::from_string("0.9".into()).unwrap()),
-            ("max_tokens".to_string(), RawValue::from_string("64".into()).unwrap()),
+            (
+                "temperature".to_string(),
+                RawValue::from_string("0.9".into()).unwrap(),
+            ),
+            (
+                "max_tokens".to_string(),
+                RawValue::from_string("64".into()).unwrap(),
+            ),
         ];
         let v: Value = serde_json::from_slice(&c.splice(None, &defaults)).unwrap();
-        assert_eq!(v, json!({"model":"m","temperature":0.1,"max_tokens":64,"messages":[]}));
+        assert_eq!(
+            v,
+            json!({"model":"m","temperature":0.1,"max_tokens":64,"messages":[]})
+        );
     }
 
     #[test]

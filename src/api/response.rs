@@ -11,17 +11,32 @@ use super::error::ApiError;
 /// A random UUIDv4 string (call ids, mock response ids).
 pub fn new_uuid() -> String {
     let v: u128 = rand::random();
-    let v = (v & !(0xF000u128 << 64) | (0x4000u128 << 64)) & !(0xC000u128 << 48) | (0x8000u128 << 48);
+    let v =
+        (v & !(0xF000u128 << 64) | (0x4000u128 << 64)) & !(0xC000u128 << 48) | (0x8000u128 << 48);
     let h = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Build a response header with a content type and length.
-pub fn header(status: u16, content_type: &'static str, len: Option<usize>) -> pingora_error::Result<ResponseHeader> {
+pub fn header(
+    status: u16,
+    content_type: &'static str,
+    len: Option<usize>,
+) -> pingora_error::Result<ResponseHeader> {
     let mut h = ResponseHeader::build(status, Some(6))?;
     h.insert_header(http::header::CONTENT_TYPE, content_type)?;
     match len {
@@ -46,7 +61,11 @@ pub async fn write_full(
 }
 
 /// Write an OpenAI-style JSON error.
-pub async fn write_error(session: &mut Session, err: &ApiError, extra: &[(&'static str, String)]) -> pingora_error::Result<()> {
+pub async fn write_error(
+    session: &mut Session,
+    err: &ApiError,
+    extra: &[(&'static str, String)],
+) -> pingora_error::Result<()> {
     let body = err.body();
     let mut h = header(err.status, "application/json", Some(body.len()))?;
     for (k, v) in extra {

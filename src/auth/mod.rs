@@ -29,7 +29,12 @@ fn presented(req: &RequestHeader) -> Result<Option<&[u8]>, ApiError> {
             )),
         };
     }
-    for name in ["api-key", "x-api-key", "x-goog-api-key", "ocp-apim-subscription-key"] {
+    for name in [
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "ocp-apim-subscription-key",
+    ] {
         if let Some(v) = h.get(name) {
             return Ok(Some(v.as_bytes()));
         }
@@ -45,12 +50,20 @@ fn strip_bearer(v: &[u8]) -> Option<&[u8]> {
 
 /// Authenticate a request against the runtime's keys.
 pub fn authenticate(rt: &Runtime, req: &RequestHeader) -> Result<Principal, ApiError> {
-    let Some(master) = &rt.master_key else { return Ok(Principal::Open) };
+    let Some(master) = &rt.master_key else {
+        return Ok(Principal::Open);
+    };
     match presented(req)? {
-        None => Err(ApiError::unauthorized("Authentication Error, No api key passed in.")),
-        Some(k) if k.is_empty() => Err(ApiError::unauthorized("Authentication Error, No api key passed in.")),
+        None => Err(ApiError::unauthorized(
+            "Authentication Error, No api key passed in.",
+        )),
+        Some(k) if k.is_empty() => Err(ApiError::unauthorized(
+            "Authentication Error, No api key passed in.",
+        )),
         Some(k) if master.matches(k) => Ok(Principal::Master),
-        Some(_) => Err(ApiError::unauthorized("Authentication Error, Invalid proxy server token passed.")),
+        Some(_) => Err(ApiError::unauthorized(
+            "Authentication Error, Invalid proxy server token passed.",
+        )),
     }
 }
 
@@ -69,13 +82,28 @@ mod tests {
 
     #[test]
     fn every_header_and_error() {
-        let rt = load_str("general_settings:\n  master_key: sk-very-secret-key\n", &BuildOptions::default()).unwrap();
+        let rt = load_str(
+            "general_settings:\n  master_key: sk-very-secret-key\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
         for h in ["authorization", "x-litellm-api-key", "api-key", "x-api-key"] {
-            let v = if h == "authorization" { "Bearer sk-very-secret-key" } else { "sk-very-secret-key" };
-            assert_eq!(authenticate(&rt, &req(&[(h, v)])), Ok(Principal::Master), "{h}");
+            let v = if h == "authorization" {
+                "Bearer sk-very-secret-key"
+            } else {
+                "sk-very-secret-key"
+            };
+            assert_eq!(
+                authenticate(&rt, &req(&[(h, v)])),
+                Ok(Principal::Master),
+                "{h}"
+            );
         }
         let e = authenticate(&rt, &req(&[])).unwrap_err();
-        assert_eq!((e.status, e.message.as_str()), (401, "Authentication Error, No api key passed in."));
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (401, "Authentication Error, No api key passed in.")
+        );
         let e = authenticate(&rt, &req(&[("authorization", "Bearer sk-wrong")])).unwrap_err();
         assert_eq!(e.kind.as_str(), "auth_error");
         let e = authenticate(&rt, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();

@@ -41,7 +41,9 @@ pub fn resolve(value: &mut Value, env: &Env, path: &mut String) -> Result<(), Co
                             path.clone(),
                             format!("environment variable {name} is not set"),
                         )
-                        .hint(format!("export {name}=... or add it under environment_variables")))
+                        .hint(format!(
+                            "export {name}=... or add it under environment_variables"
+                        )))
                     }
                 }
             }

@@ -24,7 +24,10 @@ use raw::RawConfig;
 /// Read, resolve and validate a config file.
 pub fn load(path: &Path, opts: &BuildOptions<'_>) -> Result<Runtime, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new("", format!("cannot read config file {}: {e}", path.display()))
+        ConfigError::new(
+            "",
+            format!("cannot read config file {}: {e}", path.display()),
+        )
     })?;
     load_str(&text, opts)
 }
@@ -48,7 +51,10 @@ pub fn parse(text: &str) -> Result<(RawConfig, Env), ConfigError> {
         value = Value::Mapping(Default::default());
     }
     if !value.is_mapping() {
-        return Err(ConfigError::new("", "the config must be a YAML mapping (model_list, litellm_settings, ...)"));
+        return Err(ConfigError::new(
+            "",
+            "the config must be a YAML mapping (model_list, litellm_settings, ...)",
+        ));
     }
     let overlay = environment_variables(&value)?;
     let env = Env::new(overlay);
@@ -63,16 +69,24 @@ pub fn parse(text: &str) -> Result<(RawConfig, Env), ConfigError> {
 
 fn environment_variables(value: &Value) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut out = BTreeMap::new();
-    let Some(vars) = value.get("environment_variables") else { return Ok(out) };
+    let Some(vars) = value.get("environment_variables") else {
+        return Ok(out);
+    };
     let Some(map) = vars.as_mapping() else {
         if vars.is_null() {
             return Ok(out);
         }
-        return Err(ConfigError::new("environment_variables", "expected a mapping of NAME: value"));
+        return Err(ConfigError::new(
+            "environment_variables",
+            "expected a mapping of NAME: value",
+        ));
     };
     for (k, v) in map {
         let Some(k) = k.as_str() else {
-            return Err(ConfigError::new("environment_variables", "variable names must be strings"));
+            return Err(ConfigError::new(
+                "environment_variables",
+                "variable names must be strings",
+            ));
         };
         let v = match v {
             Value::String(s) => s.clone(),

@@ -141,6 +141,8 @@ where
             .parse::<T>()
             .map(Some)
             .map_err(|e| serde::de::Error::custom(format!("invalid value \"{s}\": {e}"))),
-        Some(v) => serde_yaml::from_value(v).map(Some).map_err(serde::de::Error::custom),
+        Some(v) => serde_yaml::from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }

@@ -22,13 +22,29 @@ use crate::router::{Backend, Deployment, DeploymentStats, HttpTarget, ModelGroup
 
 /// Keys that are well-known defaults from docs and examples.
 const INSECURE_KEYS: &[&str] = &[
-    "sk-1234", "sk-12345", "sk-123456", "sk-1234567890", "sk-master", "sk-admin", "sk-test",
-    "sk-xxx", "sk-change-me", "sk-changeme", "changeme", "password", "admin", "master",
+    "sk-1234",
+    "sk-12345",
+    "sk-123456",
+    "sk-1234567890",
+    "sk-master",
+    "sk-admin",
+    "sk-test",
+    "sk-xxx",
+    "sk-change-me",
+    "sk-changeme",
+    "changeme",
+    "password",
+    "admin",
+    "master",
 ];
 
 const ROUTING_STRATEGIES: &[&str] = &[
-    "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2",
-    "latency-based-routing", "cost-based-routing",
+    "simple-shuffle",
+    "least-busy",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "latency-based-routing",
+    "cost-based-routing",
 ];
 
 /// The gateway's master key, compared in constant time.
@@ -94,7 +110,12 @@ fn secs(v: f64, path: &str) -> Result<Duration, ConfigError> {
     Duration::try_from_secs_f64(v)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| ConfigError::new(path, format!("expected a positive number of seconds, got {v}")))
+        .ok_or_else(|| {
+            ConfigError::new(
+                path,
+                format!("expected a positive number of seconds, got {v}"),
+            )
+        })
 }
 
 struct Checker {
@@ -103,13 +124,26 @@ struct Checker {
 
 impl Checker {
     /// Known-but-unimplemented keys become warnings; keys nobody has are errors.
-    fn section(&mut self, section: &str, rest: &Rest, known: &[&str], ours: &[&str]) -> Result<(), ConfigError> {
+    fn section(
+        &mut self,
+        section: &str,
+        rest: &Rest,
+        known: &[&str],
+        ours: &[&str],
+    ) -> Result<(), ConfigError> {
         for key in rest.keys() {
             if known.contains(&key.as_str()) {
-                self.warnings.push(format!("{section}{}{key}", if section.is_empty() { "" } else { "." }));
+                self.warnings.push(format!(
+                    "{section}{}{key}",
+                    if section.is_empty() { "" } else { "." }
+                ));
                 continue;
             }
-            let path = if section.is_empty() { key.clone() } else { format!("{section}.{key}") };
+            let path = if section.is_empty() {
+                key.clone()
+            } else {
+                format!("{section}.{key}")
+            };
             let mut e = ConfigError::new(path, "unknown key");
             if let Some(s) = suggestion(key, ours.iter().chain(known.iter()).copied()) {
                 e = e.hint(s);
@@ -121,21 +155,68 @@ impl Checker {
 }
 
 pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runtime, ConfigError> {
-    let mut check = Checker { warnings: Vec::new() };
-    check.section("", &raw.rest, known::TOP_LEVEL, &["model_list", "litellm_settings", "router_settings", "general_settings", "environment_variables"])?;
+    let mut check = Checker {
+        warnings: Vec::new(),
+    };
+    check.section(
+        "",
+        &raw.rest,
+        known::TOP_LEVEL,
+        &[
+            "model_list",
+            "litellm_settings",
+            "router_settings",
+            "general_settings",
+            "environment_variables",
+        ],
+    )?;
     let ls = &raw.litellm_settings;
-    check.section("litellm_settings", &ls.rest, known::LITELLM_SETTINGS, &["num_retries", "request_timeout", "require_auth_for_metrics_endpoint", "set_verbose", "json_logs", "drop_params"])?;
+    check.section(
+        "litellm_settings",
+        &ls.rest,
+        known::LITELLM_SETTINGS,
+        &[
+            "num_retries",
+            "request_timeout",
+            "require_auth_for_metrics_endpoint",
+            "set_verbose",
+            "json_logs",
+            "drop_params",
+        ],
+    )?;
     let rs = &raw.router_settings;
-    check.section("router_settings", &rs.rest, known::ROUTER_SETTINGS, &["routing_strategy", "num_retries", "timeout", "stream_timeout", "redis_host", "redis_port", "redis_password", "redis_url"])?;
+    check.section(
+        "router_settings",
+        &rs.rest,
+        known::ROUTER_SETTINGS,
+        &[
+            "routing_strategy",
+            "num_retries",
+            "timeout",
+            "stream_timeout",
+            "redis_host",
+            "redis_port",
+            "redis_password",
+            "redis_url",
+        ],
+    )?;
     let gs = &raw.general_settings;
-    check.section("general_settings", &gs.rest, known::GENERAL_SETTINGS, &["master_key", "database_url", "max_request_size_mb"])?;
+    check.section(
+        "general_settings",
+        &gs.rest,
+        known::GENERAL_SETTINGS,
+        &["master_key", "database_url", "max_request_size_mb"],
+    )?;
     if ls.drop_params.is_some() {
         check.warnings.push("litellm_settings.drop_params".into());
     }
 
     if let Some(s) = &rs.routing_strategy {
         if !ROUTING_STRATEGIES.contains(&s.as_str()) {
-            let mut e = ConfigError::new("router_settings.routing_strategy", format!("unknown routing strategy \"{s}\""));
+            let mut e = ConfigError::new(
+                "router_settings.routing_strategy",
+                format!("unknown routing strategy \"{s}\""),
+            );
             if let Some(h) = suggestion(s, ROUTING_STRATEGIES.iter().copied()) {
                 e = e.hint(h);
             }
@@ -147,13 +228,28 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
     }
 
     let timeout = match rs.timeout.or(ls.request_timeout) {
-        Some(v) => secs(v, if rs.timeout.is_some() { "router_settings.timeout" } else { "litellm_settings.request_timeout" })?,
+        Some(v) => secs(
+            v,
+            if rs.timeout.is_some() {
+                "router_settings.timeout"
+            } else {
+                "litellm_settings.request_timeout"
+            },
+        )?,
         None => Duration::from_secs(600),
     };
-    let stream_timeout = rs.stream_timeout.map(|v| secs(v, "router_settings.stream_timeout")).transpose()?;
+    let stream_timeout = rs
+        .stream_timeout
+        .map(|v| secs(v, "router_settings.stream_timeout"))
+        .transpose()?;
     let max_body_bytes = match gs.max_request_size_mb {
         Some(mb) if mb > 0.0 && mb.is_finite() => (mb * 1024.0 * 1024.0) as usize,
-        Some(mb) => return Err(ConfigError::new("general_settings.max_request_size_mb", format!("expected a positive size, got {mb}"))),
+        Some(mb) => {
+            return Err(ConfigError::new(
+                "general_settings.max_request_size_mb",
+                format!("expected a positive size, got {mb}"),
+            ))
+        }
         None => 16 * 1024 * 1024,
     };
     let settings = Settings {
@@ -163,14 +259,26 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         max_body_bytes,
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
         database_url: gs.database_url.clone().or_else(|| env.get("DATABASE_URL")),
-        redis_url: rs.redis_url.clone().or_else(|| env.get("REDIS_URL")).or_else(|| {
-            let host = rs.redis_host.clone().or_else(|| env.get("REDIS_HOST"))?;
-            let port = rs.redis_port.map(|p| p.to_string()).or_else(|| env.get("REDIS_PORT")).unwrap_or_else(|| "6379".into());
-            Some(format!("redis://{host}:{port}"))
-        }),
+        redis_url: rs
+            .redis_url
+            .clone()
+            .or_else(|| env.get("REDIS_URL"))
+            .or_else(|| {
+                let host = rs.redis_host.clone().or_else(|| env.get("REDIS_HOST"))?;
+                let port = rs
+                    .redis_port
+                    .map(|p| p.to_string())
+                    .or_else(|| env.get("REDIS_PORT"))
+                    .unwrap_or_else(|| "6379".into());
+                Some(format!("redis://{host}:{port}"))
+            }),
     };
 
-    let master_key = match gs.master_key.clone().or_else(|| env.get("LITELLM_MASTER_KEY")) {
+    let master_key = match gs
+        .master_key
+        .clone()
+        .or_else(|| env.get("LITELLM_MASTER_KEY"))
+    {
         Some(k) if k.trim().is_empty() => None,
         Some(k) => {
             if INSECURE_KEYS.contains(&k.as_str()) && !opts.allow_insecure_master_key {
@@ -197,13 +305,22 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         }
     }
     if !unsupported.is_empty() {
-        check.warnings.push(format!("providers not implemented yet (requests to them get 501): {}", unsupported.join(", ")));
+        check.warnings.push(format!(
+            "providers not implemented yet (requests to them get 501): {}",
+            unsupported.join(", ")
+        ));
     }
     let groups = groups
         .into_iter()
         .map(|(name, deps)| (name.clone(), Arc::new(ModelGroup::new(name, deps))))
         .collect();
-    Ok(Runtime { groups, model_names, master_key, settings, warnings: check.warnings })
+    Ok(Runtime {
+        groups,
+        model_names,
+        master_key,
+        settings,
+        warnings: check.warnings,
+    })
 }
 
 /// FNV-1a, for deployment ids that are stable across restarts.
@@ -219,8 +336,21 @@ fn stable_id(parts: &[&str]) -> String {
 }
 
 const OURS_PARAMS: &[&str] = &[
-    "model", "api_key", "api_base", "api_version", "rpm", "tpm", "timeout", "stream_timeout",
-    "max_retries", "num_retries", "weight", "order", "mock_response", "extra_headers", "organization",
+    "model",
+    "api_key",
+    "api_base",
+    "api_version",
+    "rpm",
+    "tpm",
+    "timeout",
+    "stream_timeout",
+    "max_retries",
+    "num_retries",
+    "weight",
+    "order",
+    "mock_response",
+    "extra_headers",
+    "organization",
 ];
 
 fn deployment(
@@ -240,7 +370,10 @@ fn deployment(
         return Err(e);
     }
     if m.model_name.trim().is_empty() {
-        return Err(ConfigError::new(format!("{path}.model_name"), "must not be empty"));
+        return Err(ConfigError::new(
+            format!("{path}.model_name"),
+            "must not be empty",
+        ));
     }
     let p = &m.litellm_params;
     let pp = format!("{path}.litellm_params");
@@ -249,10 +382,16 @@ fn deployment(
         None => ("openai", p.model.as_str()),
     };
     if name.is_empty() {
-        return Err(ConfigError::new(format!("{pp}.model"), "model name is empty").hint("write it as provider/model, e.g. openai/gpt-4o"));
+        return Err(
+            ConfigError::new(format!("{pp}.model"), "model name is empty")
+                .hint("write it as provider/model, e.g. openai/gpt-4o"),
+        );
     }
     if !known::PROVIDERS.contains(&prefix) {
-        let mut e = ConfigError::new(format!("{pp}.model"), format!("unknown provider \"{prefix}\""));
+        let mut e = ConfigError::new(
+            format!("{pp}.model"),
+            format!("unknown provider \"{prefix}\""),
+        );
         if let Some(s) = suggestion(prefix, known::PROVIDERS.iter().copied()) {
             e = e.hint(s);
         }
@@ -268,7 +407,8 @@ fn deployment(
             continue;
         }
         if !known::DEFAULT_PARAMS.contains(&k.as_str()) {
-            if let Some(s) = suggestion(k, OURS_PARAMS.iter().chain(known::LITELLM_PARAMS).copied()) {
+            if let Some(s) = suggestion(k, OURS_PARAMS.iter().chain(known::LITELLM_PARAMS).copied())
+            {
                 return Err(ConfigError::new(format!("{pp}.{k}"), "unknown key").hint(s));
             }
         }
@@ -280,15 +420,30 @@ fn deployment(
     }
 
     let group: Arc<str> = Arc::from(m.model_name.as_str());
-    let key_material = p.api_key.as_deref().map(|k| stable_id(&[k])).unwrap_or_default();
+    let key_material = p
+        .api_key
+        .as_deref()
+        .map(|k| stable_id(&[k]))
+        .unwrap_or_default();
     let id: Arc<str> = Arc::from(m.model_info.id.clone().unwrap_or_else(|| {
-        stable_id(&[&m.model_name, &p.model, p.api_base.as_deref().unwrap_or(""), p.api_version.as_deref().unwrap_or(""), &key_material])
+        stable_id(&[
+            &m.model_name,
+            &p.model,
+            p.api_base.as_deref().unwrap_or(""),
+            p.api_version.as_deref().unwrap_or(""),
+            &key_material,
+        ])
     }));
 
     let backend = if let Some(mock) = &p.mock_response {
         match mock {
             serde_yaml::Value::String(s) => Backend::Mock(MockSpec::parse(s)),
-            _ => return Err(ConfigError::new(format!("{pp}.mock_response"), "expected a string")),
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{pp}.mock_response"),
+                    "expected a string",
+                ))
+            }
         }
     } else {
         match ProviderKind::from_prefix(prefix) {
@@ -310,7 +465,10 @@ fn deployment(
     };
     if let Some(w) = p.weight {
         if !(w >= 0.0 && w.is_finite()) {
-            return Err(ConfigError::new(format!("{pp}.weight"), format!("expected a non-negative number, got {w}")));
+            return Err(ConfigError::new(
+                format!("{pp}.weight"),
+                format!("expected a non-negative number, got {w}"),
+            ));
         }
     }
     let stats = opts.previous.and_then(|r| r.stats(&id)).unwrap_or_default();
@@ -333,9 +491,15 @@ fn deployment(
     })
 }
 
-fn header_pair(name: &str, value: &str, path: &str) -> Result<(HeaderName, HeaderValue), ConfigError> {
-    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::new(path, format!("invalid header name \"{name}\"")))?;
-    let v = HeaderValue::from_str(value).map_err(|_| ConfigError::new(path, format!("invalid value for header \"{name}\"")))?;
+fn header_pair(
+    name: &str,
+    value: &str,
+    path: &str,
+) -> Result<(HeaderName, HeaderValue), ConfigError> {
+    let n = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| ConfigError::new(path, format!("invalid header name \"{name}\"")))?;
+    let v = HeaderValue::from_str(value)
+        .map_err(|_| ConfigError::new(path, format!("invalid value for header \"{name}\"")))?;
     Ok((n, v))
 }
 
@@ -355,45 +519,73 @@ fn http_target(
         .or_else(|| first_env(defaults.base_env))
         .or_else(|| defaults.api_base.map(str::to_string))
         .ok_or_else(|| {
-            ConfigError::new(format!("{pp}.api_base"), format!("api_base is required for {}/ models", kind.as_str()))
-                .hint(match defaults.base_env.first() {
-                    Some(v) => format!("set api_base or the {v} environment variable"),
-                    None => "set api_base".to_string(),
-                })
+            ConfigError::new(
+                format!("{pp}.api_base"),
+                format!("api_base is required for {}/ models", kind.as_str()),
+            )
+            .hint(match defaults.base_env.first() {
+                Some(v) => format!("set api_base or the {v} environment variable"),
+                None => "set api_base".to_string(),
+            })
         })?;
-    let uri: http::Uri = base
-        .trim()
-        .parse()
-        .map_err(|e| ConfigError::new(format!("{pp}.api_base"), format!("invalid URL \"{base}\": {e}")))?;
+    let uri: http::Uri = base.trim().parse().map_err(|e| {
+        ConfigError::new(
+            format!("{pp}.api_base"),
+            format!("invalid URL \"{base}\": {e}"),
+        )
+    })?;
     let tls = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
-        _ => return Err(ConfigError::new(format!("{pp}.api_base"), format!("\"{base}\" must start with http:// or https://"))),
+        _ => {
+            return Err(ConfigError::new(
+                format!("{pp}.api_base"),
+                format!("\"{base}\" must start with http:// or https://"),
+            ))
+        }
     };
     let host = uri
         .host()
-        .ok_or_else(|| ConfigError::new(format!("{pp}.api_base"), format!("\"{base}\" has no host")))?
+        .ok_or_else(|| {
+            ConfigError::new(format!("{pp}.api_base"), format!("\"{base}\" has no host"))
+        })?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let base_path = uri.path().trim_end_matches('/').to_string();
-    let api_version = p.api_version.clone().or_else(|| first_env(defaults.version_env));
+    let api_version = p
+        .api_version
+        .clone()
+        .or_else(|| first_env(defaults.version_env));
     let prov = provider(kind);
-    let paths = [Endpoint::ChatCompletions, Endpoint::Completions, Endpoint::Embeddings]
-        .map(|e| prov.path(&base_path, e, model, api_version.as_deref()));
+    let paths = [
+        Endpoint::ChatCompletions,
+        Endpoint::Completions,
+        Endpoint::Embeddings,
+    ]
+    .map(|e| prov.path(&base_path, e, model, api_version.as_deref()));
     let api_key = p
         .api_key
         .clone()
         .or_else(|| first_env(defaults.key_env))
         .or_else(|| defaults.fallback_key.map(str::to_string));
     let auth = match &api_key {
-        Some(k) => Some(prov.auth_header(k).ok_or_else(|| ConfigError::new(format!("{pp}.api_key"), "contains characters not allowed in a header"))?),
+        Some(k) => Some(prov.auth_header(k).ok_or_else(|| {
+            ConfigError::new(
+                format!("{pp}.api_key"),
+                "contains characters not allowed in a header",
+            )
+        })?),
         None => None,
     };
     let mut extra_headers = Vec::new();
     if let Some(org) = &p.organization {
-        extra_headers.push(header_pair("openai-organization", org, &format!("{pp}.organization"))?);
+        extra_headers.push(header_pair(
+            "openai-organization",
+            org,
+            &format!("{pp}.organization"),
+        )?);
     }
     for (k, v) in p.extra_headers.iter().flatten() {
         extra_headers.push(header_pair(k, v, &format!("{pp}.extra_headers.{k}"))?);
@@ -402,10 +594,14 @@ fn http_target(
         Some(port) => format!("{host}:{port}"),
         None => host.clone(),
     };
-    let host_header = HeaderValue::from_str(&authority)
-        .map_err(|_| ConfigError::new(format!("{pp}.api_base"), "host is not a valid header value"))?;
+    let host_header = HeaderValue::from_str(&authority).map_err(|_| {
+        ConfigError::new(format!("{pp}.api_base"), "host is not a valid header value")
+    })?;
     let peer = if opts.resolve_dns {
-        match (host.as_str(), port).to_socket_addrs().map(|mut a| a.next()) {
+        match (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|mut a| a.next())
+        {
             Ok(Some(addr)) => Some(HttpTarget::make_peer(addr, tls, &host)),
             _ => {
                 log::warn!("{pp}.api_base: cannot resolve {host} now; will retry per request");
@@ -449,34 +645,65 @@ mod tests {
 
     #[test]
     fn unknown_and_known_keys() {
-        assert_eq!(err("router_settings:\n  num_retrys: 3\n"), "router_settings.num_retrys: unknown key (did you mean \"num_retries\"?)");
-        let rt = load_str("router_settings:\n  cooldown_time: 3\nlitellm_settings:\n  success_callback: [x]\n", &BuildOptions::default()).unwrap();
-        assert_eq!(rt.warnings, vec!["litellm_settings.success_callback", "router_settings.cooldown_time"]);
+        assert_eq!(
+            err("router_settings:\n  num_retrys: 3\n"),
+            "router_settings.num_retrys: unknown key (did you mean \"num_retries\"?)"
+        );
+        let rt = load_str(
+            "router_settings:\n  cooldown_time: 3\nlitellm_settings:\n  success_callback: [x]\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            rt.warnings,
+            vec![
+                "litellm_settings.success_callback",
+                "router_settings.cooldown_time"
+            ]
+        );
         assert_eq!(err("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_bse: http://x}\n"),
             "model_list[0].litellm_params.api_bse: unknown key (did you mean \"api_base\"?)");
     }
 
     #[test]
     fn type_errors_carry_the_path() {
-        let e = err("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, rpm: lots}\n");
+        let e = err(
+            "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, rpm: lots}\n",
+        );
         assert!(e.starts_with("model_list[0].litellm_params.rpm: "), "{e}");
     }
 
     #[test]
     fn insecure_master_key_is_refused() {
         let e = err("general_settings:\n  master_key: sk-1234\n");
-        assert!(e.starts_with("general_settings.master_key: \"sk-1234\" is a well-known default key"), "{e}");
-        let ok = BuildOptions { allow_insecure_master_key: true, ..Default::default() };
+        assert!(
+            e.starts_with("general_settings.master_key: \"sk-1234\" is a well-known default key"),
+            "{e}"
+        );
+        let ok = BuildOptions {
+            allow_insecure_master_key: true,
+            ..Default::default()
+        };
         assert!(load_str("general_settings:\n  master_key: sk-1234\n", &ok).is_ok());
     }
 
     #[test]
     fn azure_needs_api_base_and_builds_urls() {
         let e = err("model_list:\n  - model_name: a\n    litellm_params: {model: azure/dep}\n");
-        assert!(e.starts_with("model_list[0].litellm_params.api_base: api_base is required for azure/ models"), "{e}");
+        assert!(
+            e.starts_with(
+                "model_list[0].litellm_params.api_base: api_base is required for azure/ models"
+            ),
+            "{e}"
+        );
         let rt = load_str("model_list:\n  - model_name: a\n    litellm_params: {model: azure/dep, api_base: 'https://r.openai.azure.com/', api_key: k, api_version: 2024-10-21}\n", &BuildOptions::default()).unwrap();
-        let Backend::Http(t) = &rt.group("a").unwrap().deployments[0].backend else { panic!() };
-        assert_eq!(t.path(Endpoint::ChatCompletions), "/openai/deployments/dep/chat/completions?api-version=2024-10-21");
+        let Backend::Http(t) = &rt.group("a").unwrap().deployments[0].backend else {
+            panic!()
+        };
+        assert_eq!(
+            t.path(Endpoint::ChatCompletions),
+            "/openai/deployments/dep/chat/completions?api-version=2024-10-21"
+        );
         assert_eq!(t.auth.as_ref().unwrap().0.as_str(), "api-key");
     }
 
@@ -485,7 +712,10 @@ mod tests {
         let y = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_base: 'http://h:1/v1', temperature: 0.2}\n";
         let a = load_str(y, &BuildOptions::default()).unwrap();
         let b = load_str(y, &BuildOptions::default()).unwrap();
-        let (da, db) = (&a.group("a").unwrap().deployments[0], &b.group("a").unwrap().deployments[0]);
+        let (da, db) = (
+            &a.group("a").unwrap().deployments[0],
+            &b.group("a").unwrap().deployments[0],
+        );
         assert_eq!(da.id, db.id);
         assert_eq!(da.defaults[0].0, "temperature");
         assert_eq!(da.defaults[0].1.get(), "0.2");

@@ -96,7 +96,16 @@ pub(super) fn respond(
     id: u64,
 ) -> Response<MockBody> {
     let route = Route::of(&parts.method, parts.uri.path());
-    let fields = match (&behavior, RequestFields::parse(route, body)) {
+    let needs_fields = matches!(
+        behavior,
+        Behavior::Ok | Behavior::CutBeforeFirstEvent | Behavior::CutAfterEvents(_)
+    );
+    let parsed = if needs_fields {
+        RequestFields::parse(route, body)
+    } else {
+        Ok(RequestFields::default())
+    };
+    let fields = match (&behavior, parsed) {
         (Behavior::Ok, Err(e)) => {
             log::debug!("mock upstream: request body is not JSON: {e}");
             return full(StatusCode::BAD_REQUEST, invalid_json_body());
@@ -109,6 +118,7 @@ pub(super) fn respond(
             body,
             headers,
         } => status_response(status, body, &headers),
+        // `handle` never gets here with a hang; answer something sane all the same.
         Behavior::Hang => full(
             StatusCode::INTERNAL_SERVER_ERROR,
             openai_error("hang", "server_error", None),

@@ -22,12 +22,24 @@ pub static DEFAULTS: Defaults = Defaults {
 };
 
 impl Provider for Azure {
-    fn path(&self, base_path: &str, endpoint: Endpoint, model: &str, api_version: Option<&str>) -> String {
+    fn path(
+        &self,
+        base_path: &str,
+        endpoint: Endpoint,
+        model: &str,
+        api_version: Option<&str>,
+    ) -> String {
         if base_path.contains("/openai/deployments") {
-            return format!("{base_path}{}?api-version={}", route_suffix(endpoint), api_version.unwrap_or("2025-02-01-preview"));
+            return format!(
+                "{base_path}{}?api-version={}",
+                route_suffix(endpoint),
+                api_version.unwrap_or("2025-02-01-preview")
+            );
         }
         let base = base_path.strip_suffix("/openai").unwrap_or(base_path);
-        let version = api_version.or(DEFAULTS.default_api_version).unwrap_or_default();
+        let version = api_version
+            .or(DEFAULTS.default_api_version)
+            .unwrap_or_default();
         format!(
             "{base}/openai/deployments/{model}{}?api-version={version}",
             route_suffix(endpoint)
@@ -60,7 +72,12 @@ mod tests {
     #[test]
     fn deployment_url_with_version() {
         assert_eq!(
-            Azure.path("", Endpoint::ChatCompletions, "gpt4o-prod", Some("2025-01-01-preview")),
+            Azure.path(
+                "",
+                Endpoint::ChatCompletions,
+                "gpt4o-prod",
+                Some("2025-01-01-preview")
+            ),
             "/openai/deployments/gpt4o-prod/chat/completions?api-version=2025-01-01-preview"
         );
         assert_eq!(

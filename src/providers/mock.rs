@@ -23,7 +23,9 @@ impl MockSpec {
     /// Interpret a `mock_response` string as LiteLLM does.
     pub fn parse(s: &str) -> MockSpec {
         let error = |status, kind, code: &str| {
-            MockSpec::Error(ApiError::new(status, kind, format!("{s}: mock_response error")).with_code(code))
+            MockSpec::Error(
+                ApiError::new(status, kind, format!("{s}: mock_response error")).with_code(code),
+            )
         };
         match s.trim() {
             "litellm.RateLimitError" => error(429, ErrorKind::RateLimit, "429"),
@@ -89,8 +91,16 @@ pub fn body(endpoint: Endpoint, model: &str, text: &str) -> Bytes {
 /// the usage chunk when asked for, and `[DONE]`.
 pub fn stream(endpoint: Endpoint, model: &str, text: &str, include_usage: bool) -> Bytes {
     let completions = endpoint == Endpoint::Completions;
-    let id = if completions { format!("cmpl-{}", new_uuid()) } else { format!("chatcmpl-{}", new_uuid()) };
-    let object = if completions { "text_completion" } else { "chat.completion.chunk" };
+    let id = if completions {
+        format!("cmpl-{}", new_uuid())
+    } else {
+        format!("chatcmpl-{}", new_uuid())
+    };
+    let object = if completions {
+        "text_completion"
+    } else {
+        "chat.completion.chunk"
+    };
     let created = unix_now();
     let mut out = Vec::with_capacity(text.len() * 60 + 512);
     let mut push = |v: serde_json::Value| {
@@ -108,16 +118,22 @@ pub fn stream(endpoint: Endpoint, model: &str, text: &str, include_usage: bool) 
         } else {
             json!({"index": 0, "delta": {"content": piece}, "finish_reason": null})
         };
-        push(json!({"id": id, "object": object, "created": created, "model": model, "choices": [choice]}));
+        push(
+            json!({"id": id, "object": object, "created": created, "model": model, "choices": [choice]}),
+        );
     }
     let last = if completions {
         json!({"index": 0, "text": "", "logprobs": null, "finish_reason": "stop"})
     } else {
         json!({"index": 0, "delta": {}, "finish_reason": "stop"})
     };
-    push(json!({"id": id, "object": object, "created": created, "model": model, "choices": [last]}));
+    push(
+        json!({"id": id, "object": object, "created": created, "model": model, "choices": [last]}),
+    );
     if include_usage {
-        push(json!({"id": id, "object": object, "created": created, "model": model, "choices": [], "usage": usage()}));
+        push(
+            json!({"id": id, "object": object, "created": created, "model": model, "choices": [], "usage": usage()}),
+        );
     }
     out.extend_from_slice(b"data: [DONE]\n\n");
     Bytes::from(out)
@@ -144,7 +160,9 @@ mod tests {
 
     #[test]
     fn error_mocks() {
-        assert!(matches!(MockSpec::parse("litellm.RateLimitError"), MockSpec::Error(e) if e.status == 429));
+        assert!(
+            matches!(MockSpec::parse("litellm.RateLimitError"), MockSpec::Error(e) if e.status == 429)
+        );
         assert_eq!(MockSpec::parse("hi"), MockSpec::Text("hi".into()));
     }
 }

@@ -30,9 +30,11 @@ impl ProviderKind {
     /// The kind for a LiteLLM provider prefix, if this build implements it.
     pub fn from_prefix(prefix: &str) -> Option<ProviderKind> {
         match prefix {
-            "openai" | "custom_openai" | "openai_like" | "litellm_proxy" | "text-completion-openai" => {
-                Some(ProviderKind::OpenAi)
-            }
+            "openai"
+            | "custom_openai"
+            | "openai_like"
+            | "litellm_proxy"
+            | "text-completion-openai" => Some(ProviderKind::OpenAi),
             "hosted_vllm" => Some(ProviderKind::HostedVllm),
             "azure" => Some(ProviderKind::Azure),
             _ => None,

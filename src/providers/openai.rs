@@ -114,13 +114,29 @@ pub fn decode_openai_error(status: u16, body: &[u8]) -> ApiError {
     let mut err = ApiError::new(status, kind_for(status), String::new());
     err.code = Some(status.to_string());
     match serde_json::from_slice::<Envelope>(body) {
-        Ok(Envelope { error: Some(ErrorFields::Object { message, param, code }), .. }) => {
+        Ok(Envelope {
+            error:
+                Some(ErrorFields::Object {
+                    message,
+                    param,
+                    code,
+                }),
+            ..
+        }) => {
             err.message = message.unwrap_or_default();
             err.param = scalar(param);
             err.code = scalar(code).or(err.code);
         }
-        Ok(Envelope { error: Some(ErrorFields::Text(message)), .. }) => err.message = message,
-        Ok(Envelope { message: Some(message), param, code, .. }) => {
+        Ok(Envelope {
+            error: Some(ErrorFields::Text(message)),
+            ..
+        }) => err.message = message,
+        Ok(Envelope {
+            message: Some(message),
+            param,
+            code,
+            ..
+        }) => {
             err.message = message;
             err.param = scalar(param);
             err.code = scalar(code).or(err.code);
@@ -139,17 +155,29 @@ mod tests {
 
     #[test]
     fn joins_like_the_openai_sdk() {
-        assert_eq!(OpenAi.path("/v1", Endpoint::ChatCompletions, "m", None), "/v1/chat/completions");
-        assert_eq!(OpenAi.path("", Endpoint::Embeddings, "m", None), "/embeddings");
+        assert_eq!(
+            OpenAi.path("/v1", Endpoint::ChatCompletions, "m", None),
+            "/v1/chat/completions"
+        );
+        assert_eq!(
+            OpenAi.path("", Endpoint::Embeddings, "m", None),
+            "/embeddings"
+        );
     }
 
     #[test]
     fn decodes_error_shapes() {
         let e = decode_openai_error(429, br#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#);
-        assert_eq!((e.status, e.message.as_str(), e.code.as_deref()), (429, "slow down", Some("rate_limit_exceeded")));
+        assert_eq!(
+            (e.status, e.message.as_str(), e.code.as_deref()),
+            (429, "slow down", Some("rate_limit_exceeded"))
+        );
         assert_eq!(e.kind, ErrorKind::RateLimit);
         let e = decode_openai_error(400, br#"{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}"#);
-        assert_eq!((e.message.as_str(), e.code.as_deref()), ("bad", Some("400")));
+        assert_eq!(
+            (e.message.as_str(), e.code.as_deref()),
+            ("bad", Some("400"))
+        );
         let e = decode_openai_error(502, b"<html>bad gateway</html>");
         assert_eq!(e.message, "<html>bad gateway</html>");
         let e = decode_openai_error(404, br#"{"error":"model 'x' not found"}"#);

@@ -43,7 +43,9 @@ pub fn data(event: &[u8]) -> Option<Bytes> {
     let mut single: Option<&[u8]> = None;
     for line in event.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(rest) = line.strip_prefix(b"data:") else { continue };
+        let Some(rest) = line.strip_prefix(b"data:") else {
+            continue;
+        };
         let rest = rest.strip_prefix(b" ").unwrap_or(rest);
         match (&mut out, single) {
             (None, None) => single = Some(rest),
@@ -124,9 +126,10 @@ pub fn classify(payload: &[u8]) -> ChunkKind {
         return ChunkKind::Content(None);
     }
     match serde_json::from_slice::<UsageChunk>(payload) {
-        Ok(UsageChunk { choices, usage: Some(u) }) if choices.as_ref().is_none_or(Vec::is_empty) => {
-            ChunkKind::UsageOnly(u)
-        }
+        Ok(UsageChunk {
+            choices,
+            usage: Some(u),
+        }) if choices.as_ref().is_none_or(Vec::is_empty) => ChunkKind::UsageOnly(u),
         Ok(UsageChunk { usage, .. }) => ChunkKind::Content(usage),
         Err(_) => ChunkKind::Content(None),
     }
@@ -173,14 +176,27 @@ mod tests {
         assert_eq!(events.len(), 6);
         assert_eq!(data(&events[1]), None);
         assert_eq!(data(&events[3]).unwrap().as_ref(), b"a\nb");
-        assert_eq!(classify(&data(&events[0]).unwrap()), ChunkKind::Content(None));
+        assert_eq!(
+            classify(&data(&events[0]).unwrap()),
+            ChunkKind::Content(None)
+        );
         assert_eq!(
             classify(&data(&events[4]).unwrap()),
-            ChunkKind::UsageOnly(Usage { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 })
+            ChunkKind::UsageOnly(Usage {
+                prompt_tokens: 3,
+                completion_tokens: 2,
+                total_tokens: 5
+            })
         );
         assert_eq!(classify(b"[DONE]"), ChunkKind::Done);
-        assert_eq!(classify(br#"{ "error": {"message":"x"}}"#), ChunkKind::Error);
-        assert_eq!(classify(br#"{"choices":[{"delta":{}}],"usage":null}"#), ChunkKind::Content(None));
+        assert_eq!(
+            classify(br#"{ "error": {"message":"x"}}"#),
+            ChunkKind::Error
+        );
+        assert_eq!(
+            classify(br#"{"choices":[{"delta":{}}],"usage":null}"#),
+            ChunkKind::Content(None)
+        );
     }
 
     proptest! {
@@ -198,7 +214,11 @@ mod tests {
     fn every_single_split_point() {
         let whole = frame_all(&[STREAM]);
         for i in 1..STREAM.len() {
-            assert_eq!(frame_all(&[&STREAM[..i], &STREAM[i..]]), whole, "split at {i}");
+            assert_eq!(
+                frame_all(&[&STREAM[..i], &STREAM[i..]]),
+                whole,
+                "split at {i}"
+            );
         }
         let bytes: Vec<&[u8]> = STREAM.chunks(1).collect();
         assert_eq!(frame_all(&bytes), whole);

@@ -11,7 +11,11 @@ fn too_large(session: &mut Session, limit: usize, seen: usize) -> ApiError {
     ApiError::new(
         413,
         ErrorKind::InvalidRequest,
-        format!("Request size is too large. Request size is at least {:.2} MB. Max size is {:.2} MB", mb(seen), mb(limit)),
+        format!(
+            "Request size is too large. Request size is at least {:.2} MB. Max size is {:.2} MB",
+            mb(seen),
+            mb(limit)
+        ),
     )
 }
 

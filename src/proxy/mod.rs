@@ -74,7 +74,10 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        Error::e_explain(ErrorType::InternalError, "the gateway answers every request in request_filter")
+        Error::e_explain(
+            ErrorType::InternalError,
+            "the gateway answers every request in request_filter",
+        )
     }
 
     async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
@@ -100,7 +103,9 @@ impl ProxyHttp for Gateway {
             _ => count_request(name, endpoint.as_str(), ctx.status),
         }
         if let Some(g) = group {
-            g.metrics.total_latency.observe(ctx.started.elapsed().as_secs_f64());
+            g.metrics
+                .total_latency
+                .observe(ctx.started.elapsed().as_secs_f64());
             if let Some(at) = ctx.record.committed_at {
                 let overhead = (at - ctx.started).saturating_sub(ctx.record.upstream_wait);
                 g.metrics.overhead.observe(overhead.as_secs_f64());
@@ -120,7 +125,11 @@ impl ProxyHttp for Gateway {
 
 impl Gateway {
     /// Route, authenticate and answer one request; returns the status written.
-    async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> std::result::Result<u16, ApiError> {
+    async fn handle(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+    ) -> std::result::Result<u16, ApiError> {
         let req = session.req_header();
         let endpoint = match Endpoint::route(req.method.as_str(), req.uri.path()) {
             Route::Found(e) => e,
@@ -130,14 +139,19 @@ impl Gateway {
                 return Err(e);
             }
             Route::MethodNotAllowed => {
-                let e = ApiError::new(405, ErrorKind::InvalidRequest, format!("Method {} not allowed for {}", req.method, req.uri.path()));
+                let e = ApiError::new(
+                    405,
+                    ErrorKind::InvalidRequest,
+                    format!("Method {} not allowed for {}", req.method, req.uri.path()),
+                );
                 session.set_keepalive(None);
                 return Err(e);
             }
         };
         ctx.endpoint = Some(endpoint);
         let rt = ctx.rt.clone();
-        let public = endpoint.is_public() && !(endpoint == Endpoint::Metrics && rt.settings.metrics_require_auth);
+        let public = endpoint.is_public()
+            && !(endpoint == Endpoint::Metrics && rt.settings.metrics_require_auth);
         if !public {
             if let Err(e) = authenticate(&rt, session.req_header()) {
                 if endpoint.is_model_call() {
@@ -147,7 +161,9 @@ impl Gateway {
             }
         }
         if !endpoint.is_model_call() {
-            return crate::admin::serve(session, &rt, endpoint).await.map_err(internal);
+            return crate::admin::serve(session, &rt, endpoint)
+                .await
+                .map_err(internal);
         }
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
@@ -160,14 +176,31 @@ impl Gateway {
         };
         ctx.group = Some(group.clone());
         let headers = &session.req_header().headers;
-        let header_num = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).map(str::to_string);
+        let header_num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .map(str::to_string)
+        };
         let num_retries = match header_num("x-litellm-num-retries") {
-            Some(v) => v.parse::<u32>().map_err(|_| ApiError::bad_request(format!("x-litellm-num-retries: expected an integer, got \"{v}\"")))?,
+            Some(v) => v.parse::<u32>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "x-litellm-num-retries: expected an integer, got \"{v}\""
+                ))
+            })?,
             None => call.num_retries.unwrap_or(rt.settings.num_retries),
         };
         if let Some(v) = header_num("x-litellm-timeout") {
-            let t = v.parse::<f64>().ok().filter(|t| *t > 0.0 && t.is_finite())
-                .ok_or_else(|| ApiError::bad_request(format!("x-litellm-timeout: expected seconds, got \"{v}\"")))?;
+            let t = v
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && t.is_finite())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "x-litellm-timeout: expected seconds, got \"{v}\""
+                    ))
+                })?;
             call.timeout = Some(t);
         }
         let mut meta = ResponseMeta::new(new_uuid(), ctx.started);

@@ -20,10 +20,12 @@ pub struct ModelGroup {
 impl ModelGroup {
     pub fn new(name: Arc<str>, deployments: Vec<Arc<Deployment>>) -> Self {
         let pick = |f: fn(&Deployment) -> Option<f64>| -> Option<Vec<f64>> {
-            deployments
-                .iter()
-                .any(|d| f(d).is_some())
-                .then(|| deployments.iter().map(|d| f(d).unwrap_or(0.0).max(0.0)).collect())
+            deployments.iter().any(|d| f(d).is_some()).then(|| {
+                deployments
+                    .iter()
+                    .map(|d| f(d).unwrap_or(0.0).max(0.0))
+                    .collect()
+            })
         };
         let weights = pick(|d| d.weight)
             .or_else(|| pick(|d| d.rpm.map(|v| v as f64)))
@@ -31,12 +33,21 @@ impl ModelGroup {
             .filter(|w| w.iter().sum::<f64>() > 0.0)
             .unwrap_or_else(|| vec![1.0; deployments.len()]);
         let metrics = GroupMetrics::new(&name);
-        ModelGroup { name, deployments, weights, metrics }
+        ModelGroup {
+            name,
+            deployments,
+            weights,
+            metrics,
+        }
     }
 
     /// A plan for one request: the deployments it may try, in the order it will try them.
     pub fn plan(&self) -> Plan<'_> {
-        Plan { group: self, tried: 0, last: None }
+        Plan {
+            group: self,
+            tried: 0,
+            last: None,
+        }
     }
 }
 
@@ -60,13 +71,18 @@ impl<'a> Plan<'a> {
         let bit = |i: usize| 1u64 << (i % 64);
         let usable = |i: usize| self.group.deployments[i].backend.is_usable();
         let pick = |allowed: &dyn Fn(usize) -> bool| -> Option<usize> {
-            let total: f64 = (0..n).filter(|&i| allowed(i)).map(|i| self.group.weights[i]).sum();
+            let total: f64 = (0..n)
+                .filter(|&i| allowed(i))
+                .map(|i| self.group.weights[i])
+                .sum();
             let candidates: Vec<usize> = (0..n).filter(|&i| allowed(i)).collect();
             if candidates.is_empty() {
                 return None;
             }
             if total <= 0.0 {
-                return candidates.get(rand::random::<usize>() % candidates.len()).copied();
+                return candidates
+                    .get(rand::random::<usize>() % candidates.len())
+                    .copied();
             }
             let mut r = rand::random::<f64>() * total;
             for &i in &candidates {

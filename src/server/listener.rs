@@ -19,14 +19,25 @@ pub struct GatewayService {
 
 impl GatewayService {
     pub fn new(listener: std::net::TcpListener, app: HttpProxy<Gateway>, threads: usize) -> Self {
-        GatewayService { listener: Some(listener), app: Arc::new(app), threads }
+        GatewayService {
+            listener: Some(listener),
+            app: Arc::new(app),
+            threads,
+        }
     }
 }
 
 #[async_trait]
 impl Service for GatewayService {
-    async fn start_service(&mut self, _fds: Option<ListenFds>, mut shutdown: ShutdownWatch, _per_fd: usize) {
-        let Some(std_listener) = self.listener.take() else { return };
+    async fn start_service(
+        &mut self,
+        _fds: Option<ListenFds>,
+        mut shutdown: ShutdownWatch,
+        _per_fd: usize,
+    ) {
+        let Some(std_listener) = self.listener.take() else {
+            return;
+        };
         let listener = match tokio::net::TcpListener::from_std(std_listener) {
             Ok(l) => l,
             Err(e) => {

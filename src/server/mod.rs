@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use pingora_core::connectors::ConnectorOptions;
 use pingora_core::connectors::http::Connector;
+use pingora_core::connectors::ConnectorOptions;
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server};
 
@@ -50,7 +50,11 @@ pub fn log_runtime(rt: &Runtime) {
 
 /// Load the config, bind, and serve until a shutdown signal. Returns the exit code.
 pub fn run(opts: ServeOptions) -> i32 {
-    let build = BuildOptions { resolve_dns: true, allow_insecure_master_key: opts.allow_insecure_master_key, previous: None };
+    let build = BuildOptions {
+        resolve_dns: true,
+        allow_insecure_master_key: opts.allow_insecure_master_key,
+        previous: None,
+    };
     let rt = match config::load(&opts.config, &build) {
         Ok(rt) => rt,
         Err(e) => {
@@ -90,10 +94,17 @@ pub fn run(opts: ServeOptions) -> i32 {
         connector: Connector::new(Some(ConnectorOptions::from_server_conf(&conf))),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
-    server.add_service(listener::GatewayService::new(std_listener, proxy, opts.workers));
+    server.add_service(listener::GatewayService::new(
+        std_listener,
+        proxy,
+        opts.workers,
+    ));
     if let Some(a) = local {
         // A stable line that scripts and tests wait for (the port is real even for --port 0).
-        eprintln!("switchyard {} listening on http://{a}", env!("CARGO_PKG_VERSION"));
+        eprintln!(
+            "switchyard {} listening on http://{a}",
+            env!("CARGO_PKG_VERSION")
+        );
     }
     let signals = signals::Signals {
         runtime,
@@ -101,6 +112,8 @@ pub fn run(opts: ServeOptions) -> i32 {
         allow_insecure_master_key: opts.allow_insecure_master_key,
         grace: opts.grace,
     };
-    server.run(RunArgs { shutdown_signal: Box::new(signals) });
+    server.run(RunArgs {
+        shutdown_signal: Box::new(signals),
+    });
     0
 }

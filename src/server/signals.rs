@@ -27,14 +27,23 @@ impl Signals {
         let path = self.path.clone();
         let allow = self.allow_insecure_master_key;
         let built = tokio::task::spawn_blocking(move || {
-            let opts = BuildOptions { resolve_dns: true, allow_insecure_master_key: allow, previous: Some(&previous) };
+            let opts = BuildOptions {
+                resolve_dns: true,
+                allow_insecure_master_key: allow,
+                previous: Some(&previous),
+            };
             config::load(&path, &opts)
         })
         .await;
         match built {
             Ok(Ok(rt)) => {
                 super::log_runtime(&rt);
-                log::info!("config reloaded from {}: {} model groups, {} deployments", self.path.display(), rt.model_names.len(), rt.deployment_count());
+                log::info!(
+                    "config reloaded from {}: {} model groups, {} deployments",
+                    self.path.display(),
+                    rt.model_names.len(),
+                    rt.deployment_count()
+                );
                 self.runtime.store(Arc::new(rt));
                 metrics().reloads.with_label_values(&["ok"]).inc();
             }
@@ -78,7 +87,11 @@ impl ShutdownSignalWatch for Signals {
             log::error!("cannot install signal handlers; stopping");
             return ShutdownSignal::FastShutdown;
         };
-        log::info!("ready: SIGHUP reloads {}, SIGTERM drains (grace {:?})", self.path.display(), self.grace);
+        log::info!(
+            "ready: SIGHUP reloads {}, SIGTERM drains (grace {:?})",
+            self.path.display(),
+            self.grace
+        );
         loop {
             tokio::select! {
                 _ = hup.recv() => self.reload().await,

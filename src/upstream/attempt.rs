@@ -23,13 +23,19 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 const BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 fn upstream_error(dep: &Deployment, what: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(502, ErrorKind::ApiError, format!("upstream {} {what}: {e}", dep.id))
+    ApiError::new(
+        502,
+        ErrorKind::ApiError,
+        format!("upstream {} {what}: {e}", dep.id),
+    )
 }
 
 pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
     ApiError::timeout(format!(
         "Request timed out after {:.1}s waiting for deployment {} of model group {}",
-        limit.as_secs_f64(), dep.id, dep.group
+        limit.as_secs_f64(),
+        dep.id,
+        dep.group
     ))
 }
 
@@ -41,16 +47,33 @@ async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
     let mut addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
-    let addr = addrs.next().ok_or_else(|| format!("no address for {}", target.host))?;
-    Ok(Cow::Owned(HttpTarget::make_peer(addr, target.tls, &target.host)))
+    let addr = addrs
+        .next()
+        .ok_or_else(|| format!("no address for {}", target.host))?;
+    Ok(Cow::Owned(HttpTarget::make_peer(
+        addr,
+        target.tls,
+        &target.host,
+    )))
 }
 
-fn request_header(ex: &Exchange<'_>, target: &HttpTarget, len: usize) -> pingora_error::Result<RequestHeader> {
-    let mut req = RequestHeader::build("POST", target.path(ex.endpoint).as_bytes(), Some(6 + target.extra_headers.len()))?;
+fn request_header(
+    ex: &Exchange<'_>,
+    target: &HttpTarget,
+    len: usize,
+) -> pingora_error::Result<RequestHeader> {
+    let mut req = RequestHeader::build(
+        "POST",
+        target.path(ex.endpoint).as_bytes(),
+        Some(6 + target.extra_headers.len()),
+    )?;
     req.insert_header(http::header::HOST, target.host_header.clone())?;
     req.insert_header(http::header::CONTENT_TYPE, "application/json")?;
     req.insert_header(http::header::CONTENT_LENGTH, len)?;
-    req.insert_header(http::header::USER_AGENT, concat!("switchyard/", env!("CARGO_PKG_VERSION")))?;
+    req.insert_header(
+        http::header::USER_AGENT,
+        concat!("switchyard/", env!("CARGO_PKG_VERSION")),
+    )?;
     if let Some((k, v)) = &target.auth {
         req.insert_header(k.clone(), v.clone())?;
     }
@@ -67,7 +90,11 @@ async fn send(
     peer: &HttpPeer,
     body: &Bytes,
 ) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
-    let (mut up, reused) = ex.connector.get_http_session(peer).await.map_err(|e| (e, false))?;
+    let (mut up, reused) = ex
+        .connector
+        .get_http_session(peer)
+        .await
+        .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     let result: pingora_error::Result<()> = async {
         let req = request_header(ex, target, body.len())?;
@@ -76,7 +103,9 @@ async fn send(
         up.finish_request_body().await?;
         loop {
             up.read_response_header().await?;
-            let informational = up.response_header().is_some_and(|h| h.status.is_informational() && h.status != 101);
+            let informational = up
+                .response_header()
+                .is_some_and(|h| h.status.is_informational() && h.status != 101);
             if !(informational && matches!(up, HttpSession::H1(_))) {
                 return Ok(());
             }
@@ -120,12 +149,27 @@ async fn read_body(up: &mut HttpSession, limit: usize) -> pingora_error::Result<
     Ok((buf.freeze(), true))
 }
 
-pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Deployment, target: &HttpTarget) -> Outcome {
+pub(super) async fn run(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    dep: &Deployment,
+    target: &HttpTarget,
+) -> Outcome {
     let _in_flight = dep.stats.enter();
     let prov = provider(target.kind);
-    let body = prov.encode(ex.call, &EncodeTarget { model_json: &dep.model_json, defaults: &dep.defaults });
+    let body = prov.encode(
+        ex.call,
+        &EncodeTarget {
+            model_json: &dep.model_json,
+            defaults: &dep.defaults,
+        },
+    );
     let started = Instant::now();
-    let limit = ex.call.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()).unwrap_or(dep.timeout);
+    let limit = ex
+        .call
+        .timeout
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
+        .unwrap_or(dep.timeout);
     let deadline = started + limit;
     // Time to first chunk for streams; otherwise the whole request.
     let first_limit = match (ex.call.stream, dep.stream_timeout) {
@@ -149,19 +193,36 @@ pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Depl
                 sent = Some(s);
                 break;
             }
-            Some(Ok(Err((e, true)))) => log::debug!("stale pooled connection to {}: {e}", target.display),
-            Some(Ok(Err((e, false)))) => return failed(upstream_error(dep, "connection failed", e)),
+            Some(Ok(Err((e, true)))) => {
+                log::debug!("stale pooled connection to {}: {e}", target.display)
+            }
+            Some(Ok(Err((e, false)))) => {
+                return failed(upstream_error(dep, "connection failed", e))
+            }
         }
     }
     let Some((mut up, _)) = sent else {
-        return failed(upstream_error(dep, "connection failed", "stale connections"));
+        return failed(upstream_error(
+            dep,
+            "connection failed",
+            "stale connections",
+        ));
     };
     let Some(resp) = up.response_header() else {
         return failed(upstream_error(dep, "sent no header", ""));
     };
     let status = resp.status.as_u16();
-    let content_type = resp.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
-    let retry_after = resp.headers.get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let retry_after = resp
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     ex.meta.capture(resp);
 
     if !(200..300).contains(&status) {
@@ -170,18 +231,35 @@ pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Depl
             None => return Outcome::ClientGone,
             Some(Ok(Ok((b, complete)))) => {
                 if complete {
-                    ex.connector.release_http_session(up, &*peer, peer.options.idle_timeout).await;
+                    ex.connector
+                        .release_http_session(up, &*peer, peer.options.idle_timeout)
+                        .await;
                 }
                 b
             }
             _ => Bytes::new(),
         };
-        dep.metrics.api_latency.observe(started.elapsed().as_secs_f64());
-        return Outcome::Failed { err: prov.decode_error(status, &err_body), retry_after };
+        dep.metrics
+            .api_latency
+            .observe(started.elapsed().as_secs_f64());
+        return Outcome::Failed {
+            err: prov.decode_error(status, &err_body),
+            retry_after,
+        };
     }
 
     if ex.call.stream && content_type.starts_with("text/event-stream") {
-        return pump(ex, session, dep, up, &peer, started, first_deadline, deadline).await;
+        return pump(
+            ex,
+            session,
+            dep,
+            up,
+            &peer,
+            started,
+            first_deadline,
+            deadline,
+        )
+        .await;
     }
 
     let read = guarded(session, deadline, read_body(&mut up, BODY_LIMIT)).await;
@@ -192,10 +270,14 @@ pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Depl
         }
         Some(Err(())) => return failed(timeout_error(dep, limit)),
         Some(Ok(Err(e))) => return failed(upstream_error(dep, "body read failed", e)),
-        Some(Ok(Ok((_, false)))) => return failed(upstream_error(dep, "body too large", BODY_LIMIT)),
+        Some(Ok(Ok((_, false)))) => {
+            return failed(upstream_error(dep, "body too large", BODY_LIMIT))
+        }
         Some(Ok(Ok((b, true)))) => b,
     };
-    ex.connector.release_http_session(up, &*peer, peer.options.idle_timeout).await;
+    ex.connector
+        .release_http_session(up, &*peer, peer.options.idle_timeout)
+        .await;
     let latency = started.elapsed().as_secs_f64();
     dep.metrics.api_latency.observe(latency);
     dep.metrics.success.inc();
@@ -204,7 +286,9 @@ pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Depl
     ex.record.upstream_wait += started.elapsed();
     ex.record.committed_at = Some(Instant::now());
     let len = body.len();
-    let Ok(mut h) = header(status, "application/json", Some(len)) else { return Outcome::ClientGone };
+    let Ok(mut h) = header(status, "application/json", Some(len)) else {
+        return Outcome::ClientGone;
+    };
     if !content_type.starts_with("application/json") {
         let _ = h.insert_header(http::header::CONTENT_TYPE, content_type.as_str());
     }
@@ -216,5 +300,8 @@ pub(super) async fn run(ex: &mut Exchange<'_>, session: &mut Session, dep: &Depl
 }
 
 fn failed(err: ApiError) -> Outcome {
-    Outcome::Failed { err, retry_after: None }
+    Outcome::Failed {
+        err,
+        retry_after: None,
+    }
 }

@@ -46,9 +46,15 @@ impl ResponseMeta {
         if !self.group.is_empty() {
             put("x-litellm-model-group", self.group.clone());
         }
-        put("x-litellm-attempted-retries", self.attempted_retries.to_string());
+        put(
+            "x-litellm-attempted-retries",
+            self.attempted_retries.to_string(),
+        );
         put("x-litellm-response-duration-ms", format!("{total_ms:.3}"));
-        put("x-litellm-overhead-duration-ms", format!("{:.4}", overhead_ms));
+        put(
+            "x-litellm-overhead-duration-ms",
+            format!("{:.4}", overhead_ms),
+        );
         for (k, v) in &self.passthrough {
             if let Err(e) = h.insert_header(k.clone(), v.clone()) {
                 log::debug!("header {k}: {e}");

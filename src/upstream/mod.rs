@@ -17,9 +17,9 @@ use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::response::{header, write_full};
 use crate::api::Endpoint;
+use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
-use crate::providers::is_retryable_status;
 use crate::router::{Backend, Deployment, ModelGroup};
 
 pub use headers::ResponseMeta;
@@ -40,7 +40,10 @@ pub(crate) enum Outcome {
     /// A response was written to the client (success, or an error after commit).
     Done,
     /// Nothing was written; the error says what the client would see.
-    Failed { err: ApiError, retry_after: Option<String> },
+    Failed {
+        err: ApiError,
+        retry_after: Option<String>,
+    },
     /// The client went away; nothing more to write.
     ClientGone,
 }
@@ -88,7 +91,9 @@ impl Exchange<'_> {
                     dep.metrics.failure(err.status);
                     log::warn!(
                         "attempt {attempt} on deployment {} ({}) failed: {}",
-                        dep.id, self.group.name, err
+                        dep.id,
+                        self.group.name,
+                        err
                     );
                     let retryable = is_retryable_status(err.status) || err.status == 501;
                     last = Some((err, retry_after));
@@ -99,11 +104,23 @@ impl Exchange<'_> {
             }
         }
         let (err, retry_after) = last.unwrap_or_else(|| {
-            (ApiError::new(503, ErrorKind::ServiceUnavailable, format!("No deployments available for model group {}", self.group.name)), None)
+            (
+                ApiError::new(
+                    503,
+                    ErrorKind::ServiceUnavailable,
+                    format!(
+                        "No deployments available for model group {}",
+                        self.group.name
+                    ),
+                ),
+                None,
+            )
         });
         self.meta.status = err.status;
         let body = err.body();
-        let Ok(mut h) = header(err.status, "application/json", Some(body.len())) else { return 0 };
+        let Ok(mut h) = header(err.status, "application/json", Some(body.len())) else {
+            return 0;
+        };
         self.meta.apply(&mut h, self.record);
         if let Some(ra) = retry_after {
             let _ = h.insert_header("retry-after", ra);
@@ -118,29 +135,56 @@ impl Exchange<'_> {
         let text = match (&self.call.mock_response, spec) {
             (Some(per_request), _) => match MockSpec::parse(per_request) {
                 MockSpec::Text(t) => t,
-                MockSpec::Error(err) => return Outcome::Failed { err, retry_after: None },
+                MockSpec::Error(err) => {
+                    return Outcome::Failed {
+                        err,
+                        retry_after: None,
+                    }
+                }
             },
             (None, MockSpec::Text(t)) => t.clone(),
-            (None, MockSpec::Error(err)) => return Outcome::Failed { err: err.clone(), retry_after: None },
+            (None, MockSpec::Error(err)) => {
+                return Outcome::Failed {
+                    err: err.clone(),
+                    retry_after: None,
+                }
+            }
         };
         let _ = dep;
         let model = &self.call.model;
         let (body, ct, len) = if self.call.stream && self.endpoint != Endpoint::Embeddings {
-            (mock::stream(self.endpoint, model, &text, self.call.include_usage), "text/event-stream", None)
+            (
+                mock::stream(self.endpoint, model, &text, self.call.include_usage),
+                "text/event-stream",
+                None,
+            )
         } else {
             let b = mock::body(self.endpoint, model, &text);
             let n = b.len();
             (b, "application/json", Some(n))
         };
-        self.record.usage = Some(Usage { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 });
+        self.record.usage = Some(Usage {
+            prompt_tokens: 10,
+            completion_tokens: 20,
+            total_tokens: 30,
+        });
         self.commit_and_write(session, 200, ct, len, body).await
     }
 
     /// Write a whole response at once.
-    async fn commit_and_write(&mut self, session: &mut Session, status: u16, ct: &'static str, len: Option<usize>, body: Bytes) -> Outcome {
+    async fn commit_and_write(
+        &mut self,
+        session: &mut Session,
+        status: u16,
+        ct: &'static str,
+        len: Option<usize>,
+        body: Bytes,
+    ) -> Outcome {
         self.meta.status = status;
         self.record.committed_at = Some(Instant::now());
-        let Ok(mut h) = header(status, ct, len) else { return Outcome::ClientGone };
+        let Ok(mut h) = header(status, ct, len) else {
+            return Outcome::ClientGone;
+        };
         self.meta.apply(&mut h, self.record);
         if len.is_none() {
             let _ = h.insert_header("cache-control", "no-cache");

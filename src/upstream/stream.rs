@@ -69,7 +69,10 @@ fn scan(framer: &mut SseFramer, chunk: &[u8], out: &mut BytesMut, include_usage:
     s
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the parts are distinct borrows")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the parts are distinct borrows"
+)]
 pub(super) async fn pump(
     ex: &mut Exchange<'_>,
     session: &mut Session,
@@ -85,7 +88,11 @@ pub(super) async fn pump(
     let mut state = StreamState::Buffering;
     let mut saw_done = false;
     loop {
-        let until = if state == StreamState::Buffering { first_deadline } else { deadline };
+        let until = if state == StreamState::Buffering {
+            first_deadline
+        } else {
+            deadline
+        };
         let read = tokio::select! {
             biased;
             _ = session.as_downstream_mut().read_body_or_idle(true) => {
@@ -101,14 +108,24 @@ pub(super) async fn pump(
                 up.shutdown().await;
                 Some(timeout_error(dep, until - started))
             }
-            Some(Err(e)) => Some(ApiError::new(502, ErrorKind::ApiError, format!("upstream {} stream failed: {e}", dep.id))),
+            Some(Err(e)) => Some(ApiError::new(
+                502,
+                ErrorKind::ApiError,
+                format!("upstream {} stream failed: {e}", dep.id),
+            )),
             Some(Ok(None)) => {
-                ex.connector.release_http_session(up, peer, peer.options.idle_timeout).await;
+                ex.connector
+                    .release_http_session(up, peer, peer.options.idle_timeout)
+                    .await;
                 let ended_early = !saw_done;
                 if state == StreamState::Buffering {
                     if out.is_empty() || ended_early {
                         return Outcome::Failed {
-                            err: ApiError::new(502, ErrorKind::ApiError, format!("upstream {} closed the stream before any content", dep.id)),
+                            err: ApiError::new(
+                                502,
+                                ErrorKind::ApiError,
+                                format!("upstream {} closed the stream before any content", dep.id),
+                            ),
                             retry_after: None,
                         };
                     }
@@ -117,7 +134,11 @@ pub(super) async fn pump(
                     }
                 }
                 if ended_early {
-                    let err = ApiError::new(502, ErrorKind::ApiError, format!("upstream {} ended the stream without [DONE]", dep.id));
+                    let err = ApiError::new(
+                        502,
+                        ErrorKind::ApiError,
+                        format!("upstream {} ended the stream without [DONE]", dep.id),
+                    );
                     out.extend_from_slice(&err.sse_event());
                     ex.meta.status = 502;
                 } else {
@@ -125,7 +146,9 @@ pub(super) async fn pump(
                 }
                 let tail = out.split().freeze();
                 let _ = session.write_response_body(Some(tail), true).await;
-                dep.metrics.api_latency.observe(started.elapsed().as_secs_f64());
+                dep.metrics
+                    .api_latency
+                    .observe(started.elapsed().as_secs_f64());
                 return Outcome::Done;
             }
             Some(Ok(Some(chunk))) => {
@@ -137,7 +160,10 @@ pub(super) async fn pump(
                 match (s.error, state) {
                     (Some(payload), StreamState::Buffering) => {
                         up.shutdown().await;
-                        return Outcome::Failed { err: decode_openai_error(502, &payload), retry_after: None };
+                        return Outcome::Failed {
+                            err: decode_openai_error(502, &payload),
+                            retry_after: None,
+                        };
                     }
                     (Some(payload), StreamState::Committed) => {
                         // Forward the provider's in-band error and end without [DONE].
@@ -146,7 +172,9 @@ pub(super) async fn pump(
                         out.extend_from_slice(&payload);
                         out.extend_from_slice(b"\n\n");
                         ex.meta.status = 502;
-                        let _ = session.write_response_body(Some(out.split().freeze()), true).await;
+                        let _ = session
+                            .write_response_body(Some(out.split().freeze()), true)
+                            .await;
                         return Outcome::Done;
                     }
                     (None, StreamState::Buffering) if s.content => {
@@ -158,7 +186,11 @@ pub(super) async fn pump(
                     _ => {}
                 }
                 if state == StreamState::Committed && !out.is_empty() {
-                    if session.write_response_body(Some(out.split().freeze()), false).await.is_err() {
+                    if session
+                        .write_response_body(Some(out.split().freeze()), false)
+                        .await
+                        .is_err()
+                    {
                         up.shutdown().await;
                         return Outcome::Done;
                     }
@@ -168,25 +200,37 @@ pub(super) async fn pump(
         };
         if let Some(err) = failure {
             if state == StreamState::Buffering {
-                return Outcome::Failed { err, retry_after: None };
+                return Outcome::Failed {
+                    err,
+                    retry_after: None,
+                };
             }
             // After commit: an in-band error event, and no [DONE].
             ex.meta.status = err.status;
             out.extend_from_slice(&err.sse_event());
-            let _ = session.write_response_body(Some(out.split().freeze()), true).await;
+            let _ = session
+                .write_response_body(Some(out.split().freeze()), true)
+                .await;
             return Outcome::Done;
         }
     }
 }
 
 /// Write the stream's response header; `Some` if the client is already gone.
-async fn commit(ex: &mut Exchange<'_>, session: &mut Session, dep: &Deployment, started: Instant) -> Option<Outcome> {
+async fn commit(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    dep: &Deployment,
+    started: Instant,
+) -> Option<Outcome> {
     let now = Instant::now();
     dep.metrics.ttft.observe((now - started).as_secs_f64());
     ex.record.upstream_wait += now - started;
     ex.record.committed_at = Some(now);
     ex.meta.status = 200;
-    let Ok(mut h) = header(200, "text/event-stream", None) else { return Some(Outcome::ClientGone) };
+    let Ok(mut h) = header(200, "text/event-stream", None) else {
+        return Some(Outcome::ClientGone);
+    };
     let _ = h.insert_header("cache-control", "no-cache");
     ex.meta.apply(&mut h, ex.record);
     match session.write_response_header(Box::new(h), false).await {

@@ -1,0 +1,100 @@
+//! `--validate` and `--version` as a user runs them, on every file in conf/ and on broken ones.
+
+use std::process::Command;
+
+fn validate(yaml: &str, envs: &[(&str, &str)]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--validate")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    (out.status.success(), text)
+}
+
+#[test]
+fn every_shipped_config_validates() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/conf")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+                .arg("--config")
+                .arg(&path)
+                .args(["--validate", "--allow-insecure-master-key"])
+                .env("OPENAI_API_KEY", "sk-x")
+                .env("AZURE_API_KEY", "x")
+                .env("AZURE_API_BASE", "https://example.openai.azure.com")
+                .env("ANTHROPIC_API_KEY", "x")
+                .env("LITELLM_MASTER_KEY", "sk-a-real-random-master-key")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "conf/ should ship at least three examples");
+}
+
+#[test]
+fn typo_in_a_key_is_named_with_a_hint() {
+    let (ok, out) = validate("model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/gpt-4o\n      api_bsae: http://x/v1\n", &[]);
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "model_list[0].litellm_params.api_bsae: unknown key (did you mean \"api_base\"?)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_provider_is_named_with_a_hint() {
+    let (ok, out) = validate("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n  - model_name: b\n    litellm_params: {model: openai/x}\n  - model_name: c\n    litellm_params: {model: opnai/gpt-4o}\n", &[]);
+    assert!(!ok);
+    assert!(out.contains("model_list[2].litellm_params.model: unknown provider \"opnai\" (did you mean \"openai\"?)"), "{out}");
+}
+
+#[test]
+fn missing_env_var_names_key_and_variable() {
+    let (ok, out) = validate("model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      api_key: os.environ/SWITCHYARD_SURELY_UNSET_KEY\n", &[]);
+    assert!(!ok);
+    assert!(out.contains("model_list[0].litellm_params.api_key: environment variable SWITCHYARD_SURELY_UNSET_KEY is not set"), "{out}");
+    let (ok, out) = validate("model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      api_key: os.environ/SWITCHYARD_SET_KEY\n", &[("SWITCHYARD_SET_KEY", "sk-abc")]);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn litellm_keys_we_do_not_implement_warn_once() {
+    let (ok, out) = validate(
+        "router_settings:\n  cooldown_time: 30\n  allowed_fails: 3\n",
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("router_settings.allowed_fails")
+            && out.contains("router_settings.cooldown_time"),
+        "{out}"
+    );
+}
+
+#[test]
+fn version_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}

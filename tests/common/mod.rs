@@ -1,0 +1,180 @@
+//! Test harness: the real `switchyard` binary on port 0, driven over loopback.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const MASTER_KEY: &str = "sk-test-master-key-0123456789";
+
+/// A running gateway process with its config file and log.
+pub struct Gateway {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+    lines: Receiver<String>,
+}
+
+impl Gateway {
+    pub fn start(yaml: &str) -> Gateway {
+        Self::start_with(yaml, &[])
+    }
+
+    pub fn start_with(yaml: &str, args: &[&str]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--host", "127.0.0.1", "--port", "0", "--num-workers", "2"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, lines) = channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log2.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let mut gw = Gateway {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            dir,
+            config,
+            log,
+            lines,
+        };
+        let listening = gw.wait_for("listening on http://");
+        gw.addr = listening
+            .rsplit("http://")
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        gw.wait_for("ready: SIGHUP");
+        gw
+    }
+
+    /// Block until a log line containing `needle` appears (the process's own signal).
+    pub fn wait_for(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!(
+                    "gateway never logged {needle:?} ({e}); log:\n{}",
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).unwrap();
+    }
+
+    /// Write a new config and SIGHUP; returns the reload's log line (ok or rejected).
+    pub fn reload(&self, yaml: &str) -> String {
+        std::fs::write(&self.config, yaml).unwrap();
+        self.signal(nix::sys::signal::Signal::SIGHUP);
+        loop {
+            let line = self.wait_for("config reload");
+            if line.contains("config reloaded") || line.contains("config reload rejected") {
+                return line;
+            }
+        }
+    }
+
+    /// Wait for the process to exit (after a signal), returning its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A reqwest client with the master key.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(8)
+        .build()
+        .unwrap()
+}
+
+pub fn chat_body(model: &str) -> serde_json::Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+/// A model_list entry pointing at an OpenAI-compatible base URL.
+pub fn openai_model(name: &str, base_url: &str, extra: &str) -> String {
+    format!(
+        "  - model_name: {name}\n    litellm_params:\n      model: openai/upstream-{name}\n      api_base: {base_url}\n      api_key: sk-provider-secret\n{extra}"
+    )
+}
+
+pub fn config(models: &[String], extra: &str) -> String {
+    format!(
+        "model_list:\n{}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n{extra}",
+        models.join("")
+    )
+}
+
+/// A TCP port that refuses connections for as long as the value lives.
+pub struct RefusedPort(tokio::net::TcpSocket, pub SocketAddr);
+
+pub fn refused_port() -> RefusedPort {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = s.local_addr().unwrap();
+    RefusedPort(s, addr)
+}
+
+/// Collect an SSE response into its `data:` payloads.
+pub async fn sse_payloads(resp: reqwest::Response) -> (Vec<String>, bool) {
+    let text = resp.text().await;
+    let (text, clean) = match text {
+        Ok(t) => (t, true),
+        Err(_) => (String::new(), false),
+    };
+    let payloads = text
+        .split("\n\n")
+        .filter_map(|e| {
+            e.lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .map(str::to_string)
+        })
+        .collect();
+    (payloads, clean)
+}
