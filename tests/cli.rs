@@ -1,4 +1,10 @@
 //! `--validate` and `--version` as a user runs them, on every file in conf/ and on broken ones.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 use std::process::Command;
 

@@ -1,4 +1,10 @@
 //! Bad input gets OpenAI-shaped errors with the right status, and the gateway keeps serving.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! The process lifecycle as operators drive it: SIGHUP reloads (also under load), a broken
 //! file kept out, SIGTERM draining a live stream, client disconnects cancelling upstreams.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -1,4 +1,10 @@
 //! The `async-openai` crate against the gateway: what a Rust application sees.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -57,7 +57,7 @@ pub fn authenticate(rt: &Runtime, req: &RequestHeader) -> Result<Principal, ApiE
         None => Err(ApiError::unauthorized(
             "Authentication Error, No api key passed in.",
         )),
-        Some(k) if k.is_empty() => Err(ApiError::unauthorized(
+        Some([]) => Err(ApiError::unauthorized(
             "Authentication Error, No api key passed in.",
         )),
         Some(k) if master.matches(k) => Ok(Principal::Master),

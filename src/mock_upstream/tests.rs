@@ -1,5 +1,4 @@
 //! Unit tests for the mock upstream, driven by a raw HTTP/1.1 client over TCP.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected input")]
 
 use super::answers::base64_encode;
 use super::{rate_limited, server_error, stream_text, Behavior, MockUpstream, Script};

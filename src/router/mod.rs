@@ -62,8 +62,10 @@ pub struct Plan<'a> {
     last: Option<usize>,
 }
 
-impl<'a> Plan<'a> {
-    pub fn next(&mut self) -> Option<&'a Arc<Deployment>> {
+impl<'a> Iterator for Plan<'a> {
+    type Item = &'a Arc<Deployment>;
+
+    fn next(&mut self) -> Option<&'a Arc<Deployment>> {
         let n = self.group.deployments.len();
         if n == 0 {
             return None;

@@ -185,15 +185,15 @@ pub(super) async fn pump(
                     }
                     _ => {}
                 }
-                if state == StreamState::Committed && !out.is_empty() {
-                    if session
+                if state == StreamState::Committed
+                    && !out.is_empty()
+                    && session
                         .write_response_body(Some(out.split().freeze()), false)
                         .await
                         .is_err()
-                    {
-                        up.shutdown().await;
-                        return Outcome::Done;
-                    }
+                {
+                    up.shutdown().await;
+                    return Outcome::Done;
                 }
                 None
             }
