@@ -406,3 +406,27 @@ async fn provider_secrets_and_client_keys_are_never_echoed() {
         Some(format!("Bearer {MASTER_KEY}").as_str())
     );
 }
+
+#[tokio::test]
+async fn per_deployment_num_retries_is_honoured() {
+    let a = mock("a", server_error(500)).await;
+    let b = mock("b", server_error(500)).await;
+    let yaml = config(
+        &[
+            model("a", "g", &a.base_url(), "      num_retries: 0\n"),
+            model("b", "g", &b.base_url(), ""),
+        ],
+        "router_settings:\n  num_retries: 3\n",
+    );
+    let gw = Gateway::start(&yaml);
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .json(&chat_body("g"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.headers()["x-litellm-attempted-retries"], "0");
+    assert_eq!(a.request_count() + b.request_count(), 1);
+}

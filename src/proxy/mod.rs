@@ -189,7 +189,10 @@ impl Gateway {
                     "x-litellm-num-retries: expected an integer, got \"{v}\""
                 ))
             })?,
-            None => call.num_retries.unwrap_or(rt.settings.num_retries),
+            None => call
+                .num_retries
+                .or(group.num_retries)
+                .unwrap_or(rt.settings.num_retries),
         };
         if let Some(v) = header_num("x-litellm-timeout") {
             let t = v

@@ -14,6 +14,8 @@ pub struct ModelGroup {
     pub deployments: Vec<Arc<Deployment>>,
     /// Selection weights (LiteLLM simple-shuffle: `weight`, else `rpm`, else `tpm`, else 1).
     weights: Vec<f64>,
+    /// `litellm_params.num_retries` of the group's deployments, when one sets it.
+    pub num_retries: Option<u32>,
     pub metrics: GroupMetrics,
 }
 
@@ -33,10 +35,12 @@ impl ModelGroup {
             .filter(|w| w.iter().sum::<f64>() > 0.0)
             .unwrap_or_else(|| vec![1.0; deployments.len()]);
         let metrics = GroupMetrics::new(&name);
+        let num_retries = deployments.iter().find_map(|d| d.num_retries);
         ModelGroup {
             name,
             deployments,
             weights,
+            num_retries,
             metrics,
         }
     }

@@ -11,6 +11,7 @@ Run: pip install -r tests/python/requirements.txt && pytest -q tests/python
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -18,9 +19,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import httpx
 import openai
@@ -53,7 +55,7 @@ class Proc:
 
     name: str
     popen: subprocess.Popen[str]
-    lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     log: list[str] = field(default_factory=list)
 
     def follow(self, stream: IO[str]) -> None:
@@ -154,7 +156,6 @@ model_list:
       model: openai/upstream-broken
       api_base: {broken_base}
       api_key: sk-provider-secret
-      num_retries: 0
 
 general_settings:
   master_key: {MASTER_KEY}
@@ -350,23 +351,55 @@ def test_unknown_route_is_not_found(client: openai.OpenAI) -> None:
     _error_body(info.value)
 
 
-def test_failing_upstream_is_server_error(client: openai.OpenAI) -> None:
+_FAILURE_LINE = re.compile(r"^litellm_deployment_failure_responses\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE)
+
+
+def _broken_failures(stack: Stack) -> float:
+    """Failed upstream attempts the gateway counted for the `broken` group (from /metrics)."""
+    resp = httpx.get(stack.gateway_url + "/metrics", headers={"Authorization": f"Bearer {MASTER_KEY}"})
+    assert resp.status_code == 200, resp.text
+    return sum(
+        float(m["value"]) for m in _FAILURE_LINE.finditer(resp.text) if 'requested_model="broken"' in m["labels"]
+    )
+
+
+NO_RETRY = {"x-litellm-num-retries": "0"}
+
+
+def test_failing_upstream_is_server_error(client: openai.OpenAI, stack: Stack) -> None:
+    before = _broken_failures(stack)
     with pytest.raises((openai.InternalServerError, openai.RateLimitError)) as info:
-        client.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hi"}])
+        client.chat.completions.create(
+            model="broken", messages=[{"role": "user", "content": "hi"}], extra_headers=NO_RETRY
+        )
     assert info.value.status_code in (429, 500, 502, 503)
     _error_body(info.value)
+    assert _broken_failures(stack) - before == 1  # one attempt: the header turned retries off
 
 
-def test_failing_upstream_stream_is_server_error(client: openai.OpenAI) -> None:
+def test_failing_upstream_stream_is_server_error(client: openai.OpenAI, stack: Stack) -> None:
+    before = _broken_failures(stack)
     with pytest.raises((openai.InternalServerError, openai.RateLimitError)):
         stream = client.chat.completions.create(
-            model="broken", messages=[{"role": "user", "content": "hi"}], stream=True
+            model="broken", messages=[{"role": "user", "content": "hi"}], stream=True, extra_headers=NO_RETRY
         )
         for _ in stream:
             pass
+    assert _broken_failures(stack) - before == 1
 
 
-# --- health endpoints (plain httpx: not part of the SDK) -------------------------------------
+def test_retry_header_sets_attempts(client: openai.OpenAI, stack: Stack) -> None:
+    before = _broken_failures(stack)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(
+            model="broken",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-litellm-num-retries": "1"},
+        )
+    assert _broken_failures(stack) - before == 2  # first try + one retry
+
+
+# --- health endpoints (plain httpx: not part of the SDK) and the async client ----------------
 
 
 def test_health_endpoints(stack: Stack) -> None:
@@ -375,8 +408,6 @@ def test_health_endpoints(stack: Stack) -> None:
 
 
 def test_async_client_chat(stack: Stack) -> None:
-    import asyncio
-
     async def go() -> str | None:
         async with openai.AsyncOpenAI(api_key=MASTER_KEY, base_url=stack.base_url, max_retries=0) as c:
             resp = await c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
