@@ -34,6 +34,9 @@ pub struct Metrics {
     pub output_tokens: IntCounterVec,
     pub total_tokens: IntCounterVec,
     pub reloads: IntCounterVec,
+    pub successful_fallbacks: IntCounterVec,
+    pub failed_fallbacks: IntCounterVec,
+    pub cooled_down: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -160,6 +163,24 @@ impl Metrics {
                 "switchyard_config_reloads_total",
                 "Config reloads by result",
                 &["result"],
+            ),
+            successful_fallbacks: counter(
+                &r,
+                "litellm_deployment_successful_fallbacks",
+                "Fallbacks that answered, by original and fallback group",
+                &["requested_model", "fallback_model"],
+            ),
+            failed_fallbacks: counter(
+                &r,
+                "litellm_deployment_failed_fallbacks",
+                "Fallbacks that failed too, by original and fallback group",
+                &["requested_model", "fallback_model"],
+            ),
+            cooled_down: counter(
+                &r,
+                "litellm_deployment_cooled_down",
+                "Times a deployment entered cooldown, by reason",
+                &["model_group", "model_id", "exception_status"],
             ),
             in_flight,
             registry: r,

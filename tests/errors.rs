@@ -209,7 +209,7 @@ async fn expect_100_continue_gets_an_interim_response_before_the_body() {
 
 #[tokio::test]
 async fn mock_error_strings_fail_over_like_provider_errors() {
-    let yaml = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, mock_response: litellm.RateLimitError}\n  - model_name: g\n    litellm_params: {model: openai/b, mock_response: from b}\ngeneral_settings:\n  master_key: sk-test-master-key-0123456789\n";
+    let yaml = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, mock_response: litellm.RateLimitError}\n  - model_name: g\n    litellm_params: {model: openai/b, mock_response: from b}\nrouter_settings:\n  disable_cooldowns: true\ngeneral_settings:\n  master_key: sk-test-master-key-0123456789\n";
     let gw = Gateway::start(yaml);
     for _ in 0..10 {
         let r = client()

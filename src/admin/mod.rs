@@ -42,7 +42,7 @@ pub async fn serve(
                 .rsplit_once("/models/")
                 .map(|(_, id)| id)
                 .unwrap_or_default();
-            match rt.group(id) {
+            match rt.resolve(id) {
                 Some(_) => (
                     200,
                     "application/json",
@@ -79,7 +79,7 @@ fn model_entry(id: &str) -> serde_json::Value {
 }
 
 fn models(rt: &Runtime) -> Bytes {
-    let data: Vec<_> = rt.model_names.iter().map(|m| model_entry(m)).collect();
+    let data: Vec<_> = rt.listed_models().into_iter().map(model_entry).collect();
     Bytes::from(json!({"data": data, "object": "list"}).to_string())
 }
 

@@ -54,6 +54,9 @@ pub struct ModelCall {
     pub max_tokens: Option<u64>,
     /// Per-request `timeout` (seconds), as LiteLLM allows.
     pub timeout: Option<f64>,
+    /// Per-request `fallbacks` (model group names or deployment ids).
+    pub fallbacks: Option<Vec<String>>,
+    pub disable_fallbacks: bool,
 }
 
 struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
@@ -171,6 +174,8 @@ impl ModelCall {
             mock_response: None,
             max_tokens: None,
             timeout: None,
+            fallbacks: None,
+            disable_fallbacks: false,
         };
         let mut model = None;
         let mut required_seen = false;
@@ -205,6 +210,11 @@ impl ModelCall {
                 }
                 "num_retries" => call.num_retries = field(raw, "num_retries")?,
                 "timeout" => call.timeout = field(raw, "timeout")?,
+                "fallbacks" => call.fallbacks = field(raw, "fallbacks")?,
+                "disable_fallbacks" => {
+                    call.disable_fallbacks =
+                        field::<Option<bool>>(raw, "disable_fallbacks")?.unwrap_or(false)
+                }
                 "mock_response" => {
                     call.mock_response =
                         field::<Option<Cow<str>>>(raw, "mock_response")?.map(Cow::into_owned)

@@ -8,6 +8,7 @@ pub mod env;
 pub mod error;
 pub mod known;
 pub mod raw;
+pub mod routing;
 pub mod runtime;
 
 use std::collections::BTreeMap;

@@ -59,8 +59,33 @@ pub struct RawLitellmParams {
     pub mock_response: Option<Value>,
     pub extra_headers: Option<BTreeMap<String, String>>,
     pub organization: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cooldown_time: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub input_cost_per_token: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub output_cost_per_token: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
+}
+
+/// The router keys LiteLLM accepts in both `router_settings` and `litellm_settings`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawRouting {
+    pub fallbacks: Option<Value>,
+    pub context_window_fallbacks: Option<Value>,
+    pub content_policy_fallbacks: Option<Value>,
+    pub default_fallbacks: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_fallbacks: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub allowed_fails: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cooldown_time: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub disable_cooldowns: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub retry_after: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +121,8 @@ pub struct RawLitellmSettings {
     #[serde(default, deserialize_with = "lenient")]
     pub drop_params: Option<bool>,
     #[serde(flatten)]
+    pub routing: RawRouting,
+    #[serde(flatten)]
     pub rest: Rest,
 }
 
@@ -113,8 +140,50 @@ pub struct RawRouterSettings {
     pub redis_port: Option<u16>,
     pub redis_password: Option<String>,
     pub redis_url: Option<String>,
+    pub routing_strategy_args: Option<RawStrategyArgs>,
+    pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
+    pub model_group_alias: Option<BTreeMap<String, RawAlias>>,
+    #[serde(flatten)]
+    pub routing: RawRouting,
     #[serde(flatten)]
     pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStrategyArgs {
+    #[serde(default, deserialize_with = "lenient")]
+    pub lowest_latency_buffer: Option<f64>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllowedFailsPolicy {
+    #[serde(rename = "RateLimitErrorAllowedFails")]
+    pub rate_limit: Option<u32>,
+    #[serde(rename = "TimeoutErrorAllowedFails")]
+    pub timeout: Option<u32>,
+    #[serde(rename = "AuthenticationErrorAllowedFails")]
+    pub auth: Option<u32>,
+    #[serde(rename = "BadRequestErrorAllowedFails")]
+    pub bad_request: Option<u32>,
+    #[serde(rename = "ContentPolicyViolationErrorAllowedFails")]
+    pub content_policy: Option<u32>,
+    #[serde(rename = "InternalServerErrorAllowedFails")]
+    pub server: Option<u32>,
+}
+
+/// `model_group_alias` values: a group name, or `{model, hidden}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAlias {
+    Name(String),
+    Full {
+        model: String,
+        #[serde(default)]
+        hidden: bool,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]

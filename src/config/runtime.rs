@@ -18,6 +18,8 @@ use crate::api::Endpoint;
 use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
 use crate::providers::{provider, ProviderKind};
+use crate::router::cooldown::CooldownPolicy;
+use crate::router::fallback::Fallbacks;
 use crate::router::{Backend, Deployment, DeploymentStats, HttpTarget, ModelGroup};
 
 /// Keys that are well-known defaults from docs and examples.
@@ -36,15 +38,6 @@ const INSECURE_KEYS: &[&str] = &[
     "password",
     "admin",
     "master",
-];
-
-const ROUTING_STRATEGIES: &[&str] = &[
-    "simple-shuffle",
-    "least-busy",
-    "usage-based-routing",
-    "usage-based-routing-v2",
-    "latency-based-routing",
-    "cost-based-routing",
 ];
 
 /// The gateway's master key, compared in constant time.
@@ -76,11 +69,46 @@ pub struct Runtime {
     pub settings: Settings,
     /// Keys LiteLLM has that this build ignores, one line each.
     pub warnings: Vec<String>,
+    pub fallbacks: Fallbacks,
+    /// `model_group_alias`: alias -> (group, hidden from `/v1/models`).
+    pub aliases: HashMap<String, (String, bool)>,
+    /// Minimum wait before retrying when no healthy deployment is left.
+    pub retry_after: Duration,
 }
 
 impl Runtime {
     pub fn group(&self, name: &str) -> Option<&Arc<ModelGroup>> {
         self.groups.get(name)
+    }
+
+    /// The group a requested model name means: a `model_name`, else an alias.
+    pub fn resolve(&self, name: &str) -> Option<&Arc<ModelGroup>> {
+        self.groups.get(name).or_else(|| {
+            self.aliases
+                .get(name)
+                .and_then(|(g, _)| self.groups.get(g.as_str()))
+        })
+    }
+
+    /// The group holding a deployment id (fallback to a specific deployment).
+    pub fn group_of_deployment(&self, id: &str) -> Option<&Arc<ModelGroup>> {
+        self.groups
+            .values()
+            .find(|g| g.deployments.iter().any(|d| &*d.id == id))
+    }
+
+    /// Names `/v1/models` lists: groups in config order, then visible aliases.
+    pub fn listed_models(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.model_names.iter().map(|m| &**m).collect();
+        let mut aliases: Vec<&str> = self
+            .aliases
+            .iter()
+            .filter(|(_, (_, hidden))| !hidden)
+            .map(|(a, _)| a.as_str())
+            .collect();
+        aliases.sort_unstable();
+        out.extend(aliases);
+        out
     }
 
     pub fn deployment_count(&self) -> usize {
@@ -211,22 +239,6 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         check.warnings.push("litellm_settings.drop_params".into());
     }
 
-    if let Some(s) = &rs.routing_strategy {
-        if !ROUTING_STRATEGIES.contains(&s.as_str()) {
-            let mut e = ConfigError::new(
-                "router_settings.routing_strategy",
-                format!("unknown routing strategy \"{s}\""),
-            );
-            if let Some(h) = suggestion(s, ROUTING_STRATEGIES.iter().copied()) {
-                e = e.hint(h);
-            }
-            return Err(e);
-        }
-        if s != "simple-shuffle" {
-            check.warnings.push(format!("router_settings.routing_strategy={s} (simple-shuffle is used until the router lands)"));
-        }
-    }
-
     let timeout = match rs.timeout.or(ls.request_timeout) {
         Some(v) => secs(
             v,
@@ -290,12 +302,34 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         None => None,
     };
 
+    let cooldown_defaults = {
+        let names: Vec<&str> = raw
+            .model_list
+            .iter()
+            .map(|m| m.model_name.as_str())
+            .collect();
+        let ids: Vec<&str> = raw
+            .model_list
+            .iter()
+            .filter_map(|m| m.model_info.id.as_deref())
+            .collect();
+        super::routing::build(rs, ls, &names, &ids)?
+    };
     let mut groups: HashMap<Arc<str>, Vec<Arc<Deployment>>> = HashMap::new();
     let mut model_names: Vec<Arc<str>> = Vec::new();
     let mut unsupported = Vec::new();
     for (i, m) in raw.model_list.iter().enumerate() {
         let path = format!("model_list[{i}]");
-        let d = deployment(m, &path, env, opts, &settings, &mut check, &mut unsupported)?;
+        let d = deployment(
+            m,
+            &path,
+            env,
+            opts,
+            &settings,
+            &cooldown_defaults.cooldown,
+            &mut check,
+            &mut unsupported,
+        )?;
         match groups.get_mut(&d.group) {
             Some(v) => v.push(Arc::new(d)),
             None => {
@@ -312,7 +346,12 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
     }
     let groups = groups
         .into_iter()
-        .map(|(name, deps)| (name.clone(), Arc::new(ModelGroup::new(name, deps))))
+        .map(|(name, deps)| {
+            (
+                name.clone(),
+                Arc::new(ModelGroup::new(name, deps, cooldown_defaults.strategy)),
+            )
+        })
         .collect();
     Ok(Runtime {
         groups,
@@ -320,6 +359,9 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         master_key,
         settings,
         warnings: check.warnings,
+        fallbacks: cooldown_defaults.fallbacks,
+        aliases: cooldown_defaults.aliases,
+        retry_after: cooldown_defaults.retry_after,
     })
 }
 
@@ -351,6 +393,9 @@ const OURS_PARAMS: &[&str] = &[
     "mock_response",
     "extra_headers",
     "organization",
+    "cooldown_time",
+    "input_cost_per_token",
+    "output_cost_per_token",
 ];
 
 fn deployment(
@@ -359,6 +404,7 @@ fn deployment(
     env: &Env,
     opts: &BuildOptions<'_>,
     settings: &Settings,
+    cooldown: &CooldownPolicy,
     check: &mut Checker,
     unsupported: &mut Vec<String>,
 ) -> Result<Deployment, ConfigError> {
@@ -482,6 +528,22 @@ fn deployment(
         weight: p.weight,
         rpm: p.rpm,
         tpm: p.tpm,
+        order: p.order,
+        cost_per_token: match (
+            p.input_cost_per_token.or(m.model_info.input_cost_per_token),
+            p.output_cost_per_token
+                .or(m.model_info.output_cost_per_token),
+        ) {
+            (None, None) => None,
+            (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
+        },
+        cooldown: CooldownPolicy {
+            cooldown: match p.cooldown_time {
+                Some(v) => secs(v, &format!("{pp}.cooldown_time"))?,
+                None => cooldown.cooldown,
+            },
+            ..cooldown.clone()
+        },
         timeout,
         stream_timeout,
         num_retries: p.num_retries,
@@ -650,7 +712,7 @@ mod tests {
             "router_settings.num_retrys: unknown key (did you mean \"num_retries\"?)"
         );
         let rt = load_str(
-            "router_settings:\n  cooldown_time: 3\nlitellm_settings:\n  success_callback: [x]\n",
+            "router_settings:\n  enable_pre_call_checks: true\nlitellm_settings:\n  success_callback: [x]\n",
             &BuildOptions::default(),
         )
         .unwrap();
@@ -658,7 +720,7 @@ mod tests {
             rt.warnings,
             vec![
                 "litellm_settings.success_callback",
-                "router_settings.cooldown_time"
+                "router_settings.enable_pre_call_checks"
             ]
         );
         assert_eq!(err("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_bse: http://x}\n"),

@@ -168,7 +168,7 @@ impl Gateway {
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
         let mut call = ModelCall::parse(endpoint, body)?;
-        let Some(group) = rt.group(&call.model).cloned() else {
+        let Some(group) = rt.resolve(&call.model).cloned() else {
             return Err(ApiError::bad_request(format!(
                 "{}: Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",
                 endpoint.as_str(), call.model
@@ -184,15 +184,12 @@ impl Gateway {
                 .map(str::to_string)
         };
         let num_retries = match header_num("x-litellm-num-retries") {
-            Some(v) => v.parse::<u32>().map_err(|_| {
+            Some(v) => Some(v.parse::<u32>().map_err(|_| {
                 ApiError::bad_request(format!(
                     "x-litellm-num-retries: expected an integer, got \"{v}\""
                 ))
-            })?,
-            None => call
-                .num_retries
-                .or(group.num_retries)
-                .unwrap_or(rt.settings.num_retries),
+            })?),
+            None => call.num_retries,
         };
         if let Some(v) = header_num("x-litellm-timeout") {
             let t = v
@@ -212,8 +209,9 @@ impl Gateway {
             connector: &self.connector,
             call: &call,
             endpoint,
+            rt: &rt,
             group: &group,
-            num_retries: num_retries.min(10),
+            num_retries: num_retries.map(|n| n.min(10)),
             meta: &mut meta,
             record: &mut ctx.record,
         };

@@ -10,6 +10,8 @@ use http::header::{HeaderName, HeaderValue};
 use pingora_core::upstreams::peer::HttpPeer;
 use serde_json::value::RawValue;
 
+use super::cooldown::{Cooldown, CooldownPolicy};
+use super::strategy::{LatencyEwma, MinuteUsage};
 use crate::api::Endpoint;
 use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
@@ -19,6 +21,9 @@ use crate::providers::ProviderKind;
 #[derive(Default, Debug)]
 pub struct DeploymentStats {
     pub in_flight: AtomicI64,
+    pub cooldown: Cooldown,
+    pub latency: LatencyEwma,
+    pub usage: MinuteUsage,
 }
 
 impl DeploymentStats {
@@ -49,6 +54,11 @@ pub struct Deployment {
     pub weight: Option<f64>,
     pub rpm: Option<u64>,
     pub tpm: Option<u64>,
+    /// Priority tier: lower tiers are used first (`litellm_params.order`).
+    pub order: Option<u32>,
+    /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
+    pub cost_per_token: Option<f64>,
+    pub cooldown: CooldownPolicy,
     pub timeout: Duration,
     pub stream_timeout: Option<Duration>,
     pub num_retries: Option<u32>,

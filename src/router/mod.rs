@@ -1,10 +1,15 @@
-//! Model groups and deployments, and the choice of the next deployment for an attempt.
+//! Model groups and deployments, and the choice of the next deployment for an attempt:
+//! priority tiers (`order`), cooldowns, then the group's routing strategy.
 
+pub mod cooldown;
 pub mod deployment;
+pub mod fallback;
+pub mod strategy;
 
 use std::sync::Arc;
 
 pub use deployment::{Backend, Deployment, DeploymentStats, HttpTarget};
+pub use strategy::Strategy;
 
 use crate::metrics::GroupMetrics;
 
@@ -14,13 +19,14 @@ pub struct ModelGroup {
     pub deployments: Vec<Arc<Deployment>>,
     /// Selection weights (LiteLLM simple-shuffle: `weight`, else `rpm`, else `tpm`, else 1).
     weights: Vec<f64>,
+    pub strategy: Strategy,
     /// `litellm_params.num_retries` of the group's deployments, when one sets it.
     pub num_retries: Option<u32>,
     pub metrics: GroupMetrics,
 }
 
 impl ModelGroup {
-    pub fn new(name: Arc<str>, deployments: Vec<Arc<Deployment>>) -> Self {
+    pub fn new(name: Arc<str>, deployments: Vec<Arc<Deployment>>, strategy: Strategy) -> Self {
         let pick = |f: fn(&Deployment) -> Option<f64>| -> Option<Vec<f64>> {
             deployments.iter().any(|d| f(d).is_some()).then(|| {
                 deployments
@@ -40,6 +46,7 @@ impl ModelGroup {
             name,
             deployments,
             weights,
+            strategy,
             num_retries,
             metrics,
         }
@@ -51,63 +58,130 @@ impl ModelGroup {
             group: self,
             tried: 0,
             last: None,
+            fixed: None,
         }
+    }
+
+    /// A plan that only ever offers one deployment (fallback to a deployment id).
+    pub fn plan_for(&self, id: &str) -> Option<Plan<'_>> {
+        let i = self.deployments.iter().position(|d| &*d.id == id)?;
+        Some(Plan {
+            group: self,
+            tried: 0,
+            last: None,
+            fixed: Some(i),
+        })
+    }
+
+    /// Milliseconds until the first cooling deployment recovers, if all usable ones cool.
+    pub fn all_cooling_for(&self, now: u64) -> Option<u64> {
+        let mut usable = self
+            .deployments
+            .iter()
+            .filter(|d| d.backend.is_usable())
+            .peekable();
+        usable.peek()?;
+        usable
+            .map(|d| d.stats.cooldown.remaining_ms(now))
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .min()
     }
 }
 
-/// The attempt order for one request. Each call to [`Plan::next`] draws by weight among the
-/// deployments not tried yet; once all were tried it draws again among all but the one
-/// that just failed, so a retry never lands on the deployment that just failed while
-/// another exists.
+/// Why a plan offered nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exhausted {
+    /// Every usable deployment is cooling down; the first recovers in this many ms.
+    Cooling(u64),
+    /// Nothing left to try.
+    Empty,
+}
+
+/// The attempt order for one request. Each step keeps the lowest `order` tier that has a
+/// healthy deployment not tried yet, and lets the strategy choose inside it. Once every
+/// deployment was tried it offers again all but the one that just failed, so a retry never
+/// lands on the deployment that just failed while another exists.
 pub struct Plan<'a> {
     group: &'a ModelGroup,
     /// Bitset of tried deployment indexes (groups above 64 deployments reuse the low bits).
     tried: u64,
     last: Option<usize>,
+    fixed: Option<usize>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn group(&self) -> &'a ModelGroup {
+        self.group
+    }
+
+    /// The next deployment, or why there is none.
+    pub fn next_at(&mut self, now: u64) -> Result<&'a Arc<Deployment>, Exhausted> {
+        let g = self.group;
+        if let Some(i) = self.fixed {
+            return g.deployments.get(i).ok_or(Exhausted::Empty);
+        }
+        let n = g.deployments.len();
+        let bit = |i: usize| 1u64 << (i % 64);
+        let healthy = |i: usize| {
+            let d = &g.deployments[i];
+            d.backend.is_usable() && !d.stats.cooldown.is_cooling(now)
+        };
+        let mut candidates: Vec<usize> = (0..n)
+            .filter(|&i| healthy(i) && self.tried & bit(i) == 0)
+            .collect();
+        if candidates.is_empty() {
+            candidates = (0..n)
+                .filter(|&i| healthy(i) && Some(i) != self.last)
+                .collect();
+        }
+        if candidates.is_empty() {
+            if let Some(ms) = g.all_cooling_for(now) {
+                return Err(Exhausted::Cooling(ms));
+            }
+            // Only the deployment that just failed (or unusable ones) is left.
+            candidates = (0..n).filter(|&i| healthy(i)).collect();
+            if candidates.is_empty() {
+                candidates = (0..n)
+                    .filter(|&i| !g.deployments[i].backend.is_usable())
+                    .collect();
+            }
+        }
+        let tier = candidates
+            .iter()
+            .map(|&i| g.deployments[i].order.unwrap_or(u32::MAX))
+            .min();
+        candidates.retain(|&i| Some(g.deployments[i].order.unwrap_or(u32::MAX)) == tier);
+        let i = strategy::pick(
+            g.strategy,
+            &g.deployments,
+            &g.weights,
+            &candidates,
+            now / 60_000,
+        )
+        .ok_or(Exhausted::Empty)?;
+        self.tried |= bit(i);
+        self.last = Some(i);
+        g.deployments.get(i).ok_or(Exhausted::Empty)
+    }
+}
+
+impl Plan<'_> {
+    /// Whether a healthy deployment other than the one just tried is available now.
+    pub fn has_alternative(&self, now: u64) -> bool {
+        if self.fixed.is_some() {
+            return false;
+        }
+        self.group.deployments.iter().enumerate().any(|(i, d)| {
+            Some(i) != self.last && d.backend.is_usable() && !d.stats.cooldown.is_cooling(now)
+        })
+    }
 }
 
 impl<'a> Iterator for Plan<'a> {
     type Item = &'a Arc<Deployment>;
 
     fn next(&mut self) -> Option<&'a Arc<Deployment>> {
-        let n = self.group.deployments.len();
-        if n == 0 {
-            return None;
-        }
-        let bit = |i: usize| 1u64 << (i % 64);
-        let usable = |i: usize| self.group.deployments[i].backend.is_usable();
-        let pick = |allowed: &dyn Fn(usize) -> bool| -> Option<usize> {
-            let total: f64 = (0..n)
-                .filter(|&i| allowed(i))
-                .map(|i| self.group.weights[i])
-                .sum();
-            let candidates: Vec<usize> = (0..n).filter(|&i| allowed(i)).collect();
-            if candidates.is_empty() {
-                return None;
-            }
-            if total <= 0.0 {
-                return candidates
-                    .get(rand::random::<usize>() % candidates.len())
-                    .copied();
-            }
-            let mut r = rand::random::<f64>() * total;
-            for &i in &candidates {
-                r -= self.group.weights[i];
-                if r < 0.0 {
-                    return Some(i);
-                }
-            }
-            candidates.last().copied()
-        };
-        let tried = self.tried;
-        let last = self.last;
-        let i = pick(&|i| usable(i) && tried & bit(i) == 0)
-            .or_else(|| pick(&|i| usable(i) && Some(i) != last))
-            .or_else(|| pick(&usable))
-            .or_else(|| pick(&|i| Some(i) != last))
-            .or_else(|| pick(&|_| true))?;
-        self.tried |= bit(i);
-        self.last = Some(i);
-        self.group.deployments.get(i)
+        self.next_at(cooldown::now_ms()).ok()
     }
 }

@@ -12,6 +12,8 @@ pub struct ResponseMeta {
     pub group: String,
     pub started: Instant,
     pub attempted_retries: u32,
+    pub attempted_fallbacks: u32,
+    pub max_fallbacks: Option<usize>,
     pub status: u16,
     /// Upstream `x-ratelimit-*` headers of the committed attempt.
     pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -24,6 +26,8 @@ impl ResponseMeta {
             group: String::new(),
             started,
             attempted_retries: 0,
+            attempted_fallbacks: 0,
+            max_fallbacks: None,
             status: 0,
             passthrough: Vec::new(),
         }

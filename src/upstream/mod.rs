@@ -17,10 +17,13 @@ use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::response::{header, write_full};
 use crate::api::Endpoint;
+use crate::config::Runtime;
+use crate::metrics::metrics;
 use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
-use crate::router::{Backend, Deployment, ModelGroup};
+use crate::router::cooldown::{now_ms, FailureClass, Transition};
+use crate::router::{fallback, Backend, Deployment, Exhausted, ModelGroup};
 
 pub use headers::ResponseMeta;
 
@@ -53,69 +56,97 @@ pub struct Exchange<'a> {
     pub connector: &'a Connector,
     pub call: &'a ModelCall,
     pub endpoint: Endpoint,
-    pub group: &'a ModelGroup,
-    pub num_retries: u32,
+    pub rt: &'a Runtime,
+    pub group: &'a Arc<ModelGroup>,
+    /// Retries asked for by the request (header or body); else the group's or the router's.
+    pub num_retries: Option<u32>,
     pub meta: &'a mut ResponseMeta,
     pub record: &'a mut Record,
 }
 
+/// How one model group's attempts ended.
+enum GroupResult {
+    Done(u16),
+    Gone,
+    Failed(ApiError, Option<String>),
+}
+
+/// Exponential backoff: 0.5 s doubling to 8 s, with jitter.
+fn backoff(step: u32) -> Duration {
+    let base = Duration::from_millis(500) * 2u32.saturating_pow(step.min(4));
+    base.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
+/// An upstream's `Retry-After` (seconds or `retry-after-ms`), if it is at most 60 s.
+fn retry_after_hint(v: Option<&str>) -> Option<Duration> {
+    let d = Duration::try_from_secs_f64(v?.trim().parse::<f64>().ok()?).ok()?;
+    (d <= Duration::from_secs(60)).then_some(d)
+}
+
 impl Exchange<'_> {
-    /// Run attempts until one commits a response or none are left; always answers the
-    /// client unless it went away. Returns the status the client saw (0 if gone).
+    /// Run the group, then its fallbacks, until a response is committed or nothing is
+    /// left; always answers the client unless it went away. Returns the status written.
     pub async fn run(mut self, session: &mut Session) -> u16 {
-        let mut plan = self.group.plan();
-        let mut last: Option<(ApiError, Option<String>)> = None;
-        for attempt in 0..=self.num_retries {
-            let Some(dep) = plan.next() else { break };
-            self.record.deployment = Some(dep.clone());
-            self.record.attempts = attempt;
-            self.meta.attempted_retries = attempt;
-            let started = Instant::now();
-            let outcome = match &dep.backend {
-                Backend::Mock(spec) => self.mock(session, dep, spec).await,
-                Backend::Http(target) => attempt::run(&mut self, session, dep, target).await,
-                Backend::Unsupported(p) => Outcome::Failed {
-                    err: ApiError::new(501, ErrorKind::NotImplemented, format!(
-                        "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
-                    )),
-                    retry_after: None,
-                },
+        let primary = self.group.clone();
+        let (err, retry_after) = match self.run_group(session, &primary, None).await {
+            GroupResult::Done(s) => return s,
+            GroupResult::Gone => return 0,
+            GroupResult::Failed(e, ra) => (e, ra),
+        };
+        let mut last = (err, retry_after);
+        if !self.call.disable_fallbacks {
+            let class = fallback::classify(&last.0);
+            let list: Vec<String> = match (&self.call.fallbacks, class) {
+                (
+                    Some(l),
+                    fallback::ErrorClass::Other
+                    | fallback::ErrorClass::ContextWindow
+                    | fallback::ErrorClass::ContentPolicy,
+                ) => l.clone(),
+                _ => self.rt.fallbacks.for_error(&primary.name, class).to_vec(),
             };
-            if self.record.committed_at.is_none() {
-                self.record.upstream_wait += started.elapsed();
-            }
-            match outcome {
-                Outcome::Done => return self.meta.status,
-                Outcome::ClientGone => return 0,
-                Outcome::Failed { err, retry_after } => {
-                    dep.metrics.failure(err.status);
-                    log::warn!(
-                        "attempt {attempt} on deployment {} ({}) failed: {}",
-                        dep.id,
-                        self.group.name,
-                        err
-                    );
-                    let retryable = is_retryable_status(err.status) || err.status == 501;
-                    last = Some((err, retry_after));
-                    if !retryable {
-                        break;
+            let max = self.rt.fallbacks.max_fallbacks;
+            self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
+            for name in list.iter().take(max) {
+                let (group, fixed) = match self.rt.resolve(name) {
+                    Some(g) => (g.clone(), None),
+                    None => {
+                        match self.rt.group_of_deployment(name) {
+                            Some(g) => (g.clone(), Some(name.as_str())),
+                            None => {
+                                log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
+                                continue;
+                            }
+                        }
+                    }
+                };
+                self.meta.attempted_fallbacks += 1;
+                self.meta.group = group.name.to_string();
+                log::info!(
+                    "model group {} failed ({}); falling back to {name}",
+                    primary.name,
+                    last.0
+                );
+                match self.run_group(session, &group, fixed).await {
+                    GroupResult::Done(s) => {
+                        metrics()
+                            .successful_fallbacks
+                            .with_label_values(&[&primary.name, &group.name])
+                            .inc();
+                        return s;
+                    }
+                    GroupResult::Gone => return 0,
+                    GroupResult::Failed(e, ra) => {
+                        metrics()
+                            .failed_fallbacks
+                            .with_label_values(&[&primary.name, &group.name])
+                            .inc();
+                        last = (e, ra);
                     }
                 }
             }
         }
-        let (err, retry_after) = last.unwrap_or_else(|| {
-            (
-                ApiError::new(
-                    503,
-                    ErrorKind::ServiceUnavailable,
-                    format!(
-                        "No deployments available for model group {}",
-                        self.group.name
-                    ),
-                ),
-                None,
-            )
-        });
+        let (err, retry_after) = last;
         self.meta.status = err.status;
         let body = err.body();
         let Ok(mut h) = header(err.status, "application/json", Some(body.len())) else {
@@ -129,6 +160,164 @@ impl Exchange<'_> {
             log::debug!("client write failed: {e}");
         }
         err.status
+    }
+
+    /// Attempts within one group: the next deployment at once while a healthy one is left,
+    /// else a backoff honouring the upstream's Retry-After.
+    async fn run_group(
+        &mut self,
+        session: &mut Session,
+        group: &ModelGroup,
+        fixed: Option<&str>,
+    ) -> GroupResult {
+        let retries = self
+            .num_retries
+            .or(group.num_retries)
+            .unwrap_or(self.rt.settings.num_retries);
+        let mut plan = match fixed {
+            Some(id) => match group.plan_for(id) {
+                Some(p) => p,
+                None => {
+                    return GroupResult::Failed(
+                        ApiError::new(
+                            503,
+                            ErrorKind::ServiceUnavailable,
+                            format!("deployment {id} not found"),
+                        ),
+                        None,
+                    )
+                }
+            },
+            None => group.plan(),
+        };
+        let alone = group.deployments.len() == 1;
+        let mut last: Option<(ApiError, Option<String>)> = None;
+        let mut waits = 0u32;
+        let mut attempt = 0u32;
+        while attempt <= retries {
+            let dep = match plan.next_at(now_ms()) {
+                Ok(d) => d,
+                Err(Exhausted::Cooling(ms)) => {
+                    let wait = Duration::from_millis(ms).max(self.rt.retry_after);
+                    if attempt < retries
+                        && wait <= Duration::from_secs(60)
+                        && self.sleep(session, wait).await
+                    {
+                        attempt += 1;
+                        continue;
+                    }
+                    let secs = ms.div_ceil(1000).max(1);
+                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
+                        "No deployments available for selected model, Try again in {secs} seconds. Passed model={}. Every deployment is cooling down after failures.",
+                        group.name
+                    ));
+                    return GroupResult::Failed(err, Some(secs.to_string()));
+                }
+                Err(Exhausted::Empty) => break,
+            };
+            self.record.deployment = Some(dep.clone());
+            self.record.attempts = attempt;
+            self.meta.attempted_retries = attempt;
+            let started = Instant::now();
+            let outcome = match &dep.backend {
+                Backend::Mock(spec) => self.mock(session, dep, spec).await,
+                Backend::Http(target) => attempt::run(self, session, dep, target).await,
+                Backend::Unsupported(p) => Outcome::Failed {
+                    err: ApiError::new(501, ErrorKind::NotImplemented, format!(
+                        "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
+                    )),
+                    retry_after: None,
+                },
+            };
+            if self.record.committed_at.is_none() {
+                self.record.upstream_wait += started.elapsed();
+            }
+            match outcome {
+                Outcome::Done => {
+                    dep.stats.cooldown.record_success();
+                    dep.stats
+                        .latency
+                        .observe(started.elapsed().as_micros() as u64);
+                    let minute = now_ms() / 60_000;
+                    dep.stats.usage.add_request(minute);
+                    if let Some(u) = self.record.usage {
+                        dep.stats.usage.add_tokens(minute, u.total_tokens);
+                    }
+                    return GroupResult::Done(self.meta.status);
+                }
+                Outcome::ClientGone => return GroupResult::Gone,
+                Outcome::Failed { err, retry_after } => {
+                    dep.metrics.failure(err.status);
+                    let hint = retry_after_hint(retry_after.as_deref());
+                    if let Some(class) = FailureClass::of(err.status, err.code.as_deref()) {
+                        if err.status == 408 {
+                            // A timeout also counts against latency-based routing.
+                            dep.stats
+                                .latency
+                                .observe(started.elapsed().as_micros() as u64 * 2);
+                        }
+                        if let Transition::CooledDown { for_ms } = dep
+                            .stats
+                            .cooldown
+                            .record_failure(class, &dep.cooldown, alone, now_ms(), hint)
+                        {
+                            log::warn!(
+                                "deployment {} ({}) cooling down for {} ms after {}",
+                                dep.id,
+                                group.name,
+                                for_ms,
+                                class.as_str()
+                            );
+                            metrics()
+                                .cooled_down
+                                .with_label_values(&[&group.name, &dep.id, class.as_str()])
+                                .inc();
+                        }
+                    }
+                    log::warn!(
+                        "attempt {attempt} on deployment {} ({}) failed: {}",
+                        dep.id,
+                        group.name,
+                        err
+                    );
+                    let retryable = is_retryable_status(err.status) || err.status == 501;
+                    last = Some((err, retry_after));
+                    if !retryable || fixed.is_some() {
+                        break;
+                    }
+                    if attempt < retries && !plan.has_alternative(now_ms()) {
+                        let wait = hint
+                            .unwrap_or_else(|| backoff(waits))
+                            .max(self.rt.retry_after);
+                        waits += 1;
+                        if !self.sleep(session, wait).await {
+                            return GroupResult::Gone;
+                        }
+                    }
+                }
+            }
+            attempt += 1;
+        }
+        let (err, ra) = last.unwrap_or_else(|| {
+            (
+                ApiError::new(
+                    503,
+                    ErrorKind::ServiceUnavailable,
+                    format!("No deployments available for model group {}", group.name),
+                ),
+                None,
+            )
+        });
+        GroupResult::Failed(err, ra)
+    }
+
+    /// Wait, unless the client leaves first (then false).
+    async fn sleep(&mut self, session: &mut Session, d: Duration) -> bool {
+        tokio::select! {
+            biased;
+            _ = session.as_downstream_mut().read_body_or_idle(true) => false,
+            _ = tokio::time::sleep(d) => true,
+        }
     }
 
     async fn mock(&mut self, session: &mut Session, dep: &Deployment, spec: &MockSpec) -> Outcome {
