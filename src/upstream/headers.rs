@@ -54,6 +54,13 @@ impl ResponseMeta {
             "x-litellm-attempted-retries",
             self.attempted_retries.to_string(),
         );
+        if let Some(max) = self.max_fallbacks {
+            put(
+                "x-litellm-attempted-fallbacks",
+                self.attempted_fallbacks.to_string(),
+            );
+            put("x-litellm-max-fallbacks", max.to_string());
+        }
         put("x-litellm-response-duration-ms", format!("{total_ms:.3}"));
         put(
             "x-litellm-overhead-duration-ms",

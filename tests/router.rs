@@ -1,0 +1,333 @@
+//! Router behaviour through the real gateway: fallbacks by error class, cooldowns (and their
+//! survival across SIGHUP), priority tiers, aliases and the "no deployments available" 429.
+
+mod common;
+
+use common::{chat_body, client, Gateway, MASTER_KEY};
+use serde_json::{json, Value};
+use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
+
+async fn mock(name: &str, default: Behavior) -> MockUpstream {
+    MockUpstream::start(Script {
+        default,
+        ..Script::named(name)
+    })
+    .await
+    .unwrap()
+}
+
+fn model(id: &str, group: &str, up: &MockUpstream, extra: &str) -> String {
+    format!(
+        "  - model_name: {group}\n    litellm_params:\n      model: openai/up-{id}\n      api_base: {}\n      api_key: k\n{extra}    model_info:\n      id: {id}\n",
+        up.base_url()
+    )
+}
+
+fn yaml(models: &[String], router: &str) -> String {
+    format!(
+        "model_list:\n{}router_settings:\n{router}general_settings:\n  master_key: {MASTER_KEY}\n",
+        models.join("")
+    )
+}
+
+async fn chat(
+    gw: &Gateway,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .json(&body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let (s, h) = (r.status().as_u16(), r.headers().clone());
+    (s, h, r.json().await.unwrap())
+}
+
+fn context_error() -> Behavior {
+    Behavior::Status {
+        status: 400,
+        body: r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#.into(),
+        headers: vec![],
+    }
+}
+
+#[tokio::test]
+async fn fallbacks_follow_the_error_class() {
+    let small = mock("small", server_error(500)).await;
+    let big = mock("big", Behavior::Ok).await;
+    let other = mock("other", Behavior::Ok).await;
+    let cfg = yaml(
+        &[model("small", "small", &small, ""), model("big", "big", &big, ""), model("other", "other", &other, "")],
+        "  num_retries: 0\n  fallbacks: [{\"small\": [\"other\"]}]\n  context_window_fallbacks: [{\"small\": [\"big\"]}]\n",
+    );
+    let gw = Gateway::start(&cfg);
+
+    // A server error takes the generic list.
+    let (s, h, v) = chat(&gw, chat_body("small"), &[]).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello from other");
+    assert_eq!(h["x-litellm-attempted-fallbacks"], "1");
+    assert_eq!(h["x-litellm-model-group"], "other");
+    assert_eq!(h["x-litellm-max-fallbacks"], "5");
+
+    // A context-window error takes context_window_fallbacks, not the generic list.
+    small.push(context_error());
+    let (s, _, v) = chat(&gw, chat_body("small"), &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello from big");
+
+    // A plain bad request is the client's fault: no fallback.
+    small.push(Behavior::Status { status: 400, body: r#"{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}}"#.into(), headers: vec![] });
+    let (s, _, v) = chat(&gw, chat_body("small"), &[]).await;
+    assert_eq!(s, 400);
+    assert_eq!(v["error"]["message"], "bad temperature");
+
+    // disable_fallbacks in the body turns them off; per-request fallbacks replace the list.
+    let mut body = chat_body("small");
+    body["disable_fallbacks"] = json!(true);
+    let (s, _, _) = chat(&gw, body, &[]).await;
+    assert_eq!(s, 500);
+    let mut body = chat_body("small");
+    body["fallbacks"] = json!(["big"]);
+    let (s, _, v) = chat(&gw, body, &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello from big");
+    // Gateway-only fields never reach the provider.
+    assert!(big
+        .requests()
+        .iter()
+        .all(|r| r.json().unwrap().get("fallbacks").is_none()));
+
+    let metrics = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("litellm_deployment_successful_fallbacks{")
+                && l.contains(r#"fallback_model="other""#)
+                && l.contains(r#"requested_model="small""#)
+                && l.ends_with(" 1")
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload() {
+    let a = mock("a", rate_limited()).await;
+    let b = mock("b", Behavior::Ok).await;
+    let router = "  cooldown_time: 60\n";
+    let cfg = yaml(
+        &[
+            model("a", "g", &a, "      weight: 1\n"),
+            model("b", "g", &b, "      weight: 0\n"),
+        ],
+        router,
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["x-litellm-model-id"], "b");
+    assert_eq!(a.request_count(), 1);
+    // A is cooling: every request goes straight to B even though A weighs more.
+    for _ in 0..5 {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(
+            (s, h["x-litellm-attempted-retries"].to_str().unwrap()),
+            (200, "0")
+        );
+    }
+    assert_eq!(a.request_count(), 1);
+    assert!(
+        gw.log().contains("deployment a (g) cooling down"),
+        "{}",
+        gw.log()
+    );
+
+    // Same ids after a reload: A is still cooling.
+    let line = gw.reload(&(cfg.clone() + "litellm_settings:\n  num_retries: 1\n"));
+    assert!(line.contains("config reloaded"), "{line}");
+    let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(a.request_count(), 1);
+    let metrics = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("litellm_deployment_cooled_down") && metrics.contains(r#"model_id="a""#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn all_deployments_cooling_is_a_429_with_retry_after() {
+    let a = mock("a", rate_limited()).await;
+    let b = mock("b", rate_limited()).await;
+    let cfg = yaml(
+        &[model("a", "g", &a, ""), model("b", "g", &b, "")],
+        "  cooldown_time: 30\n  num_retries: 1\n",
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(s, 429);
+    assert_eq!(a.request_count() + b.request_count(), 2);
+    let (s, h, v) = chat(&gw, chat_body("g"), &[("x-litellm-num-retries", "0")]).await;
+    assert_eq!(s, 429);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No deployments available for selected model"),
+        "{v}"
+    );
+    let ra: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&ra), "retry-after {ra}");
+    assert_eq!(
+        a.request_count() + b.request_count(),
+        2,
+        "cooling deployments are not called"
+    );
+}
+
+#[tokio::test]
+async fn lower_order_tiers_wait_until_the_first_tier_fails() {
+    let primary = mock("primary", Behavior::Ok).await;
+    let backup = mock("backup", Behavior::Ok).await;
+    let cfg = yaml(
+        &[
+            model("primary", "g", &primary, "      order: 1\n"),
+            model("backup", "g", &backup, "      order: 2\n"),
+        ],
+        "  routing_strategy: simple-shuffle\n",
+    );
+    let gw = Gateway::start(&cfg);
+    for _ in 0..8 {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(
+            (s, h["x-litellm-model-id"].to_str().unwrap()),
+            (200, "primary")
+        );
+    }
+    assert_eq!(backup.request_count(), 0);
+    primary.set_default(server_error(503));
+    let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-id"].to_str().unwrap()),
+        (200, "backup")
+    );
+}
+
+#[tokio::test]
+async fn aliases_resolve_and_hidden_ones_are_not_listed() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = yaml(
+        &[model("real", "gpt-4o", &up, "")],
+        "  model_group_alias:\n    gpt4: gpt-4o\n    secret: {model: gpt-4o, hidden: true}\n",
+    );
+    let gw = Gateway::start(&cfg);
+    for name in ["gpt4", "secret"] {
+        let (s, h, _) = chat(&gw, chat_body(name), &[]).await;
+        assert_eq!(
+            (s, h["x-litellm-model-group"].to_str().unwrap()),
+            (200, "gpt-4o")
+        );
+    }
+    let v: Value = client()
+        .get(gw.url("/v1/models"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["gpt-4o", "gpt4"]);
+}
+
+#[tokio::test]
+async fn least_busy_prefers_the_idle_deployment() {
+    let slow = MockUpstream::start(Script {
+        default: Behavior::Hang,
+        ..Script::named("slow")
+    })
+    .await
+    .unwrap();
+    let fast = mock("fast", Behavior::Ok).await;
+    let cfg = yaml(
+        &[
+            model("slow", "g", &slow, "      timeout: 30\n"),
+            model("fast", "g", &fast, ""),
+        ],
+        "  routing_strategy: least-busy\n",
+    );
+    let gw = Gateway::start(&cfg);
+    // Park one request on the slow deployment (least-busy picks at random while both idle).
+    let url = gw.url("/v1/chat/completions");
+    let mut parked = Vec::new();
+    while slow.request_count() == 0 {
+        let c = client();
+        let url = url.clone();
+        let h = tokio::spawn(async move {
+            c.post(url)
+                .bearer_auth(MASTER_KEY)
+                .json(&chat_body("g"))
+                .send()
+                .await
+        });
+        parked.push(h);
+        // Wait for this request to land somewhere before sending the next.
+        while slow.request_count() + fast.request_count() < parked.len() {
+            tokio::task::yield_now().await;
+        }
+    }
+    let before = fast.request_count();
+    for _ in 0..10 {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(
+            (s, h["x-litellm-model-id"].to_str().unwrap()),
+            (200, "fast")
+        );
+    }
+    assert_eq!(fast.request_count(), before + 10);
+    assert_eq!(slow.request_count(), 1);
+    for h in parked {
+        h.abort();
+    }
+}
+
+#[tokio::test]
+async fn bad_router_config_is_named() {
+    let up = mock("up", Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    for (router, want) in [
+        ("  routing_strategy: least-bussy\n", "router_settings.routing_strategy: unknown routing strategy \"least-bussy\" (did you mean \"least-busy\"?)"),
+        ("  fallbacks: [{\"g\": [\"gg\"]}]\n", "router_settings.fallbacks: \"gg\" is not a model_name or deployment id in model_list (did you mean \"g\"?)"),
+    ] {
+        std::fs::write(&path, yaml(&[model("a", "g", &up, "")], router)).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("--config").arg(&path).arg("--validate").output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{err}");
+    }
+}
