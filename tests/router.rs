@@ -1,5 +1,11 @@
 //! Router behaviour through the real gateway: fallbacks by error class, cooldowns (and their
 //! survival across SIGHUP), priority tiers, aliases and the "no deployments available" 429.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -148,6 +148,8 @@ fn secs(v: f64, path: &str) -> Result<Duration, ConfigError> {
 
 struct Checker {
     warnings: Vec<String>,
+    /// `group=provider/model` of deployments whose provider is not implemented yet.
+    unsupported: Vec<String>,
 }
 
 impl Checker {
@@ -185,6 +187,7 @@ impl Checker {
 pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runtime, ConfigError> {
     let mut check = Checker {
         warnings: Vec::new(),
+        unsupported: Vec::new(),
     };
     check.section(
         "",
@@ -317,7 +320,6 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
     };
     let mut groups: HashMap<Arc<str>, Vec<Arc<Deployment>>> = HashMap::new();
     let mut model_names: Vec<Arc<str>> = Vec::new();
-    let mut unsupported = Vec::new();
     for (i, m) in raw.model_list.iter().enumerate() {
         let path = format!("model_list[{i}]");
         let d = deployment(
@@ -328,7 +330,6 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             &settings,
             &cooldown_defaults.cooldown,
             &mut check,
-            &mut unsupported,
         )?;
         match groups.get_mut(&d.group) {
             Some(v) => v.push(Arc::new(d)),
@@ -338,10 +339,10 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             }
         }
     }
-    if !unsupported.is_empty() {
+    if !check.unsupported.is_empty() {
+        let list = check.unsupported.join(", ");
         check.warnings.push(format!(
-            "providers not implemented yet (requests to them get 501): {}",
-            unsupported.join(", ")
+            "providers not implemented yet (requests to them get 501): {list}"
         ));
     }
     let groups = groups
@@ -406,7 +407,6 @@ fn deployment(
     settings: &Settings,
     cooldown: &CooldownPolicy,
     check: &mut Checker,
-    unsupported: &mut Vec<String>,
 ) -> Result<Deployment, ConfigError> {
     if let Some(k) = m.rest.keys().next() {
         let mut e = ConfigError::new(format!("{path}.{k}"), "unknown key");
@@ -495,7 +495,9 @@ fn deployment(
         match ProviderKind::from_prefix(prefix) {
             Some(kind) => Backend::Http(Box::new(http_target(kind, name, p, &pp, env, opts)?)),
             None => {
-                unsupported.push(format!("{}={}", m.model_name, p.model));
+                check
+                    .unsupported
+                    .push(format!("{}={}", m.model_name, p.model));
                 Backend::Unsupported(prefix.to_string())
             }
         }
