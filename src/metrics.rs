@@ -37,6 +37,7 @@ pub struct Metrics {
     pub successful_fallbacks: IntCounterVec,
     pub failed_fallbacks: IntCounterVec,
     pub cooled_down: IntCounterVec,
+    pub deployment_state: prometheus::IntGaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -182,6 +183,20 @@ impl Metrics {
                 "Times a deployment entered cooldown, by reason",
                 &["model_group", "model_id", "exception_status"],
             ),
+            deployment_state: {
+                let g = prometheus::IntGaugeVec::new(
+                    Opts::new(
+                        "litellm_deployment_state",
+                        "Deployment state: 0 healthy, 2 cooling down (complete outage)",
+                    ),
+                    &["model_group", "model_id", "api_provider"],
+                )
+                .unwrap_or_else(|_| unreachable_metric());
+                if let Err(e) = r.register(Box::new(g.clone())) {
+                    log::error!("metric litellm_deployment_state not registered: {e}");
+                }
+                g
+            },
             in_flight,
             registry: r,
         }
@@ -207,6 +222,8 @@ pub fn metrics() -> &'static Metrics {
 #[derive(Clone)]
 pub struct DeploymentMetrics {
     pub success: IntCounter,
+    /// `litellm_deployment_state`: 0 healthy, 2 cooling down.
+    pub state: prometheus::IntGauge,
     pub api_latency: prometheus::Histogram,
     pub ttft: prometheus::Histogram,
     pub input_tokens: IntCounter,
@@ -221,6 +238,7 @@ impl DeploymentMetrics {
     pub fn new(group: &str, id: &str, provider: &'static str) -> Self {
         let m = metrics();
         DeploymentMetrics {
+            state: m.deployment_state.with_label_values(&[group, id, provider]),
             success: m
                 .deployment_success
                 .with_label_values(&[group, id, provider]),

@@ -123,6 +123,7 @@ struct Window {
 pub struct Cooldown {
     /// 0 = healthy; otherwise the `now_ms()` at which the deployment recovers.
     until_ms: AtomicU64,
+    has_fails: std::sync::atomic::AtomicBool,
     window: Mutex<Window>,
 }
 
@@ -175,6 +176,7 @@ impl Cooldown {
                 *w = Window { minute, fails: 0 };
             }
             w.fails += 1;
+            self.has_fails.store(true, Ordering::Relaxed);
             let over = w.fails > policy.allowed(class);
             // A 429 with somewhere else to go cools at once (LiteLLM).
             over || (class == FailureClass::RateLimit && !alone)
@@ -195,13 +197,17 @@ impl Cooldown {
         Transition::CooledDown { for_ms }
     }
 
-    /// A success clears the minute's failure count.
-    pub fn record_success(&self) {
-        if let Ok(mut w) = self.window.try_lock() {
-            if w.fails != 0 {
+    /// A success clears the minute's failure count; true if the deployment had been cooled
+    /// down before (the recovery transition).
+    pub fn record_success(&self) -> bool {
+        // Read-only unless there is something to clear: this runs on every success.
+        if self.has_fails.load(Ordering::Relaxed) {
+            self.has_fails.store(false, Ordering::Relaxed);
+            if let Ok(mut w) = self.window.lock() {
                 w.fails = 0;
             }
         }
+        self.until_ms.load(Ordering::Relaxed) != 0 && self.until_ms.swap(0, Ordering::Relaxed) != 0
     }
 }
 

@@ -23,7 +23,7 @@ use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
-use crate::router::{fallback, Backend, Deployment, Exhausted, ModelGroup};
+use crate::router::{fallback, Backend, Deployment, Exhausted, ModelGroup, Strategy};
 
 pub use headers::ResponseMeta;
 
@@ -69,6 +69,22 @@ enum GroupResult {
     Done(u16),
     Gone,
     Failed(ApiError, Option<String>),
+}
+
+/// LiteLLM's latency sample: time to first token for streams, else latency per output token.
+fn latency_sample(
+    total: Duration,
+    first: Option<Duration>,
+    stream: bool,
+    usage: Option<Usage>,
+) -> u64 {
+    match (stream, first, usage) {
+        (true, Some(ttft), _) => ttft.as_micros() as u64,
+        (false, _, Some(u)) if u.completion_tokens > 0 => {
+            (total.as_micros() as u64) / u.completion_tokens
+        }
+        _ => total.as_micros() as u64,
+    }
 }
 
 /// Exponential backoff: 0.5 s doubling to 8 s, with jitter.
@@ -234,14 +250,28 @@ impl Exchange<'_> {
             }
             match outcome {
                 Outcome::Done => {
-                    dep.stats.cooldown.record_success();
-                    dep.stats
-                        .latency
-                        .observe(started.elapsed().as_micros() as u64);
-                    let minute = now_ms() / 60_000;
-                    dep.stats.usage.add_request(minute);
-                    if let Some(u) = self.record.usage {
-                        dep.stats.usage.add_tokens(minute, u.total_tokens);
+                    if dep.stats.cooldown.record_success() {
+                        log::info!("deployment {} ({}) recovered", dep.id, group.name);
+                        dep.metrics.state.set(0);
+                    }
+                    // Only the strategies that read them pay for these shared counters.
+                    match group.strategy {
+                        Strategy::LatencyBased { .. } => dep.stats.latency.observe(latency_sample(
+                            started.elapsed(),
+                            self.record
+                                .committed_at
+                                .map(|c| c.saturating_duration_since(started)),
+                            self.call.stream,
+                            self.record.usage,
+                        )),
+                        Strategy::UsageBased => {
+                            let minute = now_ms() / 60_000;
+                            dep.stats.usage.add_request(minute);
+                            if let Some(u) = self.record.usage {
+                                dep.stats.usage.add_tokens(minute, u.total_tokens);
+                            }
+                        }
+                        _ => {}
                     }
                     return GroupResult::Done(self.meta.status);
                 }
@@ -272,6 +302,7 @@ impl Exchange<'_> {
                                 .cooled_down
                                 .with_label_values(&[&group.name, &dep.id, class.as_str()])
                                 .inc();
+                            dep.metrics.state.set(2);
                         }
                     }
                     log::warn!(
