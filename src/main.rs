@@ -20,6 +20,9 @@ fn main() {
         };
         match config::load(&cli.config, &opts) {
             Ok(rt) => {
+                for n in &rt.notes {
+                    println!("warning: {n}");
+                }
                 for w in &rt.warnings {
                     println!("warning: not implemented yet, ignored: {w}");
                 }

@@ -104,3 +104,25 @@ fn version_flag() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+/// Router and fallback blocks as the articles users copy them (`../shared/seeds/`) load.
+#[test]
+fn configs_copied_from_popular_articles_load() {
+    let models = "model_list:\n  - model_name: gpt-4o\n    litellm_params: {model: azure/gpt-4o, api_base: https://r.openai.azure.com, api_key: k}\n  - model_name: gpt-4o\n    litellm_params: {model: openai/gpt-4o, api_key: k}\n  - model_name: fast-llm\n    litellm_params: {model: openai/gpt-4o-mini, api_key: k, rpm: 500}\n  - model_name: fast-llm\n    litellm_params: {model: anthropic/claude-haiku-4-5, api_key: k, rpm: 300}\n  - model_name: claude-sonnet\n    litellm_params: {model: anthropic/claude-sonnet-4-6, api_key: k}\n";
+    let blocks = [
+        "litellm_settings:\n  num_retries: 3\n  retry_after: 5\n  fallbacks:\n    - gpt-4o: [gpt-4o]\n  request_timeout: 120\n  stream: true\nrouter_settings:\n  routing_strategy: least-busy\n  enable_pre_call_checks: true\n  cooldown_time: 60\n  num_retries: 2\n  retry_after: 5\n  allowed_fails: 3\n",
+        "litellm_settings:\n  fallbacks:\n    - {\"gpt-4o\": [\"claude-sonnet\"]}\n  num_retries: 3\n  request_timeout: 60\n",
+        "router_settings:\n  routing_strategy: least-busy\n  fallbacks: [{\"fast-llm\": [\"claude-haiku-4-5\"]}]\n  context_window_fallbacks: [{\"fast-llm\": [\"gpt-4o\"]}]\n  num_retries: 2\n  retry_after: 5\n",
+        "router_settings:\n  fallbacks:\n  - gpt-4o: [\"claude-sonnet\"]\n  routing_strategy: least-busy\n",
+    ];
+    for block in blocks {
+        let (ok, out) = validate(&format!("{models}{block}"), &[]);
+        assert!(ok, "{block}\n{out}");
+    }
+    // A fallback naming no model group loads (as in LiteLLM) with a warning that says so.
+    let (_, out) = validate(&format!("{models}{}", blocks[2]), &[]);
+    assert!(
+        out.contains("\"claude-haiku-4-5\" is not a model_name or deployment id in model_list"),
+        "{out}"
+    );
+}

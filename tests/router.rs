@@ -328,7 +328,6 @@ async fn bad_router_config_is_named() {
     let path = dir.path().join("c.yaml");
     for (router, want) in [
         ("  routing_strategy: least-bussy\n", "router_settings.routing_strategy: unknown routing strategy \"least-bussy\" (did you mean \"least-busy\"?)"),
-        ("  fallbacks: [{\"g\": [\"gg\"]}]\n", "router_settings.fallbacks: \"gg\" is not a model_name or deployment id in model_list (did you mean \"g\"?)"),
     ] {
         std::fs::write(&path, yaml(&[model("a", "g", &up, "")], router)).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("--config").arg(&path).arg("--validate").output().unwrap();

@@ -122,6 +122,10 @@ pub const LITELLM_SETTINGS: &[&str] = &[
     "enable_azure_ad_token_refresh",
     "drop_params",
     "additional_drop_params",
+    // Seen in widely copied LiteLLM configs (LiteLLM sets any litellm_settings key as a
+    // module attribute, so these load there).
+    "stream",
+    "retry_after",
 ];
 
 pub const ROUTER_SETTINGS: &[&str] = &[

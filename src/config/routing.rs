@@ -30,6 +30,8 @@ pub struct RoutingConfig {
     pub aliases: HashMap<String, (String, bool)>,
     /// Minimum wait before a retry when no healthy deployment is left (`retry_after`).
     pub retry_after: Duration,
+    /// Problems that do not stop loading (LiteLLM loads them too), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Parse LiteLLM's fallback shapes: `[{"a": ["b"]}, ...]` or `{"a": ["b"]}`.
@@ -171,7 +173,8 @@ pub fn build(
             .unwrap_or_default(),
         max_fallbacks: r.max_fallbacks.or(l.max_fallbacks).unwrap_or(5) as usize,
     };
-    // Every name in a fallback list must be a group or a deployment id.
+    // Every name in a fallback list should be a group or a deployment id.
+    let mut notes = Vec::new();
     let known = |name: &str| groups.contains(&name) || ids.contains(&name);
     for (key, map) in [
         ("fallbacks", &fallbacks.generic),
@@ -181,23 +184,20 @@ pub fn build(
         for (from, to) in map {
             for name in std::iter::once(from).chain(to.iter()) {
                 if !known(name) {
-                    let e = ConfigError::new(
-                        format!("router_settings.{key}"),
-                        format!("\"{name}\" is not a model_name or deployment id in model_list"),
-                    );
-                    return Err(match suggestion(name, groups.iter().copied()) {
-                        Some(h) => e.hint(h),
-                        None => e,
-                    });
+                    // LiteLLM loads these and fails at request time; say so now.
+                    let mut note = format!("{key}: \"{name}\" is not a model_name or deployment id in model_list; it will be skipped");
+                    if let Some(h) = suggestion(name, groups.iter().copied()) {
+                        note.push_str(&format!(" ({h})"));
+                    }
+                    notes.push(note);
                 }
             }
         }
     }
     for name in &fallbacks.default {
         if !known(name) {
-            return Err(ConfigError::new(
-                "router_settings.default_fallbacks",
-                format!("\"{name}\" is not a model_name in model_list"),
+            notes.push(format!(
+                "default_fallbacks: \"{name}\" is not a model_name in model_list; it will be skipped"
             ));
         }
     }
@@ -232,5 +232,6 @@ pub fn build(
         fallbacks,
         aliases,
         retry_after,
+        notes,
     })
 }

@@ -69,6 +69,8 @@ pub struct Runtime {
     pub settings: Settings,
     /// Keys LiteLLM has that this build ignores, one line each.
     pub warnings: Vec<String>,
+    /// Problems that do not stop loading (e.g. a fallback naming no model group).
+    pub notes: Vec<String>,
     pub fallbacks: Fallbacks,
     /// `model_group_alias`: alias -> (group, hidden from `/v1/models`).
     pub aliases: HashMap<String, (String, bool)>,
@@ -360,6 +362,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         master_key,
         settings,
         warnings: check.warnings,
+        notes: cooldown_defaults.notes,
         fallbacks: cooldown_defaults.fallbacks,
         aliases: cooldown_defaults.aliases,
         retry_after: cooldown_defaults.retry_after,

@@ -43,6 +43,9 @@ pub fn log_runtime(rt: &Runtime) {
             rt.warnings.join(", ")
         );
     }
+    for note in &rt.notes {
+        log::warn!("config: {note}");
+    }
     if rt.master_key.is_none() {
         log::warn!("!!! no master key is set (general_settings.master_key or LITELLM_MASTER_KEY): every request is accepted without authentication. Never run this outside local development. !!!");
     }
