@@ -336,3 +336,85 @@ async fn bad_router_config_is_named() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+#[tokio::test]
+async fn wildcard_groups_forward_the_requested_model() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = format!(
+        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n      api_key: k\n  - model_name: exact\n    litellm_params: {{model: openai/exact-up, api_base: {}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        up.base_url(),
+        up.base_url()
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, h, _) = chat(&gw, chat_body("openai/gpt-4.1-mini"), &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-group"].to_str().unwrap()),
+        (200, "openai/*")
+    );
+    assert_eq!(up.requests()[0].json().unwrap()["model"], "gpt-4.1-mini");
+    let (s, _, _) = chat(&gw, chat_body("anthropic/claude"), &[]).await;
+    assert_eq!(s, 400, "only names under the wildcard's prefix match");
+    let v: Value = client()
+        .get(gw.url("/v1/models"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["data"].as_array().unwrap().len(),
+        1,
+        "wildcard routes are not listed: {v}"
+    );
+}
+
+#[tokio::test]
+async fn litellm_test_switches_and_stream_timeout_header() {
+    let a = mock("a", Behavior::Ok).await;
+    let b = mock("b", Behavior::Ok).await;
+    let cfg = yaml(
+        &[model("a", "a", &a, ""), model("b", "b", &b, "")],
+        "  fallbacks: [{\"a\": [\"b\"]}]\n",
+    );
+    let gw = Gateway::start(&cfg);
+    let mut body = chat_body("a");
+    body["mock_testing_fallbacks"] = json!(true);
+    let (s, h, v) = chat(&gw, body, &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-group"].to_str().unwrap()),
+        (200, "b"),
+        "{v}"
+    );
+    assert_eq!(a.request_count(), 0);
+    let mut body = chat_body("a");
+    body["mock_testing_rate_limit_error"] = json!(true);
+    body["disable_fallbacks"] = json!(true);
+    let (s, _, _) = chat(&gw, body, &[]).await;
+    assert_eq!(s, 429);
+
+    // A stream that stalls before its first event fails over once x-litellm-stream-timeout passes.
+    let hang = mock("hang", Behavior::Hang).await;
+    let cfg = yaml(
+        &[
+            model("hang", "g", &hang, "      weight: 1\n"),
+            model("b", "g", &b, "      weight: 0\n"),
+        ],
+        "",
+    );
+    let gw = Gateway::start(&cfg);
+    let mut body = chat_body("g");
+    body["stream"] = json!(true);
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .header("x-litellm-stream-timeout", "0.3")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-litellm-model-id"], "b");
+    assert!(r.text().await.unwrap().ends_with("data: [DONE]\n\n"));
+}

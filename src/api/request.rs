@@ -31,6 +31,8 @@ const GATEWAY_FIELDS: &[&str] = &[
     "cache",
     "timeout",
     "stream_timeout",
+    "mock_testing_fallbacks",
+    "mock_testing_rate_limit_error",
 ];
 
 /// What the gateway needs from a model request, with byte ranges into the client's body.
@@ -57,6 +59,11 @@ pub struct ModelCall {
     /// Per-request `fallbacks` (model group names or deployment ids).
     pub fallbacks: Option<Vec<String>>,
     pub disable_fallbacks: bool,
+    /// Per-request `stream_timeout` (seconds to the first event).
+    pub stream_timeout: Option<f64>,
+    /// LiteLLM's test switches: fail the first group as if it errored (500 / 429).
+    pub mock_testing_fallbacks: bool,
+    pub mock_testing_rate_limit_error: bool,
 }
 
 struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
@@ -176,6 +183,9 @@ impl ModelCall {
             timeout: None,
             fallbacks: None,
             disable_fallbacks: false,
+            stream_timeout: None,
+            mock_testing_fallbacks: false,
+            mock_testing_rate_limit_error: false,
         };
         let mut model = None;
         let mut required_seen = false;
@@ -211,6 +221,16 @@ impl ModelCall {
                 "num_retries" => call.num_retries = field(raw, "num_retries")?,
                 "timeout" => call.timeout = field(raw, "timeout")?,
                 "fallbacks" => call.fallbacks = field(raw, "fallbacks")?,
+                "stream_timeout" => call.stream_timeout = field(raw, "stream_timeout")?,
+                "mock_testing_fallbacks" => {
+                    call.mock_testing_fallbacks =
+                        field::<Option<bool>>(raw, "mock_testing_fallbacks")?.unwrap_or(false)
+                }
+                "mock_testing_rate_limit_error" => {
+                    call.mock_testing_rate_limit_error =
+                        field::<Option<bool>>(raw, "mock_testing_rate_limit_error")?
+                            .unwrap_or(false)
+                }
                 "disable_fallbacks" => {
                     call.disable_fallbacks =
                         field::<Option<bool>>(raw, "disable_fallbacks")?.unwrap_or(false)

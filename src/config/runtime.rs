@@ -83,6 +83,19 @@ impl Runtime {
         self.groups.get(name)
     }
 
+    /// A wildcard group (`openai/*`, `*`) matching `name`, and the part the `*` matched,
+    /// which replaces the `*` in the deployment's model. The first match in config order wins.
+    pub fn resolve_wildcard(&self, name: &str) -> Option<(&Arc<ModelGroup>, String)> {
+        self.model_names
+            .iter()
+            .filter(|m| m.contains('*'))
+            .find_map(|pattern| {
+                let (pre, post) = pattern.split_once('*')?;
+                let mid = name.strip_prefix(pre)?.strip_suffix(post)?;
+                Some((self.groups.get(pattern)?, mid.to_string()))
+            })
+    }
+
     /// The group a requested model name means: a `model_name`, else an alias.
     pub fn resolve(&self, name: &str) -> Option<&Arc<ModelGroup>> {
         self.groups.get(name).or_else(|| {
@@ -101,7 +114,13 @@ impl Runtime {
 
     /// Names `/v1/models` lists: groups in config order, then visible aliases.
     pub fn listed_models(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.model_names.iter().map(|m| &**m).collect();
+        // Wildcard routes are not listed (LiteLLM lists them only on request).
+        let mut out: Vec<&str> = self
+            .model_names
+            .iter()
+            .map(|m| &**m)
+            .filter(|m| !m.contains('*'))
+            .collect();
         let mut aliases: Vec<&str> = self
             .aliases
             .iter()

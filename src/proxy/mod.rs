@@ -168,7 +168,14 @@ impl Gateway {
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
         let mut call = ModelCall::parse(endpoint, body)?;
-        let Some(group) = rt.resolve(&call.model).cloned() else {
+        let (group, wildcard) = match rt.resolve(&call.model) {
+            Some(g) => (Some(g.clone()), None),
+            None => match rt.resolve_wildcard(&call.model) {
+                Some((g, matched)) => (Some(g.clone()), Some(matched)),
+                None => (None, None),
+            },
+        };
+        let Some(group) = group else {
             return Err(ApiError::bad_request(format!(
                 "{}: Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",
                 endpoint.as_str(), call.model
@@ -203,6 +210,18 @@ impl Gateway {
                 })?;
             call.timeout = Some(t);
         }
+        if let Some(v) = header_num("x-litellm-stream-timeout") {
+            let t = v
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && t.is_finite())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "x-litellm-stream-timeout: expected seconds, got \"{v}\""
+                    ))
+                })?;
+            call.stream_timeout = Some(t);
+        }
         let mut meta = ResponseMeta::new(new_uuid(), ctx.started);
         meta.group = group.name.to_string();
         let exchange = Exchange {
@@ -212,6 +231,7 @@ impl Gateway {
             rt: &rt,
             group: &group,
             num_retries: num_retries.map(|n| n.min(10)),
+            wildcard,
             meta: &mut meta,
             record: &mut ctx.record,
         };

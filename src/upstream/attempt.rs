@@ -12,6 +12,7 @@ use pingora_proxy::Session;
 use super::stream::pump;
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
+use crate::api::request::json_string;
 use crate::api::response::header;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
@@ -157,10 +158,17 @@ pub(super) async fn run(
 ) -> Outcome {
     let _in_flight = dep.stats.enter();
     let prov = provider(target.kind);
+    // A wildcard deployment (`openai/*`) sends the model name the client asked for.
+    let wildcard_model = match &ex.wildcard {
+        Some(matched) if dep.upstream_model.contains('*') => {
+            Some(json_string(&dep.upstream_model.replacen('*', matched, 1)))
+        }
+        _ => None,
+    };
     let body = prov.encode(
         ex.call,
         &EncodeTarget {
-            model_json: &dep.model_json,
+            model_json: wildcard_model.as_deref().unwrap_or(&dep.model_json),
             defaults: &dep.defaults,
         },
     );
@@ -172,7 +180,12 @@ pub(super) async fn run(
         .unwrap_or(dep.timeout);
     let deadline = started + limit;
     // Time to first chunk for streams; otherwise the whole request.
-    let first_limit = match (ex.call.stream, dep.stream_timeout) {
+    let stream_timeout = ex
+        .call
+        .stream_timeout
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
+        .or(dep.stream_timeout);
+    let first_limit = match (ex.call.stream, stream_timeout) {
         (true, Some(st)) => st.min(limit),
         _ => limit,
     };

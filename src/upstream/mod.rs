@@ -60,6 +60,8 @@ pub struct Exchange<'a> {
     pub group: &'a Arc<ModelGroup>,
     /// Retries asked for by the request (header or body); else the group's or the router's.
     pub num_retries: Option<u32>,
+    /// What a wildcard group's `*` matched in the requested model name.
+    pub wildcard: Option<String>,
     pub meta: &'a mut ResponseMeta,
     pub record: &'a mut Record,
 }
@@ -104,7 +106,28 @@ impl Exchange<'_> {
     /// left; always answers the client unless it went away. Returns the status written.
     pub async fn run(mut self, session: &mut Session) -> u16 {
         let primary = self.group.clone();
-        let (err, retry_after) = match self.run_group(session, &primary, None).await {
+        let first = if self.call.mock_testing_rate_limit_error {
+            GroupResult::Failed(
+                ApiError::new(
+                    429,
+                    ErrorKind::RateLimit,
+                    "mock_testing_rate_limit_error: simulated rate limit",
+                ),
+                Some("1".into()),
+            )
+        } else if self.call.mock_testing_fallbacks {
+            GroupResult::Failed(
+                ApiError::new(
+                    500,
+                    ErrorKind::ApiError,
+                    "mock_testing_fallbacks: simulated failure to test fallbacks",
+                ),
+                None,
+            )
+        } else {
+            self.run_group(session, &primary, None).await
+        };
+        let (err, retry_after) = match first {
             GroupResult::Done(s) => return s,
             GroupResult::Gone => return 0,
             GroupResult::Failed(e, ra) => (e, ra),
