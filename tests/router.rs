@@ -418,3 +418,46 @@ async fn litellm_test_switches_and_stream_timeout_header() {
     assert_eq!(r.headers()["x-litellm-model-id"], "b");
     assert!(r.text().await.unwrap().ends_with("data: [DONE]\n\n"));
 }
+
+#[tokio::test]
+async fn max_parallel_requests_sends_overflow_elsewhere() {
+    let slow = mock("slow", Behavior::Hang).await;
+    let fast = mock("fast", Behavior::Ok).await;
+    let cfg = yaml(
+        &[
+            model(
+                "slow",
+                "g",
+                &slow,
+                "      weight: 1\n      max_parallel_requests: 1\n      timeout: 30\n",
+            ),
+            model("fast", "g", &fast, "      weight: 0\n"),
+        ],
+        "",
+    );
+    let gw = Gateway::start(&cfg);
+    let (c, url) = (client(), gw.url("/v1/chat/completions"));
+    let parked = tokio::spawn(async move {
+        c.post(url)
+            .bearer_auth(MASTER_KEY)
+            .json(&chat_body("g"))
+            .send()
+            .await
+    });
+    while slow.request_count() == 0 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..3 {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(
+            (
+                s,
+                h["x-litellm-model-id"].to_str().unwrap(),
+                h["x-litellm-attempted-retries"].to_str().unwrap()
+            ),
+            (200, "fast", "0")
+        );
+    }
+    assert_eq!(slow.request_count(), 1);
+    parked.abort();
+}

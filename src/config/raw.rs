@@ -62,6 +62,8 @@ pub struct RawLitellmParams {
     #[serde(default, deserialize_with = "lenient")]
     pub cooldown_time: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
+    pub max_parallel_requests: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
     pub input_cost_per_token: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub output_cost_per_token: Option<f64>,
@@ -141,6 +143,8 @@ pub struct RawRouterSettings {
     pub redis_password: Option<String>,
     pub redis_url: Option<String>,
     pub routing_strategy_args: Option<RawStrategyArgs>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub default_max_parallel_requests: Option<u32>,
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
     pub model_group_alias: Option<BTreeMap<String, RawAlias>>,
     #[serde(flatten)]

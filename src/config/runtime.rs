@@ -58,6 +58,8 @@ pub struct Settings {
     pub metrics_require_auth: bool,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    /// `router_settings.default_max_parallel_requests` for deployments without their own.
+    pub default_max_parallel: Option<u32>,
 }
 
 /// One validated config snapshot.
@@ -293,6 +295,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         timeout,
         stream_timeout,
         max_body_bytes,
+        default_max_parallel: rs.default_max_parallel_requests,
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
         database_url: gs.database_url.clone().or_else(|| env.get("DATABASE_URL")),
         redis_url: rs
@@ -410,6 +413,7 @@ const OURS_PARAMS: &[&str] = &[
     "timeout",
     "stream_timeout",
     "max_retries",
+    "max_parallel_requests",
     "num_retries",
     "weight",
     "order",
@@ -561,6 +565,7 @@ fn deployment(
             (None, None) => None,
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
+        max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         cooldown: CooldownPolicy {
             cooldown: match p.cooldown_time {
                 Some(v) => secs(v, &format!("{pp}.cooldown_time"))?,

@@ -31,6 +31,32 @@ impl DeploymentStats {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(self.clone())
     }
+
+    /// Enter unless `limit` requests are already in flight (`max_parallel_requests`).
+    pub fn try_enter(self: &Arc<Self>, limit: Option<u32>) -> Option<InFlight> {
+        let Some(limit) = limit else {
+            return Some(self.enter());
+        };
+        let mut cur = self.in_flight.load(Ordering::Relaxed);
+        loop {
+            if cur >= i64::from(limit) {
+                return None;
+            }
+            match self.in_flight.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(InFlight(self.clone())),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    pub fn at_capacity(&self, limit: Option<u32>) -> bool {
+        limit.is_some_and(|l| self.in_flight.load(Ordering::Relaxed) >= i64::from(l))
+    }
 }
 
 /// Decrements the in-flight count when the attempt ends, however it ends.
@@ -59,6 +85,8 @@ pub struct Deployment {
     /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
     pub cost_per_token: Option<f64>,
     pub cooldown: CooldownPolicy,
+    /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.
+    pub max_parallel: Option<u32>,
     pub timeout: Duration,
     pub stream_timeout: Option<Duration>,
     pub num_retries: Option<u32>,

@@ -94,6 +94,8 @@ impl ModelGroup {
 pub enum Exhausted {
     /// Every usable deployment is cooling down; the first recovers in this many ms.
     Cooling(u64),
+    /// Every healthy deployment is at its `max_parallel_requests`.
+    Busy,
     /// Nothing left to try.
     Empty,
 }
@@ -125,7 +127,9 @@ impl<'a> Plan<'a> {
         let bit = |i: usize| 1u64 << (i % 64);
         let healthy = |i: usize| {
             let d = &g.deployments[i];
-            d.backend.is_usable() && !d.stats.cooldown.is_cooling(now)
+            d.backend.is_usable()
+                && !d.stats.cooldown.is_cooling(now)
+                && !d.stats.at_capacity(d.max_parallel)
         };
         let mut candidates: Vec<usize> = (0..n)
             .filter(|&i| healthy(i) && self.tried & bit(i) == 0)
@@ -138,6 +142,12 @@ impl<'a> Plan<'a> {
         if candidates.is_empty() {
             if let Some(ms) = g.all_cooling_for(now) {
                 return Err(Exhausted::Cooling(ms));
+            }
+            if g.deployments
+                .iter()
+                .any(|d| d.stats.at_capacity(d.max_parallel))
+            {
+                return Err(Exhausted::Busy);
             }
             // Only the deployment that just failed (or unusable ones) is left.
             candidates = (0..n).filter(|&i| healthy(i)).collect();

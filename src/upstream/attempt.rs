@@ -156,7 +156,17 @@ pub(super) async fn run(
     dep: &Deployment,
     target: &HttpTarget,
 ) -> Outcome {
-    let _in_flight = dep.stats.enter();
+    let Some(_in_flight) = dep.stats.try_enter(dep.max_parallel) else {
+        let err = ApiError::new(
+            429,
+            ErrorKind::RateLimit,
+            format!("deployment {} is at max_parallel_requests", dep.id),
+        );
+        return Outcome::Failed {
+            err,
+            retry_after: None,
+        };
+    };
     let prov = provider(target.kind);
     // A wildcard deployment (`openai/*`) sends the model name the client asked for.
     let wildcard_model = match &ex.wildcard {

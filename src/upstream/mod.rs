@@ -252,6 +252,13 @@ impl Exchange<'_> {
                     ));
                     return GroupResult::Failed(err, Some(secs.to_string()));
                 }
+                Err(Exhausted::Busy) => {
+                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
+                        "Max parallel requests reached for every deployment of model group {}. Try again shortly.",
+                        group.name
+                    ));
+                    return GroupResult::Failed(err, Some("1".into()));
+                }
                 Err(Exhausted::Empty) => break,
             };
             self.record.deployment = Some(dep.clone());
