@@ -328,6 +328,8 @@ async fn bad_router_config_is_named() {
     let path = dir.path().join("c.yaml");
     for (router, want) in [
         ("  routing_strategy: least-bussy\n", "router_settings.routing_strategy: unknown routing strategy \"least-bussy\" (did you mean \"least-busy\"?)"),
+        ("  model_group_alias:\n    x: gg\n", "router_settings.model_group_alias.x: \"gg\" is not a model_name in model_list (did you mean \"g\"?)"),
+        ("  allowed_fails_policy:\n    RateLimitErrorAllowedFail: 1\n", "router_settings.allowed_fails_policy"),
     ] {
         std::fs::write(&path, yaml(&[model("a", "g", &up, "")], router)).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("--config").arg(&path).arg("--validate").output().unwrap();
