@@ -463,3 +463,54 @@ async fn max_parallel_requests_sends_overflow_elsewhere() {
     assert_eq!(slow.request_count(), 1);
     parked.abort();
 }
+
+#[tokio::test]
+async fn health_probes_every_deployment() {
+    let ok = mock("ok", Behavior::Ok).await;
+    let bad = mock("bad", server_error(500)).await;
+    let cfg = format!(
+        "model_list:\n{}{}  - model_name: emb\n    litellm_params: {{model: openai/e, api_base: {}, api_key: k}}\n    model_info: {{mode: embedding, id: emb}}\n  - model_name: local\n    litellm_params: {{model: openai/x, mock_response: hi}}\n    model_info: {{id: local}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        model("ok", "g", &ok, ""),
+        model("bad", "g", &bad, ""),
+        ok.base_url()
+    );
+    let gw = Gateway::start(&cfg);
+    assert_eq!(
+        client()
+            .get(gw.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let v: Value = client()
+        .get(gw.url("/health"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["healthy_count"].as_u64(), v["unhealthy_count"].as_u64()),
+        (Some(3), Some(1)),
+        "{v}"
+    );
+    let unhealthy = &v["unhealthy_endpoints"][0];
+    assert_eq!(unhealthy["model_id"], "bad");
+    assert!(unhealthy["error"].as_str().unwrap().contains("500"), "{v}");
+    assert!(
+        !v.to_string().contains("\"k\""),
+        "no credentials in /health"
+    );
+    assert_eq!(
+        ok.requests()
+            .iter()
+            .filter(|r| r.path_and_query == "/v1/embeddings")
+            .count(),
+        1,
+        "embedding models get an embedding probe"
+    );
+}

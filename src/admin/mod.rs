@@ -1,5 +1,7 @@
 //! Health, metrics and model listing: the routes that answer without an upstream.
 
+mod health;
+
 use bytes::Bytes;
 use pingora_proxy::Session;
 use serde_json::json;
@@ -16,9 +18,15 @@ const MODEL_CREATED: u64 = 1_677_610_602;
 pub async fn serve(
     session: &mut Session,
     rt: &Runtime,
+    connector: &std::sync::Arc<pingora_core::connectors::http::Connector>,
     endpoint: Endpoint,
 ) -> pingora_error::Result<u16> {
     let (status, ct, body) = match endpoint {
+        Endpoint::Health => (
+            200,
+            "application/json",
+            Bytes::from(health::check(connector, rt).await.to_string()),
+        ),
         Endpoint::Liveliness => (
             200,
             "application/json",

@@ -9,6 +9,8 @@ pub enum Endpoint {
     Models,
     /// `GET /v1/models/{id}`: the id is read from the path again when answering.
     Model,
+    /// `GET /health`: probes every deployment (master key).
+    Health,
     Liveliness,
     Readiness,
     Metrics,
@@ -41,6 +43,7 @@ impl Endpoint {
             "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
             "/health/readiness" => (Endpoint::Readiness, false),
             "/metrics" => (Endpoint::Metrics, false),
+            "/health" => (Endpoint::Health, false),
             p if p.starts_with("/models/") && p.len() > "/models/".len() => {
                 (Endpoint::Model, false)
             }
@@ -94,6 +97,7 @@ impl Endpoint {
             Endpoint::Liveliness => "/health/liveliness",
             Endpoint::Readiness => "/health/readiness",
             Endpoint::Metrics => "/metrics",
+            Endpoint::Health => "/health",
         }
     }
 }

@@ -566,6 +566,7 @@ fn deployment(
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
+        mode: m.model_info.mode.clone(),
         cooldown: CooldownPolicy {
             cooldown: match p.cooldown_time {
                 Some(v) => secs(v, &format!("{pp}.cooldown_time"))?,

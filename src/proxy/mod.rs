@@ -26,7 +26,7 @@ use crate::upstream::{Exchange, Record, ResponseMeta};
 /// The gateway service: the live config snapshot and the upstream connector.
 pub struct Gateway {
     pub runtime: Arc<ArcSwap<Runtime>>,
-    pub connector: Connector,
+    pub connector: Arc<Connector>,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -161,7 +161,7 @@ impl Gateway {
             }
         }
         if !endpoint.is_model_call() {
-            return crate::admin::serve(session, &rt, endpoint)
+            return crate::admin::serve(session, &rt, &self.connector, endpoint)
                 .await
                 .map_err(internal);
         }

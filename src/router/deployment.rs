@@ -85,6 +85,8 @@ pub struct Deployment {
     /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
     pub cost_per_token: Option<f64>,
     pub cooldown: CooldownPolicy,
+    /// `model_info.mode` (chat, embedding, completion ...), for health probes.
+    pub mode: Option<String>,
     /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.
     pub max_parallel: Option<u32>,
     pub timeout: Duration,

@@ -94,7 +94,9 @@ pub fn run(opts: ServeOptions) -> i32 {
     let conf = server.configuration.clone();
     let gateway = Gateway {
         runtime: runtime.clone(),
-        connector: Connector::new(Some(ConnectorOptions::from_server_conf(&conf))),
+        connector: Arc::new(Connector::new(Some(ConnectorOptions::from_server_conf(
+            &conf,
+        )))),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(

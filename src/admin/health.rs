@@ -1,0 +1,182 @@
+//! `GET /health`: probe every deployment with a cheap real call, in LiteLLM's response shape.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use pingora_core::connectors::http::Connector;
+use pingora_http::RequestHeader;
+use serde_json::{json, Value};
+
+use crate::api::Endpoint;
+use crate::config::Runtime;
+use crate::providers::mock::MockSpec;
+use crate::providers::{provider, EncodeTarget};
+use crate::router::{Backend, Deployment, HttpTarget};
+
+/// How long one probe may take (LiteLLM's `health_check_timeout` default is 60 s; probes are
+/// meant to be cheap, so a shorter bound keeps `/health` responsive).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The probe request for a deployment's `model_info.mode`.
+fn probe_body(dep: &Deployment) -> (Endpoint, Bytes) {
+    let model = dep.upstream_model.as_ref();
+    let (endpoint, body) = match dep.mode.as_deref() {
+        Some("embedding") => (
+            Endpoint::Embeddings,
+            json!({"model": model, "input": "ping"}),
+        ),
+        Some("completion") => (
+            Endpoint::Completions,
+            json!({"model": model, "prompt": "ping", "max_tokens": 1}),
+        ),
+        _ => (
+            Endpoint::ChatCompletions,
+            json!({"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}),
+        ),
+    };
+    (endpoint, Bytes::from(body.to_string()))
+}
+
+async fn probe_http(
+    connector: &Connector,
+    dep: &Deployment,
+    target: &HttpTarget,
+) -> Result<(), String> {
+    let (endpoint, raw) = probe_body(dep);
+    let call = crate::api::request::ModelCall::parse(endpoint, raw).map_err(|e| e.message)?;
+    let body = provider(target.kind).encode(
+        &call,
+        &EncodeTarget {
+            model_json: &dep.model_json,
+            defaults: &[],
+        },
+    );
+    let peer = match &target.peer {
+        Some(p) => std::borrow::Cow::Borrowed(p),
+        None => {
+            let addr = tokio::net::lookup_host((target.host.as_str(), target.port))
+                .await
+                .map_err(|e| format!("cannot resolve {}: {e}", target.host))?
+                .next()
+                .ok_or_else(|| format!("no address for {}", target.host))?;
+            std::borrow::Cow::Owned(HttpTarget::make_peer(addr, target.tls, &target.host))
+        }
+    };
+    let (mut up, _) = connector
+        .get_http_session(&*peer)
+        .await
+        .map_err(|e| format!("connection failed: {e}"))?;
+    let mut req = RequestHeader::build("POST", target.path(endpoint).as_bytes(), Some(6))
+        .map_err(|e| e.to_string())?;
+    let mut put = |k: http::HeaderName, v: http::HeaderValue| {
+        req.insert_header(k, v).map_err(|e| e.to_string())
+    };
+    put(http::header::HOST, target.host_header.clone())?;
+    put(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    )?;
+    put(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(body.len()),
+    )?;
+    if let Some((k, v)) = &target.auth {
+        put(k.clone(), v.clone())?;
+    }
+    for (k, v) in &target.extra_headers {
+        put(k.clone(), v.clone())?;
+    }
+    up.write_request_header(Box::new(req))
+        .await
+        .map_err(|e| e.to_string())?;
+    up.write_request_body(body, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    up.finish_request_body().await.map_err(|e| e.to_string())?;
+    up.read_response_header().await.map_err(|e| e.to_string())?;
+    let status = up.response_header().map_or(0, |h| h.status.as_u16());
+    let mut err_body = Vec::new();
+    while let Some(chunk) = up.read_response_body().await.map_err(|e| e.to_string())? {
+        if err_body.len() < 4096 {
+            err_body.extend_from_slice(&chunk);
+        }
+    }
+    connector
+        .release_http_session(up, &*peer, peer.options.idle_timeout)
+        .await;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(provider(target.kind)
+            .decode_error(status, &err_body)
+            .to_string())
+    }
+}
+
+async fn probe(connector: &Connector, dep: &Deployment) -> Result<(), String> {
+    match &dep.backend {
+        Backend::Mock(MockSpec::Text(_)) => Ok(()),
+        Backend::Mock(MockSpec::Error(e)) => Err(e.to_string()),
+        Backend::Unsupported(p) => Err(format!(
+            "provider \"{p}\" is not implemented in this version"
+        )),
+        Backend::Http(t) => {
+            match tokio::time::timeout(PROBE_TIMEOUT, probe_http(connector, dep, t)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("timed out after {}s", PROBE_TIMEOUT.as_secs())),
+            }
+        }
+    }
+}
+
+fn entry(dep: &Deployment) -> Value {
+    let api_base = match &dep.backend {
+        Backend::Http(t) => Value::String(t.display.clone()),
+        _ => Value::Null,
+    };
+    json!({
+        "model": format!("{}/{}", dep.backend.provider_label(), dep.upstream_model),
+        "model_name": &*dep.group,
+        "model_id": &*dep.id,
+        "api_base": api_base,
+    })
+}
+
+/// Probe all deployments concurrently; LiteLLM's `/health` body.
+pub async fn check(connector: &Arc<Connector>, rt: &Runtime) -> Value {
+    let deps: Vec<Arc<Deployment>> = rt
+        .model_names
+        .iter()
+        .filter_map(|m| rt.group(m))
+        .flat_map(|g| g.deployments.iter().cloned())
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, dep) in deps.iter().enumerate() {
+        let (c, d) = (connector.clone(), dep.clone());
+        set.spawn(async move { (i, probe(&c, &d).await) });
+    }
+    let mut results: Vec<Option<Result<(), String>>> = vec![None; deps.len()];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, r)) = joined {
+            results[i] = Some(r);
+        }
+    }
+    let (mut healthy, mut unhealthy) = (Vec::new(), Vec::new());
+    for (dep, r) in deps.iter().zip(results) {
+        let mut e = entry(dep);
+        match r.unwrap_or_else(|| Err("probe task failed".into())) {
+            Ok(()) => healthy.push(e),
+            Err(msg) => {
+                e["error"] = Value::String(msg);
+                unhealthy.push(e);
+            }
+        }
+    }
+    json!({
+        "healthy_endpoints": healthy,
+        "unhealthy_endpoints": unhealthy,
+        "healthy_count": healthy.len(),
+        "unhealthy_count": unhealthy.len(),
+    })
+}
