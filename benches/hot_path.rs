@@ -258,6 +258,11 @@ criterion_main!(benches);
 // | sse/chat_stream_one_buffer         | 9.12 µs   | 26 events: 351 ns/event              |
 // | sse/chat_stream_64b_pieces         | 16.3 µs   | 26 events: 628 ns/event              |
 // | router/plan_next_3                 | 69 ns     | 3 deployments weighted by rpm        |
+// | router/plan_next_16/simple-shuffle | 261 ns    | 16 deployments, tiers + cooldowns    |
+// | router/plan_next_16/least-busy     | 258 ns    |                                      |
+// | router/plan_next_16/latency-based-routing | 327 ns |                                   |
+// | router/plan_next_16/usage-based-routing-v2 | 351 ns |                                  |
+// | router/plan_next_16/cost-based-routing | 381 ns |                                      |
 // | auth/master_key_ok                 | 92 ns     |                                      |
 // | auth/master_key_rejected           | 58 ns     | builds the 401 ApiError              |
 // | mock/chat_body                     | 3.08 µs   | serde_json::Value tree + uuid        |
