@@ -4,6 +4,7 @@
 //! (errors name the key path and the variable), then typed parsing with
 //! `serde_path_to_error` and validation into the [`Runtime`] that requests use.
 
+mod deployment;
 pub mod env;
 pub mod error;
 pub mod known;
