@@ -514,3 +514,22 @@ async fn health_probes_every_deployment() {
         "embedding models get an embedding probe"
     );
 }
+
+#[tokio::test]
+async fn retry_policy_sets_retries_per_error_class() {
+    let a = mock("a", rate_limited()).await;
+    let b = mock("b", rate_limited()).await;
+    let c = mock("c", rate_limited()).await;
+    let cfg = yaml(
+        &[model("a", "g", &a, ""), model("b", "g", &b, ""), model("c", "g", &c, "")],
+        "  num_retries: 2\n  disable_cooldowns: true\n  retry_policy:\n    RateLimitErrorRetries: 0\n",
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(s, 429);
+    assert_eq!(
+        a.request_count() + b.request_count() + c.request_count(),
+        1,
+        "RateLimitErrorRetries: 0 stops at the first 429"
+    );
+}

@@ -146,6 +146,8 @@ pub struct RawRouterSettings {
     #[serde(default, deserialize_with = "lenient")]
     pub default_max_parallel_requests: Option<u32>,
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
+    pub retry_policy: Option<RawRetryPolicy>,
+    pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,
     pub model_group_alias: Option<BTreeMap<String, RawAlias>>,
     #[serde(flatten)]
     pub routing: RawRouting,
@@ -175,6 +177,23 @@ pub struct RawAllowedFailsPolicy {
     #[serde(rename = "ContentPolicyViolationErrorAllowedFails")]
     pub content_policy: Option<u32>,
     #[serde(rename = "InternalServerErrorAllowedFails")]
+    pub server: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetryPolicy {
+    #[serde(rename = "BadRequestErrorRetries")]
+    pub bad_request: Option<u32>,
+    #[serde(rename = "AuthenticationErrorRetries")]
+    pub auth: Option<u32>,
+    #[serde(rename = "TimeoutErrorRetries")]
+    pub timeout: Option<u32>,
+    #[serde(rename = "RateLimitErrorRetries")]
+    pub rate_limit: Option<u32>,
+    #[serde(rename = "ContentPolicyViolationErrorRetries")]
+    pub content_policy: Option<u32>,
+    #[serde(rename = "InternalServerErrorRetries")]
     pub server: Option<u32>,
 }
 

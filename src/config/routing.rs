@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use super::error::{suggestion, ConfigError};
-use super::raw::{RawAlias, RawLitellmSettings, RawRouterSettings};
+use super::raw::{RawAlias, RawLitellmSettings, RawRetryPolicy, RawRouterSettings};
 use crate::router::cooldown::{AllowedFailsPolicy, CooldownPolicy};
 use crate::router::fallback::Fallbacks;
+use crate::router::retry::RetryPolicy;
 use crate::router::Strategy;
 
 const ROUTING_STRATEGIES: &[&str] = &[
@@ -32,6 +33,19 @@ pub struct RoutingConfig {
     pub retry_after: Duration,
     /// Problems that do not stop loading (LiteLLM loads them too), one line each.
     pub notes: Vec<String>,
+    pub retry_policy: RetryPolicy,
+    pub group_retry_policy: HashMap<String, RetryPolicy>,
+}
+
+fn retry_policy(p: &RawRetryPolicy) -> RetryPolicy {
+    RetryPolicy {
+        bad_request: p.bad_request,
+        auth: p.auth,
+        timeout: p.timeout,
+        rate_limit: p.rate_limit,
+        content_policy: p.content_policy,
+        server: p.server,
+    }
 }
 
 /// Parse LiteLLM's fallback shapes: `[{"a": ["b"]}, ...]` or `{"a": ["b"]}`.
@@ -233,5 +247,16 @@ pub fn build(
         aliases,
         retry_after,
         notes,
+        retry_policy: rs
+            .retry_policy
+            .as_ref()
+            .map(retry_policy)
+            .unwrap_or_default(),
+        group_retry_policy: rs
+            .model_group_retry_policy
+            .iter()
+            .flatten()
+            .map(|(g, p)| (g.clone(), retry_policy(p)))
+            .collect(),
     })
 }

@@ -363,10 +363,14 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
     let groups = groups
         .into_iter()
         .map(|(name, deps)| {
-            (
-                name.clone(),
-                Arc::new(ModelGroup::new(name, deps, cooldown_defaults.strategy)),
-            )
+            let policy = cooldown_defaults
+                .group_retry_policy
+                .get(&*name)
+                .unwrap_or(&cooldown_defaults.retry_policy)
+                .clone();
+            let group = ModelGroup::new(name.clone(), deps, cooldown_defaults.strategy)
+                .with_retry_policy(policy);
+            (name, Arc::new(group))
         })
         .collect();
     Ok(Runtime {

@@ -4,6 +4,7 @@
 pub mod cooldown;
 pub mod deployment;
 pub mod fallback;
+pub mod retry;
 pub mod strategy;
 
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct ModelGroup {
     pub strategy: Strategy,
     /// `litellm_params.num_retries` of the group's deployments, when one sets it.
     pub num_retries: Option<u32>,
+    /// `model_group_retry_policy` for this group, else the router's `retry_policy`.
+    pub retry_policy: retry::RetryPolicy,
     pub metrics: GroupMetrics,
 }
 
@@ -48,8 +51,15 @@ impl ModelGroup {
             weights,
             strategy,
             num_retries,
+            retry_policy: retry::RetryPolicy::default(),
             metrics,
         }
+    }
+
+    /// Set the group's retry policy (from `model_group_retry_policy` / `retry_policy`).
+    pub fn with_retry_policy(mut self, policy: retry::RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
     }
 
     /// A plan for one request: the deployments it may try, in the order it will try them.

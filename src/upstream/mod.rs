@@ -23,6 +23,7 @@ use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
+use crate::router::retry::{backoff, retry_after_hint};
 use crate::router::{fallback, Backend, Deployment, Exhausted, ModelGroup, Strategy};
 
 pub use headers::ResponseMeta;
@@ -87,18 +88,6 @@ fn latency_sample(
         }
         _ => total.as_micros() as u64,
     }
-}
-
-/// Exponential backoff: 0.5 s doubling to 8 s, with jitter.
-fn backoff(step: u32) -> Duration {
-    let base = Duration::from_millis(500) * 2u32.saturating_pow(step.min(4));
-    base.mul_f64(0.5 + rand::random::<f64>() * 0.5)
-}
-
-/// An upstream's `Retry-After` (seconds or `retry-after-ms`), if it is at most 60 s.
-fn retry_after_hint(v: Option<&str>) -> Option<Duration> {
-    let d = Duration::try_from_secs_f64(v?.trim().parse::<f64>().ok()?).ok()?;
-    (d <= Duration::from_secs(60)).then_some(d)
 }
 
 impl Exchange<'_> {
@@ -341,7 +330,14 @@ impl Exchange<'_> {
                         group.name,
                         err
                     );
-                    let retryable = is_retryable_status(err.status) || err.status == 501;
+                    // retry_policy sets a budget per error class; otherwise the status decides.
+                    let retryable = match group
+                        .retry_policy
+                        .for_status(err.status, err.code.as_deref())
+                    {
+                        Some(budget) => attempt < budget,
+                        None => is_retryable_status(err.status) || err.status == 501,
+                    };
                     last = Some((err, retry_after));
                     if !retryable || fixed.is_some() {
                         break;
