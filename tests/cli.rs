@@ -84,13 +84,13 @@ fn missing_env_var_names_key_and_variable() {
 #[test]
 fn litellm_keys_we_do_not_implement_warn_once() {
     let (ok, out) = validate(
-        "router_settings:\n  enable_pre_call_checks: true\n  retry_policy: {}\n",
+        "router_settings:\n  enable_pre_call_checks: true\n  optional_pre_call_checks: []\n",
         &[],
     );
     assert!(ok, "{out}");
     assert!(
         out.contains("router_settings.enable_pre_call_checks")
-            && out.contains("router_settings.retry_policy"),
+            && out.contains("router_settings.optional_pre_call_checks"),
         "{out}"
     );
 }
