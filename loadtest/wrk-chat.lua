@@ -5,7 +5,7 @@ local f = assert(io.open("loadtest/body-chat.json", "r"))
 local body = f:read("*a")
 f:close()
 if os.getenv("STREAM") == "1" then
-  body = body:gsub("^%s*{", '{"stream":true,', 1)
+  body = body:gsub('"stream": false', '"stream": true', 1)
 end
 wrk.method = "POST"
 wrk.body = body
