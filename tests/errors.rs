@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{chat_body, client, Gateway, MASTER_KEY};
+use common::{chat_body, client, send_chat, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -212,13 +212,7 @@ async fn mock_error_strings_fail_over_like_provider_errors() {
     let yaml = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, mock_response: litellm.RateLimitError}\n  - model_name: g\n    litellm_params: {model: openai/b, mock_response: from b}\nrouter_settings:\n  disable_cooldowns: true\ngeneral_settings:\n  master_key: sk-test-master-key-0123456789\n";
     let gw = Gateway::start(yaml);
     for _ in 0..10 {
-        let r = client()
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(MASTER_KEY)
-            .json(&chat_body("g"))
-            .send()
-            .await
-            .unwrap();
+        let r = send_chat(&gw, &chat_body("g"), &[]).await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["choices"][0]["message"]["content"], "from b");
@@ -226,14 +220,7 @@ async fn mock_error_strings_fail_over_like_provider_errors() {
     // With retries off, the 429 reaches the client as a rate-limit error.
     let mut saw_429 = false;
     for _ in 0..20 {
-        let r = client()
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(MASTER_KEY)
-            .header("x-litellm-num-retries", "0")
-            .json(&chat_body("g"))
-            .send()
-            .await
-            .unwrap();
+        let r = send_chat(&gw, &chat_body("g"), &[("x-litellm-num-retries", "0")]).await;
         if r.status() == 429 {
             let v: Value = r.json().await.unwrap();
             assert_error(&v, "rate_limit_error");

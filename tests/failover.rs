@@ -11,7 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{chat_body, client, config, refused_port, sse_payloads, Gateway, MASTER_KEY};
+use common::{
+    chat_body, client, config, refused_port, send_chat, sse_payloads, Gateway, MASTER_KEY,
+};
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
@@ -93,13 +95,7 @@ async fn a_retry_never_repeats_the_deployment_that_just_failed() {
         "router_settings:\n  num_retries: 2\n",
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("g"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert!(r.status().is_server_error(), "{}", r.status());
     assert_eq!(r.headers()["x-litellm-attempted-retries"], "2");
     let v: Value = r.json().await.unwrap();
@@ -125,13 +121,7 @@ async fn request_errors_are_not_retried() {
         "",
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("g"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["message"], "bad temperature");
@@ -156,13 +146,7 @@ async fn connect_errors_fail_over() {
         "",
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("g"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-litellm-model-id"], "dep-b");
 }
@@ -182,13 +166,7 @@ async fn stream_fails_over_when_the_first_deployment_dies_before_any_event() {
         let gw = Gateway::start(&yaml);
         let mut body = chat_body("g");
         body["stream"] = json!(true);
-        let r = client()
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(MASTER_KEY)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = send_chat(&gw, &body, &[]).await;
         assert_eq!(r.status(), 200, "{dying:?}");
         assert_eq!(r.headers()["x-litellm-model-id"], "dep-b");
         assert!(r.headers()["content-type"]
@@ -216,13 +194,7 @@ async fn stream_cut_after_the_first_event_ends_with_an_error_event_and_no_done()
     let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     assert_eq!(r.status(), 200);
     let (payloads, _) = sse_payloads(r).await;
     assert!(payloads.len() >= 2, "{payloads:?}");
@@ -248,13 +220,7 @@ async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
     let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     let (payloads, _) = sse_payloads(r).await;
     let sent = a.requests()[0].json().unwrap();
     assert_eq!(sent["stream_options"]["include_usage"], true);
@@ -265,13 +231,7 @@ async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
     assert_eq!(payloads.last().unwrap(), "[DONE]");
 
     body["stream_options"] = json!({"include_usage": true});
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     let (payloads, _) = sse_payloads(r).await;
     let usage = payloads
         .iter()
@@ -312,14 +272,7 @@ async fn timeouts_are_408_or_fail_over() {
         "",
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .header("x-litellm-num-retries", "0")
-        .json(&chat_body("slow"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("slow"), &[("x-litellm-num-retries", "0")]).await;
     assert_eq!(r.status(), 408);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["type"], "timeout");
@@ -358,13 +311,7 @@ async fn azure_deployments_use_deployment_urls_and_api_key() {
         "model_list:\n  - model_name: gpt4o\n    litellm_params:\n      model: azure/my-gpt4o-deployment\n      api_base: {base}\n      api_key: azure-secret\n      api_version: 2024-10-21\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("gpt4o"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("gpt4o"), &[]).await;
     assert_eq!(r.status(), 200);
     let req = &a.requests()[0];
     assert_eq!(
@@ -383,14 +330,7 @@ async fn azure_deployments_use_deployment_urls_and_api_key() {
 async fn provider_secrets_and_client_keys_are_never_echoed() {
     let a = mock("a", rate_limited()).await;
     let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .header("x-litellm-num-retries", "0")
-        .json(&chat_body("g"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("g"), &[("x-litellm-num-retries", "0")]).await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
     let headers = format!("{:?}", r.headers());
@@ -419,13 +359,7 @@ async fn per_deployment_num_retries_is_honoured() {
         "router_settings:\n  num_retries: 3\n",
     );
     let gw = Gateway::start(&yaml);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("g"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["x-litellm-attempted-retries"], "0");
     assert_eq!(a.request_count() + b.request_count(), 1);

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{chat_body, client, config, sse_payloads, Gateway, MASTER_KEY};
+use common::{chat_body, client, config, send_chat, sse_payloads, Gateway, MASTER_KEY};
 use futures::StreamExt;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
@@ -54,13 +54,7 @@ async fn sighup_adds_a_model_and_a_broken_file_keeps_the_old_config() {
     ));
     assert!(line.contains("config reloaded"), "{line}");
     assert_eq!(model_ids(&gw).await, vec!["a", "b"]);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("b"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("b"), &[]).await;
     assert_eq!(r.status(), 200);
 
     let broken = config(&[model("a", &up.base_url())], "").replace("openai/up-a", "opnai/up-a");
@@ -71,13 +65,7 @@ async fn sighup_adds_a_model_and_a_broken_file_keeps_the_old_config() {
         "{line}"
     );
     assert_eq!(model_ids(&gw).await, vec!["a", "b"]);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&chat_body("b"))
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &chat_body("b"), &[]).await;
     assert_eq!(r.status(), 200);
     let metrics = client()
         .get(gw.url("/metrics"))
@@ -188,13 +176,7 @@ async fn sigterm_drains_a_running_stream_then_exits() {
     let mut gw = Gateway::start(&config(&[model("g", &up.base_url())], ""));
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     assert_eq!(r.status(), 200);
     let mut stream = r.bytes_stream();
     let first = stream.next().await.unwrap().unwrap();
@@ -260,13 +242,7 @@ async fn client_disconnect_mid_stream_cancels_the_upstream() {
     let gw = Gateway::start(&config(&[model("g", &format!("http://{addr}/v1"))], ""));
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     let mut stream = r.bytes_stream();
     let first = stream.next().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("hi"));
@@ -282,13 +258,7 @@ async fn mock_stream_through_sse_helper() {
     let gw = Gateway::start(&format!("model_list:\n  - model_name: m\n    litellm_params: {{model: openai/m, mock_response: abcdefgh}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"));
     let mut body = chat_body("m");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[]).await;
     let (payloads, _) = sse_payloads(r).await;
     let text: String = payloads
         .iter()

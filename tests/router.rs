@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{chat_body, client, Gateway, MASTER_KEY};
+use common::{chat_body, client, send_chat, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
@@ -41,14 +41,7 @@ async fn chat(
     body: Value,
     headers: &[(&str, &str)],
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .json(&body);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
+    let r = send_chat(gw, &body, headers).await;
     let (s, h) = (r.status().as_u16(), r.headers().clone());
     (s, h, r.json().await.unwrap())
 }
@@ -408,14 +401,7 @@ async fn litellm_test_switches_and_stream_timeout_header() {
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let r = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(MASTER_KEY)
-        .header("x-litellm-stream-timeout", "0.3")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send_chat(&gw, &body, &[("x-litellm-stream-timeout", "0.3")]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-litellm-model-id"], "b");
     assert!(r.text().await.unwrap().ends_with("data: [DONE]\n\n"));

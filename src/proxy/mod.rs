@@ -183,43 +183,18 @@ impl Gateway {
         };
         ctx.group = Some(group.clone());
         let headers = &session.req_header().headers;
-        let header_num = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(str::to_string)
+        let num_retries = header_value::<u32>(headers, "x-litellm-num-retries", "an integer")?
+            .or(call.num_retries);
+        let seconds = |name: &str| match header_value::<f64>(headers, name, "seconds")? {
+            Some(t) if !(t > 0.0 && t.is_finite()) => Err(ApiError::bad_request(format!(
+                "{name}: expected a positive number of seconds, got {t}"
+            ))),
+            v => Ok(v),
         };
-        let num_retries = match header_num("x-litellm-num-retries") {
-            Some(v) => Some(v.parse::<u32>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "x-litellm-num-retries: expected an integer, got \"{v}\""
-                ))
-            })?),
-            None => call.num_retries,
-        };
-        if let Some(v) = header_num("x-litellm-timeout") {
-            let t = v
-                .parse::<f64>()
-                .ok()
-                .filter(|t| *t > 0.0 && t.is_finite())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "x-litellm-timeout: expected seconds, got \"{v}\""
-                    ))
-                })?;
+        if let Some(t) = seconds("x-litellm-timeout")? {
             call.timeout = Some(t);
         }
-        if let Some(v) = header_num("x-litellm-stream-timeout") {
-            let t = v
-                .parse::<f64>()
-                .ok()
-                .filter(|t| *t > 0.0 && t.is_finite())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "x-litellm-stream-timeout: expected seconds, got \"{v}\""
-                    ))
-                })?;
+        if let Some(t) = seconds("x-litellm-stream-timeout")? {
             call.stream_timeout = Some(t);
         }
         let mut meta = ResponseMeta::new(new_uuid(), ctx.started);
@@ -237,6 +212,21 @@ impl Gateway {
         };
         Ok(exchange.run(session).await)
     }
+}
+
+/// A per-request control header (`x-litellm-*`), parsed; a bad value is a 400 naming it.
+fn header_value<T: std::str::FromStr>(
+    headers: &http::HeaderMap,
+    name: &str,
+    what: &str,
+) -> std::result::Result<Option<T>, ApiError> {
+    let Some(v) = headers.get(name) else {
+        return Ok(None);
+    };
+    let v = v.to_str().unwrap_or_default().trim();
+    v.parse::<T>()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request(format!("{name}: expected {what}, got \"{v}\"")))
 }
 
 fn internal(e: Box<Error>) -> ApiError {

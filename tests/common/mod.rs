@@ -178,3 +178,19 @@ pub async fn sse_payloads(resp: reqwest::Response) -> (Vec<String>, bool) {
         .collect();
     (payloads, clean)
 }
+
+/// POST a chat body to the gateway with the master key and extra headers.
+pub async fn send_chat(
+    gw: &Gateway,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .json(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
