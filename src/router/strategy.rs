@@ -196,3 +196,126 @@ pub fn weighted(weights: &[f64], candidates: &[usize]) -> Option<usize> {
     }
     candidates.last().copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::config::{load_str, BuildOptions, Runtime};
+    use crate::router::cooldown::now_ms;
+
+    fn runtime(strategy: &str, params: &[&str]) -> Runtime {
+        let mut y = String::from("model_list:\n");
+        for (i, p) in params.iter().enumerate() {
+            y.push_str(&format!(
+                "  - model_name: g\n    litellm_params: {{model: openai/m, api_base: 'http://127.0.0.1:9/v1'{p}}}\n    model_info: {{id: d{i}}}\n"
+            ));
+        }
+        y.push_str(&format!(
+            "router_settings:\n  routing_strategy: {strategy}\n"
+        ));
+        load_str(&y, &BuildOptions::default()).unwrap()
+    }
+
+    /// How often each deployment comes first over `n` plans.
+    fn shares(rt: &Runtime, n: usize) -> Vec<f64> {
+        let g = rt.group("g").unwrap();
+        let mut counts = vec![0usize; g.deployments.len()];
+        for _ in 0..n {
+            let d = g.plan().next().unwrap();
+            counts[g.deployments.iter().position(|x| x.id == d.id).unwrap()] += 1;
+        }
+        counts.into_iter().map(|c| c as f64 / n as f64).collect()
+    }
+
+    #[test]
+    fn simple_shuffle_follows_weight_then_rpm() {
+        // 20,000 draws: a 3-sigma band is under ±0.01; ±0.03 never flakes.
+        let s = shares(
+            &runtime("simple-shuffle", &[", weight: 3", ", weight: 1"]),
+            20_000,
+        );
+        assert!((s[0] - 0.75).abs() < 0.03, "{s:?}");
+        let s = shares(
+            &runtime("simple-shuffle", &[", rpm: 100", ", rpm: 300"]),
+            20_000,
+        );
+        assert!((s[1] - 0.75).abs() < 0.03, "{s:?}");
+        let s = shares(&runtime("simple-shuffle", &["", "", "", ""]), 20_000);
+        assert!(s.iter().all(|x| (x - 0.25).abs() < 0.03), "{s:?}");
+    }
+
+    #[test]
+    fn least_busy_latency_usage_and_cost_pick_as_documented() {
+        let rt = runtime("least-busy", &["", "", ""]);
+        let g = rt.group("g").unwrap();
+        g.deployments[0].stats.in_flight.store(3, Ordering::Relaxed);
+        g.deployments[2].stats.in_flight.store(1, Ordering::Relaxed);
+        assert_eq!(shares(&rt, 200), vec![0.0, 1.0, 0.0]);
+
+        let rt = runtime("latency-based-routing", &["", "", ""]);
+        let g = rt.group("g").unwrap();
+        g.deployments[0].stats.latency.observe(5_000);
+        g.deployments[1].stats.latency.observe(1_000);
+        // d2 has no sample yet: it is tried first.
+        assert_eq!(shares(&rt, 100), vec![0.0, 0.0, 1.0]);
+        g.deployments[2].stats.latency.observe(1_050);
+        let s = shares(&rt, 200);
+        assert_eq!(s[0], 0.0, "the slow deployment is not picked: {s:?}");
+        let rt = runtime("latency-based-routing", &["", ""]);
+        let rt_buf = {
+            let g = rt.group("g").unwrap();
+            g.deployments[0].stats.latency.observe(1_000);
+            g.deployments[1].stats.latency.observe(1_040);
+            shares(&rt, 200)
+        };
+        assert_eq!(rt_buf, vec![1.0, 0.0], "no buffer: strictly the fastest");
+
+        let rt = runtime("usage-based-routing-v2", &[", tpm: 1000", ", tpm: 1000"]);
+        let g = rt.group("g").unwrap();
+        let minute = now_ms() / 60_000;
+        g.deployments[0].stats.usage.add_tokens(minute, 900);
+        g.deployments[1].stats.usage.add_tokens(minute, 100);
+        assert_eq!(shares(&rt, 100), vec![0.0, 1.0]);
+
+        let rt = runtime(
+            "cost-based-routing",
+            &[
+                ", input_cost_per_token: 0.00001",
+                ", input_cost_per_token: 0.000001",
+                "",
+            ],
+        );
+        assert_eq!(shares(&rt, 100), vec![0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn tiers_and_cooldowns_come_before_the_strategy() {
+        let rt = runtime(
+            "simple-shuffle",
+            &[
+                ", order: 2, weight: 100",
+                ", order: 1, weight: 1",
+                ", order: 1, weight: 1",
+            ],
+        );
+        let s = shares(&rt, 2000);
+        assert_eq!(s[0], 0.0);
+        let g = rt.group("g").unwrap();
+        let policy = crate::router::cooldown::CooldownPolicy {
+            allowed_fails: 0,
+            ..Default::default()
+        };
+        for d in &g.deployments[1..] {
+            d.stats.cooldown.record_failure(
+                crate::router::cooldown::FailureClass::Server,
+                &policy,
+                false,
+                now_ms(),
+                None,
+            );
+        }
+        // Tier 1 is cooling: tier 2 serves.
+        assert_eq!(shares(&rt, 50), vec![1.0, 0.0, 0.0]);
+    }
+}
