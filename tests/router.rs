@@ -519,3 +519,40 @@ async fn retry_policy_sets_retries_per_error_class() {
         "RateLimitErrorRetries: 0 stops at the first 429"
     );
 }
+
+// Multi-threaded: the mocks must keep answering while the test blocks on the gateway's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_health_checks_route_around_a_failing_deployment() {
+    let bad = mock("bad", server_error(500)).await;
+    let good = mock("good", Behavior::Ok).await;
+    let cfg = format!(
+        "{}  background_health_checks: true\n  health_check_interval: 1\n",
+        yaml(
+            &[
+                model("bad", "g", &bad, "      weight: 1\n"),
+                model("good", "g", &good, "      weight: 0\n")
+            ],
+            "  enable_health_check_routing: true\n  disable_cooldowns: true\n"
+        )
+    );
+    let gw = Gateway::start(&cfg);
+    let line = gw.wait_for("background health check:");
+    assert!(line.contains("1 healthy, 1 unhealthy"), "{line}");
+    let probes = bad.request_count();
+    for _ in 0..5 {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(
+            (
+                s,
+                h["x-litellm-model-id"].to_str().unwrap(),
+                h["x-litellm-attempted-retries"].to_str().unwrap()
+            ),
+            (200, "good", "0")
+        );
+    }
+    assert_eq!(
+        bad.request_count(),
+        probes,
+        "the unhealthy deployment gets probes only"
+    );
+}

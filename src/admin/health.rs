@@ -165,7 +165,11 @@ pub async fn check(connector: &Arc<Connector>, rt: &Runtime) -> Value {
     let (mut healthy, mut unhealthy) = (Vec::new(), Vec::new());
     for (dep, r) in deps.iter().zip(results) {
         let mut e = entry(dep);
-        match r.unwrap_or_else(|| Err("probe task failed".into())) {
+        let r = r.unwrap_or_else(|| Err("probe task failed".into()));
+        dep.stats
+            .probe_failed
+            .store(r.is_err(), std::sync::atomic::Ordering::Relaxed);
+        match r {
             Ok(()) => healthy.push(e),
             Err(msg) => {
                 e["error"] = Value::String(msg);

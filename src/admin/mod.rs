@@ -1,6 +1,6 @@
 //! Health, metrics and model listing: the routes that answer without an upstream.
 
-mod health;
+pub mod health;
 
 use bytes::Bytes;
 use pingora_proxy::Session;

@@ -145,6 +145,8 @@ pub struct RawRouterSettings {
     pub routing_strategy_args: Option<RawStrategyArgs>,
     #[serde(default, deserialize_with = "lenient")]
     pub default_max_parallel_requests: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub enable_health_check_routing: Option<bool>,
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
     pub retry_policy: Option<RawRetryPolicy>,
     pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,
@@ -215,6 +217,10 @@ pub struct RawGeneralSettings {
     pub database_url: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub max_request_size_mb: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub background_health_checks: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub health_check_interval: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
 }

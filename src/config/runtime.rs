@@ -51,6 +51,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// `router_settings.default_max_parallel_requests` for deployments without their own.
     pub default_max_parallel: Option<u32>,
+    /// `general_settings.background_health_checks`: probe every deployment this often.
+    pub health_check_interval: Option<Duration>,
 }
 
 /// One validated config snapshot.
@@ -287,6 +289,14 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         stream_timeout,
         max_body_bytes,
         default_max_parallel: rs.default_max_parallel_requests,
+        // LiteLLM's default interval is 300 s.
+        health_check_interval: match (gs.background_health_checks, gs.health_check_interval) {
+            (Some(true), v) => Some(secs(
+                v.unwrap_or(300.0),
+                "general_settings.health_check_interval",
+            )?),
+            _ => None,
+        },
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
         database_url: gs.database_url.clone().or_else(|| env.get("DATABASE_URL")),
         redis_url: rs
@@ -368,8 +378,9 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                 .get(&*name)
                 .unwrap_or(&cooldown_defaults.retry_policy)
                 .clone();
-            let group = ModelGroup::new(name.clone(), deps, cooldown_defaults.strategy)
+            let mut group = ModelGroup::new(name.clone(), deps, cooldown_defaults.strategy)
                 .with_retry_policy(policy);
+            group.health_routing = rs.enable_health_check_routing.unwrap_or(false);
             (name, Arc::new(group))
         })
         .collect();

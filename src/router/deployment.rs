@@ -24,6 +24,8 @@ pub struct DeploymentStats {
     pub cooldown: Cooldown,
     pub latency: LatencyEwma,
     pub usage: MinuteUsage,
+    /// The last health probe failed (`/health` or background checks).
+    pub probe_failed: std::sync::atomic::AtomicBool,
 }
 
 impl DeploymentStats {

@@ -25,6 +25,8 @@ pub struct ModelGroup {
     pub num_retries: Option<u32>,
     /// `model_group_retry_policy` for this group, else the router's `retry_policy`.
     pub retry_policy: retry::RetryPolicy,
+    /// `enable_health_check_routing`: skip deployments whose last probe failed.
+    pub health_routing: bool,
     pub metrics: GroupMetrics,
 }
 
@@ -52,6 +54,7 @@ impl ModelGroup {
             strategy,
             num_retries,
             retry_policy: retry::RetryPolicy::default(),
+            health_routing: false,
             metrics,
         }
     }
@@ -144,6 +147,18 @@ impl<'a> Plan<'a> {
         let mut candidates: Vec<usize> = (0..n)
             .filter(|&i| healthy(i) && self.tried & bit(i) == 0)
             .collect();
+        if g.health_routing {
+            // Prefer deployments whose last probe passed; if none did, probes do not decide.
+            let probed_ok = |i: &usize| {
+                !g.deployments[*i]
+                    .stats
+                    .probe_failed
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            };
+            if candidates.iter().any(probed_ok) {
+                candidates.retain(probed_ok);
+            }
+        }
         if candidates.is_empty() {
             candidates = (0..n)
                 .filter(|&i| healthy(i) && Some(i) != self.last)

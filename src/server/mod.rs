@@ -1,5 +1,6 @@
 //! Process lifecycle: build the Pingora server, listen, reload on SIGHUP, drain on SIGTERM.
 
+mod health_loop;
 mod listener;
 mod signals;
 
@@ -92,11 +93,20 @@ pub fn run(opts: ServeOptions) -> i32 {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let conf = server.configuration.clone();
+    let connector = Arc::new(Connector::new(Some(ConnectorOptions::from_server_conf(
+        &conf,
+    ))));
+    let health = health_loop::HealthLoop {
+        runtime: runtime.clone(),
+        connector: connector.clone(),
+    };
+    let mut health =
+        pingora_core::services::background::background_service("health checks", health);
+    health.threads = Some(1);
+    server.add_service(health);
     let gateway = Gateway {
         runtime: runtime.clone(),
-        connector: Arc::new(Connector::new(Some(ConnectorOptions::from_server_conf(
-            &conf,
-        )))),
+        connector: connector.clone(),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(
