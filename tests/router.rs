@@ -556,3 +556,34 @@ async fn background_health_checks_route_around_a_failing_deployment() {
         "the unhealthy deployment gets probes only"
     );
 }
+
+#[tokio::test]
+async fn pre_call_checks_skip_deployments_whose_context_window_is_too_small() {
+    let small = mock("small", Behavior::Ok).await;
+    let big = mock("big", Behavior::Ok).await;
+    let cfg = format!(
+        "model_list:\n  - model_name: g\n    litellm_params: {{model: openai/gpt-4o-mini, api_base: {}, api_key: k}}\n    model_info: {{id: small, max_input_tokens: 40}}\n  - model_name: large\n    litellm_params: {{model: openai/gpt-4.1, api_base: {}, api_key: k}}\n    model_info: {{id: big}}\nrouter_settings:\n  enable_pre_call_checks: true\n  context_window_fallbacks: [{{\"g\": [\"large\"]}}]\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        small.base_url(),
+        big.base_url()
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-id"].to_str().unwrap()),
+        (200, "small")
+    );
+    let long =
+        json!({"model": "g", "messages": [{"role": "user", "content": "word ".repeat(200)}]});
+    let (s, h, _) = chat(&gw, long.clone(), &[]).await;
+    assert_eq!((s, h["x-litellm-model-id"].to_str().unwrap()), (200, "big"));
+    assert_eq!(
+        small.request_count(),
+        1,
+        "the too-small deployment is never called"
+    );
+    let mut no_fallback = long;
+    no_fallback["disable_fallbacks"] = json!(true);
+    let (s, _, v) = chat(&gw, no_fallback, &[]).await;
+    assert_eq!(s, 400);
+    assert_eq!(v["error"]["code"], "context_length_exceeded");
+}

@@ -64,6 +64,8 @@ pub struct ModelCall {
     /// LiteLLM's test switches: fail the first group as if it errored (500 / 429).
     pub mock_testing_fallbacks: bool,
     pub mock_testing_rate_limit_error: bool,
+    /// `messages`, `prompt` or `input`: what pre-call checks count tokens of.
+    input_span: Range<usize>,
 }
 
 struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
@@ -186,6 +188,7 @@ impl ModelCall {
             stream_timeout: None,
             mock_testing_fallbacks: false,
             mock_testing_rate_limit_error: false,
+            input_span: 0..0,
         };
         let mut model = None;
         let mut required_seen = false;
@@ -255,6 +258,7 @@ impl ModelCall {
                         .with_param(required));
                     }
                     required_seen = true;
+                    call.input_span = span;
                 }
                 _ => {}
             }
@@ -278,6 +282,11 @@ impl ModelCall {
         drop(fields);
         call.body = body;
         Ok(call)
+    }
+
+    /// The raw JSON of `messages` (chat), `prompt` (completions) or `input` (embeddings).
+    pub fn input_json(&self) -> &[u8] {
+        &self.body[self.input_span.clone()]
     }
 
     fn has_key(&self, name: &str) -> bool {

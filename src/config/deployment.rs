@@ -195,6 +195,8 @@ pub(super) fn deployment(
         },
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         mode: m.model_info.mode.clone(),
+        max_input_tokens: m.model_info.max_input_tokens,
+        tokenizer: crate::router::precall::Tokenizer::for_model(prefix, name),
         cooldown: CooldownPolicy {
             cooldown: match p.cooldown_time {
                 Some(v) => secs(v, &format!("{pp}.cooldown_time"))?,

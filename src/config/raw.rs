@@ -147,6 +147,8 @@ pub struct RawRouterSettings {
     pub default_max_parallel_requests: Option<u32>,
     #[serde(default, deserialize_with = "lenient")]
     pub enable_health_check_routing: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub enable_pre_call_checks: Option<bool>,
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
     pub retry_policy: Option<RawRetryPolicy>,
     pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,

@@ -381,6 +381,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             let mut group = ModelGroup::new(name.clone(), deps, cooldown_defaults.strategy)
                 .with_retry_policy(policy);
             group.health_routing = rs.enable_health_check_routing.unwrap_or(false);
+            group.pre_call_checks = rs.enable_pre_call_checks.unwrap_or(false);
             (name, Arc::new(group))
         })
         .collect();
@@ -424,7 +425,7 @@ mod tests {
             "router_settings.num_retrys: unknown key (did you mean \"num_retries\"?)"
         );
         let rt = load_str(
-            "router_settings:\n  enable_pre_call_checks: true\nlitellm_settings:\n  success_callback: [x]\n",
+            "router_settings:\n  optional_pre_call_checks: []\nlitellm_settings:\n  success_callback: [x]\n",
             &BuildOptions::default(),
         )
         .unwrap();
@@ -432,7 +433,7 @@ mod tests {
             rt.warnings,
             vec![
                 "litellm_settings.success_callback",
-                "router_settings.enable_pre_call_checks"
+                "router_settings.optional_pre_call_checks"
             ]
         );
         assert_eq!(err("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_bse: http://x}\n"),

@@ -87,6 +87,10 @@ pub struct Deployment {
     /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
     pub cost_per_token: Option<f64>,
     pub cooldown: CooldownPolicy,
+    /// `model_info.max_input_tokens`, for the pre-call context-window check.
+    pub max_input_tokens: Option<u64>,
+    /// How pre-call checks count this deployment's prompt tokens.
+    pub tokenizer: super::precall::Tokenizer,
     /// `model_info.mode` (chat, embedding, completion ...), for health probes.
     pub mode: Option<String>,
     /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.

@@ -4,6 +4,7 @@
 pub mod cooldown;
 pub mod deployment;
 pub mod fallback;
+pub mod precall;
 pub mod retry;
 pub mod strategy;
 
@@ -27,6 +28,8 @@ pub struct ModelGroup {
     pub retry_policy: retry::RetryPolicy,
     /// `enable_health_check_routing`: skip deployments whose last probe failed.
     pub health_routing: bool,
+    /// `enable_pre_call_checks`: rule out deployments whose context window or rpm is too small.
+    pub pre_call_checks: bool,
     pub metrics: GroupMetrics,
 }
 
@@ -55,6 +58,7 @@ impl ModelGroup {
             num_retries,
             retry_policy: retry::RetryPolicy::default(),
             health_routing: false,
+            pre_call_checks: false,
             metrics,
         }
     }
@@ -70,6 +74,7 @@ impl ModelGroup {
         Plan {
             group: self,
             tried: 0,
+            excluded: 0,
             last: None,
             fixed: None,
         }
@@ -81,6 +86,7 @@ impl ModelGroup {
         Some(Plan {
             group: self,
             tried: 0,
+            excluded: 0,
             last: None,
             fixed: Some(i),
         })
@@ -102,6 +108,13 @@ impl ModelGroup {
     }
 }
 
+/// Why pre-call checks left no deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreCallRejection {
+    ContextWindow,
+    RateLimit,
+}
+
 /// Why a plan offered nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exhausted {
@@ -121,6 +134,8 @@ pub struct Plan<'a> {
     group: &'a ModelGroup,
     /// Bitset of tried deployment indexes (groups above 64 deployments reuse the low bits).
     tried: u64,
+    /// Bitset of deployments pre-call checks ruled out for this request.
+    excluded: u64,
     last: Option<usize>,
     fixed: Option<usize>,
 }
@@ -140,7 +155,8 @@ impl<'a> Plan<'a> {
         let bit = |i: usize| 1u64 << (i % 64);
         let healthy = |i: usize| {
             let d = &g.deployments[i];
-            d.backend.is_usable()
+            self.excluded & bit(i) == 0
+                && d.backend.is_usable()
                 && !d.stats.cooldown.is_cooling(now)
                 && !d.stats.at_capacity(d.max_parallel)
         };
@@ -202,6 +218,38 @@ impl<'a> Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// Pre-call checks: rule out deployments for this request. Returns why every usable
+    /// deployment was ruled out, if so (context window wins over rate limit).
+    pub fn pre_call_filter(
+        &mut self,
+        tokens: &mut precall::PromptTokens,
+        minute: u64,
+    ) -> Option<PreCallRejection> {
+        let mut context = false;
+        let mut rpm = false;
+        let mut usable = 0;
+        for (i, d) in self.group.deployments.iter().enumerate() {
+            if !d.backend.is_usable() {
+                continue;
+            }
+            usable += 1;
+            if !precall::fits(d, tokens) {
+                context = true;
+            } else if d.rpm.is_some_and(|r| d.stats.usage.get(minute).0 >= r) {
+                rpm = true;
+            } else {
+                continue;
+            }
+            self.excluded |= 1u64 << (i % 64);
+        }
+        let all = usable > 0 && self.excluded.count_ones() as usize >= usable.min(64);
+        match (all, context, rpm) {
+            (true, true, _) => Some(PreCallRejection::ContextWindow),
+            (true, false, true) => Some(PreCallRejection::RateLimit),
+            _ => None,
+        }
+    }
+
     /// Whether a healthy deployment other than the one just tried is available now.
     pub fn has_alternative(&self, now: u64) -> bool {
         if self.fixed.is_some() {

@@ -67,6 +67,18 @@ pub fn run(opts: ServeOptions) -> i32 {
         }
     };
     log_runtime(&rt);
+    if rt
+        .model_names
+        .iter()
+        .filter_map(|m| rt.group(m))
+        .any(|g| g.pre_call_checks)
+    {
+        // Load the tokenizers now rather than on the first request that needs them.
+        std::thread::spawn(|| {
+            tiktoken_rs::o200k_base_singleton();
+            tiktoken_rs::cl100k_base_singleton();
+        });
+    }
     let runtime = Arc::new(ArcSwap::from_pointee(rt));
 
     let addr = format!("{}:{}", opts.host, opts.port);

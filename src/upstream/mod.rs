@@ -23,8 +23,11 @@ use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
+use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};
-use crate::router::{fallback, Backend, Deployment, Exhausted, ModelGroup, Strategy};
+use crate::router::{
+    fallback, Backend, Deployment, Exhausted, ModelGroup, PreCallRejection, Strategy,
+};
 
 pub use headers::ResponseMeta;
 
@@ -218,6 +221,28 @@ impl Exchange<'_> {
             },
             None => group.plan(),
         };
+        if group.pre_call_checks && fixed.is_none() {
+            let mut tokens = PromptTokens::new(self.call.input_json());
+            match plan.pre_call_filter(&mut tokens, now_ms() / 60_000) {
+                Some(PreCallRejection::ContextWindow) => {
+                    let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
+                        "ContextWindowExceededError: the prompt does not fit the max_input_tokens of any deployment of model group {}",
+                        group.name
+                    ))
+                    .with_param("messages")
+                    .with_code("context_length_exceeded");
+                    return GroupResult::Failed(err, None);
+                }
+                Some(PreCallRejection::RateLimit) => {
+                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
+                        "No deployments available for selected model: every deployment of {} used up its rpm this minute",
+                        group.name
+                    ));
+                    return GroupResult::Failed(err, Some("60".into()));
+                }
+                None => {}
+            }
+        }
         let alone = group.deployments.len() == 1;
         let mut last: Option<(ApiError, Option<String>)> = None;
         let mut waits = 0u32;
@@ -273,24 +298,26 @@ impl Exchange<'_> {
                         log::info!("deployment {} ({}) recovered", dep.id, group.name);
                         dep.metrics.state.set(0);
                     }
-                    // Only the strategies that read them pay for these shared counters.
-                    match group.strategy {
-                        Strategy::LatencyBased { .. } => dep.stats.latency.observe(latency_sample(
+                    // Only the strategies and checks that read them pay for these counters.
+                    if let Strategy::LatencyBased { .. } = group.strategy {
+                        let first = self
+                            .record
+                            .committed_at
+                            .map(|c| c.saturating_duration_since(started));
+                        let sample = latency_sample(
                             started.elapsed(),
-                            self.record
-                                .committed_at
-                                .map(|c| c.saturating_duration_since(started)),
+                            first,
                             self.call.stream,
                             self.record.usage,
-                        )),
-                        Strategy::UsageBased => {
-                            let minute = now_ms() / 60_000;
-                            dep.stats.usage.add_request(minute);
-                            if let Some(u) = self.record.usage {
-                                dep.stats.usage.add_tokens(minute, u.total_tokens);
-                            }
+                        );
+                        dep.stats.latency.observe(sample);
+                    }
+                    if group.strategy == Strategy::UsageBased || group.pre_call_checks {
+                        let minute = now_ms() / 60_000;
+                        dep.stats.usage.add_request(minute);
+                        if let Some(u) = self.record.usage {
+                            dep.stats.usage.add_tokens(minute, u.total_tokens);
                         }
-                        _ => {}
                     }
                     return GroupResult::Done(self.meta.status);
                 }
