@@ -587,3 +587,42 @@ async fn pre_call_checks_skip_deployments_whose_context_window_is_too_small() {
     assert_eq!(s, 400);
     assert_eq!(v["error"]["code"], "context_length_exceeded");
 }
+
+// Multi-threaded: the mocks must keep answering while the test blocks on the gateway's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_pools_balance_across_healthy_replicas() {
+    let a = mock("a", Behavior::Ok).await;
+    let b = mock("b", Behavior::Ok).await;
+    let dead = common::refused_port();
+    let cfg = format!(
+        "model_list:\n  - model_name: llama\n    litellm_params:\n      model: hosted_vllm/llama\n      api_base: [{}, {}, http://{}/v1]\n    model_info: {{id: pool}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        a.base_url(),
+        b.base_url(),
+        dead.1
+    );
+    let gw = Gateway::start(&cfg);
+    gw.wait_for("replica health checked: 1 pools");
+    for _ in 0..10 {
+        let (s, h, _) = chat(&gw, chat_body("llama"), &[]).await;
+        assert_eq!(
+            (s, h["x-litellm-attempted-retries"].to_str().unwrap()),
+            (200, "0")
+        );
+    }
+    let posts = |m: &MockUpstream| m.requests().iter().filter(|r| r.method == "POST").count();
+    let (na, nb) = (posts(&a), posts(&b));
+    assert_eq!(na + nb, 10);
+    assert!(
+        na >= 3 && nb >= 3,
+        "round robin over the healthy replicas: {na} / {nb}"
+    );
+    let first_post = a
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        first_post.header("authorization"),
+        Some("Bearer fake-api-key")
+    );
+}

@@ -52,7 +52,12 @@ async fn probe_http(
             defaults: &[],
         },
     );
-    let peer = match &target.peer {
+    let peer = match target
+        .replicas
+        .as_ref()
+        .map(|r| r.pick())
+        .or(target.peer.as_ref())
+    {
         Some(p) => std::borrow::Cow::Borrowed(p),
         None => {
             let addr = tokio::net::lookup_host((target.host.as_str(), target.port))

@@ -129,7 +129,7 @@ pub(super) fn deployment(
         stable_id(&[
             &m.model_name,
             &p.model,
-            p.api_base.as_deref().unwrap_or(""),
+            p.api_base.as_ref().and_then(|b| b.first()).unwrap_or(""),
             p.api_version.as_deref().unwrap_or(""),
             &key_material,
         ])
@@ -237,7 +237,9 @@ fn http_target(
     let first_env = |names: &[&str]| names.iter().find_map(|n| env.get(n));
     let base = p
         .api_base
-        .clone()
+        .as_ref()
+        .and_then(|b| b.first())
+        .map(str::to_string)
         .or_else(|| first_env(defaults.base_env))
         .or_else(|| defaults.api_base.map(str::to_string))
         .ok_or_else(|| {
@@ -333,9 +335,14 @@ fn http_target(
     } else {
         None
     };
+    let replicas = match p.api_base.as_ref().map(|b| b.all()) {
+        Some(all) if all.len() > 1 => replica_pool(&all, tls, &host, &uri, pp, opts)?,
+        _ => None,
+    };
     Ok(HttpTarget {
         kind,
         peer,
+        replicas,
         display: format!("{}://{authority}", if tls { "https" } else { "http" }),
         host,
         port,
@@ -345,4 +352,54 @@ fn http_target(
         auth,
         extra_headers,
     })
+}
+
+/// A pool from several `api_base`s: same scheme and path, any hosts; resolved now.
+fn replica_pool(
+    all: &[&str],
+    tls: bool,
+    host: &str,
+    first: &http::Uri,
+    pp: &str,
+    opts: &BuildOptions<'_>,
+) -> Result<Option<crate::router::replicas::ReplicaPool>, ConfigError> {
+    let mut addrs = Vec::with_capacity(all.len());
+    for (i, base) in all.iter().enumerate() {
+        let path = format!("{pp}.api_base[{i}]");
+        let uri: http::Uri = base
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(&path, format!("invalid URL \"{base}\": {e}")))?;
+        if uri.scheme() != first.scheme()
+            || uri.path().trim_end_matches('/') != first.path().trim_end_matches('/')
+        {
+            return Err(ConfigError::new(
+                path,
+                "every replica needs the same scheme and path as the first",
+            )
+            .hint(format!(
+                "e.g. {}://other-host:port{}",
+                first.scheme_str().unwrap_or("http"),
+                first.path()
+            )));
+        }
+        let h = uri
+            .host()
+            .ok_or_else(|| ConfigError::new(&path, format!("\"{base}\" has no host")))?;
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        if opts.resolve_dns {
+            let addr = (h.trim_start_matches('[').trim_end_matches(']'), port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(|| ConfigError::new(&path, format!("cannot resolve {h}")))?;
+            addrs.push(addr);
+        }
+    }
+    if !opts.resolve_dns {
+        return Ok(None);
+    }
+    crate::router::replicas::ReplicaPool::new(&addrs, tls, host)
+        .map(Some)
+        .map_err(|e| ConfigError::new(format!("{pp}.api_base"), format!("replica pool: {e}")))
 }

@@ -38,7 +38,7 @@ pub struct RawModel {
 pub struct RawLitellmParams {
     pub model: String,
     pub api_key: Option<String>,
-    pub api_base: Option<String>,
+    pub api_base: Option<ApiBase>,
     pub api_version: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub rpm: Option<u64>,
@@ -69,6 +69,30 @@ pub struct RawLitellmParams {
     pub output_cost_per_token: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
+}
+
+/// `api_base`: one URL, or (Switchyard) a list of replica URLs of a self-hosted pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ApiBase {
+    One(String),
+    Replicas(Vec<String>),
+}
+
+impl ApiBase {
+    pub fn first(&self) -> Option<&str> {
+        match self {
+            ApiBase::One(s) => Some(s),
+            ApiBase::Replicas(v) => v.first().map(String::as_str),
+        }
+    }
+
+    pub fn all(&self) -> Vec<&str> {
+        match self {
+            ApiBase::One(s) => vec![s.as_str()],
+            ApiBase::Replicas(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// The router keys LiteLLM accepts in both `router_settings` and `litellm_settings`.

@@ -127,6 +127,17 @@ impl Runtime {
         out
     }
 
+    /// Every replica pool in this snapshot (deployments with several `api_base`s).
+    pub fn replica_pools(&self) -> impl Iterator<Item = &crate::router::replicas::ReplicaPool> {
+        self.groups
+            .values()
+            .flat_map(|g| g.deployments.iter())
+            .filter_map(|d| match &d.backend {
+                crate::router::Backend::Http(t) => t.replicas.as_ref(),
+                _ => None,
+            })
+    }
+
     pub fn deployment_count(&self) -> usize {
         self.groups.values().map(|g| g.deployments.len()).sum()
     }

@@ -131,6 +131,8 @@ pub struct HttpTarget {
     pub kind: ProviderKind,
     /// `None` when the host did not resolve at build time; resolved per request then.
     pub peer: Option<HttpPeer>,
+    /// Several `api_base`s: replicas chosen per request by `pingora-load-balancing`.
+    pub replicas: Option<super::replicas::ReplicaPool>,
     pub host: String,
     pub port: u16,
     pub tls: bool,

@@ -42,6 +42,9 @@ pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
 
 /// Resolve the peer: prebuilt, or looked up now when DNS failed at load time.
 async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
+    if let Some(pool) = &target.replicas {
+        return Ok(Cow::Borrowed(pool.pick()));
+    }
     if let Some(p) = &target.peer {
         return Ok(Cow::Borrowed(p));
     }
