@@ -626,3 +626,34 @@ async fn replica_pools_balance_across_healthy_replicas() {
         Some("Bearer fake-api-key")
     );
 }
+
+#[tokio::test]
+async fn with_no_other_deployment_the_retry_waits_for_retry_after() {
+    let only = mock("only", Behavior::Ok).await;
+    only.push(Behavior::Status {
+        status: 429,
+        body: r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#.into(),
+        headers: vec![("retry-after".into(), "1".into())],
+    });
+    let gw = Gateway::start(&yaml(
+        &[model("only", "g", &only, "")],
+        "  num_retries: 1\n",
+    ));
+    let started = std::time::Instant::now();
+    let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+    // The wait is a lower bound the gateway cannot beat, not a performance claim.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (s, h["x-litellm-attempted-retries"].to_str().unwrap()),
+        (200, "1")
+    );
+    assert_eq!(only.request_count(), 2);
+    assert!(
+        !gw.log().contains("cooling down"),
+        "a group's only deployment is not cooled for a 429"
+    );
+}
