@@ -175,6 +175,8 @@ pub(super) fn deployment(
     }
     let stats = opts.previous.and_then(|r| r.stats(&id)).unwrap_or_default();
     let metrics = DeploymentMetrics::new(&group, &id, backend.provider_label());
+    // The bundled table fills in what model_info does not say (LiteLLM's model cost map).
+    let table = crate::pricing::lookup(prefix, name, m.model_info.base_model.as_deref());
     Ok(Deployment {
         id,
         group,
@@ -186,16 +188,22 @@ pub(super) fn deployment(
         tpm: p.tpm,
         order: p.order,
         cost_per_token: match (
-            p.input_cost_per_token.or(m.model_info.input_cost_per_token),
+            p.input_cost_per_token
+                .or(m.model_info.input_cost_per_token)
+                .or(table.and_then(|t| t.input_cost_per_token)),
             p.output_cost_per_token
-                .or(m.model_info.output_cost_per_token),
+                .or(m.model_info.output_cost_per_token)
+                .or(table.and_then(|t| t.output_cost_per_token)),
         ) {
             (None, None) => None,
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         mode: m.model_info.mode.clone(),
-        max_input_tokens: m.model_info.max_input_tokens,
+        max_input_tokens: m
+            .model_info
+            .max_input_tokens
+            .or(table.and_then(|t| t.max_input_tokens)),
         tokenizer: crate::router::precall::Tokenizer::for_model(prefix, name),
         cooldown: CooldownPolicy {
             cooldown: match p.cooldown_time {

@@ -290,6 +290,19 @@ mod tests {
     }
 
     #[test]
+    fn cost_based_uses_the_bundled_price_table() {
+        let y = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/gpt-4o, api_base: 'http://127.0.0.1:9/v1'}\n  - model_name: g\n    litellm_params: {model: openai/gpt-4o-mini, api_base: 'http://127.0.0.1:9/v1'}\nrouter_settings:\n  routing_strategy: cost-based-routing\n";
+        let rt = load_str(y, &BuildOptions::default()).unwrap();
+        assert_eq!(shares(&rt, 100), vec![0.0, 1.0]);
+        let g = rt.group("g").unwrap();
+        assert_eq!(
+            g.deployments[0].max_input_tokens,
+            Some(128_000),
+            "context windows come from the table too"
+        );
+    }
+
+    #[test]
     fn tiers_and_cooldowns_come_before_the_strategy() {
         let rt = runtime(
             "simple-shuffle",
