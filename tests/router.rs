@@ -657,3 +657,26 @@ async fn with_no_other_deployment_the_retry_waits_for_retry_after() {
         "a group's only deployment is not cooled for a 429"
     );
 }
+
+#[tokio::test]
+async fn enforce_model_rate_limits_makes_rpm_a_hard_limit() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = yaml(
+        &[model("capped", "g", &up, "      rpm: 2\n")],
+        "  optional_pre_call_checks: [\"enforce_model_rate_limits\"]\n",
+    );
+    let gw = Gateway::start(&cfg);
+    for _ in 0..2 {
+        let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(s, 200);
+    }
+    let (s, h, v) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!(s, 429, "{v}");
+    let ra: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&ra));
+    assert_eq!(
+        up.request_count(),
+        2,
+        "the third request never reaches the provider"
+    );
+}

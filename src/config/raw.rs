@@ -173,6 +173,7 @@ pub struct RawRouterSettings {
     pub enable_health_check_routing: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub enable_pre_call_checks: Option<bool>,
+    pub optional_pre_call_checks: Option<Vec<String>>,
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
     pub retry_policy: Option<RawRetryPolicy>,
     pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,

@@ -393,6 +393,11 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                 .with_retry_policy(policy);
             group.health_routing = rs.enable_health_check_routing.unwrap_or(false);
             group.pre_call_checks = rs.enable_pre_call_checks.unwrap_or(false);
+            group.enforce_rate_limits = rs
+                .optional_pre_call_checks
+                .iter()
+                .flatten()
+                .any(|c| c == "enforce_model_rate_limits");
             (name, Arc::new(group))
         })
         .collect();

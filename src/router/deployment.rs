@@ -104,6 +104,14 @@ pub struct Deployment {
     pub stats: Arc<DeploymentStats>,
 }
 
+impl Deployment {
+    /// This minute's requests or tokens reached `rpm` / `tpm`.
+    pub fn over_rate_limit(&self, minute: u64) -> bool {
+        let (requests, tokens) = self.stats.usage.get(minute);
+        self.rpm.is_some_and(|r| requests >= r) || self.tpm.is_some_and(|t| tokens >= t)
+    }
+}
+
 /// How a deployment answers.
 pub enum Backend {
     Mock(MockSpec),

@@ -31,6 +31,8 @@ pub struct ModelGroup {
     pub health_routing: bool,
     /// `enable_pre_call_checks`: rule out deployments whose context window or rpm is too small.
     pub pre_call_checks: bool,
+    /// `optional_pre_call_checks: [enforce_model_rate_limits]`: `rpm`/`tpm` are hard limits.
+    pub enforce_rate_limits: bool,
     pub metrics: GroupMetrics,
 }
 
@@ -60,6 +62,7 @@ impl ModelGroup {
             retry_policy: retry::RetryPolicy::default(),
             health_routing: false,
             pre_call_checks: false,
+            enforce_rate_limits: false,
             metrics,
         }
     }
@@ -123,6 +126,8 @@ pub enum Exhausted {
     Cooling(u64),
     /// Every healthy deployment is at its `max_parallel_requests`.
     Busy,
+    /// Every deployment used up its hard `rpm`/`tpm`; the minute turns in this many ms.
+    RateLimited(u64),
     /// Nothing left to try.
     Empty,
 }
@@ -160,6 +165,7 @@ impl<'a> Plan<'a> {
                 && d.backend.is_usable()
                 && !d.stats.cooldown.is_cooling(now)
                 && !d.stats.at_capacity(d.max_parallel)
+                && !(g.enforce_rate_limits && d.over_rate_limit(now / 60_000))
         };
         let mut candidates: Vec<usize> = (0..n)
             .filter(|&i| healthy(i) && self.tried & bit(i) == 0)
@@ -184,6 +190,13 @@ impl<'a> Plan<'a> {
         if candidates.is_empty() {
             if let Some(ms) = g.all_cooling_for(now) {
                 return Err(Exhausted::Cooling(ms));
+            }
+            if g.enforce_rate_limits
+                && g.deployments
+                    .iter()
+                    .any(|d| d.over_rate_limit(now / 60_000))
+            {
+                return Err(Exhausted::RateLimited(60_000 - now % 60_000));
             }
             if g.deployments
                 .iter()

@@ -244,11 +244,7 @@ pub(super) async fn run(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    let retry_after = resp
-        .headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let retry_after = crate::router::retry::retry_after_header(&resp.headers);
     ex.meta.capture(resp);
 
     if !(200..300).contains(&status) {

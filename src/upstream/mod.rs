@@ -266,6 +266,14 @@ impl Exchange<'_> {
                     ));
                     return GroupResult::Failed(err, Some(secs.to_string()));
                 }
+                Err(Exhausted::RateLimited(ms)) => {
+                    let secs = ms.div_ceil(1000).max(1);
+                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
+                        "No deployments available for selected model: every deployment of {} reached its rpm/tpm limit. Try again in {secs} seconds.",
+                        group.name
+                    ));
+                    return GroupResult::Failed(err, Some(secs.to_string()));
+                }
                 Err(Exhausted::Busy) => {
                     let err = ApiError::new(429, ErrorKind::RateLimit, format!(
                         "Max parallel requests reached for every deployment of model group {}. Try again shortly.",
@@ -276,6 +284,10 @@ impl Exchange<'_> {
                 Err(Exhausted::Empty) => break,
             };
             self.record.deployment = Some(dep.clone());
+            if group.enforce_rate_limits {
+                // Hard limits count the request when it is sent, not when it ends.
+                dep.stats.usage.add_request(now_ms() / 60_000);
+            }
             self.record.attempts = attempt;
             self.meta.attempted_retries = attempt;
             let started = Instant::now();
@@ -312,9 +324,14 @@ impl Exchange<'_> {
                         );
                         dep.stats.latency.observe(sample);
                     }
-                    if group.strategy == Strategy::UsageBased || group.pre_call_checks {
+                    if group.strategy == Strategy::UsageBased
+                        || group.pre_call_checks
+                        || group.enforce_rate_limits
+                    {
                         let minute = now_ms() / 60_000;
-                        dep.stats.usage.add_request(minute);
+                        if !group.enforce_rate_limits {
+                            dep.stats.usage.add_request(minute);
+                        }
                         if let Some(u) = self.record.usage {
                             dep.stats.usage.add_tokens(minute, u.total_tokens);
                         }
