@@ -84,13 +84,13 @@ fn missing_env_var_names_key_and_variable() {
 #[test]
 fn litellm_keys_we_do_not_implement_warn_once() {
     let (ok, out) = validate(
-        "router_settings:\n  enable_tag_filtering: true\n  optional_pre_call_checks: []\n",
+        "router_settings:\n  enable_tag_filtering: true\n  tag_filtering_match_any: true\n",
         &[],
     );
     assert!(ok, "{out}");
     assert!(
         out.contains("router_settings.enable_tag_filtering")
-            && out.contains("router_settings.optional_pre_call_checks"),
+            && out.contains("router_settings.tag_filtering_match_any"),
         "{out}"
     );
 }

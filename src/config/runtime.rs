@@ -441,7 +441,7 @@ mod tests {
             "router_settings.num_retrys: unknown key (did you mean \"num_retries\"?)"
         );
         let rt = load_str(
-            "router_settings:\n  optional_pre_call_checks: []\nlitellm_settings:\n  success_callback: [x]\n",
+            "router_settings:\n  enable_tag_filtering: true\nlitellm_settings:\n  success_callback: [x]\n",
             &BuildOptions::default(),
         )
         .unwrap();
@@ -449,7 +449,7 @@ mod tests {
             rt.warnings,
             vec![
                 "litellm_settings.success_callback",
-                "router_settings.optional_pre_call_checks"
+                "router_settings.enable_tag_filtering"
             ]
         );
         assert_eq!(err("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_bse: http://x}\n"),
