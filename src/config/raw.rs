@@ -188,6 +188,11 @@ pub struct RawRouterSettings {
 pub struct RawStrategyArgs {
     #[serde(default, deserialize_with = "lenient")]
     pub lowest_latency_buffer: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_latency_list_size: Option<usize>,
+    /// Seconds a latency sample counts.
+    #[serde(default, deserialize_with = "lenient")]
+    pub ttl: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
 }

@@ -120,10 +120,12 @@ pub fn build(
     groups: &[&str],
     ids: &[&str],
 ) -> Result<RoutingConfig, ConfigError> {
-    let buffer = rs
-        .routing_strategy_args
-        .as_ref()
-        .and_then(|a| a.lowest_latency_buffer);
+    let args = rs.routing_strategy_args.as_ref();
+    let buffer = (
+        args.and_then(|a| a.lowest_latency_buffer),
+        args.and_then(|a| a.max_latency_list_size),
+        args.and_then(|a| a.ttl),
+    );
     let strategy = match &rs.routing_strategy {
         None => Strategy::SimpleShuffle,
         Some(s) => Strategy::parse(s, buffer).ok_or_else(|| {

@@ -11,7 +11,7 @@ use pingora_core::upstreams::peer::HttpPeer;
 use serde_json::value::RawValue;
 
 use super::cooldown::{Cooldown, CooldownPolicy};
-use super::strategy::{LatencyEwma, MinuteUsage};
+use super::strategy::{LatencyWindow, MinuteUsage};
 use crate::api::Endpoint;
 use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
@@ -22,7 +22,7 @@ use crate::providers::ProviderKind;
 pub struct DeploymentStats {
     pub in_flight: AtomicI64,
     pub cooldown: Cooldown,
-    pub latency: LatencyEwma,
+    pub latency: LatencyWindow,
     pub usage: MinuteUsage,
     /// The last health probe failed (`/health` or background checks).
     pub probe_failed: std::sync::atomic::AtomicBool,

@@ -217,14 +217,8 @@ impl<'a> Plan<'a> {
             .map(|&i| g.deployments[i].order.unwrap_or(u32::MAX))
             .min();
         candidates.retain(|&i| Some(g.deployments[i].order.unwrap_or(u32::MAX)) == tier);
-        let i = strategy::pick(
-            g.strategy,
-            &g.deployments,
-            &g.weights,
-            &candidates,
-            now / 60_000,
-        )
-        .ok_or(Exhausted::Empty)?;
+        let i = strategy::pick(g.strategy, &g.deployments, &g.weights, &candidates, now)
+            .ok_or(Exhausted::Empty)?;
         self.tried |= bit(i);
         self.last = Some(i);
         g.deployments.get(i).ok_or(Exhausted::Empty)

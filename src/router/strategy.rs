@@ -11,8 +11,13 @@ pub enum Strategy {
     SimpleShuffle,
     /// Fewest requests in flight.
     LeastBusy,
-    /// Lowest recent latency (EWMA); untried deployments first; ties within `buffer` shuffled.
-    LatencyBased { buffer: f64 },
+    /// Lowest mean of the last `list_size` latencies younger than `ttl_ms`; deployments without
+    /// a sample first; those within `buffer` of the best shuffled.
+    LatencyBased {
+        buffer: f64,
+        list_size: usize,
+        ttl_ms: u64,
+    },
     /// Fewest tokens used this minute among deployments under their rpm/tpm.
     UsageBased,
     /// Cheapest by `input_cost_per_token + output_cost_per_token`.
@@ -20,12 +25,17 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub fn parse(name: &str, buffer: Option<f64>) -> Option<Strategy> {
+    /// `args`: `routing_strategy_args` (lowest_latency_buffer, max_latency_list_size, ttl s).
+    pub fn parse(name: &str, args: (Option<f64>, Option<usize>, Option<f64>)) -> Option<Strategy> {
+        let (buffer, list_size, ttl) = args;
         Some(match name {
             "simple-shuffle" => Strategy::SimpleShuffle,
             "least-busy" => Strategy::LeastBusy,
+            // LiteLLM's defaults: no buffer, 10 samples, one hour.
             "latency-based-routing" => Strategy::LatencyBased {
                 buffer: buffer.unwrap_or(0.0),
+                list_size: list_size.unwrap_or(10).max(1),
+                ttl_ms: (ttl.unwrap_or(3600.0).max(0.001) * 1000.0) as u64,
             },
             "usage-based-routing" | "usage-based-routing-v2" => Strategy::UsageBased,
             "cost-based-routing" => Strategy::CostBased,
@@ -78,28 +88,34 @@ impl MinuteUsage {
     }
 }
 
-/// Exponentially weighted latency in microseconds (0 = no sample yet).
+/// LiteLLM's latency list: the mean of the last samples younger than the ttl. Written under a
+/// short lock on each success; read lock-free (the mean is kept in an atomic).
 #[derive(Default, Debug)]
-pub struct LatencyEwma(AtomicU64);
+pub struct LatencyWindow {
+    mean_us: AtomicU64,
+    updated_ms: AtomicU64,
+    samples: std::sync::Mutex<std::collections::VecDeque<(u64, u64)>>,
+}
 
-impl LatencyEwma {
-    const ALPHA: f64 = 0.3;
-
-    pub fn observe(&self, micros: u64) {
-        let old = self.0.load(Ordering::Relaxed);
-        let new = if old == 0 {
-            micros.max(1)
-        } else {
-            ((1.0 - Self::ALPHA) * old as f64 + Self::ALPHA * micros as f64) as u64
+impl LatencyWindow {
+    pub fn observe(&self, micros: u64, now_ms: u64, list_size: usize, ttl_ms: u64) {
+        let Ok(mut s) = self.samples.lock() else {
+            return;
         };
-        self.0.store(new.max(1), Ordering::Relaxed);
+        s.push_back((now_ms, micros.max(1)));
+        while s.len() > list_size || s.front().is_some_and(|(at, _)| at + ttl_ms < now_ms) {
+            s.pop_front();
+        }
+        let mean = s.iter().map(|(_, v)| v).sum::<u64>() / s.len().max(1) as u64;
+        self.mean_us.store(mean.max(1), Ordering::Relaxed);
+        self.updated_ms.store(now_ms, Ordering::Relaxed);
     }
 
-    pub fn get(&self) -> Option<u64> {
-        match self.0.load(Ordering::Relaxed) {
-            0 => None,
-            v => Some(v),
-        }
+    /// The mean latency in microseconds; `None` without a sample younger than the ttl.
+    pub fn get(&self, now_ms: u64, ttl_ms: u64) -> Option<u64> {
+        let mean = self.mean_us.load(Ordering::Relaxed);
+        let fresh = self.updated_ms.load(Ordering::Relaxed) + ttl_ms >= now_ms;
+        (mean != 0 && fresh).then_some(mean)
     }
 }
 
@@ -113,8 +129,9 @@ pub fn pick(
     deployments: &[std::sync::Arc<Deployment>],
     weights: &[f64],
     candidates: &[usize],
-    minute: u64,
+    now_ms: u64,
 ) -> Option<usize> {
+    let minute = now_ms / 60_000;
     match strategy {
         Strategy::SimpleShuffle => weighted(weights, candidates),
         Strategy::LeastBusy => {
@@ -127,16 +144,22 @@ pub fn pick(
                 .collect();
             random_of(&best)
         }
-        Strategy::LatencyBased { buffer } => {
+        Strategy::LatencyBased { buffer, ttl_ms, .. } => {
             let untried: Vec<usize> = candidates
                 .iter()
                 .copied()
-                .filter(|&i| deployments[i].stats.latency.get().is_none())
+                .filter(|&i| deployments[i].stats.latency.get(now_ms, ttl_ms).is_none())
                 .collect();
             if !untried.is_empty() {
                 return random_of(&untried);
             }
-            let lat = |i: usize| deployments[i].stats.latency.get().unwrap_or(u64::MAX) as f64;
+            let lat = |i: usize| {
+                deployments[i]
+                    .stats
+                    .latency
+                    .get(now_ms, ttl_ms)
+                    .unwrap_or(u64::MAX) as f64
+            };
             let min = candidates
                 .iter()
                 .map(|&i| lat(i))
@@ -255,18 +278,33 @@ mod tests {
 
         let rt = runtime("latency-based-routing", &["", "", ""]);
         let g = rt.group("g").unwrap();
-        g.deployments[0].stats.latency.observe(5_000);
-        g.deployments[1].stats.latency.observe(1_000);
+        g.deployments[0]
+            .stats
+            .latency
+            .observe(5_000, now_ms(), 10, 3_600_000);
+        g.deployments[1]
+            .stats
+            .latency
+            .observe(1_000, now_ms(), 10, 3_600_000);
         // d2 has no sample yet: it is tried first.
         assert_eq!(shares(&rt, 100), vec![0.0, 0.0, 1.0]);
-        g.deployments[2].stats.latency.observe(1_050);
+        g.deployments[2]
+            .stats
+            .latency
+            .observe(1_050, now_ms(), 10, 3_600_000);
         let s = shares(&rt, 200);
         assert_eq!(s[0], 0.0, "the slow deployment is not picked: {s:?}");
         let rt = runtime("latency-based-routing", &["", ""]);
         let rt_buf = {
             let g = rt.group("g").unwrap();
-            g.deployments[0].stats.latency.observe(1_000);
-            g.deployments[1].stats.latency.observe(1_040);
+            g.deployments[0]
+                .stats
+                .latency
+                .observe(1_000, now_ms(), 10, 3_600_000);
+            g.deployments[1]
+                .stats
+                .latency
+                .observe(1_040, now_ms(), 10, 3_600_000);
             shares(&rt, 200)
         };
         assert_eq!(rt_buf, vec![1.0, 0.0], "no buffer: strictly the fastest");
@@ -287,6 +325,20 @@ mod tests {
             ],
         );
         assert_eq!(shares(&rt, 100), vec![0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn latency_window_keeps_the_last_samples_within_the_ttl() {
+        let w = super::LatencyWindow::default();
+        for (i, v) in [100, 200, 300, 400].into_iter().enumerate() {
+            w.observe(v, 1_000 + i as u64, 2, 10_000);
+        }
+        assert_eq!(w.get(1_010, 10_000), Some(350), "mean of the last two");
+        assert_eq!(
+            w.get(20_000, 10_000),
+            None,
+            "stale after the ttl: tried again as untried"
+        );
     }
 
     #[test]

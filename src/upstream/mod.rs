@@ -311,7 +311,10 @@ impl Exchange<'_> {
                         dep.metrics.state.set(0);
                     }
                     // Only the strategies and checks that read them pay for these counters.
-                    if let Strategy::LatencyBased { .. } = group.strategy {
+                    if let Strategy::LatencyBased {
+                        list_size, ttl_ms, ..
+                    } = group.strategy
+                    {
                         let first = self
                             .record
                             .committed_at
@@ -322,7 +325,9 @@ impl Exchange<'_> {
                             self.call.stream,
                             self.record.usage,
                         );
-                        dep.stats.latency.observe(sample);
+                        dep.stats
+                            .latency
+                            .observe(sample, now_ms(), list_size, ttl_ms);
                     }
                     if group.strategy == Strategy::UsageBased
                         || group.pre_call_checks
@@ -343,11 +348,19 @@ impl Exchange<'_> {
                     dep.metrics.failure(err.status);
                     let hint = retry_after_hint(retry_after.as_deref());
                     if let Some(class) = FailureClass::of(err.status, err.code.as_deref()) {
-                        if err.status == 408 {
-                            // A timeout also counts against latency-based routing.
+                        if let (
+                            408,
+                            Strategy::LatencyBased {
+                                list_size, ttl_ms, ..
+                            },
+                        ) = (err.status, group.strategy)
+                        {
+                            // A timeout counts against latency-based routing (LiteLLM penalises
+                            // it); twice the time waited keeps it behind deployments that answer.
+                            let penalty = started.elapsed().as_micros() as u64 * 2;
                             dep.stats
                                 .latency
-                                .observe(started.elapsed().as_micros() as u64 * 2);
+                                .observe(penalty, now_ms(), list_size, ttl_ms);
                         }
                         if let Transition::CooledDown { for_ms } = dep
                             .stats
