@@ -336,7 +336,7 @@ async fn bad_router_config_is_named() {
 async fn wildcard_groups_forward_the_requested_model() {
     let up = mock("up", Behavior::Ok).await;
     let cfg = format!(
-        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n      api_key: k\n  - model_name: exact\n    litellm_params: {{model: openai/exact-up, api_base: {}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n      api_key: k\n    model_info: {{health_check_model: openai/gpt-4o-mini}}\n  - model_name: exact\n    litellm_params: {{model: openai/exact-up, api_base: {}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
         up.base_url(),
         up.base_url()
     );
@@ -363,6 +363,19 @@ async fn wildcard_groups_forward_the_requested_model() {
         1,
         "wildcard routes are not listed: {v}"
     );
+    let health: Value = client()
+        .get(gw.url("/health"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["healthy_count"], 2, "{health}");
+    assert!(up.requests().iter().any(|r| r
+        .json()
+        .is_some_and(|b| b["model"] == "gpt-4o-mini" && b["max_tokens"] == 1)));
 }
 
 #[tokio::test]

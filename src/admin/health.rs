@@ -45,10 +45,19 @@ async fn probe_http(
 ) -> Result<(), String> {
     let (endpoint, raw) = probe_body(dep);
     let call = crate::api::request::ModelCall::parse(endpoint, raw).map_err(|e| e.message)?;
+    let model_json = match &dep.health_check_model {
+        Some(m) => crate::api::request::json_string(m),
+        None if dep.upstream_model.contains('*') => {
+            return Err(
+                "wildcard deployment: set model_info.health_check_model to probe it".into(),
+            );
+        }
+        None => dep.model_json.clone(),
+    };
     let body = provider(target.kind).encode(
         &call,
         &EncodeTarget {
-            model_json: &dep.model_json,
+            model_json: &model_json,
             defaults: &[],
         },
     );

@@ -200,6 +200,11 @@ pub(super) fn deployment(
         },
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         mode: m.model_info.mode.clone(),
+        health_check_model: m
+            .model_info
+            .health_check_model
+            .as_deref()
+            .map(|h| h.split_once('/').map_or(h, |(_, n)| n).to_string()),
         max_input_tokens: m
             .model_info
             .max_input_tokens

@@ -127,6 +127,8 @@ pub struct RawModelInfo {
     #[serde(default, deserialize_with = "lenient")]
     pub output_cost_per_token: Option<f64>,
     pub base_model: Option<String>,
+    /// The model `/health` probes for this deployment (needed for wildcard deployments).
+    pub health_check_model: Option<String>,
     /// `model_info` is free-form in LiteLLM (extra keys allowed); kept for `/model/info`.
     #[serde(flatten)]
     pub rest: Rest,

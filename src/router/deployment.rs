@@ -91,6 +91,8 @@ pub struct Deployment {
     pub max_input_tokens: Option<u64>,
     /// How pre-call checks count this deployment's prompt tokens.
     pub tokenizer: super::precall::Tokenizer,
+    /// `model_info.health_check_model`: the model name health probes send.
+    pub health_check_model: Option<String>,
     /// `model_info.mode` (chat, embedding, completion ...), for health probes.
     pub mode: Option<String>,
     /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.
