@@ -236,9 +236,9 @@ async fn aliases_resolve_and_hidden_ones_are_not_listed() {
     let cfg = yaml(
         &[model("real", "gpt-4o", &up, "")],
         "  model_group_alias:\n    gpt4: gpt-4o\n    secret: {model: gpt-4o, hidden: true}\n",
-    );
+    ) + "litellm_settings:\n  model_alias_map: {legacy: gpt-4o}\n";
     let gw = Gateway::start(&cfg);
-    for name in ["gpt4", "secret"] {
+    for name in ["gpt4", "secret", "legacy"] {
         let (s, h, _) = chat(&gw, chat_body(name), &[]).await;
         assert_eq!(
             (s, h["x-litellm-model-group"].to_str().unwrap()),
@@ -260,7 +260,7 @@ async fn aliases_resolve_and_hidden_ones_are_not_listed() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["gpt-4o", "gpt4"]);
+    assert_eq!(ids, ["gpt-4o", "gpt4", "legacy"]);
 }
 
 #[tokio::test]

@@ -148,6 +148,8 @@ pub struct RawLitellmSettings {
     pub json_logs: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub drop_params: Option<bool>,
+    /// LiteLLM's older alias map: requested name -> model group.
+    pub model_alias_map: Option<BTreeMap<String, String>>,
     #[serde(flatten)]
     pub routing: RawRouting,
     #[serde(flatten)]

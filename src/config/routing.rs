@@ -219,14 +219,22 @@ pub fn build(
     }
 
     let mut aliases = HashMap::new();
-    for (alias, target) in rs.model_group_alias.iter().flatten() {
-        let (group, hidden) = match target {
+    let legacy = ls
+        .model_alias_map
+        .iter()
+        .flatten()
+        .map(|(a, g)| ("litellm_settings.model_alias_map", a, (g.clone(), false)));
+    let current = rs.model_group_alias.iter().flatten().map(|(a, t)| {
+        let target = match t {
             RawAlias::Name(g) => (g.clone(), false),
             RawAlias::Full { model, hidden } => (model.clone(), *hidden),
         };
+        ("router_settings.model_group_alias", a, target)
+    });
+    for (key, alias, (group, hidden)) in legacy.chain(current) {
         if !groups.contains(&group.as_str()) {
             let e = ConfigError::new(
-                format!("router_settings.model_group_alias.{alias}"),
+                format!("{key}.{alias}"),
                 format!("\"{group}\" is not a model_name in model_list"),
             );
             return Err(match suggestion(&group, groups.iter().copied()) {
