@@ -312,7 +312,9 @@ pub(super) async fn run(
         return Outcome::ClientGone;
     };
     if !content_type.starts_with("application/json") {
-        let _ = h.insert_header(http::header::CONTENT_TYPE, content_type.as_str());
+        if let Err(e) = h.insert_header(http::header::CONTENT_TYPE, content_type.as_str()) {
+            log::debug!("content-type header: {e}");
+        }
     }
     ex.meta.apply(&mut h, ex.record);
     match crate::api::response::write_full(session, h, body).await {

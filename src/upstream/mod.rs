@@ -185,7 +185,9 @@ impl Exchange<'_> {
         };
         self.meta.apply(&mut h, self.record);
         if let Some(ra) = retry_after {
-            let _ = h.insert_header("retry-after", ra);
+            if let Err(e) = h.insert_header("retry-after", ra) {
+                log::debug!("retry-after header: {e}");
+            }
         }
         if let Err(e) = write_full(session, h, body).await {
             log::debug!("client write failed: {e}");
@@ -292,7 +294,7 @@ impl Exchange<'_> {
             self.meta.attempted_retries = attempt;
             let started = Instant::now();
             let outcome = match &dep.backend {
-                Backend::Mock(spec) => self.mock(session, dep, spec).await,
+                Backend::Mock(spec) => self.mock(session, spec).await,
                 Backend::Http(target) => attempt::run(self, session, dep, target).await,
                 Backend::Unsupported(p) => Outcome::Failed {
                     err: ApiError::new(501, ErrorKind::NotImplemented, format!(
@@ -434,7 +436,7 @@ impl Exchange<'_> {
         }
     }
 
-    async fn mock(&mut self, session: &mut Session, dep: &Deployment, spec: &MockSpec) -> Outcome {
+    async fn mock(&mut self, session: &mut Session, spec: &MockSpec) -> Outcome {
         let text = match (&self.call.mock_response, spec) {
             (Some(per_request), _) => match MockSpec::parse(per_request) {
                 MockSpec::Text(t) => t,
@@ -453,7 +455,6 @@ impl Exchange<'_> {
                 }
             }
         };
-        let _ = dep;
         let model = &self.call.model;
         let (body, ct, len) = if self.call.stream && self.endpoint != Endpoint::Embeddings {
             (
@@ -490,7 +491,9 @@ impl Exchange<'_> {
         };
         self.meta.apply(&mut h, self.record);
         if len.is_none() {
-            let _ = h.insert_header("cache-control", "no-cache");
+            if let Err(e) = h.insert_header("cache-control", "no-cache") {
+                log::debug!("cache-control header: {e}");
+            }
         }
         match write_full(session, h, body).await {
             Ok(()) => Outcome::Done,

@@ -145,7 +145,7 @@ pub(super) async fn pump(
                     dep.metrics.success.inc();
                 }
                 let tail = out.split().freeze();
-                let _ = session.write_response_body(Some(tail), true).await;
+                client_write(session.write_response_body(Some(tail), true).await);
                 dep.metrics
                     .api_latency
                     .observe(started.elapsed().as_secs_f64());
@@ -172,9 +172,11 @@ pub(super) async fn pump(
                         out.extend_from_slice(&payload);
                         out.extend_from_slice(b"\n\n");
                         ex.meta.status = 502;
-                        let _ = session
-                            .write_response_body(Some(out.split().freeze()), true)
-                            .await;
+                        client_write(
+                            session
+                                .write_response_body(Some(out.split().freeze()), true)
+                                .await,
+                        );
                         return Outcome::Done;
                     }
                     (None, StreamState::Buffering) if s.content => {
@@ -208,9 +210,11 @@ pub(super) async fn pump(
             // After commit: an in-band error event, and no [DONE].
             ex.meta.status = err.status;
             out.extend_from_slice(&err.sse_event());
-            let _ = session
-                .write_response_body(Some(out.split().freeze()), true)
-                .await;
+            client_write(
+                session
+                    .write_response_body(Some(out.split().freeze()), true)
+                    .await,
+            );
             return Outcome::Done;
         }
     }
@@ -231,10 +235,19 @@ async fn commit(
     let Ok(mut h) = header(200, "text/event-stream", None) else {
         return Some(Outcome::ClientGone);
     };
-    let _ = h.insert_header("cache-control", "no-cache");
+    if let Err(e) = h.insert_header("cache-control", "no-cache") {
+        log::debug!("cache-control header: {e}");
+    }
     ex.meta.apply(&mut h, ex.record);
     match session.write_response_header(Box::new(h), false).await {
         Ok(()) => None,
         Err(_) => Some(Outcome::Done),
+    }
+}
+
+/// The last writes of a stream: a failure only means the client already left.
+fn client_write(r: pingora_error::Result<()>) {
+    if let Err(e) = r {
+        log::debug!("client gone before the end of the stream: {e}");
     }
 }
