@@ -693,3 +693,41 @@ async fn enforce_model_rate_limits_makes_rpm_a_hard_limit() {
         "the third request never reaches the provider"
     );
 }
+
+#[tokio::test]
+async fn a_cooled_deployment_recovers_after_cooldown_time() {
+    let a = mock("a", Behavior::Ok).await;
+    a.push(rate_limited());
+    let b = mock("b", Behavior::Ok).await;
+    let cfg = yaml(
+        &[
+            model("a", "g", &a, "      weight: 1\n      cooldown_time: 0.2\n"),
+            model("b", "g", &b, "      weight: 0\n"),
+        ],
+        "",
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+    assert_eq!((s, h["x-litellm-model-id"].to_str().unwrap()), (200, "b"));
+    // Keep sending until A answers again: the loop ends on that event, bounded by a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut served_by_b = 0;
+    loop {
+        let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
+        assert_eq!(s, 200);
+        if h["x-litellm-model-id"] == "a" {
+            break;
+        }
+        served_by_b += 1;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deployment a never recovered"
+        );
+    }
+    assert!(served_by_b >= 1, "a was skipped while cooling");
+    assert!(
+        gw.log().contains("deployment a (g) recovered"),
+        "{}",
+        gw.log()
+    );
+}
