@@ -731,3 +731,27 @@ async fn a_cooled_deployment_recovers_after_cooldown_time() {
         gw.log()
     );
 }
+
+#[tokio::test]
+async fn openai_compatible_presets_use_the_openai_wire_format() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = format!(
+        "model_list:\n  - model_name: fast\n    litellm_params: {{model: groq/llama-3.1-8b-instant, api_base: {}, api_key: gsk-test}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        up.base_url()
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, _, v) = chat(&gw, chat_body("fast"), &[]).await;
+    assert_eq!(s, 200, "{v}");
+    let req = &up.requests()[0];
+    assert_eq!(req.json().unwrap()["model"], "llama-3.1-8b-instant");
+    assert_eq!(req.header("authorization"), Some("Bearer gsk-test"));
+    let metrics = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"api_provider="groq""#), "{metrics}");
+}

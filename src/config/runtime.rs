@@ -499,6 +499,48 @@ mod tests {
     }
 
     #[test]
+    fn openai_compatible_presets_know_their_base_urls() {
+        let y = "model_list:\n  - model_name: a\n    litellm_params: {model: mistral/mistral-large-latest, api_key: k}\n  - model_name: b\n    litellm_params: {model: openrouter/anthropic/claude-3.5-sonnet, api_key: k}\n  - model_name: c\n    litellm_params: {model: groq/llama-3.1-8b-instant, api_key: k}\n";
+        let rt = load_str(y, &BuildOptions::default()).unwrap();
+        let target = |g: &str| match &rt.group(g).unwrap().deployments[0].backend {
+            Backend::Http(t) => (
+                t.host.clone(),
+                t.path(Endpoint::ChatCompletions).to_string(),
+                t.kind.as_str(),
+            ),
+            _ => panic!("not http"),
+        };
+        assert_eq!(
+            target("a"),
+            (
+                "api.mistral.ai".into(),
+                "/v1/chat/completions".into(),
+                "mistral"
+            )
+        );
+        assert_eq!(
+            target("b"),
+            (
+                "openrouter.ai".into(),
+                "/api/v1/chat/completions".into(),
+                "openrouter"
+            )
+        );
+        assert_eq!(
+            target("c"),
+            (
+                "api.groq.com".into(),
+                "/openai/v1/chat/completions".into(),
+                "groq"
+            )
+        );
+        assert_eq!(
+            &*rt.group("b").unwrap().deployments[0].upstream_model,
+            "anthropic/claude-3.5-sonnet"
+        );
+    }
+
+    #[test]
     fn defaults_from_extra_params_and_ids_are_stable() {
         let y = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_base: 'http://h:1/v1', temperature: 0.2}\n";
         let a = load_str(y, &BuildOptions::default()).unwrap();

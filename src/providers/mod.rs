@@ -7,6 +7,7 @@
 pub mod azure;
 pub mod mock;
 pub mod openai;
+pub mod presets;
 pub mod sse;
 
 use bytes::Bytes;
@@ -24,6 +25,9 @@ pub enum ProviderKind {
     HostedVllm,
     /// `azure/`: deployment URLs with `api-version` and the `api-key` header.
     Azure,
+    /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
+    /// [`presets::PRESETS`].
+    Preset(u8),
 }
 
 impl ProviderKind {
@@ -37,7 +41,7 @@ impl ProviderKind {
             | "text-completion-openai" => Some(ProviderKind::OpenAi),
             "hosted_vllm" => Some(ProviderKind::HostedVllm),
             "azure" => Some(ProviderKind::Azure),
-            _ => None,
+            other => presets::find(other).map(ProviderKind::Preset),
         }
     }
 
@@ -47,6 +51,9 @@ impl ProviderKind {
             ProviderKind::OpenAi => &openai::DEFAULTS,
             ProviderKind::HostedVllm => &openai::VLLM_DEFAULTS,
             ProviderKind::Azure => &azure::DEFAULTS,
+            ProviderKind::Preset(i) => presets::PRESETS
+                .get(usize::from(i))
+                .map_or(&openai::DEFAULTS, |p| &p.defaults),
         }
     }
 
@@ -56,6 +63,9 @@ impl ProviderKind {
             ProviderKind::OpenAi => "openai",
             ProviderKind::HostedVllm => "hosted_vllm",
             ProviderKind::Azure => "azure",
+            ProviderKind::Preset(i) => presets::PRESETS
+                .get(usize::from(i))
+                .map_or("openai", |p| p.name),
         }
     }
 }
@@ -102,7 +112,9 @@ pub struct EncodeTarget<'a> {
 /// The one dispatch point from kind to implementation.
 pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
     match kind {
-        ProviderKind::OpenAi | ProviderKind::HostedVllm => &openai::OpenAi,
+        ProviderKind::OpenAi | ProviderKind::HostedVllm | ProviderKind::Preset(_) => {
+            &openai::OpenAi
+        }
         ProviderKind::Azure => &azure::Azure,
     }
 }
