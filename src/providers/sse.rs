@@ -38,7 +38,9 @@ impl SseFramer {
 
 /// The `data` of an event: `data:` lines joined with `\n`; `None` for comments and
 /// events without data.
-pub fn data(event: &[u8]) -> Option<Bytes> {
+/// The usual single `data:` line is returned as a slice of `event` (no copy); several lines
+/// are joined into a new buffer.
+pub fn data(event: &Bytes) -> Option<Bytes> {
     let mut out: Option<Vec<u8>> = None;
     let mut single: Option<&[u8]> = None;
     for line in event.split(|&b| b == b'\n') {
@@ -63,7 +65,7 @@ pub fn data(event: &[u8]) -> Option<Bytes> {
     }
     match (out, single) {
         (Some(v), _) => Some(Bytes::from(v)),
-        (None, Some(s)) => Some(Bytes::copy_from_slice(s)),
+        (None, Some(s)) => Some(event.slice_ref(s)),
         (None, None) => None,
     }
 }
@@ -200,6 +202,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let mut f = SseFramer::default();
+            f.feed(&raw, |e| {
+                if let Some(d) = data(&e) {
+                    let _kind = classify(&d);
+                }
+            });
+        }
+
         #[test]
         fn any_split_gives_the_same_events(cuts in proptest::collection::btree_set(1..STREAM.len(), 0..12)) {
             let mut chunks = Vec::new();
