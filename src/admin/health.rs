@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pingora_core::connectors::http::Connector;
-use pingora_http::RequestHeader;
 use serde_json::{json, Value};
 
 use crate::api::Endpoint;
@@ -61,54 +60,10 @@ async fn probe_http(
             defaults: &[],
         },
     );
-    let peer = match target
-        .replicas
-        .as_ref()
-        .map(|r| r.pick())
-        .or(target.peer.as_ref())
-    {
-        Some(p) => std::borrow::Cow::Borrowed(p),
-        None => {
-            let addr = tokio::net::lookup_host((target.host.as_str(), target.port))
-                .await
-                .map_err(|e| format!("cannot resolve {}: {e}", target.host))?
-                .next()
-                .ok_or_else(|| format!("no address for {}", target.host))?;
-            std::borrow::Cow::Owned(HttpTarget::make_peer(addr, target.tls, &target.host))
-        }
-    };
-    let (mut up, _) = connector
-        .get_http_session(&*peer)
+    let peer = crate::upstream::peer(target).await?;
+    let (mut up, _) = crate::upstream::send(connector, target, endpoint, &peer, &body)
         .await
-        .map_err(|e| format!("connection failed: {e}"))?;
-    let mut req = RequestHeader::build("POST", target.path(endpoint).as_bytes(), Some(6))
-        .map_err(|e| e.to_string())?;
-    let mut put = |k: http::HeaderName, v: http::HeaderValue| {
-        req.insert_header(k, v).map_err(|e| e.to_string())
-    };
-    put(http::header::HOST, target.host_header.clone())?;
-    put(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    )?;
-    put(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(body.len()),
-    )?;
-    if let Some((k, v)) = &target.auth {
-        put(k.clone(), v.clone())?;
-    }
-    for (k, v) in &target.extra_headers {
-        put(k.clone(), v.clone())?;
-    }
-    up.write_request_header(Box::new(req))
-        .await
-        .map_err(|e| e.to_string())?;
-    up.write_request_body(body, true)
-        .await
-        .map_err(|e| e.to_string())?;
-    up.finish_request_body().await.map_err(|e| e.to_string())?;
-    up.read_response_header().await.map_err(|e| e.to_string())?;
+        .map_err(|(e, _)| format!("request failed: {e}"))?;
     let status = up.response_header().map_or(0, |h| h.status.as_u16());
     let mut err_body = Vec::new();
     while let Some(chunk) = up.read_response_body().await.map_err(|e| e.to_string())? {

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use pingora_core::connectors::http::Connector;
 use pingora_core::protocols::http::client::HttpSession;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_http::RequestHeader;
@@ -14,6 +15,7 @@ use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
 use crate::api::response::header;
+use crate::api::Endpoint;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
@@ -40,8 +42,8 @@ pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
     ))
 }
 
-/// Resolve the peer: prebuilt, or looked up now when DNS failed at load time.
-async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
+/// Resolve the peer: a replica, the prebuilt one, or looked up now when DNS failed at load.
+pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
     if let Some(pool) = &target.replicas {
         return Ok(Cow::Borrowed(pool.pick()));
     }
@@ -62,13 +64,13 @@ async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
 }
 
 fn request_header(
-    ex: &Exchange<'_>,
     target: &HttpTarget,
+    endpoint: Endpoint,
     len: usize,
 ) -> pingora_error::Result<RequestHeader> {
     let mut req = RequestHeader::build(
         "POST",
-        target.path(ex.endpoint).as_bytes(),
+        target.path(endpoint).as_bytes(),
         Some(6 + target.extra_headers.len()),
     )?;
     req.insert_header(http::header::HOST, target.host_header.clone())?;
@@ -87,21 +89,22 @@ fn request_header(
     Ok(req)
 }
 
-/// Send the request and read the response header; `Err` on transport failure.
-async fn send(
-    ex: &Exchange<'_>,
+/// Send the request and read the response header; `Err` on transport failure, with whether
+/// the connection came from the pool.
+pub(crate) async fn send(
+    connector: &Connector,
     target: &HttpTarget,
+    endpoint: Endpoint,
     peer: &HttpPeer,
     body: &Bytes,
 ) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
-    let (mut up, reused) = ex
-        .connector
+    let (mut up, reused) = connector
         .get_http_session(peer)
         .await
         .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     let result: pingora_error::Result<()> = async {
-        let req = request_header(ex, target, body.len())?;
+        let req = request_header(target, endpoint, body.len())?;
         up.write_request_header(Box::new(req)).await?;
         up.write_request_body(body.clone(), true).await?;
         up.finish_request_body().await?;
@@ -212,7 +215,13 @@ pub(super) async fn run(
     // A pooled connection may have gone stale: retry once on a fresh one.
     let mut sent = None;
     for _ in 0..2 {
-        match guarded(session, first_deadline, send(ex, target, &peer, &body)).await {
+        match guarded(
+            session,
+            first_deadline,
+            send(ex.connector, target, ex.endpoint, &peer, &body),
+        )
+        .await
+        {
             None => return Outcome::ClientGone,
             Some(Err(())) => return failed(timeout_error(dep, first_limit)),
             Some(Ok(Ok(s))) => {

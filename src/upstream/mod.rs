@@ -3,6 +3,7 @@
 //! stream can fail over until its first event is committed.
 
 mod attempt;
+pub(crate) use attempt::{peer, send};
 mod headers;
 mod stream;
 
