@@ -12,7 +12,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    chat_body, client, config, refused_port, send_chat, sse_payloads, Gateway, MASTER_KEY,
+    chat_body, client, config, metrics_text, refused_port, send_chat, sse_payloads, Gateway,
+    MASTER_KEY,
 };
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
@@ -240,14 +241,7 @@ async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
         .expect("usage chunk");
     assert!(usage["usage"]["total_tokens"].as_u64().unwrap() > 0);
 
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&gw).await;
     assert!(
         metrics
             .lines()

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{chat_body, client, config, send_chat, sse_payloads, Gateway, MASTER_KEY};
+use common::{
+    chat_body, client, config, get_json, metrics_text, send_chat, sse_payloads, Gateway, MASTER_KEY,
+};
 use futures::StreamExt;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
@@ -25,15 +27,7 @@ fn model(group: &str, base: &str) -> String {
 }
 
 async fn model_ids(gw: &Gateway) -> Vec<String> {
-    let v: Value = client()
-        .get(gw.url("/v1/models"))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(gw, "/v1/models").await;
     v["data"]
         .as_array()
         .unwrap()
@@ -67,14 +61,7 @@ async fn sighup_adds_a_model_and_a_broken_file_keeps_the_old_config() {
     assert_eq!(model_ids(&gw).await, vec!["a", "b"]);
     let r = send_chat(&gw, &chat_body("b"), &[]).await;
     assert_eq!(r.status(), 200);
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&gw).await;
     assert!(
         metrics.contains("switchyard_config_reloads_total{result=\"error\"} 1"),
         "{metrics}"

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{chat_body, client, send_chat, Gateway, MASTER_KEY};
+use common::{chat_body, client, get_json, metrics_text, send_chat, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
@@ -101,14 +101,7 @@ async fn fallbacks_follow_the_error_class() {
         .iter()
         .all(|r| r.json().unwrap().get("fallbacks").is_none()));
 
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&gw).await;
     assert!(
         metrics.lines().any(
             |l| l.starts_with("litellm_deployment_successful_fallbacks{")
@@ -146,11 +139,7 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
         );
     }
     assert_eq!(a.request_count(), 1);
-    assert!(
-        gw.log().contains("deployment a (g) cooling down"),
-        "{}",
-        gw.log()
-    );
+    gw.wait_for("deployment a (g) cooling down");
 
     // Same ids after a reload: A is still cooling.
     let line = gw.reload(&(cfg.clone() + "litellm_settings:\n  num_retries: 1\n"));
@@ -158,14 +147,7 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
     let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(s, 200);
     assert_eq!(a.request_count(), 1);
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&gw).await;
     assert!(
         metrics.contains("litellm_deployment_cooled_down") && metrics.contains(r#"model_id="a""#),
         "{metrics}"
@@ -245,15 +227,7 @@ async fn aliases_resolve_and_hidden_ones_are_not_listed() {
             (200, "gpt-4o")
         );
     }
-    let v: Value = client()
-        .get(gw.url("/v1/models"))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(&gw, "/v1/models").await;
     let ids: Vec<&str> = v["data"]
         .as_array()
         .unwrap()
@@ -349,29 +323,13 @@ async fn wildcard_groups_forward_the_requested_model() {
     assert_eq!(up.requests()[0].json().unwrap()["model"], "gpt-4.1-mini");
     let (s, _, _) = chat(&gw, chat_body("anthropic/claude"), &[]).await;
     assert_eq!(s, 400, "only names under the wildcard's prefix match");
-    let v: Value = client()
-        .get(gw.url("/v1/models"))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(&gw, "/v1/models").await;
     assert_eq!(
         v["data"].as_array().unwrap().len(),
         1,
         "wildcard routes are not listed: {v}"
     );
-    let health: Value = client()
-        .get(gw.url("/health"))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&gw, "/health").await;
     assert_eq!(health["healthy_count"], 2, "{health}");
     assert!(up.requests().iter().any(|r| r
         .json()
@@ -483,15 +441,7 @@ async fn health_probes_every_deployment() {
             .status(),
         401
     );
-    let v: Value = client()
-        .get(gw.url("/health"))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(&gw, "/health").await;
     assert_eq!(
         (v["healthy_count"].as_u64(), v["unhealthy_count"].as_u64()),
         (Some(3), Some(1)),
@@ -725,11 +675,8 @@ async fn a_cooled_deployment_recovers_after_cooldown_time() {
         );
     }
     assert!(served_by_b >= 1, "a was skipped while cooling");
-    assert!(
-        gw.log().contains("deployment a (g) recovered"),
-        "{}",
-        gw.log()
-    );
+    // The log is read by another thread: wait for the line rather than race it.
+    gw.wait_for("deployment a (g) recovered");
 }
 
 #[tokio::test]
@@ -745,13 +692,6 @@ async fn openai_compatible_presets_use_the_openai_wire_format() {
     let req = &up.requests()[0];
     assert_eq!(req.json().unwrap()["model"], "llama-3.1-8b-instant");
     assert_eq!(req.header("authorization"), Some("Bearer gsk-test"));
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&gw).await;
     assert!(metrics.contains(r#"api_provider="groq""#), "{metrics}");
 }

@@ -194,3 +194,28 @@ pub async fn send_chat(
     }
     req.send().await.unwrap()
 }
+
+/// The Prometheus text of `/metrics` (public by default).
+pub async fn metrics_text(gw: &Gateway) -> String {
+    client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// GET a JSON route with the master key.
+pub async fn get_json(gw: &Gateway, path: &str) -> serde_json::Value {
+    client()
+        .get(gw.url(path))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
