@@ -71,14 +71,14 @@ fn request_body(c: &mut Criterion) {
     let call = ModelCall::parse(Endpoint::ChatCompletions, small.clone()).unwrap();
     let stream_call = ModelCall::parse(Endpoint::ChatCompletions, chat_body_streaming()).unwrap();
     assert!(stream_call.stream && !stream_call.include_usage);
-    let spliced = stream_call.splice(Some(&model_json), &defaults);
+    let spliced = stream_call.splice(Some(&model_json), &defaults, &[]);
     assert!(spliced.windows(13).any(|w| w == b"include_usage"));
     g.throughput(Throughput::Bytes(small.len() as u64));
     g.bench_function("splice_chat_1k", |b| {
-        b.iter(|| black_box(&call).splice(Some(&model_json), &defaults))
+        b.iter(|| black_box(&call).splice(Some(&model_json), &defaults, &[]))
     });
     g.bench_function("splice_chat_1k_stream", |b| {
-        b.iter(|| black_box(&stream_call).splice(Some(&model_json), &defaults))
+        b.iter(|| black_box(&stream_call).splice(Some(&model_json), &defaults, &[]))
     });
     g.finish();
 

@@ -53,18 +53,30 @@ async fn probe_http(
         }
         None => dep.model_json.clone(),
     };
-    let body = provider(target.kind).encode(
-        &call,
-        &EncodeTarget {
-            model_json: &model_json,
-            defaults: &[],
-        },
-    );
+    let body = provider(target.kind)
+        .encode(
+            &call,
+            &EncodeTarget {
+                model_json: &model_json,
+                model: dep
+                    .health_check_model
+                    .as_deref()
+                    .unwrap_or(&dep.upstream_model),
+                defaults: &[],
+                drop_params: true,
+                additional_drop_params: &dep.additional_drop_params,
+            },
+        )
+        .map_err(|e| e.message)?;
     let peer = crate::upstream::peer(target).await?;
-    let (mut up, _) = crate::upstream::send(connector, target, endpoint, &peer, &body)
+    let (mut up, _) = crate::upstream::send(connector, target, target.path(endpoint), &peer, &body)
         .await
         .map_err(|(e, _)| format!("request failed: {e}"))?;
     let status = up.response_header().map_or(0, |h| h.status.as_u16());
+    let headers = up
+        .response_header()
+        .map(|h| h.headers.clone())
+        .unwrap_or_default();
     let mut err_body = Vec::new();
     while let Some(chunk) = up.read_response_body().await.map_err(|e| e.to_string())? {
         if err_body.len() < 4096 {
@@ -78,7 +90,7 @@ async fn probe_http(
         Ok(())
     } else {
         Err(provider(target.kind)
-            .decode_error(status, &err_body)
+            .decode_error(status, &headers, &err_body)
             .to_string())
     }
 }

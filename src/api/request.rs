@@ -33,6 +33,7 @@ const GATEWAY_FIELDS: &[&str] = &[
     "stream_timeout",
     "mock_testing_fallbacks",
     "mock_testing_rate_limit_error",
+    "drop_params",
 ];
 
 /// What the gateway needs from a model request, with byte ranges into the client's body.
@@ -45,10 +46,14 @@ pub struct ModelCall {
     /// The client asked for the trailing usage chunk.
     pub include_usage: bool,
     stream_options_span: Option<Range<usize>>,
-    /// Ranges of gateway-only fields (key, value and one comma) to cut out.
-    strip: Vec<Range<usize>>,
+    /// Whether any gateway-only field is present.
+    has_gateway_fields: bool,
     /// Ranges of every top-level key name (without quotes).
     keys: Vec<Range<usize>>,
+    /// Ranges of the value of each key in `keys`, same order.
+    values: Vec<Range<usize>>,
+    /// Whether each member is a gateway-only field.
+    gateway: Vec<bool>,
     open_brace: usize,
     pub num_retries: Option<u32>,
     /// Per-request `mock_response`, as LiteLLM allows.
@@ -64,6 +69,8 @@ pub struct ModelCall {
     /// LiteLLM's test switches: fail the first group as if it errored (500 / 429).
     pub mock_testing_fallbacks: bool,
     pub mock_testing_rate_limit_error: bool,
+    /// Per-request `drop_params`, as LiteLLM allows.
+    pub drop_params: bool,
     /// `messages`, `prompt` or `input`: what pre-call checks count tokens of.
     input_span: Range<usize>,
 }
@@ -133,26 +140,6 @@ fn key_before(body: &[u8], value_start: usize) -> Option<(Range<usize>, usize)> 
     }
 }
 
-/// The range that removes one member (key, value and the comma joining it to a neighbour).
-fn member_removal(body: &[u8], quote: usize, value_end: usize) -> Range<usize> {
-    let mut i = quote;
-    while i > 0 && is_ws(body[i - 1]) {
-        i -= 1;
-    }
-    if i > 0 && body[i - 1] == b',' {
-        return i - 1..value_end;
-    }
-    // First member: take the comma after it instead.
-    let mut j = value_end;
-    while j < body.len() && is_ws(body[j]) {
-        j += 1;
-    }
-    if j < body.len() && body[j] == b',' {
-        j += 1;
-    }
-    quote..j
-}
-
 fn json_error(e: serde_json::Error) -> ApiError {
     ApiError::bad_request(format!("Invalid JSON in request body: {e}")).with_code("invalid_json")
 }
@@ -176,8 +163,10 @@ impl ModelCall {
             stream: false,
             include_usage: false,
             stream_options_span: None,
-            strip: Vec::new(),
+            has_gateway_fields: false,
             keys: Vec::with_capacity(fields.len()),
+            values: Vec::with_capacity(fields.len()),
+            gateway: Vec::with_capacity(fields.len()),
             open_brace,
             num_retries: None,
             mock_response: None,
@@ -188,6 +177,7 @@ impl ModelCall {
             stream_timeout: None,
             mock_testing_fallbacks: false,
             mock_testing_rate_limit_error: false,
+            drop_params: false,
             input_span: 0..0,
         };
         let mut model = None;
@@ -199,11 +189,12 @@ impl ModelCall {
         };
         for (key, raw) in &fields {
             let span = span_of(bytes, raw);
-            if let Some((key_span, quote)) = key_before(bytes, span.start) {
+            if let Some((key_span, _quote)) = key_before(bytes, span.start) {
                 call.keys.push(key_span);
-                if GATEWAY_FIELDS.contains(&key.as_ref()) {
-                    call.strip.push(member_removal(bytes, quote, span.end));
-                }
+                call.values.push(span.clone());
+                let gateway = GATEWAY_FIELDS.contains(&key.as_ref());
+                call.gateway.push(gateway);
+                call.has_gateway_fields |= gateway;
             }
             match key.as_ref() {
                 "model" => {
@@ -233,6 +224,9 @@ impl ModelCall {
                     call.mock_testing_rate_limit_error =
                         field::<Option<bool>>(raw, "mock_testing_rate_limit_error")?
                             .unwrap_or(false)
+                }
+                "drop_params" => {
+                    call.drop_params = field::<Option<bool>>(raw, "drop_params")?.unwrap_or(false)
                 }
                 "disable_fallbacks" => {
                     call.disable_fallbacks =
@@ -278,7 +272,6 @@ impl ModelCall {
             .with_param("model"));
         };
         call.model = model;
-        call.strip.sort_by_key(|r| r.start);
         drop(fields);
         call.body = body;
         Ok(call)
@@ -287,6 +280,45 @@ impl ModelCall {
     /// The raw JSON of `messages` (chat), `prompt` (completions) or `input` (embeddings).
     pub fn input_json(&self) -> &[u8] {
         &self.body[self.input_span.clone()]
+    }
+
+    /// The top-level members sent upstream (gateway-only fields left out), as key and raw
+    /// JSON text of the value, borrowed from the body (validated by the parse).
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.keys
+            .iter()
+            .zip(&self.values)
+            .zip(&self.gateway)
+            .filter(|(_, gateway)| !**gateway)
+            .filter_map(|((k, v), _)| {
+                let key = std::str::from_utf8(&self.body[k.clone()]).ok()?;
+                let value = std::str::from_utf8(&self.body[v.clone()]).ok()?;
+                Some((key, value))
+            })
+    }
+
+    /// Deletions for gateway-only members and those named in `drop`: each removed member
+    /// takes its leading separator; if the first member goes, so does the leading separator
+    /// of the first member kept. The ranges are disjoint, so the result stays valid JSON.
+    fn removals<'s>(&self, drop: &[String], edits: &mut Vec<(Range<usize>, Cow<'s, [u8]>)>) {
+        let mut leading_removed = false;
+        for (i, (key, value)) in self.keys.iter().zip(&self.values).enumerate() {
+            let remove = self.gateway.get(i).copied().unwrap_or(false)
+                || drop.iter().any(|d| d.as_bytes() == &self.body[key.clone()]);
+            let prev_end = match i {
+                0 => self.open_brace + 1,
+                _ => self.values[i - 1].end,
+            };
+            if remove {
+                edits.push((prev_end..value.end, Cow::Borrowed(&[])));
+                leading_removed |= i == 0;
+            } else if leading_removed {
+                // The first kept member: drop the comma before it.
+                let quote = key.start.saturating_sub(1);
+                edits.push((prev_end..quote, Cow::Borrowed(&[])));
+                leading_removed = false;
+            }
+        }
     }
 
     fn has_key(&self, name: &str) -> bool {
@@ -298,15 +330,21 @@ impl ModelCall {
     /// The upstream body for an OpenAI-compatible deployment: the client's bytes with `model`
     /// replaced by `model_json` (an already-encoded JSON string), gateway fields removed,
     /// deployment defaults added where the client did not set them, and
-    /// `stream_options.include_usage` forced on for streams.
-    pub fn splice(&self, model_json: Option<&[u8]>, defaults: &[(String, Box<RawValue>)]) -> Bytes {
+    /// `stream_options.include_usage` forced on for streams; members named in `drop` are
+    /// removed too (`additional_drop_params`).
+    pub fn splice(
+        &self,
+        model_json: Option<&[u8]>,
+        defaults: &[(String, Box<RawValue>)],
+        drop: &[String],
+    ) -> Bytes {
         let body: &[u8] = &self.body;
-        let mut edits: Vec<(Range<usize>, Cow<[u8]>)> = Vec::with_capacity(4 + self.strip.len());
+        let mut edits: Vec<(Range<usize>, Cow<[u8]>)> = Vec::with_capacity(6);
         if let Some(m) = model_json {
             edits.push((self.model_span.clone(), Cow::Borrowed(m)));
         }
-        for r in &self.strip {
-            edits.push((r.clone(), Cow::Borrowed(&[])));
+        if self.has_gateway_fields || !drop.is_empty() {
+            self.removals(drop, &mut edits);
         }
         let mut insert = Vec::new();
         for (k, v) in defaults {
@@ -377,7 +415,7 @@ mod tests {
         let body = r#"{ "model" : "gpt" , "messages":[{"role":"user","content":"h\"i"}], "x_unknown": {"a":[1,2]}}"#;
         let c = parse(body).unwrap();
         assert_eq!(c.model, "gpt");
-        let out = c.splice(Some(br#""gpt-4o-mini""#), &[]);
+        let out = c.splice(Some(br#""gpt-4o-mini""#), &[], &[]);
         let s = std::str::from_utf8(&out).unwrap();
         assert_eq!(s, body.replace(r#""gpt""#, r#""gpt-4o-mini""#));
     }
@@ -390,16 +428,36 @@ mod tests {
         .unwrap();
         assert_eq!(c.num_retries, Some(3));
         assert!(c.stream && !c.include_usage);
-        let v: Value = serde_json::from_slice(&c.splice(Some(br#""u""#), &[])).unwrap();
+        let v: Value = serde_json::from_slice(&c.splice(Some(br#""u""#), &[], &[])).unwrap();
         assert_eq!(
             v,
             json!({"model":"u","stream":true,"messages":[],"stream_options":{"include_usage":true}})
         );
         let c = parse(r#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[]}"#).unwrap();
-        let v: Value = serde_json::from_slice(&c.splice(None, &[])).unwrap();
+        let v: Value = serde_json::from_slice(&c.splice(None, &[], &[])).unwrap();
         assert_eq!(
             v["stream_options"],
             json!({"include_obfuscation":false,"include_usage":true})
+        );
+    }
+
+    #[test]
+    fn adjacent_removals_keep_valid_json() {
+        let c = parse(
+            r#"{ "num_retries":1 , "mock_response":"x","model":"m","seed":3,"messages":[],"logit_bias":{}}"#,
+        )
+        .unwrap();
+        let out = c.splice(None, &[], &["seed".into(), "logit_bias".into()]);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v, json!({"model":"m","messages":[]}));
+        let defaults = vec![(
+            "top_k".to_string(),
+            RawValue::from_string("2".into()).unwrap(),
+        )];
+        let v: Value = serde_json::from_slice(&c.splice(None, &defaults, &[])).unwrap();
+        assert_eq!(
+            v,
+            json!({"top_k":2,"model":"m","seed":3,"messages":[],"logit_bias":{}})
         );
     }
 
@@ -416,7 +474,7 @@ mod tests {
                 RawValue::from_string("64".into()).unwrap(),
             ),
         ];
-        let v: Value = serde_json::from_slice(&c.splice(None, &defaults)).unwrap();
+        let v: Value = serde_json::from_slice(&c.splice(None, &defaults, &[])).unwrap();
         assert_eq!(
             v,
             json!({"model":"m","temperature":0.1,"max_tokens":64,"messages":[]})
@@ -444,7 +502,7 @@ mod tests {
             let mut v = json!({"model": model, "messages": [{"role":"user","content":"hi"}], "stream": stream});
             if let Some(r) = retries { v["num_retries"] = json!(r); }
             let c = parse(&v.to_string()).unwrap();
-            let out = c.splice(Some(&json_string("up")), &[]);
+            let out = c.splice(Some(&json_string("up")), &[], &[]);
             let back: Value = serde_json::from_slice(&out).unwrap();
             proptest::prop_assert_eq!(&back["model"], "up");
             proptest::prop_assert!(back.get("num_retries").is_none());

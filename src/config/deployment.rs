@@ -221,6 +221,8 @@ pub(super) fn deployment(
         stream_timeout,
         num_retries: p.num_retries,
         defaults,
+        drop_params: p.drop_params.unwrap_or(settings.drop_params),
+        additional_drop_params: p.additional_drop_params.clone().unwrap_or_default(),
         metrics,
         stats,
     })
@@ -302,6 +304,7 @@ fn http_target(
         Endpoint::Embeddings,
     ]
     .map(|e| prov.path(&base_path, e, model, api_version.as_deref()));
+    let stream_path = prov.stream_path(&base_path, model, api_version.as_deref());
     let api_key = p
         .api_key
         .clone()
@@ -362,6 +365,7 @@ fn http_target(
         tls,
         host_header,
         paths,
+        stream_path,
         auth,
         extra_headers,
     })

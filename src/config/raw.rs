@@ -67,6 +67,8 @@ pub struct RawLitellmParams {
     pub input_cost_per_token: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub output_cost_per_token: Option<f64>,
+    pub drop_params: Option<bool>,
+    pub additional_drop_params: Option<Vec<String>>,
     #[serde(flatten)]
     pub rest: Rest,
 }

@@ -53,6 +53,8 @@ pub struct Settings {
     pub default_max_parallel: Option<u32>,
     /// `general_settings.background_health_checks`: probe every deployment this often.
     pub health_check_interval: Option<Duration>,
+    /// `litellm_settings.drop_params`: leave out parameters a provider does not support.
+    pub drop_params: bool,
 }
 
 /// One validated config snapshot.
@@ -265,9 +267,6 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         known::GENERAL_SETTINGS,
         &["master_key", "database_url", "max_request_size_mb"],
     )?;
-    if ls.drop_params.is_some() {
-        check.warnings.push("litellm_settings.drop_params".into());
-    }
 
     let timeout = match rs.timeout.or(ls.request_timeout) {
         Some(v) => secs(
@@ -309,6 +308,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             _ => None,
         },
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
+        drop_params: ls.drop_params.unwrap_or(false),
         database_url: gs.database_url.clone().or_else(|| env.get("DATABASE_URL")),
         redis_url: rs
             .redis_url

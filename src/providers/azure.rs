@@ -53,12 +53,16 @@ impl Provider for Azure {
         })
     }
 
-    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Bytes {
+    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
         // Azure picks the model from the URL; the body model is replaced for consistency.
-        call.splice(Some(target.model_json), target.defaults)
+        Ok(call.splice(
+            Some(target.model_json),
+            target.defaults,
+            target.additional_drop_params,
+        ))
     }
 
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
+    fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         // Azure's errors are OpenAI-shaped but may lack `type` and use string codes
         // ("429", "content_filter", "DeploymentNotFound"); the OpenAI decoder keeps them.
         decode_openai_error(status, body)
@@ -88,7 +92,7 @@ mod tests {
 
     #[test]
     fn content_filter_keeps_code() {
-        let e = Azure.decode_error(400, br#"{"error":{"message":"filtered","type":null,"param":"prompt","code":"content_filter","status":400}}"#);
+        let e = Azure.decode_error(400, &http::HeaderMap::new(), br#"{"error":{"message":"filtered","type":null,"param":"prompt","code":"content_filter","status":400}}"#);
         assert_eq!(e.code.as_deref(), Some("content_filter"));
         assert_eq!(e.param.as_deref(), Some("prompt"));
     }

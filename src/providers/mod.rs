@@ -5,6 +5,7 @@
 //! mapping. Adding a provider is a new module plus one arm in [`provider`].
 
 pub mod azure;
+pub mod chat;
 pub mod mock;
 pub mod openai;
 pub mod presets;
@@ -15,6 +16,7 @@ use http::header::{HeaderName, HeaderValue};
 
 use crate::api::request::ModelCall;
 use crate::api::{ApiError, Endpoint};
+use chat::{Completion, StreamDecoder};
 
 /// Providers this build can call. Everything else in LiteLLM's list loads but answers 501.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,7 +84,8 @@ pub struct Defaults {
     pub fallback_key: Option<&'static str>,
 }
 
-/// The operations every provider implements.
+/// The operations every provider implements. Only the first four are required: the
+/// defaults describe an OpenAI-shaped provider (bodies and streams pass through).
 pub trait Provider: Sync {
     /// Path and query for an endpoint, given the base URL's path (no trailing slash).
     fn path(
@@ -93,20 +96,60 @@ pub trait Provider: Sync {
         api_version: Option<&str>,
     ) -> String;
 
+    /// Path and query for a streamed chat request, where it differs from [`Provider::path`]
+    /// (Gemini's `:streamGenerateContent?alt=sse`, Bedrock's `/converse-stream`).
+    fn stream_path(
+        &self,
+        _base_path: &str,
+        _upstream_model: &str,
+        _api_version: Option<&str>,
+    ) -> Option<String> {
+        None
+    }
+
     /// The header that carries the provider credential.
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)>;
 
-    /// The upstream request body for a parsed client request.
-    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Bytes;
+    /// Headers every request carries (e.g. `anthropic-version`).
+    fn static_headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// Whether the provider serves this endpoint; others answer 400 without a call.
+    fn supports(&self, _endpoint: Endpoint) -> bool {
+        true
+    }
+
+    /// The upstream request body for a parsed client request; a request the provider
+    /// cannot take (an unsupported parameter without `drop_params`) is a client error.
+    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError>;
+
+    /// Translate a 2xx non-stream chat body; `None` when the body is already OpenAI's shape.
+    /// An `Err` is a failure the router may fail over on (e.g. a 200 with no candidates).
+    fn decode_completion(&self, _body: &[u8]) -> Option<Result<Completion, ApiError>> {
+        None
+    }
+
+    /// The decoder for a streamed chat body; `None` when the stream is OpenAI SSE.
+    fn stream_decoder(&self) -> Option<Box<dyn StreamDecoder>> {
+        None
+    }
 
     /// Turn an upstream error response into the client's OpenAI-shaped error.
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError;
+    fn decode_error(&self, status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError;
 }
 
 /// What encoding needs from a deployment.
 pub struct EncodeTarget<'a> {
+    /// The upstream model name as an encoded JSON string.
     pub model_json: &'a [u8],
+    /// The upstream model name.
+    pub model: &'a str,
     pub defaults: &'a [(String, Box<serde_json::value::RawValue>)],
+    /// Leave out OpenAI parameters the provider does not support instead of failing.
+    pub drop_params: bool,
+    /// Parameters always removed before the call (`additional_drop_params`).
+    pub additional_drop_params: &'a [String],
 }
 
 /// The one dispatch point from kind to implementation.

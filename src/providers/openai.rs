@@ -58,11 +58,15 @@ impl Provider for OpenAi {
             })
     }
 
-    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Bytes {
-        call.splice(Some(target.model_json), target.defaults)
+    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
+        Ok(call.splice(
+            Some(target.model_json),
+            target.defaults,
+            target.additional_drop_params,
+        ))
     }
 
-    fn decode_error(&self, status: u16, body: &[u8]) -> ApiError {
+    fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_openai_error(status, body)
     }
 }

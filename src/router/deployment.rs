@@ -102,6 +102,10 @@ pub struct Deployment {
     pub num_retries: Option<u32>,
     /// Default request params from `litellm_params` (sent when the client omits them).
     pub defaults: Vec<(String, Box<RawValue>)>,
+    /// `drop_params` (deployment, else `litellm_settings`).
+    pub drop_params: bool,
+    /// `additional_drop_params`: removed from every request to this deployment.
+    pub additional_drop_params: Vec<String>,
     pub metrics: DeploymentMetrics,
     pub stats: Arc<DeploymentStats>,
 }
@@ -149,6 +153,8 @@ pub struct HttpTarget {
     pub host_header: HeaderValue,
     /// Path and query per endpoint: chat, completions, embeddings.
     pub paths: [String; 3],
+    /// The path of a streamed chat request, where the provider uses another one.
+    pub stream_path: Option<String>,
     pub auth: Option<(HeaderName, HeaderValue)>,
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// `scheme://host:port` for logs (never carries credentials).

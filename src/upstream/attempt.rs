@@ -15,7 +15,6 @@ use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
 use crate::api::response::header;
-use crate::api::Endpoint;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
@@ -65,13 +64,14 @@ pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, Strin
 
 fn request_header(
     target: &HttpTarget,
-    endpoint: Endpoint,
+    path: &str,
     len: usize,
 ) -> pingora_error::Result<RequestHeader> {
+    let fixed = provider(target.kind).static_headers();
     let mut req = RequestHeader::build(
         "POST",
-        target.path(endpoint).as_bytes(),
-        Some(6 + target.extra_headers.len()),
+        path.as_bytes(),
+        Some(6 + fixed.len() + target.extra_headers.len()),
     )?;
     req.insert_header(http::header::HOST, target.host_header.clone())?;
     req.insert_header(http::header::CONTENT_TYPE, "application/json")?;
@@ -82,6 +82,9 @@ fn request_header(
     )?;
     if let Some((k, v)) = &target.auth {
         req.insert_header(k.clone(), v.clone())?;
+    }
+    for (k, v) in fixed {
+        req.insert_header(*k, *v)?;
     }
     for (k, v) in &target.extra_headers {
         req.insert_header(k.clone(), v.clone())?;
@@ -94,7 +97,7 @@ fn request_header(
 pub(crate) async fn send(
     connector: &Connector,
     target: &HttpTarget,
-    endpoint: Endpoint,
+    path: &str,
     peer: &HttpPeer,
     body: &Bytes,
 ) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
@@ -104,7 +107,7 @@ pub(crate) async fn send(
         .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     let result: pingora_error::Result<()> = async {
-        let req = request_header(target, endpoint, body.len())?;
+        let req = request_header(target, path, body.len())?;
         up.write_request_header(Box::new(req)).await?;
         up.write_request_body(body.clone(), true).await?;
         up.finish_request_body().await?;
@@ -181,13 +184,31 @@ pub(super) async fn run(
         }
         _ => None,
     };
-    let body = prov.encode(
+    let model = match &wildcard_model {
+        Some(_) => Cow::Owned(dep.upstream_model.replacen(
+            '*',
+            ex.wildcard.as_deref().unwrap_or(""),
+            1,
+        )),
+        None => Cow::Borrowed(&*dep.upstream_model),
+    };
+    let body = match prov.encode(
         ex.call,
         &EncodeTarget {
             model_json: wildcard_model.as_deref().unwrap_or(&dep.model_json),
+            model: &model,
             defaults: &dep.defaults,
+            drop_params: dep.drop_params || ex.call.drop_params,
+            additional_drop_params: &dep.additional_drop_params,
         },
-    );
+    ) {
+        Ok(b) => b,
+        Err(e) => return failed(e),
+    };
+    let path = match (ex.call.stream, &target.stream_path) {
+        (true, Some(p)) => p.as_str(),
+        _ => target.path(ex.endpoint),
+    };
     let started = Instant::now();
     let limit = ex
         .call
@@ -218,7 +239,7 @@ pub(super) async fn run(
         match guarded(
             session,
             first_deadline,
-            send(ex.connector, target, ex.endpoint, &peer, &body),
+            send(ex.connector, target, path, &peer, &body),
         )
         .await
         {
@@ -254,6 +275,11 @@ pub(super) async fn run(
         .unwrap_or("application/json")
         .to_string();
     let retry_after = crate::router::retry::retry_after_header(&resp.headers);
+    let resp_headers = if (200..300).contains(&status) {
+        http::HeaderMap::new()
+    } else {
+        resp.headers.clone()
+    };
     ex.meta.capture(resp);
 
     if !(200..300).contains(&status) {
@@ -274,7 +300,7 @@ pub(super) async fn run(
             .api_latency
             .observe(started.elapsed().as_secs_f64());
         return Outcome::Failed {
-            err: prov.decode_error(status, &err_body),
+            err: prov.decode_error(status, &resp_headers, &err_body),
             retry_after,
         };
     }

@@ -1,0 +1,805 @@
+//! The provider-neutral chat exchange: the OpenAI request read into borrowed types (for
+//! providers that are not OpenAI-shaped), and the result every translated upstream decodes
+//! into and every client format encodes from.
+//!
+//! Request side: [`ChatRequest::parse`] reads the fields of an already-indexed [`ModelCall`]
+//! (each top-level value is deserialized once, borrowing from the client's body).
+//! Response side: a non-stream body becomes a [`Completion`]; a stream becomes [`Event`]s fed
+//! to the client encoder, one upstream event at a time.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::api::error::{ApiError, ErrorKind};
+use crate::api::request::ModelCall;
+use crate::providers::sse::Usage;
+
+/// Why generation stopped, in OpenAI's vocabulary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Finish {
+    #[default]
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+}
+
+impl Finish {
+    pub fn openai(self) -> &'static str {
+        match self {
+            Finish::Stop => "stop",
+            Finish::Length => "length",
+            Finish::ToolCalls => "tool_calls",
+            Finish::ContentFilter => "content_filter",
+        }
+    }
+
+    /// From an OpenAI-compatible server's `finish_reason` (non-standard values folded in).
+    pub fn from_openai(s: &str) -> Finish {
+        match s {
+            "length" => Finish::Length,
+            "tool_calls" | "function_call" => Finish::ToolCalls,
+            "content_filter" => Finish::ContentFilter,
+            _ => Finish::Stop,
+        }
+    }
+}
+
+/// Token counts with the cache split providers report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    /// All input tokens, cached ones included (OpenAI's `prompt_tokens`).
+    pub prompt: u64,
+    pub completion: u64,
+    /// Input tokens read from the provider's prompt cache (part of `prompt`).
+    pub cache_read: u64,
+    /// Input tokens written to the provider's prompt cache (part of `prompt`).
+    pub cache_write: u64,
+    /// Reasoning tokens (part of `completion`).
+    pub reasoning: u64,
+}
+
+impl TokenUsage {
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+
+    pub fn as_usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt,
+            completion_tokens: self.completion,
+            total_tokens: self.total(),
+        }
+    }
+}
+
+/// One tool call of a finished response; `arguments` is a JSON string, as OpenAI's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// A whole non-stream chat response, provider-neutral.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    pub id: String,
+    pub model: String,
+    pub text: Option<String>,
+    pub reasoning: Option<String>,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish: Finish,
+    pub usage: TokenUsage,
+}
+
+/// One step of a translated stream.
+#[derive(Debug, PartialEq)]
+pub enum Event<'a> {
+    /// The response began: its id and the model that answers.
+    Start {
+        id: &'a str,
+        model: &'a str,
+    },
+    Text(Cow<'a, str>),
+    Reasoning(Cow<'a, str>),
+    /// A tool call opens; `index` counts tool calls (0, 1, …), not content blocks.
+    ToolStart {
+        index: u32,
+        id: Cow<'a, str>,
+        name: Cow<'a, str>,
+    },
+    /// A piece of a tool call's JSON arguments.
+    ToolArgs {
+        index: u32,
+        args: Cow<'a, str>,
+    },
+    Finish(Finish),
+    Usage(TokenUsage),
+    /// The provider reported an error inside the stream.
+    Error(ApiError),
+    /// The stream is complete (the provider's end marker, or its clean close).
+    Done,
+}
+
+/// Turns a provider's streamed body into [`Event`]s, correct at every chunk boundary.
+pub trait StreamDecoder: Send {
+    /// Feed the next bytes of the upstream body.
+    fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>));
+    /// The upstream closed the body: emit what the close implies (for providers whose
+    /// stream ends with the connection, `Finish`, `Usage` and `Done`).
+    fn finish(&mut self, _emit: &mut dyn FnMut(Event<'_>)) {}
+}
+
+/// A chat/completions request, read into borrowed types for translation.
+#[derive(Debug, Default)]
+pub struct ChatRequest<'a> {
+    pub messages: Vec<Message<'a>>,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub stop: Vec<Cow<'a, str>>,
+    pub n: Option<u32>,
+    pub seed: Option<i64>,
+    pub tools: Vec<Tool<'a>>,
+    pub tool_choice: Option<ToolChoice<'a>>,
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: Option<ResponseFormat<'a>>,
+    pub reasoning_effort: Option<Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
+    pub stream: bool,
+    /// Other OpenAI parameters present in the request, by name (the translator decides
+    /// whether each is supported).
+    pub other_openai: Vec<(&'a str, &'a str)>,
+    /// Keys OpenAI does not define: provider-specific parameters passed through, as LiteLLM
+    /// forwards unknown kwargs (e.g. `top_k`, `thinking`).
+    pub extra: Vec<(&'a str, &'a str)>,
+}
+
+/// OpenAI chat parameters a translator may not support (checked against `drop_params`).
+const OPENAI_PARAMS: &[&str] = &[
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "store",
+    "service_tier",
+    "modalities",
+    "audio",
+    "prediction",
+    "verbosity",
+    "web_search_options",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "functions",
+    "function_call",
+    "stream_options",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+    Function,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Deserialize)]
+pub struct Message<'a> {
+    pub role: Role,
+    #[serde(borrow, default)]
+    pub content: Option<Content<'a>>,
+    #[serde(borrow, default)]
+    pub tool_calls: Option<Vec<ToolCallIn<'a>>>,
+    #[serde(borrow, default)]
+    pub tool_call_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+    /// Non-standard reasoning text some clients echo back (LiteLLM's convention).
+    #[serde(borrow, default)]
+    pub reasoning_content: Option<Cow<'a, str>>,
+}
+
+impl Message<'_> {
+    /// The message's text parts joined (images and files left out).
+    pub fn text(&self) -> String {
+        match &self.content {
+            None => String::new(),
+            Some(Content::Text(t)) => t.to_string(),
+            Some(Content::Parts(parts)) => {
+                let mut s = String::new();
+                for p in parts {
+                    if let Part::Text { text } = p {
+                        s.push_str(text);
+                    }
+                }
+                s
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Content<'a> {
+    #[serde(borrow)]
+    Text(Cow<'a, str>),
+    #[serde(borrow)]
+    Parts(Vec<Part<'a>>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Part<'a> {
+    Text {
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    },
+    ImageUrl {
+        #[serde(borrow)]
+        image_url: ImageUrl<'a>,
+    },
+    InputAudio {
+        #[serde(borrow)]
+        input_audio: &'a RawValue,
+    },
+    File {
+        #[serde(borrow)]
+        file: FilePart<'a>,
+    },
+    Refusal {
+        #[serde(borrow)]
+        refusal: Cow<'a, str>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ImageUrl<'a> {
+    Object {
+        #[serde(borrow)]
+        url: Cow<'a, str>,
+    },
+    Plain(#[serde(borrow)] Cow<'a, str>),
+}
+
+impl ImageUrl<'_> {
+    pub fn url(&self) -> &str {
+        match self {
+            ImageUrl::Object { url } | ImageUrl::Plain(url) => url,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FilePart<'a> {
+    #[serde(borrow, default)]
+    pub file_data: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub file_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub filename: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub format: Option<Cow<'a, str>>,
+}
+
+/// A `data:` URL split into media type and base64 payload.
+pub fn data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (media, data) = rest.split_once(";base64,")?;
+    Some((media, data))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ToolCallIn<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub function: FunctionCallIn<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FunctionCallIn<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub arguments: Option<Cow<'a, str>>,
+}
+
+impl FunctionCallIn<'_> {
+    /// The arguments as a JSON value: `""` or missing is `{}`; text that is not JSON is
+    /// kept as a string, as LiteLLM does.
+    pub fn arguments_value(&self) -> serde_json::Value {
+        match self.arguments.as_deref().map(str::trim) {
+            None | Some("") => serde_json::Value::Object(Default::default()),
+            Some(a) => serde_json::from_str(a).unwrap_or_else(|_| a.into()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Tool<'a> {
+    #[serde(rename = "type", default)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub function: FunctionDef<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FunctionDef<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub parameters: Option<&'a RawValue>,
+    #[serde(default)]
+    pub strict: Option<bool>,
+}
+
+/// `tool_choice`: `"none" | "auto" | "required"` or a named function.
+#[derive(Debug, PartialEq)]
+pub enum ToolChoice<'a> {
+    None,
+    Auto,
+    Required,
+    Function(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ToolChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Named<'a> {
+            #[serde(borrow)]
+            name: Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            #[serde(borrow)]
+            Mode(Cow<'a, str>),
+            Object {
+                #[serde(borrow)]
+                function: Named<'a>,
+            },
+        }
+        match Raw::deserialize(d)? {
+            Raw::Mode(m) => match m.as_ref() {
+                "none" => Ok(ToolChoice::None),
+                "auto" => Ok(ToolChoice::Auto),
+                "required" | "any" => Ok(ToolChoice::Required),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown tool_choice \"{other}\" (expected none, auto or required)"
+                ))),
+            },
+            Raw::Object { function } => Ok(ToolChoice::Function(function.name)),
+        }
+    }
+}
+
+/// `response_format`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat<'a> {
+    Text,
+    JsonObject,
+    JsonSchema {
+        #[serde(borrow)]
+        json_schema: JsonSchema<'a>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JsonSchema<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub schema: Option<&'a RawValue>,
+    #[serde(default)]
+    pub strict: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<'a> {
+    #[serde(borrow)]
+    One(Cow<'a, str>),
+    #[serde(borrow)]
+    Many(Vec<Cow<'a, str>>),
+}
+
+fn value<'a, T: Deserialize<'a>>(raw: &'a str, name: &str) -> Result<T, ApiError> {
+    serde_json::from_str(raw).map_err(|e| {
+        ApiError::bad_request(format!("Invalid value for '{name}': {e}")).with_param(name)
+    })
+}
+
+impl<'a> ChatRequest<'a> {
+    /// Read the request's fields; each top-level value is deserialized once.
+    pub fn parse(call: &'a ModelCall) -> Result<ChatRequest<'a>, ApiError> {
+        let mut req = ChatRequest::default();
+        for (key, raw) in call.fields() {
+            match key {
+                "model" => {}
+                "messages" => req.messages = value(raw, key)?,
+                "max_tokens" | "max_completion_tokens" => {
+                    req.max_tokens = value::<Option<u64>>(raw, key)?.or(req.max_tokens)
+                }
+                "temperature" => req.temperature = value(raw, key)?,
+                "top_p" => req.top_p = value(raw, key)?,
+                "n" => req.n = value(raw, key)?,
+                "seed" => req.seed = value(raw, key)?,
+                "stream" => req.stream = value::<Option<bool>>(raw, key)?.unwrap_or(false),
+                "stop" => {
+                    req.stop = match value::<Option<OneOrMany>>(raw, key)? {
+                        None => Vec::new(),
+                        Some(OneOrMany::One(s)) => vec![s],
+                        Some(OneOrMany::Many(v)) => v,
+                    }
+                }
+                "tools" => req.tools = value::<Option<Vec<Tool>>>(raw, key)?.unwrap_or_default(),
+                "tool_choice" => req.tool_choice = value(raw, key)?,
+                "parallel_tool_calls" => req.parallel_tool_calls = value(raw, key)?,
+                "response_format" => req.response_format = value(raw, key)?,
+                "reasoning_effort" => req.reasoning_effort = value(raw, key)?,
+                "user" => req.user = value(raw, key)?,
+                k if OPENAI_PARAMS.contains(&k) => {
+                    if raw != "null" {
+                        req.other_openai.push((k, raw));
+                    }
+                }
+                k => req.extra.push((k, raw)),
+            }
+        }
+        Ok(req)
+    }
+
+    /// LiteLLM's check: OpenAI parameters the provider cannot take are a 400 naming them,
+    /// unless `drop_params` is on (then they are left out).
+    pub fn check_supported(
+        &self,
+        provider: &str,
+        model: &str,
+        unsupported: &[&str],
+        drop_params: bool,
+    ) -> Result<(), ApiError> {
+        if drop_params {
+            return Ok(());
+        }
+        let mut names: Vec<&str> = self
+            .other_openai
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "stream_options")
+            .collect();
+        if self.seed.is_some() && unsupported.contains(&"seed") {
+            names.push("seed");
+        }
+        if self.n.is_some_and(|n| n > 1) {
+            names.push("n");
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        let list = names
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(ApiError::new(
+            400,
+            ErrorKind::InvalidRequest,
+            format!(
+                "litellm.UnsupportedParamsError: {provider} does not support parameters: [{list}], for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n"
+            ),
+        )
+        .with_param(names[0])
+        .with_code("unsupported_params"))
+    }
+}
+
+/// Render a [`Completion`] as OpenAI's `chat.completion` JSON.
+pub fn openai_completion(c: &Completion, created: u64) -> Vec<u8> {
+    use serde_json::json;
+    let mut message = serde_json::Map::new();
+    message.insert("role".into(), "assistant".into());
+    message.insert(
+        "content".into(),
+        c.text
+            .as_deref()
+            .map_or(serde_json::Value::Null, Into::into),
+    );
+    if let Some(r) = &c.reasoning {
+        message.insert("reasoning_content".into(), r.as_str().into());
+    }
+    if !c.tool_calls.is_empty() {
+        let calls: Vec<serde_json::Value> = c
+            .tool_calls
+            .iter()
+            .map(|t| {
+                json!({"id": t.id, "type": "function",
+                       "function": {"name": t.name, "arguments": t.arguments}})
+            })
+            .collect();
+        message.insert("tool_calls".into(), calls.into());
+    }
+    let body = json!({
+        "id": c.id,
+        "object": "chat.completion",
+        "created": created,
+        "model": c.model,
+        "choices": [{"index": 0, "message": message, "logprobs": null,
+                     "finish_reason": c.finish.openai()}],
+        "usage": openai_usage(&c.usage),
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// OpenAI's `usage` object, with the cache and reasoning details.
+pub fn openai_usage(u: &TokenUsage) -> serde_json::Value {
+    serde_json::json!({
+        "prompt_tokens": u.prompt,
+        "completion_tokens": u.completion,
+        "total_tokens": u.total(),
+        "prompt_tokens_details": {"cached_tokens": u.cache_read, "cache_creation_tokens": u.cache_write},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
+    })
+}
+
+/// Renders [`Event`]s as OpenAI `chat.completion.chunk` SSE, with the per-response prefix
+/// (`id`, `created`, `model`) rendered once.
+#[derive(Default)]
+pub struct OpenAiChunks {
+    prefix: Vec<u8>,
+    include_usage: bool,
+    role_sent: bool,
+    finish: Option<Finish>,
+    usage: Option<TokenUsage>,
+    done: bool,
+}
+
+impl OpenAiChunks {
+    pub fn new(include_usage: bool) -> OpenAiChunks {
+        OpenAiChunks {
+            include_usage,
+            ..OpenAiChunks::default()
+        }
+    }
+
+    fn start(&mut self, id: &str, model: &str, created: u64) {
+        self.prefix.clear();
+        self.prefix.extend_from_slice(b"data: {\"id\":");
+        json_into(&mut self.prefix, id);
+        self.prefix
+            .extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        self.prefix
+            .extend_from_slice(created.to_string().as_bytes());
+        self.prefix.extend_from_slice(b",\"model\":");
+        json_into(&mut self.prefix, model);
+        self.prefix.extend_from_slice(b",\"choices\":[");
+    }
+
+    fn chunk(&mut self, out: &mut Vec<u8>, delta: impl FnOnce(&mut Vec<u8>)) {
+        if self.prefix.is_empty() {
+            self.start("chatcmpl-switchyard", "", crate::api::response::unix_now());
+        }
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(b"{\"index\":0,\"delta\":{");
+        if !self.role_sent {
+            self.role_sent = true;
+            out.extend_from_slice(b"\"role\":\"assistant\",");
+        }
+        let before = out.len();
+        delta(out);
+        if out.len() == before && out.last() == Some(&b',') {
+            out.pop();
+        }
+        out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    }
+
+    /// Append the client bytes for one event.
+    pub fn event(&mut self, e: Event<'_>, out: &mut Vec<u8>) {
+        match e {
+            Event::Start { id, model } => {
+                self.start(id, model, crate::api::response::unix_now());
+                self.chunk(out, |o| o.extend_from_slice(b"\"content\":\"\""));
+            }
+            Event::Text(t) => {
+                if !t.is_empty() {
+                    self.chunk(out, |o| {
+                        o.extend_from_slice(b"\"content\":");
+                        json_into(o, &t);
+                    })
+                }
+            }
+            Event::Reasoning(t) => self.chunk(out, |o| {
+                o.extend_from_slice(b"\"reasoning_content\":");
+                json_into(o, &t);
+            }),
+            Event::ToolStart { index, id, name } => self.chunk(out, |o| {
+                o.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                o.extend_from_slice(index.to_string().as_bytes());
+                o.extend_from_slice(b",\"id\":");
+                json_into(o, &id);
+                o.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+                json_into(o, &name);
+                o.extend_from_slice(b",\"arguments\":\"\"}}]");
+            }),
+            Event::ToolArgs { index, args } => {
+                if !args.is_empty() {
+                    self.chunk(out, |o| {
+                        o.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                        o.extend_from_slice(index.to_string().as_bytes());
+                        o.extend_from_slice(b",\"function\":{\"arguments\":");
+                        json_into(o, &args);
+                        o.extend_from_slice(b"}}]");
+                    })
+                }
+            }
+            Event::Finish(f) => self.finish = Some(f),
+            Event::Usage(u) => self.usage = Some(u),
+            Event::Error(err) => {
+                out.extend_from_slice(&err.sse_event());
+            }
+            Event::Done => self.end(out),
+        }
+    }
+
+    /// The closing chunks: finish reason, the usage chunk if asked for, `[DONE]`.
+    fn end(&mut self, out: &mut Vec<u8>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if self.prefix.is_empty() {
+            self.start("chatcmpl-switchyard", "", crate::api::response::unix_now());
+        }
+        let finish = self.finish.unwrap_or_default();
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(b"{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
+        out.extend_from_slice(finish.openai().as_bytes());
+        out.extend_from_slice(b"\"}]}\n\n");
+        if let (true, Some(u)) = (self.include_usage, self.usage) {
+            out.extend_from_slice(&self.prefix);
+            out.extend_from_slice(b"],\"usage\":");
+            out.extend_from_slice(
+                serde_json::to_vec(&openai_usage(&u))
+                    .unwrap_or_default()
+                    .as_slice(),
+            );
+            out.extend_from_slice(b"}\n\n");
+        }
+        out.extend_from_slice(b"data: [DONE]\n\n");
+    }
+}
+
+/// Append `s` as a JSON string literal.
+pub fn json_into(out: &mut Vec<u8>, s: &str) {
+    if let Err(e) = serde_json::to_writer(&mut *out, s) {
+        log::debug!("json string: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn call(body: &str) -> ModelCall {
+        ModelCall::parse(
+            crate::api::Endpoint::ChatCompletions,
+            Bytes::from(body.to_string()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_messages_tools_and_params() {
+        let c = call(
+            r#"{"model":"m","messages":[{"role":"system","content":"be brief"},
+            {"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAA"}}]},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":"ok"}],
+            "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+            "tool_choice":{"type":"function","function":{"name":"f"}},"stop":"END","seed":3,"top_k":5,"logprobs":true}"#,
+        );
+        let r = ChatRequest::parse(&c).unwrap();
+        assert_eq!(r.messages.len(), 4);
+        assert_eq!(r.messages[0].role, Role::System);
+        let Some(Content::Parts(parts)) = &r.messages[1].content else {
+            panic!("parts")
+        };
+        let Part::ImageUrl { image_url } = &parts[1] else {
+            panic!("image")
+        };
+        assert_eq!(data_url(image_url.url()), Some(("image/png", "AAA")));
+        let calls = r.messages[2].tool_calls.as_ref().unwrap();
+        assert_eq!(
+            calls[0].function.arguments_value(),
+            serde_json::json!({"a":1})
+        );
+        assert_eq!(r.tool_choice, Some(ToolChoice::Function("f".into())));
+        assert_eq!(r.stop, vec!["END"]);
+        assert_eq!(r.extra.len(), 1);
+        assert_eq!(r.extra[0].0, "top_k");
+        let e = r
+            .check_supported("anthropic", "claude", &["seed"], false)
+            .unwrap_err();
+        assert!(e.message.contains("['logprobs', 'seed']"), "{}", e.message);
+        assert!(r
+            .check_supported("anthropic", "claude", &["seed"], true)
+            .is_ok());
+    }
+
+    #[test]
+    fn chunks_render_openai_stream() {
+        let mut w = OpenAiChunks::new(true);
+        let mut out = Vec::new();
+        w.event(
+            Event::Start {
+                id: "msg_1",
+                model: "claude",
+            },
+            &mut out,
+        );
+        w.event(Event::Text("Hi \"there\"".into()), &mut out);
+        w.event(
+            Event::ToolStart {
+                index: 0,
+                id: "t1".into(),
+                name: "f".into(),
+            },
+            &mut out,
+        );
+        w.event(
+            Event::ToolArgs {
+                index: 0,
+                args: "{\"a\":".into(),
+            },
+            &mut out,
+        );
+        w.event(Event::Finish(Finish::ToolCalls), &mut out);
+        w.event(
+            Event::Usage(TokenUsage {
+                prompt: 3,
+                completion: 2,
+                ..Default::default()
+            }),
+            &mut out,
+        );
+        w.event(Event::Done, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let payloads: Vec<serde_json::Value> = text
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .filter(|p| *p != "[DONE]")
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect();
+        assert_eq!(payloads.len(), 6);
+        assert_eq!(payloads[0]["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(
+            payloads[1]["choices"][0]["delta"]["content"],
+            "Hi \"there\""
+        );
+        assert_eq!(
+            payloads[2]["choices"][0]["delta"]["tool_calls"][0]["id"],
+            "t1"
+        );
+        assert_eq!(
+            payloads[3]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"],
+            "{\"a\":"
+        );
+        assert_eq!(payloads[4]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(payloads[5]["usage"]["total_tokens"], 5);
+        assert_eq!(payloads[5]["choices"], serde_json::json!([]));
+        assert!(text.ends_with("data: [DONE]\n\n"));
+    }
+}
