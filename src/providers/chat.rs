@@ -227,38 +227,95 @@ impl Message<'_> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A message's `content`: a string or an array of parts.
+#[derive(Debug)]
 pub enum Content<'a> {
-    #[serde(borrow)]
     Text(Cow<'a, str>),
-    #[serde(borrow)]
     Parts(Vec<Part<'a>>),
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+// Hand-written so strings stay borrowed and nothing is buffered (serde's untagged and
+// internally tagged enums buffer their input, which also rules out `RawValue` inside).
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Content<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Content::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Content::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+                while let Some(p) = seq.next_element()? {
+                    parts.push(p);
+                }
+                Ok(Content::Parts(parts))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// One content part. Unknown part types are kept as `Other` with their type name.
+#[derive(Debug)]
 pub enum Part<'a> {
-    Text {
-        #[serde(borrow)]
-        text: Cow<'a, str>,
-    },
-    ImageUrl {
-        #[serde(borrow)]
-        image_url: ImageUrl<'a>,
-    },
-    InputAudio {
-        #[serde(borrow)]
-        input_audio: &'a RawValue,
-    },
-    File {
-        #[serde(borrow)]
-        file: FilePart<'a>,
-    },
-    Refusal {
-        #[serde(borrow)]
-        refusal: Cow<'a, str>,
-    },
+    Text { text: Cow<'a, str> },
+    ImageUrl { image_url: ImageUrl<'a> },
+    InputAudio { input_audio: &'a RawValue },
+    File { file: FilePart<'a> },
+    Refusal { refusal: Cow<'a, str> },
+    Other { kind: Cow<'a, str> },
+}
+
+#[derive(Deserialize)]
+struct PartFields<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    image_url: Option<ImageUrl<'a>>,
+    #[serde(borrow, default)]
+    input_audio: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    file: Option<FilePart<'a>>,
+    #[serde(borrow, default)]
+    refusal: Option<Cow<'a, str>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Part<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = PartFields::deserialize(d)?;
+        let missing = |field: &str| D::Error::custom(format!("{} part without {field}", f.kind));
+        Ok(match f.kind.as_ref() {
+            "text" | "input_text" => Part::Text {
+                text: f.text.ok_or_else(|| missing("text"))?,
+            },
+            "image_url" => Part::ImageUrl {
+                image_url: f.image_url.ok_or_else(|| missing("image_url"))?,
+            },
+            "input_audio" => Part::InputAudio {
+                input_audio: f.input_audio.ok_or_else(|| missing("input_audio"))?,
+            },
+            "file" => Part::File {
+                file: f.file.ok_or_else(|| missing("file"))?,
+            },
+            "refusal" => Part::Refusal {
+                refusal: f.refusal.unwrap_or_default(),
+            },
+            _ => Part::Other { kind: f.kind },
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -386,15 +443,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for ToolChoice<'a> {
 }
 
 /// `response_format`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum ResponseFormat<'a> {
     Text,
     JsonObject,
-    JsonSchema {
-        #[serde(borrow)]
-        json_schema: JsonSchema<'a>,
-    },
+    JsonSchema { json_schema: JsonSchema<'a> },
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ResponseFormat<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        struct Fields<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
+            #[serde(borrow, default)]
+            json_schema: Option<JsonSchema<'a>>,
+        }
+        let f = Fields::deserialize(d)?;
+        match (f.kind.as_ref(), f.json_schema) {
+            ("text", _) => Ok(ResponseFormat::Text),
+            ("json_object", _) => Ok(ResponseFormat::JsonObject),
+            ("json_schema", Some(json_schema)) => Ok(ResponseFormat::JsonSchema { json_schema }),
+            ("json_schema", None) => Err(D::Error::custom("json_schema format without json_schema")),
+            (other, _) => Err(D::Error::custom(format!(
+                "unknown response_format type \"{other}\" (expected text, json_object or json_schema)"
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -709,7 +785,8 @@ mod tests {
             {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},
             {"role":"tool","tool_call_id":"c1","content":"ok"}],
             "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
-            "tool_choice":{"type":"function","function":{"name":"f"}},"stop":"END","seed":3,"top_k":5,"logprobs":true}"#,
+            "tool_choice":{"type":"function","function":{"name":"f"}},"stop":"END","seed":3,"top_k":5,"logprobs":true,
+            "response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}}}"#,
         );
         let r = ChatRequest::parse(&c).unwrap();
         assert_eq!(r.messages.len(), 4);
@@ -728,6 +805,10 @@ mod tests {
         );
         assert_eq!(r.tool_choice, Some(ToolChoice::Function("f".into())));
         assert_eq!(r.stop, vec!["END"]);
+        let Some(ResponseFormat::JsonSchema { json_schema }) = &r.response_format else {
+            panic!("json schema")
+        };
+        assert_eq!(json_schema.schema.unwrap().get(), r#"{"type":"object"}"#);
         assert_eq!(r.extra.len(), 1);
         assert_eq!(r.extra[0].0, "top_k");
         let e = r
