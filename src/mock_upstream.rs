@@ -1,6 +1,8 @@
-//! A fast, scriptable mock of an OpenAI-compatible upstream (chat, completions, embeddings, models) for tests and load tests.
+//! A fast, scriptable mock of an OpenAI-compatible upstream (chat, completions, embeddings,
+//! models), and of Anthropic's Messages API, for tests and load tests.
 
 mod answers;
+mod anthropic;
 mod body;
 #[cfg(test)]
 mod tests;
@@ -45,6 +47,19 @@ pub enum Behavior {
     ErrorEvent,
     /// Read the request and never answer, until the client goes away.
     Hang,
+    /// Exactly these bytes with this status and content type (a recorded provider payload).
+    Raw {
+        status: u16,
+        content_type: String,
+        body: Bytes,
+    },
+    /// 200 with this content type, each piece written separately with `delay` between them
+    /// (a recorded stream as the provider paces it).
+    RawEvents {
+        content_type: String,
+        events: Vec<Bytes>,
+        delay: Duration,
+    },
 }
 
 /// A 429 exactly as OpenAI sends it for a request-rate limit, with `retry-after: 1`.

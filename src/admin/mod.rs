@@ -68,7 +68,11 @@ pub async fn serve(
                 }
             }
         }
-        Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings => {
+        Endpoint::ChatCompletions
+        | Endpoint::Completions
+        | Endpoint::Embeddings
+        | Endpoint::Messages
+        | Endpoint::CountTokens => {
             let e = ApiError::new(
                 500,
                 crate::api::error::ErrorKind::ApiError,

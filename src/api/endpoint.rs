@@ -6,6 +6,10 @@ pub enum Endpoint {
     ChatCompletions,
     Completions,
     Embeddings,
+    /// `POST /v1/messages`: Anthropic's Messages API, routed like chat.
+    Messages,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
     Models,
     /// `GET /v1/models/{id}`: the id is read from the path again when answering.
     Model,
@@ -39,6 +43,8 @@ impl Endpoint {
             "/chat/completions" => (Endpoint::ChatCompletions, true),
             "/completions" => (Endpoint::Completions, true),
             "/embeddings" => (Endpoint::Embeddings, true),
+            "/messages" => (Endpoint::Messages, true),
+            "/messages/count_tokens" => (Endpoint::CountTokens, true),
             "/models" => (Endpoint::Models, false),
             "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
             "/health/readiness" => (Endpoint::Readiness, false),
@@ -74,7 +80,11 @@ impl Endpoint {
     pub fn is_model_call(self) -> bool {
         matches!(
             self,
-            Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings
+            Endpoint::ChatCompletions
+                | Endpoint::Completions
+                | Endpoint::Embeddings
+                | Endpoint::Messages
+                | Endpoint::CountTokens
         )
     }
 
@@ -92,6 +102,8 @@ impl Endpoint {
             Endpoint::ChatCompletions => "/chat/completions",
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Messages => "/v1/messages",
+            Endpoint::CountTokens => "/v1/messages/count_tokens",
             Endpoint::Models => "/models",
             Endpoint::Model => "/models/{id}",
             Endpoint::Liveliness => "/health/liveliness",

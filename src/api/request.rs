@@ -71,6 +71,8 @@ pub struct ModelCall {
     pub mock_testing_rate_limit_error: bool,
     /// Per-request `drop_params`, as LiteLLM allows.
     pub drop_params: bool,
+    /// The API the client speaks (set by the ingress route).
+    pub client: crate::providers::chat::ClientWire,
     /// `messages`, `prompt` or `input`: what pre-call checks count tokens of.
     input_span: Range<usize>,
 }
@@ -178,6 +180,7 @@ impl ModelCall {
             mock_testing_fallbacks: false,
             mock_testing_rate_limit_error: false,
             drop_params: false,
+            client: Default::default(),
             input_span: 0..0,
         };
         let mut model = None;

@@ -7,6 +7,7 @@ use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
 use super::error::ApiError;
+use crate::providers::chat::ClientWire;
 
 /// A random UUIDv4 string (call ids, mock response ids).
 pub fn new_uuid() -> String {
@@ -60,17 +61,14 @@ pub async fn write_full(
     session.write_response_body(Some(body), true).await
 }
 
-/// Write an OpenAI-style JSON error.
+/// Write a JSON error in the client's API shape.
 pub async fn write_error(
     session: &mut Session,
     err: &ApiError,
-    extra: &[(&'static str, String)],
+    wire: ClientWire,
 ) -> pingora_error::Result<()> {
-    let body = err.body();
-    let mut h = header(err.status, "application/json", Some(body.len()))?;
-    for (k, v) in extra {
-        h.insert_header(*k, v.as_str())?;
-    }
+    let body = err.body_for(wire);
+    let h = header(err.status, "application/json", Some(body.len()))?;
     write_full(session, h, body).await
 }
 

@@ -30,6 +30,8 @@ enum Route {
     Completions,
     Embeddings,
     Models,
+    /// Anthropic's `/v1/messages`.
+    Messages,
 }
 
 impl Route {
@@ -37,6 +39,7 @@ impl Route {
         let path = path.trim_end_matches('/');
         match *method {
             Method::POST if path.ends_with("/chat/completions") => Some(Route::Chat),
+            Method::POST if path.ends_with("/v1/messages") => Some(Route::Messages),
             Method::POST if path.ends_with("/completions") => Some(Route::Completions),
             Method::POST if path.ends_with("/embeddings") => Some(Route::Embeddings),
             Method::GET if path.ends_with("/models") => Some(Route::Models),
@@ -73,7 +76,7 @@ struct StreamOptions {
 impl RequestFields {
     fn parse(route: Option<Route>, body: &[u8]) -> Result<RequestFields, serde_json::Error> {
         match route {
-            Some(Route::Models) | None => Ok(RequestFields::default()),
+            Some(Route::Models | Route::Messages) | None => Ok(RequestFields::default()),
             Some(_) => serde_json::from_slice(body),
         }
     }
@@ -119,6 +122,30 @@ pub(super) fn respond(
             headers,
         } => status_response(status, body, &headers),
         // `handle` never gets here with a hang; answer something sane all the same.
+        Behavior::Raw {
+            status,
+            content_type,
+            body,
+        } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = Response::new(MockBody::full(body));
+            *response.status_mut() = code;
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            response
+        }
+        Behavior::RawEvents {
+            content_type,
+            events: pieces,
+            delay,
+        } => {
+            let mut response = events(pieces, delay, Ending::Clean);
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            response
+        }
         Behavior::Hang => full(
             StatusCode::INTERNAL_SERVER_ERROR,
             openai_error("hang", "server_error", None),
@@ -144,6 +171,26 @@ pub(super) fn respond(
         Behavior::Ok => match route {
             None => full(StatusCode::NOT_FOUND, unknown_url(parts)),
             Some(Route::Models) => full(StatusCode::OK, models_body(&shared.script.name)),
+            Some(Route::Messages) => {
+                let ask = match super::anthropic::parse(body) {
+                    Ok(a) => a,
+                    Err(_) => return full(StatusCode::BAD_REQUEST, invalid_json_body()),
+                };
+                let (name, chunks) = (&shared.script.name, shared.script.chunks);
+                let input = prompt_tokens(body.len());
+                if ask.stream {
+                    events(
+                        super::anthropic::events(&ask, name, chunks, id, input),
+                        shared.script.chunk_delay,
+                        Ending::Clean,
+                    )
+                } else {
+                    full(
+                        StatusCode::OK,
+                        super::anthropic::message(&ask, name, chunks, id, input),
+                    )
+                }
+            }
             Some(Route::Embeddings) => {
                 full(StatusCode::OK, embeddings_body(parts, &fields, body.len()))
             }

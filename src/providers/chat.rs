@@ -9,12 +9,23 @@
 
 use std::borrow::Cow;
 
+use bytes::{BufMut, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::api::error::{ApiError, ErrorKind};
+use crate::api::request::json_string;
 use crate::api::request::ModelCall;
 use crate::providers::sse::Usage;
+
+/// The API shape the client speaks (what responses and errors are written as).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientWire {
+    #[default]
+    OpenAi,
+    /// `/v1/messages`.
+    Anthropic,
+}
 
 /// Why generation stopped, in OpenAI's vocabulary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -244,7 +255,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a string or an array of content parts")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
                 Ok(Content::Text(Cow::Borrowed(v)))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -653,17 +667,17 @@ impl OpenAiChunks {
     fn start(&mut self, id: &str, model: &str, created: u64) {
         self.prefix.clear();
         self.prefix.extend_from_slice(b"data: {\"id\":");
-        json_into(&mut self.prefix, id);
+        self.prefix.extend_from_slice(&json_string(id));
         self.prefix
             .extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
         self.prefix
             .extend_from_slice(created.to_string().as_bytes());
         self.prefix.extend_from_slice(b",\"model\":");
-        json_into(&mut self.prefix, model);
+        self.prefix.extend_from_slice(&json_string(model));
         self.prefix.extend_from_slice(b",\"choices\":[");
     }
 
-    fn chunk(&mut self, out: &mut Vec<u8>, delta: impl FnOnce(&mut Vec<u8>)) {
+    fn chunk(&mut self, out: &mut BytesMut, delta: impl FnOnce(&mut BytesMut)) {
         if self.prefix.is_empty() {
             self.start("chatcmpl-switchyard", "", crate::api::response::unix_now());
         }
@@ -676,13 +690,13 @@ impl OpenAiChunks {
         let before = out.len();
         delta(out);
         if out.len() == before && out.last() == Some(&b',') {
-            out.pop();
+            out.truncate(out.len() - 1);
         }
         out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
     }
 
     /// Append the client bytes for one event.
-    pub fn event(&mut self, e: Event<'_>, out: &mut Vec<u8>) {
+    pub fn event(&mut self, e: Event<'_>, out: &mut BytesMut) {
         match e {
             Event::Start { id, model } => {
                 self.start(id, model, crate::api::response::unix_now());
@@ -730,7 +744,7 @@ impl OpenAiChunks {
     }
 
     /// The closing chunks: finish reason, the usage chunk if asked for, `[DONE]`.
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn end(&mut self, out: &mut BytesMut) {
         if self.done {
             return;
         }
@@ -758,8 +772,8 @@ impl OpenAiChunks {
 }
 
 /// Append `s` as a JSON string literal.
-pub fn json_into(out: &mut Vec<u8>, s: &str) {
-    if let Err(e) = serde_json::to_writer(&mut *out, s) {
+pub fn json_into(out: &mut BytesMut, s: &str) {
+    if let Err(e) = serde_json::to_writer(out.writer(), s) {
         log::debug!("json string: {e}");
     }
 }
@@ -823,7 +837,7 @@ mod tests {
     #[test]
     fn chunks_render_openai_stream() {
         let mut w = OpenAiChunks::new(true);
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         w.event(
             Event::Start {
                 id: "msg_1",
@@ -857,7 +871,7 @@ mod tests {
             &mut out,
         );
         w.event(Event::Done, &mut out);
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
         let payloads: Vec<serde_json::Value> = text
             .split("\n\n")
             .filter_map(|e| e.strip_prefix("data: "))

@@ -4,6 +4,7 @@
 //! (the auth header), request encoding (pure, borrowed), error decoding and the stream
 //! mapping. Adding a provider is a new module plus one arm in [`provider`].
 
+pub mod anthropic;
 pub mod azure;
 pub mod chat;
 pub mod mock;
@@ -27,6 +28,8 @@ pub enum ProviderKind {
     HostedVllm,
     /// `azure/`: deployment URLs with `api-version` and the `api-key` header.
     Azure,
+    /// `anthropic/`: the Messages API.
+    Anthropic,
     /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
     /// [`presets::PRESETS`].
     Preset(u8),
@@ -43,6 +46,7 @@ impl ProviderKind {
             | "text-completion-openai" => Some(ProviderKind::OpenAi),
             "hosted_vllm" => Some(ProviderKind::HostedVllm),
             "azure" => Some(ProviderKind::Azure),
+            "anthropic" => Some(ProviderKind::Anthropic),
             other => presets::find(other).map(ProviderKind::Preset),
         }
     }
@@ -53,6 +57,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => &openai::DEFAULTS,
             ProviderKind::HostedVllm => &openai::VLLM_DEFAULTS,
             ProviderKind::Azure => &azure::DEFAULTS,
+            ProviderKind::Anthropic => &anthropic::DEFAULTS,
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or(&openai::DEFAULTS, |p| &p.defaults),
@@ -65,6 +70,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => "openai",
             ProviderKind::HostedVllm => "hosted_vllm",
             ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or("openai", |p| p.name),
@@ -159,6 +165,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
             &openai::OpenAi
         }
         ProviderKind::Azure => &azure::Azure,
+        ProviderKind::Anthropic => &anthropic::Anthropic,
     }
 }
 

@@ -2,8 +2,12 @@
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
+use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
+use super::sse::{self, ChunkKind, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
@@ -151,6 +155,219 @@ pub fn decode_openai_error(status: u16, body: &[u8]) -> ApiError {
         err.message = format!("upstream returned HTTP {status}");
     }
     err
+}
+
+// ---- OpenAI bodies into the neutral types (for clients that speak another API) ----------
+
+#[derive(Deserialize)]
+struct ChunkIn<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Vec<ChoiceIn<'a>>,
+    #[serde(default)]
+    usage: Option<UsageIn>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceIn<'a> {
+    #[serde(borrow, default, alias = "message")]
+    delta: Option<DeltaIn<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DeltaIn<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default, alias = "reasoning")]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolDeltaIn<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolDeltaIn<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    function: Option<FunctionDeltaIn<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDeltaIn<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct UsageIn {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl UsageIn {
+    fn neutral(self) -> TokenUsage {
+        TokenUsage {
+            prompt: self.prompt_tokens,
+            completion: self.completion_tokens,
+            cache_read: self
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write: 0,
+            reasoning: self
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// A `chat.completion` body as a [`Completion`].
+pub fn decode_completion_body(body: &[u8]) -> Result<Completion, ApiError> {
+    let c: ChunkIn = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            502,
+            ErrorKind::ApiError,
+            format!("upstream returned an unreadable chat completion: {e}"),
+        )
+    })?;
+    let mut out = Completion {
+        id: c.id.unwrap_or_default().into_owned(),
+        model: c.model.unwrap_or_default().into_owned(),
+        usage: c.usage.map(UsageIn::neutral).unwrap_or_default(),
+        ..Completion::default()
+    };
+    if let Some(choice) = c.choices.into_iter().next() {
+        out.finish = Finish::from_openai(choice.finish_reason.as_deref().unwrap_or("stop"));
+        if let Some(m) = choice.delta {
+            out.text = m.content.map(Cow::into_owned);
+            out.reasoning = m.reasoning_content.map(Cow::into_owned);
+            for t in m.tool_calls.into_iter().flatten() {
+                let f = t.function;
+                out.tool_calls.push(ToolCall {
+                    id: t.id.unwrap_or_default().into_owned(),
+                    name: f
+                        .as_ref()
+                        .and_then(|f| f.name.as_deref())
+                        .unwrap_or_default()
+                        .to_string(),
+                    arguments: f
+                        .as_ref()
+                        .and_then(|f| f.arguments.as_deref())
+                        .unwrap_or("{}")
+                        .to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An OpenAI chat/completions SSE stream as [`Event`]s.
+#[derive(Default)]
+pub struct OpenAiStream {
+    framer: SseFramer,
+    started: bool,
+    tools_started: Vec<u32>,
+}
+
+impl OpenAiStream {
+    fn on_payload(&mut self, payload: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
+        match sse::classify(payload) {
+            ChunkKind::Done => {
+                emit(Event::Done);
+                return;
+            }
+            ChunkKind::Error => {
+                emit(Event::Error(decode_openai_error(502, payload)));
+                return;
+            }
+            _ => {}
+        }
+        let Ok(c) = serde_json::from_slice::<ChunkIn>(payload) else {
+            return;
+        };
+        if !self.started {
+            self.started = true;
+            emit(Event::Start {
+                id: c.id.as_deref().unwrap_or_default(),
+                model: c.model.as_deref().unwrap_or_default(),
+            });
+        }
+        for choice in c.choices {
+            if let Some(d) = choice.delta {
+                if let Some(r) = d.reasoning_content {
+                    emit(Event::Reasoning(r));
+                }
+                if let Some(t) = d.content {
+                    emit(Event::Text(t));
+                }
+                for t in d.tool_calls.into_iter().flatten() {
+                    let index = t.index.unwrap_or(0);
+                    let (name, args) = match t.function {
+                        Some(f) => (f.name, f.arguments),
+                        None => (None, None),
+                    };
+                    if !self.tools_started.contains(&index) {
+                        self.tools_started.push(index);
+                        emit(Event::ToolStart {
+                            index,
+                            id: t.id.unwrap_or_default(),
+                            name: name.unwrap_or_default(),
+                        });
+                    }
+                    if let Some(args) = args.filter(|a| !a.is_empty()) {
+                        emit(Event::ToolArgs { index, args });
+                    }
+                }
+            }
+            if let Some(f) = choice.finish_reason {
+                emit(Event::Finish(Finish::from_openai(&f)));
+            }
+        }
+        if let Some(u) = c.usage {
+            emit(Event::Usage(u.neutral()));
+        }
+    }
+}
+
+impl StreamDecoder for OpenAiStream {
+    fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
+        let mut events = Vec::new();
+        self.framer.feed(chunk, |e| events.push(e));
+        for e in events {
+            if let Some(payload) = sse::data(&e) {
+                self.on_payload(&payload, emit);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

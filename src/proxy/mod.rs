@@ -20,6 +20,7 @@ use crate::api::{ApiError, Endpoint};
 use crate::auth::authenticate;
 use crate::config::Runtime;
 use crate::metrics::{count_request, metrics};
+use crate::providers::chat::ClientWire;
 use crate::router::ModelGroup;
 use crate::upstream::{Exchange, Record, ResponseMeta};
 
@@ -65,7 +66,11 @@ impl ProxyHttp for Gateway {
             Ok(status) => status,
             Err(err) => {
                 ctx.status = err.status;
-                write_error(session, &err, &[]).await?;
+                let wire = match ctx.endpoint {
+                    Some(Endpoint::Messages | Endpoint::CountTokens) => ClientWire::Anthropic,
+                    _ => ClientWire::OpenAi,
+                };
+                write_error(session, &err, wire).await?;
                 err.status
             }
         };
@@ -167,7 +172,16 @@ impl Gateway {
         }
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
-        let mut call = ModelCall::parse(endpoint, body)?;
+        let (wire_endpoint, body, client) = match endpoint {
+            Endpoint::Messages | Endpoint::CountTokens => (
+                Endpoint::ChatCompletions,
+                crate::api::messages::to_openai(&body)?,
+                ClientWire::Anthropic,
+            ),
+            e => (e, body, ClientWire::OpenAi),
+        };
+        let mut call = ModelCall::parse(wire_endpoint, body)?;
+        call.client = client;
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),
             None => match rt.resolve_wildcard(&call.model) {
@@ -182,6 +196,21 @@ impl Gateway {
             )).with_param("model"));
         };
         ctx.group = Some(group.clone());
+        if endpoint == Endpoint::CountTokens {
+            let tokens = crate::router::precall::PromptTokens::new(call.input_json()).count(
+                group
+                    .deployments
+                    .first()
+                    .map_or(crate::router::precall::Tokenizer::Cl100k, |d| d.tokenizer),
+            );
+            let body = crate::api::messages::count_tokens_body(tokens);
+            let h = crate::api::response::header(200, "application/json", Some(body.len()))
+                .map_err(internal)?;
+            crate::api::response::write_full(session, h, body)
+                .await
+                .map_err(internal)?;
+            return Ok(200);
+        }
         let headers = &session.req_header().headers;
         let num_retries = header_value::<u32>(headers, "x-litellm-num-retries", "an integer")?
             .or(call.num_retries);
@@ -202,7 +231,7 @@ impl Gateway {
         let exchange = Exchange {
             connector: &self.connector,
             call: &call,
-            endpoint,
+            endpoint: wire_endpoint,
             rt: &rt,
             group: &group,
             num_retries: num_retries.map(|n| n.min(10)),

@@ -11,6 +11,7 @@ use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 
 use super::stream::pump;
+use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
@@ -177,6 +178,14 @@ pub(super) async fn run(
         };
     };
     let prov = provider(target.kind);
+    if !prov.supports(ex.endpoint) {
+        return failed(ApiError::bad_request(format!(
+            "{} does not support {} (deployment {})",
+            target.kind.as_str(),
+            ex.endpoint.as_str(),
+            dep.id
+        )));
+    }
     // A wildcard deployment (`openai/*`) sends the model name the client asked for.
     let wildcard_model = match &ex.wildcard {
         Some(matched) if dep.upstream_model.contains('*') => {
@@ -305,12 +314,14 @@ pub(super) async fn run(
         };
     }
 
-    if ex.call.stream && content_type.starts_with("text/event-stream") {
+    if ex.call.stream && !content_type.starts_with("application/json") {
+        let tr = Translator::new(prov, ex.call);
         return pump(
             ex,
             session,
             dep,
             up,
+            tr,
             &peer,
             started,
             first_deadline,
@@ -338,7 +349,17 @@ pub(super) async fn run(
     let latency = started.elapsed().as_secs_f64();
     dep.metrics.api_latency.observe(latency);
     dep.metrics.success.inc();
-    ex.record.usage = usage_in_body(&body);
+    let (body, content_type) = match translate::completion_body(prov, ex.call, &body) {
+        None => {
+            ex.record.usage = usage_in_body(&body);
+            (body, content_type)
+        }
+        Some(Ok((translated, usage))) => {
+            ex.record.usage = Some(usage);
+            (translated, "application/json".to_string())
+        }
+        Some(Err(e)) => return failed(e),
+    };
     ex.meta.status = status;
     ex.record.upstream_wait += started.elapsed();
     ex.record.committed_at = Some(Instant::now());

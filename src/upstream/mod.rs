@@ -6,6 +6,7 @@ mod attempt;
 pub(crate) use attempt::{peer, send};
 mod headers;
 mod stream;
+mod translate;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use crate::api::response::{header, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
 use crate::metrics::metrics;
+use crate::providers::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
 use crate::providers::is_retryable_status;
 use crate::providers::mock::{self, MockSpec};
 use crate::providers::sse::Usage;
@@ -76,6 +78,36 @@ enum GroupResult {
     Done(u16),
     Gone,
     Failed(ApiError, Option<String>),
+}
+
+/// A mock answer for a `/v1/messages` client: the neutral result rendered as Anthropic's.
+fn mock_anthropic(model: &str, text: &str, stream: bool) -> (Bytes, &'static str, Option<usize>) {
+    let id = format!("msg_{}", crate::api::response::new_uuid().replace('-', ""));
+    let usage = TokenUsage {
+        prompt: 10,
+        completion: 20,
+        ..TokenUsage::default()
+    };
+    if !stream {
+        let c = Completion {
+            id,
+            model: model.to_string(),
+            text: Some(text.to_string()),
+            usage,
+            ..Completion::default()
+        };
+        let b = crate::api::messages::message_body(&c, model);
+        let n = b.len();
+        return (b, "application/json", Some(n));
+    }
+    let mut w = crate::api::messages::AnthropicEvents::new(model);
+    let mut out = bytes::BytesMut::new();
+    w.event_into(Event::Start { id: &id, model }, &mut out);
+    w.event_into(Event::Text(text.into()), &mut out);
+    w.event_into(Event::Finish(Finish::Stop), &mut out);
+    w.event_into(Event::Usage(usage), &mut out);
+    w.event_into(Event::Done, &mut out);
+    (out.freeze(), "text/event-stream", None)
 }
 
 /// LiteLLM's latency sample: time to first token for streams, else latency per output token.
@@ -180,7 +212,7 @@ impl Exchange<'_> {
         }
         let (err, retry_after) = last;
         self.meta.status = err.status;
-        let body = err.body();
+        let body = err.body_for(self.call.client);
         let Ok(mut h) = header(err.status, "application/json", Some(body.len())) else {
             return 0;
         };
@@ -457,7 +489,9 @@ impl Exchange<'_> {
             }
         };
         let model = &self.call.model;
-        let (body, ct, len) = if self.call.stream && self.endpoint != Endpoint::Embeddings {
+        let (body, ct, len) = if self.call.client == ClientWire::Anthropic {
+            mock_anthropic(model, &text, self.call.stream)
+        } else if self.call.stream && self.endpoint != Endpoint::Embeddings {
             (
                 mock::stream(self.endpoint, model, &text, self.call.include_usage),
                 "text/event-stream",

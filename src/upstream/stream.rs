@@ -3,17 +3,16 @@
 
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use pingora_core::protocols::http::client::HttpSession;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_proxy::Session;
 
 use super::attempt::timeout_error;
+use super::translate::{Scan, Translator};
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::response::header;
-use crate::providers::openai::decode_openai_error;
-use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
 use crate::router::Deployment;
 
 /// The lifecycle of one streamed attempt.
@@ -25,50 +24,6 @@ enum StreamState {
     Committed,
 }
 
-/// What the events of one upstream read did.
-#[derive(Default)]
-struct Scan {
-    content: bool,
-    done: bool,
-    error: Option<Bytes>,
-    usage: Option<Usage>,
-}
-
-/// Frame `chunk` into events, append the ones the client gets to `out`.
-fn scan(framer: &mut SseFramer, chunk: &[u8], out: &mut BytesMut, include_usage: bool) -> Scan {
-    let mut s = Scan::default();
-    framer.feed(chunk, |event| {
-        let Some(payload) = sse::data(&event) else {
-            // Comments and keep-alives pass through untouched.
-            out.extend_from_slice(&event);
-            out.extend_from_slice(b"\n\n");
-            return;
-        };
-        match sse::classify(&payload) {
-            ChunkKind::Done => s.done = true,
-            ChunkKind::Error => {
-                s.error = Some(payload);
-                return;
-            }
-            ChunkKind::UsageOnly(u) => {
-                s.usage = Some(u);
-                if !include_usage {
-                    return;
-                }
-            }
-            ChunkKind::Content(u) => {
-                s.content = true;
-                if u.is_some() {
-                    s.usage = u;
-                }
-            }
-        }
-        out.extend_from_slice(&event);
-        out.extend_from_slice(b"\n\n");
-    });
-    s
-}
-
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; the parts are distinct borrows"
@@ -78,12 +33,12 @@ pub(super) async fn pump(
     session: &mut Session,
     dep: &Deployment,
     mut up: HttpSession,
+    mut tr: Translator,
     peer: &HttpPeer,
     started: Instant,
     first_deadline: Instant,
     deadline: Instant,
 ) -> Outcome {
-    let mut framer = SseFramer::default();
     let mut out = BytesMut::with_capacity(4096);
     let mut state = StreamState::Buffering;
     let mut saw_done = false;
@@ -117,6 +72,27 @@ pub(super) async fn pump(
                 ex.connector
                     .release_http_session(up, peer, peer.options.idle_timeout)
                     .await;
+                let s = tr.finish(&mut out);
+                saw_done |= s.done;
+                if let Some(u) = s.usage {
+                    ex.record.usage = Some(u);
+                }
+                if let Some(err) = s.error {
+                    if state == StreamState::Buffering {
+                        return Outcome::Failed {
+                            err,
+                            retry_after: None,
+                        };
+                    }
+                    tr.error(&err, None, &mut out);
+                    ex.meta.status = 502;
+                    client_write(
+                        session
+                            .write_response_body(Some(out.split().freeze()), true)
+                            .await,
+                    );
+                    return Outcome::Done;
+                }
                 let ended_early = !saw_done;
                 if state == StreamState::Buffering {
                     if out.is_empty() || ended_early {
@@ -139,7 +115,7 @@ pub(super) async fn pump(
                         ErrorKind::ApiError,
                         format!("upstream {} ended the stream without [DONE]", dep.id),
                     );
-                    out.extend_from_slice(&err.sse_event());
+                    tr.error(&err, None, &mut out);
                     ex.meta.status = 502;
                 } else {
                     dep.metrics.success.inc();
@@ -152,25 +128,23 @@ pub(super) async fn pump(
                 return Outcome::Done;
             }
             Some(Ok(Some(chunk))) => {
-                let s = scan(&mut framer, &chunk, &mut out, ex.call.include_usage);
+                let s: Scan = tr.feed(&chunk, &mut out);
                 saw_done |= s.done;
                 if let Some(u) = s.usage {
                     ex.record.usage = Some(u);
                 }
                 match (s.error, state) {
-                    (Some(payload), StreamState::Buffering) => {
+                    (Some(err), StreamState::Buffering) => {
                         up.shutdown().await;
                         return Outcome::Failed {
-                            err: decode_openai_error(502, &payload),
+                            err,
                             retry_after: None,
                         };
                     }
-                    (Some(payload), StreamState::Committed) => {
+                    (Some(err), StreamState::Committed) => {
                         // Forward the provider's in-band error and end without [DONE].
                         up.shutdown().await;
-                        out.extend_from_slice(b"data: ");
-                        out.extend_from_slice(&payload);
-                        out.extend_from_slice(b"\n\n");
+                        tr.error(&err, s.error_raw.as_ref(), &mut out);
                         ex.meta.status = 502;
                         client_write(
                             session
@@ -209,7 +183,7 @@ pub(super) async fn pump(
             }
             // After commit: an in-band error event, and no [DONE].
             ex.meta.status = err.status;
-            out.extend_from_slice(&err.sse_event());
+            tr.error(&err, None, &mut out);
             client_write(
                 session
                     .write_response_body(Some(out.split().freeze()), true)

@@ -1,0 +1,202 @@
+//! Between the upstream's wire format and the client's: OpenAI to OpenAI passes through
+//! untouched; anything else is decoded into neutral events or a [`Completion`] and rendered
+//! for the client (OpenAI chunks, or Anthropic's message stream).
+
+use bytes::{Bytes, BytesMut};
+
+use crate::api::error::ApiError;
+use crate::api::messages::{self, AnthropicEvents};
+use crate::api::request::ModelCall;
+use crate::api::response::unix_now;
+use crate::providers::chat::{
+    openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,
+};
+use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
+use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
+use crate::providers::Provider;
+
+/// What the events of one upstream read did.
+#[derive(Default)]
+pub(super) struct Scan {
+    /// A content event (text, tool call, finish) was seen: the stream can be committed.
+    pub content: bool,
+    /// The stream's end marker was seen.
+    pub done: bool,
+    pub error: Option<ApiError>,
+    /// The error's raw payload, when passing an OpenAI stream through.
+    pub error_raw: Option<Bytes>,
+    pub usage: Option<Usage>,
+}
+
+/// The client-side renderer of neutral events.
+pub(super) enum ClientStream {
+    OpenAi(OpenAiChunks),
+    Anthropic(Box<AnthropicEvents>),
+}
+
+impl ClientStream {
+    fn event(&mut self, e: Event<'_>, out: &mut BytesMut) {
+        match self {
+            ClientStream::OpenAi(w) => w.event(e, out),
+            ClientStream::Anthropic(w) => w.event_into(e, out),
+        }
+    }
+}
+
+/// One stream's translation, chosen per attempt from the provider and the client.
+pub(super) enum Translator {
+    /// OpenAI SSE to an OpenAI client: events pass through byte for byte.
+    Passthrough {
+        framer: SseFramer,
+        include_usage: bool,
+    },
+    Decode {
+        decoder: Box<dyn StreamDecoder>,
+        client: ClientStream,
+    },
+}
+
+impl Translator {
+    pub fn new(prov: &dyn Provider, call: &ModelCall) -> Translator {
+        let decoder = prov.stream_decoder();
+        let client = match call.client {
+            ClientWire::OpenAi => {
+                if decoder.is_none() {
+                    return Translator::Passthrough {
+                        framer: SseFramer::default(),
+                        include_usage: call.include_usage,
+                    };
+                }
+                ClientStream::OpenAi(OpenAiChunks::new(call.include_usage))
+            }
+            ClientWire::Anthropic => {
+                ClientStream::Anthropic(Box::new(AnthropicEvents::new(&call.model)))
+            }
+        };
+        Translator::Decode {
+            decoder: decoder.unwrap_or_else(|| Box::new(OpenAiStream::default())),
+            client,
+        }
+    }
+
+    /// Feed upstream bytes; client bytes go to `out` (errors are left to the caller).
+    pub fn feed(&mut self, chunk: &[u8], out: &mut BytesMut) -> Scan {
+        match self {
+            Translator::Passthrough {
+                framer,
+                include_usage,
+            } => passthrough(framer, chunk, out, *include_usage),
+            Translator::Decode { decoder, client } => {
+                let mut s = Scan::default();
+                decoder.feed(chunk, &mut |e| route(&mut s, client, e, out));
+                s
+            }
+        }
+    }
+
+    /// The upstream closed the body.
+    pub fn finish(&mut self, out: &mut BytesMut) -> Scan {
+        let mut s = Scan::default();
+        if let Translator::Decode { decoder, client } = self {
+            decoder.finish(&mut |e| route(&mut s, client, e, out));
+        }
+        s
+    }
+
+    /// The client bytes for an error after the stream was committed.
+    pub fn error(&mut self, err: &ApiError, raw: Option<&Bytes>, out: &mut BytesMut) {
+        match (self, raw) {
+            (Translator::Passthrough { .. }, Some(raw)) => {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(raw);
+                out.extend_from_slice(b"\n\n");
+            }
+            (Translator::Decode { client, .. }, _) => client.event(Event::Error(err.clone()), out),
+            (Translator::Passthrough { .. }, None) => out.extend_from_slice(&err.sse_event()),
+        }
+    }
+}
+
+fn route(s: &mut Scan, client: &mut ClientStream, e: Event<'_>, out: &mut BytesMut) {
+    match &e {
+        Event::Error(err) => {
+            s.error = Some(err.clone());
+            return;
+        }
+        Event::Text(_)
+        | Event::Reasoning(_)
+        | Event::ToolStart { .. }
+        | Event::ToolArgs { .. }
+        | Event::Finish(_) => s.content = true,
+        Event::Usage(u) => s.usage = Some(u.as_usage()),
+        Event::Done => s.done = true,
+        Event::Start { .. } => {}
+    }
+    client.event(e, out);
+}
+
+/// OpenAI to OpenAI: frame, classify, forward; the usage trailer only if the client asked.
+fn passthrough(
+    framer: &mut SseFramer,
+    chunk: &[u8],
+    out: &mut BytesMut,
+    include_usage: bool,
+) -> Scan {
+    let mut s = Scan::default();
+    framer.feed(chunk, |event| {
+        let Some(payload) = sse::data(&event) else {
+            // Comments and keep-alives pass through untouched.
+            out.extend_from_slice(&event);
+            out.extend_from_slice(b"\n\n");
+            return;
+        };
+        match sse::classify(&payload) {
+            ChunkKind::Done => s.done = true,
+            ChunkKind::Error => {
+                s.error = Some(decode_openai_error(502, &payload));
+                s.error_raw = Some(payload);
+                return;
+            }
+            ChunkKind::UsageOnly(u) => {
+                s.usage = Some(u);
+                if !include_usage {
+                    return;
+                }
+            }
+            ChunkKind::Content(u) => {
+                s.content = true;
+                if u.is_some() {
+                    s.usage = u;
+                }
+            }
+        }
+        out.extend_from_slice(&event);
+        out.extend_from_slice(b"\n\n");
+    });
+    s
+}
+
+/// A non-stream 2xx body for the client: `None` to send the upstream body as it is;
+/// `Some(Err)` when the provider answered 200 with a failure (e.g. a blocked prompt).
+pub(super) fn completion_body(
+    prov: &dyn Provider,
+    call: &ModelCall,
+    body: &[u8],
+) -> Option<Result<(Bytes, Usage), ApiError>> {
+    let decoded = match (prov.decode_completion(body), call.client) {
+        (None, ClientWire::OpenAi) => return None,
+        (Some(r), _) => r,
+        (None, ClientWire::Anthropic) => decode_completion_body(body),
+    };
+    Some(decoded.map(|mut c: Completion| {
+        if c.model.is_empty() {
+            c.model.clone_from(&call.model);
+        }
+        let usage = c.usage.as_usage();
+        let out = match call.client {
+            ClientWire::OpenAi => Bytes::from(openai_completion(&c, unix_now())),
+            ClientWire::Anthropic => messages::message_body(&c, &call.model),
+        };
+        (out, usage)
+    }))
+}
