@@ -1,4 +1,6 @@
-"""Drop-in check: the official `openai` Python SDK against switchyard, changing only base_url.
+"""Drop-in check: the official `openai` and `anthropic` Python SDKs against switchyard, changing
+only the base URL. The `openai` SDK also talks to a model group whose upstream speaks Anthropic's
+Messages API; the `anthropic` SDK talks to `/v1/messages` with an OpenAI upstream.
 
 Starts two `switchyard-mock` upstreams (`ok`, and `broken` with --failure-rate 1.0) and one
 `switchyard` on port 0, learning every port from the line each process prints.
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -149,6 +152,11 @@ model_list:
   - model_name: embed
     litellm_params:
       model: openai/text-embedding
+      api_base: {ok_base}
+      api_key: sk-provider-secret
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
       api_base: {ok_base}
       api_key: sk-provider-secret
   - model_name: broken
@@ -414,3 +422,109 @@ def test_async_client_chat(stack: Stack) -> None:
             return resp.choices[0].message.content
 
     assert asyncio.run(go()) == "Hello from ok"
+
+
+# --- an Anthropic upstream through the openai SDK ------------------------------------------------
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def test_openai_sdk_to_anthropic_upstream(client: openai.OpenAI) -> None:
+    r = client.chat.completions.create(
+        model="claude", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    )
+    assert r.object == "chat.completion"
+    assert r.choices[0].message.content == STREAM_TEXT
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage is not None and r.usage.completion_tokens == STREAM_CHUNKS
+
+
+def test_openai_sdk_stream_from_anthropic_upstream(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="claude",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == STREAM_TEXT
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == STREAM_CHUNKS
+
+
+def test_openai_sdk_tools_from_anthropic_upstream(client: openai.OpenAI) -> None:
+    r = client.chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "weather in Paris?"}], tools=[WEATHER_TOOL]
+    )
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls"
+    assert call.function.name == "get_weather"
+    assert call.function.arguments == '{"city":"Paris"}'
+
+
+# --- the anthropic SDK against /v1/messages -------------------------------------------------------
+
+
+@pytest.fixture()
+def claude(stack: Stack) -> Iterator[anthropic.Anthropic]:
+    c = anthropic.Anthropic(api_key=MASTER_KEY, base_url=stack.gateway_url, max_retries=0, timeout=30.0)
+    yield c
+    c.close()
+
+
+def test_anthropic_sdk_messages_to_openai_upstream(claude: anthropic.Anthropic) -> None:
+    m = claude.messages.create(
+        model="chat", max_tokens=100, system="be brief", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert m.type == "message"
+    assert m.content[0].type == "text"
+    assert m.content[0].text == "Hello from ok"
+    assert m.stop_reason == "end_turn"
+    assert m.usage.output_tokens > 0 and m.usage.input_tokens > 0
+
+
+def test_anthropic_sdk_stream(claude: anthropic.Anthropic) -> None:
+    with claude.messages.stream(
+        model="chat", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == STREAM_TEXT
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == STREAM_CHUNKS
+
+
+def test_anthropic_sdk_tools(claude: anthropic.Anthropic) -> None:
+    m = claude.messages.create(
+        model="claude",
+        max_tokens=100,
+        tools=[{"name": "get_weather", "description": "weather", "input_schema": {"type": "object"}}],
+        messages=[{"role": "user", "content": "weather in Paris?"}],
+    )
+    assert m.stop_reason == "tool_use"
+    block = m.content[0]
+    assert block.type == "tool_use" and block.name == "get_weather"
+    assert block.input == {"city": "Paris"}
+
+
+def test_anthropic_sdk_error_types(stack: Stack) -> None:
+    bad = anthropic.Anthropic(api_key="sk-wrong", base_url=stack.gateway_url, max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError):
+        bad.messages.create(model="chat", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    good = anthropic.Anthropic(api_key=MASTER_KEY, base_url=stack.gateway_url, max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as e:
+        good.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    assert e.value.body["error"]["type"] == "invalid_request_error"
+
+
+def test_anthropic_sdk_count_tokens(claude: anthropic.Anthropic) -> None:
+    r = claude.messages.count_tokens(model="chat", messages=[{"role": "user", "content": "hello there"}])
+    assert r.input_tokens > 0
