@@ -6,6 +6,7 @@
 
 pub mod azure;
 pub mod chat;
+pub mod gemini;
 pub mod mock;
 pub mod openai;
 pub mod presets;
