@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod chat;
+pub mod gemini;
 pub mod mock;
 pub mod openai;
 pub mod presets;

@@ -95,7 +95,7 @@ enum ErrorFields {
     Text(String),
 }
 
-fn kind_for(status: u16) -> ErrorKind {
+pub(crate) fn kind_for(status: u16) -> ErrorKind {
     match status {
         401 => ErrorKind::Auth,
         403 => ErrorKind::PermissionDenied,
