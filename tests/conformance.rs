@@ -20,6 +20,8 @@ use switchyard::mock_upstream::{Behavior, MockUpstream, Recorded, Script};
 /// One provider under test: how a deployment points at the mock and what it must send.
 struct Case {
     provider: &'static str,
+    /// Folder under `tests/fixtures/` with the recorded payloads.
+    fixtures: &'static str,
     /// The `litellm_params` lines (the mock's base URL is substituted for `{base}`).
     params: &'static str,
     json_type: &'static str,
@@ -37,6 +39,30 @@ impl Case {
             .unwrap_or_else(|| panic!("{}: no error marker in stream_error.sse", self.provider))
     }
 }
+
+const GEMINI: Case = Case {
+    provider: "gemini",
+    fixtures: "gemini/conformance",
+    params:
+        "      model: gemini/gemini-2.5-flash\n      api_base: {base}\n      api_key: AIza-test\n",
+    json_type: "application/json",
+    stream_type: "text/event-stream",
+    check_request: |r, stream| {
+        let want = if stream {
+            "/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        } else {
+            "/v1/models/gemini-2.5-flash:generateContent"
+        };
+        assert_eq!(r.path_and_query, want);
+        assert_eq!(r.header("x-goog-api-key"), Some("AIza-test"));
+        assert!(r.header("authorization").is_none());
+        let body = r.json().unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["role"], "user");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+    },
+    error_marker: b"data: {\"error\"",
+};
 
 fn fixture(provider: &str, name: &str) -> Bytes {
     let path = format!(
@@ -56,6 +82,7 @@ fn raw(status: u16, content_type: &str, body: Bytes) -> Behavior {
 
 const ANTHROPIC: Case = Case {
     provider: "anthropic",
+    fixtures: "anthropic",
     params: "      model: anthropic/claude-sonnet-4-5\n      api_base: {base}\n      api_key: sk-ant-test\n",
     json_type: "application/json",
     stream_type: "text/event-stream",
@@ -121,7 +148,7 @@ fn streamed_text(chunks: &[Value]) -> String {
 }
 
 async fn run_matrix(case: &Case) {
-    let p = case.provider;
+    let p = case.fixtures;
     let (mock, gw) = start(case).await;
 
     // Text, non-stream: content, finish, usage, the request sent.
@@ -279,6 +306,63 @@ async fn run_matrix(case: &Case) {
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_conformance() {
     run_matrix(&ANTHROPIC).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_conformance() {
+    run_matrix(&GEMINI).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_blocked_prompt_is_a_content_policy_error_that_falls_back() {
+    let gem = MockUpstream::start(Script::named("gem")).await.unwrap();
+    let oai = MockUpstream::start(Script::named("oai")).await.unwrap();
+    let yaml = config(
+        &[
+            format!("  - model_name: g\n    litellm_params:\n      model: gemini/gemini-2.5-flash\n      api_base: {}\n      api_key: k\n", gem.base_url()),
+            format!("  - model_name: safe\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", oai.base_url()),
+        ],
+        "router_settings:\n  num_retries: 0\n  content_policy_fallbacks: [{\"g\": [\"safe\"]}]\n",
+    );
+    let gw = Gateway::start(&yaml);
+    gem.push(raw(
+        200,
+        "application/json",
+        fixture("gemini", "blocked.json"),
+    ));
+    let r = send_chat(
+        &gw,
+        &json!({"model": "g", "messages": [{"role": "user", "content": "x"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-litellm-attempted-fallbacks"], "1");
+    assert_eq!(oai.request_count(), 1);
+    // Without a fallback the client sees the 400 content-policy error.
+    gem.push(raw(
+        200,
+        "application/json",
+        fixture("gemini", "blocked.json"),
+    ));
+    let r = send_chat(
+        &gw,
+        &json!({"model": "g", "disable_fallbacks": true, "messages": [{"role": "user", "content": "x"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "content_policy_violation", "{v}");
+    // A 429 with RetryInfo in the body becomes a retry-after header.
+    gem.push(raw(
+        429,
+        "application/json",
+        fixture("gemini/conformance", "error_429.json"),
+    ));
+    let r = send_chat(&gw, &json!({"model": "g", "disable_fallbacks": true, "messages": [{"role": "user", "content": "x"}]}), &[]).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "2");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -31,6 +31,8 @@ pub enum ProviderKind {
     Azure,
     /// `anthropic/`: the Messages API.
     Anthropic,
+    /// `gemini/`: Google AI Studio's generateContent.
+    Gemini,
     /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
     /// [`presets::PRESETS`].
     Preset(u8),
@@ -48,6 +50,7 @@ impl ProviderKind {
             "hosted_vllm" => Some(ProviderKind::HostedVllm),
             "azure" => Some(ProviderKind::Azure),
             "anthropic" => Some(ProviderKind::Anthropic),
+            "gemini" => Some(ProviderKind::Gemini),
             other => presets::find(other).map(ProviderKind::Preset),
         }
     }
@@ -59,6 +62,7 @@ impl ProviderKind {
             ProviderKind::HostedVllm => &openai::VLLM_DEFAULTS,
             ProviderKind::Azure => &azure::DEFAULTS,
             ProviderKind::Anthropic => &anthropic::DEFAULTS,
+            ProviderKind::Gemini => &gemini::DEFAULTS,
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or(&openai::DEFAULTS, |p| &p.defaults),
@@ -72,6 +76,7 @@ impl ProviderKind {
             ProviderKind::HostedVllm => "hosted_vllm",
             ProviderKind::Azure => "azure",
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or("openai", |p| p.name),
@@ -167,6 +172,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         }
         ProviderKind::Azure => &azure::Azure,
         ProviderKind::Anthropic => &anthropic::Anthropic,
+        ProviderKind::Gemini => &gemini::Gemini,
     }
 }
 

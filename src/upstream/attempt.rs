@@ -308,6 +308,13 @@ pub(super) async fn run(
         dep.metrics
             .api_latency
             .observe(started.elapsed().as_secs_f64());
+        // Google puts the wait in the body (RetryInfo), not in a header.
+        let retry_after = retry_after.or_else(|| {
+            (target.kind == crate::providers::ProviderKind::Gemini)
+                .then(|| crate::providers::gemini::retry_after_secs(&err_body))
+                .flatten()
+                .map(|s| s.to_string())
+        });
         return Outcome::Failed {
             err: prov.decode_error(status, &resp_headers, &err_body),
             retry_after,
