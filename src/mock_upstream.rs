@@ -1,9 +1,10 @@
 //! A fast, scriptable mock of an OpenAI-compatible upstream (chat, completions, embeddings,
-//! models), and of Anthropic's Messages API, for tests and load tests.
+//! models), and of Anthropic's Messages API and Gemini's generateContent, for tests and load tests.
 
 mod answers;
 mod anthropic;
 mod body;
+mod gemini;
 #[cfg(test)]
 mod tests;
 

@@ -32,6 +32,10 @@ enum Route {
     Models,
     /// Anthropic's `/v1/messages`.
     Messages,
+    /// Gemini's `:generateContent` / `:streamGenerateContent`.
+    Gemini {
+        stream: bool,
+    },
 }
 
 impl Route {
@@ -40,6 +44,12 @@ impl Route {
         match *method {
             Method::POST if path.ends_with("/chat/completions") => Some(Route::Chat),
             Method::POST if path.ends_with("/v1/messages") => Some(Route::Messages),
+            Method::POST if path.ends_with(":generateContent") => {
+                Some(Route::Gemini { stream: false })
+            }
+            Method::POST if path.ends_with(":streamGenerateContent") => {
+                Some(Route::Gemini { stream: true })
+            }
             Method::POST if path.ends_with("/completions") => Some(Route::Completions),
             Method::POST if path.ends_with("/embeddings") => Some(Route::Embeddings),
             Method::GET if path.ends_with("/models") => Some(Route::Models),
@@ -76,7 +86,9 @@ struct StreamOptions {
 impl RequestFields {
     fn parse(route: Option<Route>, body: &[u8]) -> Result<RequestFields, serde_json::Error> {
         match route {
-            Some(Route::Models | Route::Messages) | None => Ok(RequestFields::default()),
+            Some(Route::Models | Route::Messages | Route::Gemini { .. }) | None => {
+                Ok(RequestFields::default())
+            }
             Some(_) => serde_json::from_slice(body),
         }
     }
@@ -171,6 +183,26 @@ pub(super) fn respond(
         Behavior::Ok => match route {
             None => full(StatusCode::NOT_FOUND, unknown_url(parts)),
             Some(Route::Models) => full(StatusCode::OK, models_body(&shared.script.name)),
+            Some(Route::Gemini { stream }) => {
+                let tool = match super::gemini::parse(body) {
+                    Ok(t) => t,
+                    Err(_) => return full(StatusCode::BAD_REQUEST, invalid_json_body()),
+                };
+                let (name, chunks) = (&shared.script.name, shared.script.chunks);
+                let (path, input) = (parts.uri.path(), prompt_tokens(body.len()));
+                if stream {
+                    events(
+                        super::gemini::events(tool.as_deref(), name, chunks, path, id, input),
+                        shared.script.chunk_delay,
+                        Ending::Clean,
+                    )
+                } else {
+                    full(
+                        StatusCode::OK,
+                        super::gemini::answer(tool.as_deref(), name, chunks, path, id, input),
+                    )
+                }
+            }
             Some(Route::Messages) => {
                 let ask = match super::anthropic::parse(body) {
                     Ok(a) => a,

@@ -159,6 +159,11 @@ model_list:
       model: anthropic/claude-sonnet-4-5
       api_base: {ok_base}
       api_key: sk-provider-secret
+  - model_name: gemini
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_base: {ok_base}
+      api_key: sk-provider-secret
   - model_name: broken
     litellm_params:
       model: openai/upstream-broken
@@ -424,7 +429,7 @@ def test_async_client_chat(stack: Stack) -> None:
     assert asyncio.run(go()) == "Hello from ok"
 
 
-# --- an Anthropic upstream through the openai SDK ------------------------------------------------
+# --- Anthropic and Gemini upstreams through the openai SDK ------------------------------------------------
 
 WEATHER_TOOL = {
     "type": "function",
@@ -436,9 +441,10 @@ WEATHER_TOOL = {
 }
 
 
-def test_openai_sdk_to_anthropic_upstream(client: openai.OpenAI) -> None:
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_openai_sdk_to_translated_upstream(client: openai.OpenAI, model: str) -> None:
     r = client.chat.completions.create(
-        model="claude", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+        model=model, messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
     )
     assert r.object == "chat.completion"
     assert r.choices[0].message.content == STREAM_TEXT
@@ -446,9 +452,10 @@ def test_openai_sdk_to_anthropic_upstream(client: openai.OpenAI) -> None:
     assert r.usage is not None and r.usage.completion_tokens == STREAM_CHUNKS
 
 
-def test_openai_sdk_stream_from_anthropic_upstream(client: openai.OpenAI) -> None:
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_openai_sdk_stream_from_translated_upstream(client: openai.OpenAI, model: str) -> None:
     stream = client.chat.completions.create(
-        model="claude",
+        model=model,
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
         stream_options={"include_usage": True},
@@ -460,9 +467,10 @@ def test_openai_sdk_stream_from_anthropic_upstream(client: openai.OpenAI) -> Non
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == STREAM_CHUNKS
 
 
-def test_openai_sdk_tools_from_anthropic_upstream(client: openai.OpenAI) -> None:
+@pytest.mark.parametrize("model", ["claude", "gemini"])
+def test_openai_sdk_tools_from_translated_upstream(client: openai.OpenAI, model: str) -> None:
     r = client.chat.completions.create(
-        model="claude", messages=[{"role": "user", "content": "weather in Paris?"}], tools=[WEATHER_TOOL]
+        model=model, messages=[{"role": "user", "content": "weather in Paris?"}], tools=[WEATHER_TOOL]
     )
     call = r.choices[0].message.tool_calls[0]
     assert r.choices[0].finish_reason == "tool_calls"
