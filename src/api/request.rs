@@ -324,6 +324,15 @@ impl ModelCall {
         }
     }
 
+    /// The raw JSON of a top-level member, if present.
+    pub fn raw_field(&self, name: &str) -> Option<&[u8]> {
+        self.keys
+            .iter()
+            .position(|r| &self.body[r.clone()] == name.as_bytes())
+            .and_then(|i| self.values.get(i))
+            .map(|v| &self.body[v.clone()])
+    }
+
     fn has_key(&self, name: &str) -> bool {
         self.keys
             .iter()
@@ -341,6 +350,17 @@ impl ModelCall {
         defaults: &[(String, Box<RawValue>)],
         drop: &[String],
     ) -> Bytes {
+        self.splice_with(model_json, defaults, drop, &Rewrites::NONE)
+    }
+
+    /// [`ModelCall::splice`] plus a provider's renames and value rewrites.
+    pub fn splice_with(
+        &self,
+        model_json: Option<&[u8]>,
+        defaults: &[(String, Box<RawValue>)],
+        drop: &[String],
+        rewrites: &Rewrites,
+    ) -> Bytes {
         let body: &[u8] = &self.body;
         let mut edits: Vec<(Range<usize>, Cow<[u8]>)> = Vec::with_capacity(6);
         if let Some(m) = model_json {
@@ -348,6 +368,31 @@ impl ModelCall {
         }
         if self.has_gateway_fields || !drop.is_empty() {
             self.removals(drop, &mut edits);
+        }
+        if !rewrites.is_empty() {
+            for (i, (key, value)) in self.keys.iter().zip(&self.values).enumerate() {
+                let name = &body[key.clone()];
+                let dropped = self.gateway.get(i).copied().unwrap_or(false)
+                    || drop.iter().any(|d| d.as_bytes() == name);
+                if dropped {
+                    continue;
+                }
+                if let Some((_, to)) = rewrites
+                    .rename
+                    .iter()
+                    .find(|(from, _)| from.as_bytes() == name)
+                {
+                    edits.push((key.clone(), Cow::Borrowed(to.as_bytes())));
+                }
+                let raw = &body[value.clone()];
+                if let Some((_, _, to)) = rewrites
+                    .values
+                    .iter()
+                    .find(|(k, from, _)| k.as_bytes() == name && from.as_bytes() == raw)
+                {
+                    edits.push((value.clone(), Cow::Borrowed(to.as_bytes())));
+                }
+            }
         }
         let mut insert = Vec::new();
         for (k, v) in defaults {
@@ -388,6 +433,26 @@ impl ModelCall {
         }
         out.extend_from_slice(&body[at..]);
         Bytes::from(out)
+    }
+}
+
+/// A provider's edits to an OpenAI body: key renames and whole-value replacements.
+#[derive(Debug, Default)]
+pub struct Rewrites {
+    /// `(from, to)`: a member renamed (Mistral's `seed` is `random_seed`).
+    pub rename: &'static [(&'static str, &'static str)],
+    /// `(key, raw JSON value, replacement)`: e.g. `tool_choice` `"required"` to `"any"`.
+    pub values: &'static [(&'static str, &'static str, &'static str)],
+}
+
+impl Rewrites {
+    pub const NONE: Rewrites = Rewrites {
+        rename: &[],
+        values: &[],
+    };
+
+    fn is_empty(&self) -> bool {
+        self.rename.is_empty() && self.values.is_empty()
     }
 }
 

@@ -579,20 +579,27 @@ impl<'a> ChatRequest<'a> {
         if names.is_empty() {
             return Ok(());
         }
+        Err(unsupported_params(provider, model, &names))
+    }
+}
+
+/// LiteLLM's `UnsupportedParamsError`: a 400 naming the parameters and how to drop them.
+pub fn unsupported_params(provider: &str, model: &str, names: &[&str]) -> ApiError {
+    {
         let list = names
             .iter()
             .map(|n| format!("'{n}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        Err(ApiError::new(
+        ApiError::new(
             400,
             ErrorKind::InvalidRequest,
             format!(
                 "litellm.UnsupportedParamsError: {provider} does not support parameters: [{list}], for model={model}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n"
             ),
         )
-        .with_param(names[0])
-        .with_code("unsupported_params"))
+        .with_param(names.first().copied().unwrap_or_default())
+        .with_code("unsupported_params")
     }
 }
 

@@ -167,9 +167,11 @@ pub struct EncodeTarget<'a> {
 /// The one dispatch point from kind to implementation.
 pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
     match kind {
-        ProviderKind::OpenAi | ProviderKind::HostedVllm | ProviderKind::Preset(_) => {
-            &openai::OpenAi
-        }
+        ProviderKind::OpenAi | ProviderKind::HostedVllm => &openai::OpenAi,
+        ProviderKind::Preset(i) => match presets::PRESETS.get(usize::from(i)) {
+            Some(p) => p,
+            None => &openai::OpenAi,
+        },
         ProviderKind::Azure => &azure::Azure,
         ProviderKind::Anthropic => &anthropic::Anthropic,
         ProviderKind::Gemini => &gemini::Gemini,

@@ -1,19 +1,55 @@
-//! OpenAI-compatible hosted providers: LiteLLM's prefixes with their default base URLs and key
-//! variables. They speak OpenAI's wire format, so they share the OpenAI module's encoding.
+//! OpenAI-compatible hosted providers: LiteLLM's prefixes with their default base URLs, key
+//! variables and known quirks. They speak OpenAI's wire format: the body is spliced as for
+//! OpenAI, with the quirks applied (renamed and rewritten members, parameters the provider
+//! rejects turned into LiteLLM's 400 unless `drop_params` removes them).
 
-use super::Defaults;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 
-/// One preset: a LiteLLM provider prefix and its defaults.
+use super::chat::unsupported_params;
+use super::openai::{decode_openai_error, OpenAi};
+use super::{Defaults, EncodeTarget, Provider};
+use crate::api::error::ApiError;
+use crate::api::request::{ModelCall, Rewrites};
+use crate::api::Endpoint;
+
+/// One preset: a LiteLLM provider prefix, its defaults and its quirks.
 pub struct Preset {
     pub name: &'static str,
     pub defaults: Defaults,
+    pub quirks: Quirks,
 }
+
+/// What a provider does differently from OpenAI (as LiteLLM's per-provider configs).
+pub struct Quirks {
+    pub rewrites: Rewrites,
+    /// OpenAI parameters the provider rejects.
+    pub unsupported: &'static [&'static str],
+    /// Only one choice per request (`n` must be 1).
+    pub single_choice: bool,
+}
+
+const PLAIN: Quirks = Quirks {
+    rewrites: Rewrites::NONE,
+    unsupported: &[],
+    single_choice: false,
+};
 
 const fn preset(
     name: &'static str,
     base: &'static str,
     key_env: &'static [&'static str],
     base_env: &'static [&'static str],
+) -> Preset {
+    with_quirks(name, base, key_env, base_env, PLAIN)
+}
+
+const fn with_quirks(
+    name: &'static str,
+    base: &'static str,
+    key_env: &'static [&'static str],
+    base_env: &'static [&'static str],
+    quirks: Quirks,
 ) -> Preset {
     Preset {
         name,
@@ -25,22 +61,83 @@ const fn preset(
             default_api_version: None,
             fallback_key: None,
         },
+        quirks,
+    }
+}
+
+impl Provider for Preset {
+    fn path(&self, base_path: &str, endpoint: Endpoint, model: &str, v: Option<&str>) -> String {
+        OpenAi.path(base_path, endpoint, model, v)
+    }
+
+    fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)> {
+        OpenAi.auth_header(api_key)
+    }
+
+    fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
+        let q = &self.quirks;
+        let set = |k: &str| call.raw_field(k).is_some_and(|v| v != b"null");
+        let mut rejected: Vec<&str> = q.unsupported.iter().copied().filter(|k| set(k)).collect();
+        if q.single_choice
+            && call
+                .raw_field("n")
+                .is_some_and(|v| v != b"1" && v != b"null")
+        {
+            rejected.push("n");
+        }
+        if rejected.is_empty() {
+            return Ok(call.splice_with(
+                Some(target.model_json),
+                target.defaults,
+                target.additional_drop_params,
+                &q.rewrites,
+            ));
+        }
+        if !target.drop_params {
+            return Err(unsupported_params(self.name, target.model, &rejected));
+        }
+        let drop: Vec<String> = target
+            .additional_drop_params
+            .iter()
+            .cloned()
+            .chain(rejected.iter().map(|s| s.to_string()))
+            .collect();
+        Ok(call.splice_with(Some(target.model_json), target.defaults, &drop, &q.rewrites))
+    }
+
+    fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
+        decode_openai_error(status, body)
     }
 }
 
 /// Base URLs and key variables as LiteLLM uses them.
 pub static PRESETS: &[Preset] = &[
-    preset(
+    // Mistral: `random_seed`, `tool_choice: "any"` for OpenAI's "required" (LiteLLM's map).
+    with_quirks(
         "mistral",
         "https://api.mistral.ai/v1",
         &["MISTRAL_API_KEY"],
         &["MISTRAL_API_BASE"],
+        Quirks {
+            rewrites: Rewrites {
+                rename: &[("seed", "random_seed")],
+                values: &[("tool_choice", "\"required\"", "\"any\"")],
+            },
+            unsupported: &["logit_bias", "logprobs", "top_logprobs"],
+            single_choice: false,
+        },
     ),
-    preset(
+    // Groq answers 400 to these, and to n > 1 (console.groq.com/docs/openai).
+    with_quirks(
         "groq",
         "https://api.groq.com/openai/v1",
         &["GROQ_API_KEY"],
         &["GROQ_API_BASE"],
+        Quirks {
+            rewrites: Rewrites::NONE,
+            unsupported: &["logprobs", "logit_bias", "top_logprobs"],
+            single_choice: true,
+        },
     ),
     preset(
         "deepseek",
@@ -118,4 +215,57 @@ pub fn find(prefix: &str) -> Option<u8> {
         .iter()
         .position(|p| p.name == prefix)
         .and_then(|i| u8::try_from(i).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn encode(name: &str, body: Value, drop_params: bool) -> Result<Value, ApiError> {
+        let p = &PRESETS[usize::from(find(name).unwrap())];
+        let call = ModelCall::parse(Endpoint::ChatCompletions, Bytes::from(body.to_string()))?;
+        let out = p.encode(
+            &call,
+            &EncodeTarget {
+                model_json: b"\"up\"",
+                model: "up",
+                defaults: &[],
+                drop_params,
+                additional_drop_params: &[],
+            },
+        )?;
+        Ok(serde_json::from_slice(&out).unwrap())
+    }
+
+    #[test]
+    fn mistral_renames_seed_and_maps_required() {
+        let v = encode(
+            "mistral",
+            json!({"model": "m", "seed": 7, "tool_choice": "required", "messages": []}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"model": "up", "random_seed": 7, "tool_choice": "any", "messages": []})
+        );
+    }
+
+    #[test]
+    fn groq_rejects_or_drops_what_it_cannot_take() {
+        let body = json!({"model": "m", "logprobs": true, "n": 2, "messages": []});
+        let e = encode("groq", body.clone(), false).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(
+            e.message
+                .contains("groq does not support parameters: ['logprobs', 'n']"),
+            "{}",
+            e.message
+        );
+        let v = encode("groq", body, true).unwrap();
+        assert_eq!(v, json!({"model": "up", "messages": []}));
+        let v = encode("groq", json!({"model": "m", "n": 1, "messages": []}), false).unwrap();
+        assert_eq!(v["n"], 1);
+    }
 }
