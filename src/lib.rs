@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod mock_upstream;
+pub mod passthrough;
 pub mod pricing;
 pub mod providers;
 pub mod proxy;

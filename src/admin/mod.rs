@@ -72,7 +72,8 @@ pub async fn serve(
         | Endpoint::Completions
         | Endpoint::Embeddings
         | Endpoint::Messages
-        | Endpoint::CountTokens => {
+        | Endpoint::CountTokens
+        | Endpoint::PassThrough(_) => {
             let e = ApiError::new(
                 500,
                 crate::api::error::ErrorKind::ApiError,

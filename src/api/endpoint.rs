@@ -10,6 +10,8 @@ pub enum Endpoint {
     Messages,
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
+    /// `/{provider}/*`: forwarded to the provider as it is (any method).
+    PassThrough(crate::providers::ProviderKind),
     Models,
     /// `GET /v1/models/{id}`: the id is read from the path again when answering.
     Model,
@@ -31,6 +33,9 @@ pub enum Route {
 impl Endpoint {
     /// Resolve a method and path (query already stripped).
     pub fn route(method: &str, path: &str) -> Route {
+        if let Some(kind) = crate::passthrough::route(path) {
+            return Route::Found(Endpoint::PassThrough(kind));
+        }
         let path = path
             .strip_suffix('/')
             .filter(|p| !p.is_empty())
@@ -104,6 +109,7 @@ impl Endpoint {
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Messages => "/v1/messages",
             Endpoint::CountTokens => "/v1/messages/count_tokens",
+            Endpoint::PassThrough(_) => "/{provider}/*",
             Endpoint::Models => "/models",
             Endpoint::Model => "/models/{id}",
             Endpoint::Liveliness => "/health/liveliness",

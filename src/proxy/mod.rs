@@ -165,6 +165,10 @@ impl Gateway {
                 return Err(e);
             }
         }
+        if let Endpoint::PassThrough(kind) = endpoint {
+            let body = body::read(session, rt.settings.max_body_bytes).await?;
+            return crate::passthrough::serve(session, &rt, &self.connector, kind, body).await;
+        }
         if !endpoint.is_model_call() {
             return crate::admin::serve(session, &rt, &self.connector, endpoint)
                 .await

@@ -1,0 +1,119 @@
+//! Pass-through routes: gateway key in, provider key out, response verbatim (streams too).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use common::{client, config, Gateway, MASTER_KEY};
+use serde_json::{json, Value};
+use switchyard::mock_upstream::{MockUpstream, Script};
+
+async fn setup() -> (MockUpstream, Gateway) {
+    let mock = MockUpstream::start(Script::named("up")).await.unwrap();
+    mock.set_recording(true);
+    let yaml = config(
+        &[
+            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant-provider\n", mock.base_url()),
+            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: sk-oai-provider\n", mock.base_url()),
+        ],
+        "",
+    );
+    (mock, Gateway::start(&yaml))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_pass_through_swaps_the_key_and_returns_the_body_verbatim() {
+    let (mock, gw) = setup().await;
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    let r = client()
+        .post(gw.url("/anthropic/v1/messages"))
+        .header("x-api-key", MASTER_KEY)
+        .header("anthropic-version", "2023-06-01")
+        .header("anthropic-beta", "prompt-caching-2024-07-31")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-litellm-pass-through"], "true");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], "message");
+    assert!(v["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Hello from up"));
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, "/v1/messages");
+    assert_eq!(sent.header("x-api-key"), Some("sk-ant-provider"));
+    assert_eq!(
+        sent.header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31")
+    );
+    assert_eq!(sent.json().unwrap(), body, "body forwarded unchanged");
+
+    // A stream comes back event for event.
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let r = client()
+        .post(gw.url("/anthropic/v1/messages"))
+        .header("x-api-key", MASTER_KEY)
+        .json(&streamed)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("event: message_start\n"), "{text}");
+    assert!(text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+    assert_eq!(
+        mock.requests().last().unwrap().header("anthropic-version"),
+        Some("2023-06-01")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_pass_through_and_its_guards() {
+    let (mock, gw) = setup().await;
+    let r = client()
+        .post(gw.url("/openai/v1/chat/completions?trace=1"))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, "/v1/chat/completions?trace=1");
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-oai-provider"));
+
+    let r = client()
+        .post(gw.url("/anthropic/v1/messages"))
+        .header("x-api-key", "sk-not-the-key")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let before = mock.request_count();
+    let r = client()
+        .post(gw.url("/gemini/v1beta/models/g:generateContent"))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no gemini deployment"));
+    assert_eq!(mock.request_count(), before);
+}
