@@ -493,3 +493,38 @@ async fn embeddings_to_a_chat_only_provider_are_a_clear_400() {
         .contains("anthropic does not support /embeddings"));
     assert_eq!(mock.request_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_embeddings_translate_both_ways() {
+    let (mock, gw) = start(&GEMINI).await;
+    mock.push(raw(
+        200,
+        "application/json",
+        Bytes::from_static(br#"{"embeddings":[{"values":[0.1,0.2]},{"values":[0.3,0.4]}]}"#),
+    ));
+    let r = client()
+        .post(gw.url("/v1/embeddings"))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({"model": "m", "input": ["a", "b"], "dimensions": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["object"], "list");
+    assert_eq!(
+        v["data"][1],
+        json!({"object": "embedding", "index": 1, "embedding": [0.3, 0.4]})
+    );
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(
+        sent.path_and_query,
+        "/v1/models/gemini-2.5-flash:batchEmbedContents"
+    );
+    let body = sent.json().unwrap();
+    assert_eq!(
+        body["requests"][0],
+        json!({"model": "models/gemini-2.5-flash", "content": {"parts": [{"text": "a"}]}, "outputDimensionality": 2})
+    );
+}

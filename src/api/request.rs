@@ -40,6 +40,8 @@ const GATEWAY_FIELDS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct ModelCall {
     pub body: Bytes,
+    /// The API the body is for (chat, completions, embeddings).
+    pub endpoint: Endpoint,
     pub model: String,
     model_span: Range<usize>,
     pub stream: bool,
@@ -160,6 +162,7 @@ impl ModelCall {
         let open_brace = bytes.iter().position(|&b| b == b'{').unwrap_or(0);
         let mut call = ModelCall {
             body: Bytes::new(),
+            endpoint,
             model: String::new(),
             model_span: 0..0,
             stream: false,

@@ -3,6 +3,7 @@
 //! decoded back into the neutral chat types.
 
 mod contents;
+mod embed;
 mod encode;
 
 use std::borrow::Cow;
@@ -45,8 +46,11 @@ fn resource(model: &str) -> Cow<'_, str> {
 }
 
 impl Provider for Gemini {
-    fn path(&self, base_path: &str, _endpoint: Endpoint, model: &str, _v: Option<&str>) -> String {
-        format!("{base_path}/{}:generateContent", resource(model))
+    fn path(&self, base_path: &str, endpoint: Endpoint, model: &str, _v: Option<&str>) -> String {
+        match endpoint {
+            Endpoint::Embeddings => format!("{base_path}/{}:batchEmbedContents", resource(model)),
+            _ => format!("{base_path}/{}:generateContent", resource(model)),
+        }
     }
 
     fn stream_path(&self, base_path: &str, model: &str, _v: Option<&str>) -> Option<String> {
@@ -64,11 +68,18 @@ impl Provider for Gemini {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        endpoint == Endpoint::ChatCompletions
+        matches!(endpoint, Endpoint::ChatCompletions | Endpoint::Embeddings)
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
-        encode::encode(call, target)
+        match call.endpoint {
+            Endpoint::Embeddings => embed::encode(call, target),
+            _ => encode::encode(call, target),
+        }
+    }
+
+    fn decode_embeddings(&self, body: &[u8], call: &ModelCall) -> Option<Result<Bytes, ApiError>> {
+        Some(embed::decode(body, &call.model, call.input_json().len()))
     }
 
     fn decode_completion(&self, body: &[u8]) -> Option<Result<Completion, ApiError>> {

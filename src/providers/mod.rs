@@ -142,6 +142,15 @@ pub trait Provider: Sync {
         None
     }
 
+    /// Translate a 2xx embeddings body into OpenAI's list; `None` when already OpenAI's.
+    fn decode_embeddings(
+        &self,
+        _body: &[u8],
+        _call: &ModelCall,
+    ) -> Option<Result<Bytes, ApiError>> {
+        None
+    }
+
     /// The decoder for a streamed chat body; `None` when the stream is OpenAI SSE.
     fn stream_decoder(&self) -> Option<Box<dyn StreamDecoder>> {
         None

@@ -183,6 +183,14 @@ pub(super) fn completion_body(
     call: &ModelCall,
     body: &[u8],
 ) -> Option<Result<(Bytes, Usage), ApiError>> {
+    if call.endpoint == crate::api::Endpoint::Embeddings {
+        return prov.decode_embeddings(body, call).map(|r| {
+            r.map(|b| {
+                let usage = crate::providers::sse::usage_in_body(&b).unwrap_or_default();
+                (b, usage)
+            })
+        });
+    }
     let decoded = match (prov.decode_completion(body), call.client) {
         (None, ClientWire::OpenAi) => return None,
         (Some(r), _) => r,
