@@ -93,9 +93,40 @@ async fn messages_to_openai_and_anthropic_upstreams() {
         json!({"role": "system", "content": "be brief"})
     );
     assert_eq!(body["max_tokens"], 256);
-    // The Anthropic upstream got a Messages request.
+    // The Anthropic upstream got the client's own Messages body, model replaced.
     let sent = ant.requests().last().unwrap().json().unwrap();
-    assert_eq!(sent["system"][0]["text"], "be brief");
+    assert_eq!(sent["system"], "be brief");
+    assert_eq!(sent["model"], "claude-sonnet-4-5");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_to_anthropic_keeps_cache_control_and_thinking_blocks() {
+    let (_oai, ant, gw) = setup().await;
+    let body = json!({"model": "claude", "max_tokens": 64,
+        "system": [{"type": "text", "text": "long policy", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig=="}, {"type": "text", "text": "yes"}]},
+            {"role": "user", "content": "go on"}],
+        "metadata": {"user_id": "u-1"}});
+    let r = post(&gw, "/v1/messages", &body).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["usage"]["output_tokens"], 8);
+    let sent = ant.requests().last().unwrap().json().unwrap();
+    let mut want = body.clone();
+    want["model"] = json!("claude-sonnet-4-5");
+    want.as_object_mut().unwrap().remove("metadata");
+    assert_eq!(sent, want, "sent as the client wrote it, model replaced");
+    // Streams pass through event for event too.
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let ev = events(post(&gw, "/v1/messages", &streamed).await).await;
+    assert!(ev.first().unwrap().1["message"]["id"].as_str().unwrap().starts_with("msg_mock"));
+    assert_eq!(ev.last().unwrap().0, "message_stop");
+    assert!(
+        ev.iter().any(|(n, _)| n == "ping"),
+        "upstream events are kept as they are"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -569,7 +569,14 @@ impl AnthropicEvents {
 
     /// An `error` event (after the stream was committed).
     pub fn error(&mut self, err: &ApiError, out: &mut BytesMut) {
-        Self::event(out, "error", &error_body(err));
+        out.extend_from_slice(&Self::error_event(err));
+    }
+
+    /// The bytes of an `error` event.
+    pub fn error_event(err: &ApiError) -> Bytes {
+        let mut out = BytesMut::new();
+        Self::event(&mut out, "error", &error_body(err));
+        out.freeze()
     }
 
     fn end(&mut self, out: &mut BytesMut) {

@@ -75,6 +75,9 @@ pub struct ModelCall {
     pub drop_params: bool,
     /// The API the client speaks (set by the ingress route).
     pub client: crate::providers::chat::ClientWire,
+    /// A `/v1/messages` client's own body, indexed the same way: sent as it is (model
+    /// replaced) to Anthropic deployments.
+    pub native: Option<Box<ModelCall>>,
     /// `messages`, `prompt` or `input`: what pre-call checks count tokens of.
     input_span: Range<usize>,
 }
@@ -184,6 +187,7 @@ impl ModelCall {
             mock_testing_rate_limit_error: false,
             drop_params: false,
             client: Default::default(),
+            native: None,
             input_span: 0..0,
         };
         let mut model = None;

@@ -68,6 +68,15 @@ impl Provider for Anthropic {
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
+        if let Some(native) = &call.native {
+            // A `/v1/messages` client: its own body goes out, only the model replaced, so
+            // `cache_control`, thinking signatures and beta fields survive.
+            return Ok(native.splice(
+                Some(target.model_json),
+                target.defaults,
+                target.additional_drop_params,
+            ));
+        }
         let req = ChatRequest::parse(call)?;
         req.check_supported("anthropic", target.model, UNSUPPORTED, target.drop_params)?;
         encode_request(&req, target)
@@ -487,6 +496,19 @@ pub fn finish_reason(stop: &str) -> Finish {
     }
 }
 
+/// Token counts of a Messages response body (for a body passed through as it is).
+pub fn usage_of(body: &[u8]) -> Option<TokenUsage> {
+    #[derive(Deserialize)]
+    struct WithUsage {
+        #[serde(default)]
+        usage: Option<UsageIn>,
+    }
+    let u = serde_json::from_slice::<WithUsage>(body).ok()?.usage?;
+    let mut out = TokenUsage::default();
+    u.merge_into(&mut out, &mut 0);
+    Some(out)
+}
+
 fn decode_message(body: &[u8]) -> Result<Completion, ApiError> {
     let m: MessageIn = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -611,7 +633,8 @@ impl AnthropicStream {
             .map_or(Open::Other, |(_, o)| *o)
     }
 
-    fn on_event(&mut self, payload: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
+    /// One event's `data` (already framed).
+    pub fn on_event(&mut self, payload: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         let ev: StreamEvent = match serde_json::from_slice(payload) {
             Ok(e) => e,
             Err(e) => {

@@ -176,16 +176,23 @@ impl Gateway {
         }
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
-        let (wire_endpoint, body, client) = match endpoint {
+        let (wire_endpoint, body, client, native) = match endpoint {
             Endpoint::Messages | Endpoint::CountTokens => (
                 Endpoint::ChatCompletions,
                 crate::api::messages::to_openai(&body)?,
                 ClientWire::Anthropic,
+                Some(body),
             ),
-            e => (e, body, ClientWire::OpenAi),
+            e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
         call.client = client;
+        if let Some(native) = native.filter(|_| endpoint == Endpoint::Messages) {
+            call.native = Some(Box::new(ModelCall::parse(
+                Endpoint::ChatCompletions,
+                native,
+            )?));
+        }
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),
             None => match rt.resolve_wildcard(&call.model) {

@@ -322,7 +322,7 @@ pub(super) async fn run(
     }
 
     if ex.call.stream && !content_type.starts_with("application/json") {
-        let tr = Translator::new(prov, ex.call);
+        let tr = Translator::new(prov, target.kind, ex.call);
         return pump(
             ex,
             session,
@@ -356,7 +356,7 @@ pub(super) async fn run(
     let latency = started.elapsed().as_secs_f64();
     dep.metrics.api_latency.observe(latency);
     dep.metrics.success.inc();
-    let (body, content_type) = match translate::completion_body(prov, ex.call, &body) {
+    let (body, content_type) = match translate::completion_body(prov, target.kind, ex.call, &body) {
         None => {
             ex.record.usage = usage_in_body(&body);
             (body, content_type)

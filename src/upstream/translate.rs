@@ -8,12 +8,18 @@ use crate::api::error::ApiError;
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::request::ModelCall;
 use crate::api::response::unix_now;
+use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{
     openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,
 };
 use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
 use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
-use crate::providers::Provider;
+use crate::providers::{Provider, ProviderKind};
+
+/// A `/v1/messages` client on an Anthropic deployment: both sides speak Anthropic.
+fn native_anthropic(kind: ProviderKind, call: &ModelCall) -> bool {
+    kind == ProviderKind::Anthropic && call.client == ClientWire::Anthropic && call.native.is_some()
+}
 
 /// What the events of one upstream read did.
 #[derive(Default)]
@@ -54,10 +60,22 @@ pub(super) enum Translator {
         decoder: Box<dyn StreamDecoder>,
         client: ClientStream,
     },
+    /// Anthropic SSE to an Anthropic client: events pass through byte for byte, read by the
+    /// decoder only for commit, end, usage and errors.
+    NativeAnthropic {
+        framer: SseFramer,
+        decoder: AnthropicStream,
+    },
 }
 
 impl Translator {
-    pub fn new(prov: &dyn Provider, call: &ModelCall) -> Translator {
+    pub fn new(prov: &dyn Provider, kind: ProviderKind, call: &ModelCall) -> Translator {
+        if native_anthropic(kind, call) {
+            return Translator::NativeAnthropic {
+                framer: SseFramer::default(),
+                decoder: AnthropicStream::default(),
+            };
+        }
         let decoder = prov.stream_decoder();
         let client = match call.client {
             ClientWire::OpenAi => {
@@ -91,6 +109,36 @@ impl Translator {
                 decoder.feed(chunk, &mut |e| route(&mut s, client, e, out));
                 s
             }
+            Translator::NativeAnthropic { framer, decoder } => {
+                let mut s = Scan::default();
+                framer.feed(chunk, |event| {
+                    let Some(payload) = sse::data(&event) else {
+                        return;
+                    };
+                    let mut is_error = false;
+                    decoder.on_event(&payload, &mut |e| match e {
+                        Event::Error(err) => {
+                            is_error = true;
+                            s.error = Some(err);
+                        }
+                        Event::Text(_)
+                        | Event::Reasoning(_)
+                        | Event::ToolStart { .. }
+                        | Event::ToolArgs { .. }
+                        | Event::Finish(_) => s.content = true,
+                        Event::Usage(u) => s.usage = Some(u.as_usage()),
+                        Event::Done => s.done = true,
+                        Event::Start { .. } => {}
+                    });
+                    if is_error {
+                        s.error_raw = Some(event);
+                        return;
+                    }
+                    out.extend_from_slice(&event);
+                    out.extend_from_slice(b"\n\n");
+                });
+                s
+            }
         }
     }
 
@@ -106,6 +154,13 @@ impl Translator {
     /// The client bytes for an error after the stream was committed.
     pub fn error(&mut self, err: &ApiError, raw: Option<&Bytes>, out: &mut BytesMut) {
         match (self, raw) {
+            (Translator::NativeAnthropic { .. }, Some(raw)) => {
+                out.extend_from_slice(raw);
+                out.extend_from_slice(b"\n\n");
+            }
+            (Translator::NativeAnthropic { .. }, None) => {
+                out.extend_from_slice(&AnthropicEvents::error_event(err))
+            }
             (Translator::Passthrough { .. }, Some(raw)) => {
                 out.extend_from_slice(b"data: ");
                 out.extend_from_slice(raw);
@@ -180,9 +235,14 @@ fn passthrough(
 /// `Some(Err)` when the provider answered 200 with a failure (e.g. a blocked prompt).
 pub(super) fn completion_body(
     prov: &dyn Provider,
+    kind: ProviderKind,
     call: &ModelCall,
     body: &[u8],
 ) -> Option<Result<(Bytes, Usage), ApiError>> {
+    if native_anthropic(kind, call) {
+        let usage = anthropic::usage_of(body).unwrap_or_default().as_usage();
+        return Some(Ok((Bytes::copy_from_slice(body), usage)));
+    }
     if call.endpoint == crate::api::Endpoint::Embeddings {
         return prov.decode_embeddings(body, call).map(|r| {
             r.map(|b| {
