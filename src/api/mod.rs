@@ -5,6 +5,7 @@ pub mod error;
 pub mod messages;
 pub mod request;
 pub mod response;
+pub mod responses;
 
 pub use endpoint::Endpoint;
 pub use error::ApiError;
