@@ -9,6 +9,7 @@ pub mod azure;
 pub mod chat;
 pub mod gemini;
 pub mod mock;
+pub mod ollama;
 pub mod openai;
 pub mod presets;
 pub mod sse;
