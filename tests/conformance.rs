@@ -28,7 +28,9 @@ struct Case {
     stream_type: &'static str,
     /// Checks the recorded upstream request for a plain chat call.
     check_request: fn(&Recorded, stream: bool),
-    /// Where in `stream_error.sse` the error begins.
+    /// The extension of the recorded streams (`sse`, `ndjson`).
+    stream_ext: &'static str,
+    /// Where in `stream_error.*` the error begins.
     error_marker: &'static [u8],
 }
 
@@ -47,6 +49,7 @@ const GEMINI: Case = Case {
         "      model: gemini/gemini-2.5-flash\n      api_base: {base}\n      api_key: AIza-test\n",
     json_type: "application/json",
     stream_type: "text/event-stream",
+    stream_ext: "sse",
     check_request: |r, stream| {
         let want = if stream {
             "/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
@@ -62,6 +65,26 @@ const GEMINI: Case = Case {
         assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
     },
     error_marker: b"data: {\"error\"",
+};
+
+const OLLAMA: Case = Case {
+    provider: "ollama_chat",
+    fixtures: "ollama/conformance",
+    params: "      model: ollama_chat/llama3.2\n      api_base: {base}\n",
+    json_type: "application/json",
+    stream_type: "application/x-ndjson",
+    stream_ext: "ndjson",
+    check_request: |r, stream| {
+        assert_eq!(r.path_and_query, "/api/chat");
+        let body = r.json().unwrap();
+        assert_eq!(body["model"], "llama3.2");
+        assert_eq!(body["stream"], stream, "stream is always explicit");
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "be brief"})
+        );
+    },
+    error_marker: b"{\"error\"",
 };
 
 fn fixture(provider: &str, name: &str) -> Bytes {
@@ -86,6 +109,7 @@ const ANTHROPIC: Case = Case {
     params: "      model: anthropic/claude-sonnet-4-5\n      api_base: {base}\n      api_key: sk-ant-test\n",
     json_type: "application/json",
     stream_type: "text/event-stream",
+    stream_ext: "sse",
     check_request: |r, stream| {
         assert_eq!(r.path_and_query, "/v1/messages");
         assert_eq!(r.header("x-api-key"), Some("sk-ant-test"));
@@ -169,7 +193,8 @@ async fn run_matrix(case: &Case) {
     (case.check_request)(mock.requests().last().unwrap(), false);
 
     // Text, stream: role first, the text, a finish chunk, the usage chunk, [DONE].
-    mock.push(raw(200, case.stream_type, fixture(p, "stream_text.sse")));
+    let stream = |name: &str| fixture(p, &format!("{name}.{}", case.stream_ext));
+    mock.push(raw(200, case.stream_type, stream("stream_text")));
     let r = send_chat(&gw, &chat(true), &[]).await;
     assert_eq!(r.status(), 200, "{p} stream");
     assert!(r.headers()["content-type"]
@@ -213,11 +238,7 @@ async fn run_matrix(case: &Case) {
     );
 
     // Streamed tool arguments: a header delta per call, argument pieces joined by index.
-    mock.push(raw(
-        200,
-        case.stream_type,
-        fixture(p, "stream_tool_use.sse"),
-    ));
+    mock.push(raw(200, case.stream_type, stream("stream_tool_use")));
     let r = send_chat(&gw, &tools_body(true), &[]).await;
     assert_eq!(r.status(), 200, "{p} stream tools");
     let (c, done) = chunks(r).await;
@@ -288,7 +309,7 @@ async fn run_matrix(case: &Case) {
     // An error inside a 200 stream, after content: in-band error, no [DONE].
     // Split where the provider's error arrives, paced as a provider would send it, so the
     // gateway has committed the content before the error is read.
-    let whole = fixture(p, "stream_error.sse");
+    let whole = stream("stream_error");
     let at = case.error_at(&whole);
     mock.push(Behavior::RawEvents {
         content_type: case.stream_type.to_string(),
@@ -311,6 +332,11 @@ async fn anthropic_conformance() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gemini_conformance() {
     run_matrix(&GEMINI).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ollama_conformance() {
+    run_matrix(&OLLAMA).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

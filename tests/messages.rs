@@ -121,7 +121,10 @@ async fn anthropic_to_anthropic_keeps_cache_control_and_thinking_blocks() {
     let mut streamed = body.clone();
     streamed["stream"] = json!(true);
     let ev = events(post(&gw, "/v1/messages", &streamed).await).await;
-    assert!(ev.first().unwrap().1["message"]["id"].as_str().unwrap().starts_with("msg_mock"));
+    assert!(ev.first().unwrap().1["message"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("msg_mock"));
     assert_eq!(ev.last().unwrap().0, "message_stop");
     assert!(
         ev.iter().any(|(n, _)| n == "ping"),

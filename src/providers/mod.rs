@@ -34,6 +34,8 @@ pub enum ProviderKind {
     Anthropic,
     /// `gemini/`: Google AI Studio's generateContent.
     Gemini,
+    /// `ollama_chat/` and `ollama/`: Ollama's native `/api/chat` (NDJSON streams).
+    Ollama,
     /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
     /// [`presets::PRESETS`].
     Preset(u8),
@@ -52,6 +54,7 @@ impl ProviderKind {
             "azure" => Some(ProviderKind::Azure),
             "anthropic" => Some(ProviderKind::Anthropic),
             "gemini" => Some(ProviderKind::Gemini),
+            "ollama_chat" | "ollama" => Some(ProviderKind::Ollama),
             other => presets::find(other).map(ProviderKind::Preset),
         }
     }
@@ -64,6 +67,7 @@ impl ProviderKind {
             ProviderKind::Azure => &azure::DEFAULTS,
             ProviderKind::Anthropic => &anthropic::DEFAULTS,
             ProviderKind::Gemini => &gemini::DEFAULTS,
+            ProviderKind::Ollama => &ollama::DEFAULTS,
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or(&openai::DEFAULTS, |p| &p.defaults),
@@ -78,6 +82,7 @@ impl ProviderKind {
             ProviderKind::Azure => "azure",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Ollama => "ollama_chat",
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or("openai", |p| p.name),
@@ -185,6 +190,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         ProviderKind::Azure => &azure::Azure,
         ProviderKind::Anthropic => &anthropic::Anthropic,
         ProviderKind::Gemini => &gemini::Gemini,
+        ProviderKind::Ollama => &ollama::OllamaChat,
     }
 }
 
