@@ -73,6 +73,7 @@ pub async fn serve(
         | Endpoint::Embeddings
         | Endpoint::Messages
         | Endpoint::CountTokens
+        | Endpoint::Responses
         | Endpoint::PassThrough(_) => {
             let e = ApiError::new(
                 500,

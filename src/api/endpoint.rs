@@ -10,6 +10,8 @@ pub enum Endpoint {
     Messages,
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
+    /// `POST /v1/responses`: OpenAI's Responses API, bridged to chat.
+    Responses,
     /// `/{provider}/*`: forwarded to the provider as it is (any method).
     PassThrough(crate::providers::ProviderKind),
     Models,
@@ -50,6 +52,7 @@ impl Endpoint {
             "/embeddings" => (Endpoint::Embeddings, true),
             "/messages" => (Endpoint::Messages, true),
             "/messages/count_tokens" => (Endpoint::CountTokens, true),
+            "/responses" => (Endpoint::Responses, true),
             "/models" => (Endpoint::Models, false),
             "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
             "/health/readiness" => (Endpoint::Readiness, false),
@@ -90,6 +93,7 @@ impl Endpoint {
                 | Endpoint::Embeddings
                 | Endpoint::Messages
                 | Endpoint::CountTokens
+                | Endpoint::Responses
         )
     }
 
@@ -109,6 +113,7 @@ impl Endpoint {
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Messages => "/v1/messages",
             Endpoint::CountTokens => "/v1/messages/count_tokens",
+            Endpoint::Responses => "/v1/responses",
             Endpoint::PassThrough(_) => "/{provider}/*",
             Endpoint::Models => "/models",
             Endpoint::Model => "/models/{id}",

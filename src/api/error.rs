@@ -115,7 +115,8 @@ impl ApiError {
     /// The body in the client's API shape (OpenAI's, or Anthropic's for `/v1/messages`).
     pub fn body_for(&self, wire: crate::providers::chat::ClientWire) -> Bytes {
         match wire {
-            crate::providers::chat::ClientWire::OpenAi => self.body(),
+            crate::providers::chat::ClientWire::OpenAi
+            | crate::providers::chat::ClientWire::Responses => self.body(),
             crate::providers::chat::ClientWire::Anthropic => crate::api::messages::error_body(self),
         }
     }

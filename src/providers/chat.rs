@@ -25,6 +25,8 @@ pub enum ClientWire {
     OpenAi,
     /// `/v1/messages`.
     Anthropic,
+    /// `/v1/responses`.
+    Responses,
 }
 
 /// Why generation stopped, in OpenAI's vocabulary.

@@ -183,6 +183,12 @@ impl Gateway {
                 ClientWire::Anthropic,
                 Some(body),
             ),
+            Endpoint::Responses => (
+                Endpoint::ChatCompletions,
+                crate::api::responses::to_openai(&body)?,
+                ClientWire::Responses,
+                None,
+            ),
             e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;

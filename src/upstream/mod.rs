@@ -80,33 +80,42 @@ enum GroupResult {
     Failed(ApiError, Option<String>),
 }
 
-/// A mock answer for a `/v1/messages` client: the neutral result rendered as Anthropic's.
-fn mock_anthropic(model: &str, text: &str, stream: bool) -> (Bytes, &'static str, Option<usize>) {
-    let id = format!("msg_{}", crate::api::response::new_uuid().replace('-', ""));
+/// A mock answer for a client that speaks another API: the neutral result rendered for it.
+fn mock_translated(call: &ModelCall, text: &str) -> (Bytes, &'static str, Option<usize>) {
+    let id = format!(
+        "chatcmpl-{}",
+        crate::api::response::new_uuid().replace('-', "")
+    );
     let usage = TokenUsage {
         prompt: 10,
         completion: 20,
         ..TokenUsage::default()
     };
-    if !stream {
+    if !call.stream {
         let c = Completion {
             id,
-            model: model.to_string(),
+            model: call.model.clone(),
             text: Some(text.to_string()),
             usage,
             ..Completion::default()
         };
-        let b = crate::api::messages::message_body(&c, model);
+        let b = translate::client_body(call, &c);
         let n = b.len();
         return (b, "application/json", Some(n));
     }
-    let mut w = crate::api::messages::AnthropicEvents::new(model);
+    let mut w = translate::ClientStream::for_call(call);
     let mut out = bytes::BytesMut::new();
-    w.event_into(Event::Start { id: &id, model }, &mut out);
-    w.event_into(Event::Text(text.into()), &mut out);
-    w.event_into(Event::Finish(Finish::Stop), &mut out);
-    w.event_into(Event::Usage(usage), &mut out);
-    w.event_into(Event::Done, &mut out);
+    w.event(
+        Event::Start {
+            id: &id,
+            model: &call.model,
+        },
+        &mut out,
+    );
+    w.event(Event::Text(text.into()), &mut out);
+    w.event(Event::Finish(Finish::Stop), &mut out);
+    w.event(Event::Usage(usage), &mut out);
+    w.event(Event::Done, &mut out);
     (out.freeze(), "text/event-stream", None)
 }
 
@@ -489,8 +498,8 @@ impl Exchange<'_> {
             }
         };
         let model = &self.call.model;
-        let (body, ct, len) = if self.call.client == ClientWire::Anthropic {
-            mock_anthropic(model, &text, self.call.stream)
+        let (body, ct, len) = if self.call.client != ClientWire::OpenAi {
+            mock_translated(self.call, &text)
         } else if self.call.stream && self.endpoint != Endpoint::Embeddings {
             (
                 mock::stream(self.endpoint, model, &text, self.call.include_usage),

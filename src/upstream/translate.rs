@@ -8,6 +8,7 @@ use crate::api::error::ApiError;
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::request::ModelCall;
 use crate::api::response::unix_now;
+use crate::api::responses::ResponsesEvents;
 use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{
     openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,
@@ -38,14 +39,40 @@ pub(super) struct Scan {
 pub(super) enum ClientStream {
     OpenAi(OpenAiChunks),
     Anthropic(Box<AnthropicEvents>),
+    Responses(Box<ResponsesEvents>),
 }
 
 impl ClientStream {
-    fn event(&mut self, e: Event<'_>, out: &mut BytesMut) {
+    pub fn for_call(call: &ModelCall) -> ClientStream {
+        match call.client {
+            ClientWire::OpenAi => ClientStream::OpenAi(OpenAiChunks::new(call.include_usage)),
+            ClientWire::Anthropic => {
+                ClientStream::Anthropic(Box::new(AnthropicEvents::new(&call.model)))
+            }
+            ClientWire::Responses => {
+                ClientStream::Responses(Box::new(ResponsesEvents::new(&call.model)))
+            }
+        }
+    }
+
+    pub fn event(&mut self, e: Event<'_>, out: &mut BytesMut) {
         match self {
             ClientStream::OpenAi(w) => w.event(e, out),
             ClientStream::Anthropic(w) => w.event_into(e, out),
+            ClientStream::Responses(w) => match e {
+                Event::Error(err) => w.error(&err, out),
+                e => w.event_into(e, out),
+            },
         }
+    }
+}
+
+/// A whole response in the client's shape.
+pub(super) fn client_body(call: &ModelCall, c: &Completion) -> Bytes {
+    match call.client {
+        ClientWire::OpenAi => Bytes::from(openai_completion(c, unix_now())),
+        ClientWire::Anthropic => messages::message_body(c, &call.model),
+        ClientWire::Responses => crate::api::responses::response_body(c, &call.model),
     }
 }
 
@@ -77,20 +104,13 @@ impl Translator {
             };
         }
         let decoder = prov.stream_decoder();
-        let client = match call.client {
-            ClientWire::OpenAi => {
-                if decoder.is_none() {
-                    return Translator::Passthrough {
-                        framer: SseFramer::default(),
-                        include_usage: call.include_usage,
-                    };
-                }
-                ClientStream::OpenAi(OpenAiChunks::new(call.include_usage))
-            }
-            ClientWire::Anthropic => {
-                ClientStream::Anthropic(Box::new(AnthropicEvents::new(&call.model)))
-            }
-        };
+        if decoder.is_none() && call.client == ClientWire::OpenAi {
+            return Translator::Passthrough {
+                framer: SseFramer::default(),
+                include_usage: call.include_usage,
+            };
+        }
+        let client = ClientStream::for_call(call);
         Translator::Decode {
             decoder: decoder.unwrap_or_else(|| Box::new(OpenAiStream::default())),
             client,
@@ -254,17 +274,12 @@ pub(super) fn completion_body(
     let decoded = match (prov.decode_completion(body), call.client) {
         (None, ClientWire::OpenAi) => return None,
         (Some(r), _) => r,
-        (None, ClientWire::Anthropic) => decode_completion_body(body),
+        (None, _) => decode_completion_body(body),
     };
     Some(decoded.map(|mut c: Completion| {
         if c.model.is_empty() {
             c.model.clone_from(&call.model);
         }
-        let usage = c.usage.as_usage();
-        let out = match call.client {
-            ClientWire::OpenAi => Bytes::from(openai_completion(&c, unix_now())),
-            ClientWire::Anthropic => messages::message_body(&c, &call.model),
-        };
-        (out, usage)
+        (client_body(call, &c), c.usage.as_usage())
     }))
 }

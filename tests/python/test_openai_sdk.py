@@ -536,3 +536,50 @@ def test_anthropic_sdk_error_types(stack: Stack) -> None:
 def test_anthropic_sdk_count_tokens(claude: anthropic.Anthropic) -> None:
     r = claude.messages.count_tokens(model="chat", messages=[{"role": "user", "content": "hello there"}])
     assert r.input_tokens > 0
+
+
+# --- the Responses API, bridged to chat providers ------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["chat", "claude", "gemini"])
+def test_responses_create(client: openai.OpenAI, model: str) -> None:
+    r = client.responses.create(model=model, instructions="be brief", input="hi")
+    assert r.object == "response"
+    assert r.status == "completed"
+    assert r.output_text.startswith("Hello from ok")
+    assert r.usage is not None and r.usage.output_tokens > 0
+
+
+def test_responses_stream(client: openai.OpenAI) -> None:
+    with client.responses.stream(model="claude", input="hi") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == STREAM_TEXT
+    assert final.status == "completed"
+    assert final.output_text == STREAM_TEXT
+
+
+def test_responses_tool_call(client: openai.OpenAI) -> None:
+    r = client.responses.create(
+        model="claude",
+        input="weather in Paris?",
+        tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
+    )
+    calls = [o for o in r.output if o.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "get_weather"
+    assert calls[0].arguments == '{"city":"Paris"}'
+    # The result goes back as a function_call_output item.
+    r2 = client.responses.create(
+        model="chat",
+        input=[
+            {"role": "user", "content": "weather in Paris?"},
+            {"type": "function_call", "call_id": calls[0].call_id, "name": "get_weather", "arguments": calls[0].arguments},
+            {"type": "function_call_output", "call_id": calls[0].call_id, "output": "18C"},
+        ],
+    )
+    assert r2.status == "completed"
+
+
+def test_responses_unsupported_state_is_bad_request(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError):
+        client.responses.create(model="chat", input="hi", previous_response_id="resp_123")
