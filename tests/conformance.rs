@@ -284,6 +284,17 @@ async fn run_matrix(case: &Case) {
     assert_eq!(content, json!({"a": "b"}), "{p}");
     assert_eq!(v["choices"][0]["finish_reason"], "stop", "{p}");
 
+    // Vision: a data-URL image reaches the provider as its own image part.
+    mock.push(raw(200, case.json_type, fixture(p, "text.json")));
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQSkZJRg"}}]}]});
+    let r = send_chat(&gw, &body, &[]).await;
+    assert_eq!(r.status(), 200, "{p} vision");
+    let sent = mock.requests().last().unwrap().json().unwrap().to_string();
+    assert!(sent.contains("/9j/4AAQSkZJRg"), "{p}: image sent: {sent}");
+    assert!(!sent.contains("data:image/jpeg"), "{p}: as the provider's image part, not a URL");
+
     // Length finish.
     mock.push(raw(200, case.json_type, fixture(p, "max_tokens.json")));
     let v: Value = send_chat(&gw, &chat(false), &[])
