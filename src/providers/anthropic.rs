@@ -747,13 +747,14 @@ impl AnthropicStream {
 
 impl StreamDecoder for AnthropicStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
-        let mut events: Vec<Bytes> = Vec::new();
-        self.framer.feed(chunk, |e| events.push(e));
-        for e in events {
+        // The framer is moved out for the call so events are handled as they are framed.
+        let mut framer = std::mem::take(&mut self.framer);
+        framer.feed(chunk, |e| {
             if let Some(payload) = sse::data(&e) {
                 self.on_event(&payload, emit);
             }
-        }
+        });
+        self.framer = framer;
     }
 }
 

@@ -614,7 +614,8 @@ mod tests {
             Some("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse".to_string())
         );
         assert!(Gemini.supports(Endpoint::ChatCompletions));
-        assert!(!Gemini.supports(Endpoint::Embeddings));
+        assert!(Gemini.supports(Endpoint::Embeddings));
+        assert!(!Gemini.supports(Endpoint::Completions));
         let (name, value) = Gemini.auth_header("AIza-key").unwrap();
         assert_eq!(
             (name.as_str(), value.to_str().unwrap()),

@@ -360,13 +360,13 @@ impl OpenAiStream {
 
 impl StreamDecoder for OpenAiStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
-        let mut events = Vec::new();
-        self.framer.feed(chunk, |e| events.push(e));
-        for e in events {
+        let mut framer = std::mem::take(&mut self.framer);
+        framer.feed(chunk, |e| {
             if let Some(payload) = sse::data(&e) {
                 self.on_payload(&payload, emit);
             }
-        }
+        });
+        self.framer = framer;
     }
 }
 
