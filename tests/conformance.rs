@@ -293,7 +293,10 @@ async fn run_matrix(case: &Case) {
     assert_eq!(r.status(), 200, "{p} vision");
     let sent = mock.requests().last().unwrap().json().unwrap().to_string();
     assert!(sent.contains("/9j/4AAQSkZJRg"), "{p}: image sent: {sent}");
-    assert!(!sent.contains("data:image/jpeg"), "{p}: as the provider's image part, not a URL");
+    assert!(
+        !sent.contains("data:image/jpeg"),
+        "{p}: as the provider's image part, not a URL"
+    );
 
     // Length finish.
     mock.push(raw(200, case.json_type, fixture(p, "max_tokens.json")));
@@ -563,5 +566,35 @@ async fn gemini_embeddings_translate_both_ways() {
     assert_eq!(
         body["requests"][0],
         json!({"model": "models/gemini-2.5-flash", "content": {"parts": [{"text": "a"}]}, "outputDimensionality": 2})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ollama_embeddings_translate_both_ways() {
+    let (mock, gw) = start(&OLLAMA).await;
+    mock.push(raw(
+        200,
+        "application/json",
+        Bytes::from_static(br#"{"model":"llama3.2","embeddings":[[0.1,0.2],[0.3,0.4]],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":8}"#),
+    ));
+    let r = client()
+        .post(gw.url("/v1/embeddings"))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({"model": "m", "input": ["a", "b"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["data"][1],
+        json!({"object": "embedding", "index": 1, "embedding": [0.3, 0.4]})
+    );
+    assert_eq!(v["usage"]["prompt_tokens"], 8);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, "/api/embed");
+    assert_eq!(
+        sent.json().unwrap(),
+        json!({"model": "llama3.2", "input": ["a", "b"]})
     );
 }

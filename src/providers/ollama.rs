@@ -2,6 +2,7 @@
 //! responses, NDJSON streams and `{"error": "..."}` bodies are decoded back into the neutral
 //! chat types.
 
+mod embed;
 mod encode;
 
 use std::borrow::Cow;
@@ -65,11 +66,18 @@ impl Provider for OllamaChat {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        endpoint == Endpoint::ChatCompletions
+        matches!(endpoint, Endpoint::ChatCompletions | Endpoint::Embeddings)
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
-        encode::encode(call, target)
+        match call.endpoint {
+            Endpoint::Embeddings => embed::encode(call, target),
+            _ => encode::encode(call, target),
+        }
+    }
+
+    fn decode_embeddings(&self, body: &[u8], call: &ModelCall) -> Option<Result<Bytes, ApiError>> {
+        Some(embed::decode(body, &call.model))
     }
 
     fn decode_completion(&self, body: &[u8]) -> Option<Result<Completion, ApiError>> {
@@ -486,7 +494,7 @@ mod tests {
         );
         assert!(OllamaChat.stream_path("", "llama3", None).is_none());
         assert!(OllamaChat.supports(Endpoint::ChatCompletions));
-        assert!(!OllamaChat.supports(Endpoint::Embeddings));
+        assert!(OllamaChat.supports(Endpoint::Embeddings));
         assert!(!OllamaChat.supports(Endpoint::Completions));
         let (name, value) = OllamaChat.auth_header("ollama-key").unwrap();
         assert_eq!(
