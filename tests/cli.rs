@@ -38,6 +38,8 @@ fn every_shipped_config_validates() {
                 .env("AZURE_API_KEY", "x")
                 .env("AZURE_API_BASE", "https://example.openai.azure.com")
                 .env("ANTHROPIC_API_KEY", "x")
+                .env("GEMINI_API_KEY", "x")
+                .env("MISTRAL_API_KEY", "x")
                 .env("LITELLM_MASTER_KEY", "sk-a-real-random-master-key")
                 .output()
                 .unwrap();
