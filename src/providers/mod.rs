@@ -5,6 +5,7 @@
 //! mapping. Adding a provider is a new module plus one arm in [`provider`].
 
 pub mod azure;
+pub mod bedrock;
 pub mod chat;
 pub mod mock;
 pub mod openai;
