@@ -1,0 +1,612 @@
+//! OpenAI chat requests as Converse bodies (LiteLLM's `AmazonConverseConfig` mapping).
+//!
+//! System and developer messages move to `system`; tool results become user `toolResult`
+//! blocks; consecutive turns on the same side merge, as Bedrock requires alternation;
+//! sampling goes to `inferenceConfig`; provider-specific keys (`top_k`, `thinking`, ...) go to
+//! `additionalModelRequestFields`, except the Converse top-level fields, which pass as they
+//! are.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::JSON_TOOL;
+use crate::api::error::{ApiError, ErrorKind};
+use crate::providers::chat::{
+    data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
+};
+use crate::providers::EncodeTarget;
+
+/// LiteLLM's default output budget added on top of a thinking budget.
+const DEFAULT_MAX_TOKENS: u64 = 4096;
+
+/// Converse fields that sit at the top level of the body rather than in
+/// `additionalModelRequestFields`.
+const TOP_LEVEL: &[&str] = &[
+    "guardrailConfig",
+    "performanceConfig",
+    "requestMetadata",
+    "additionalModelResponseFieldPaths",
+    "promptVariables",
+];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    messages: Vec<Turn<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    system: Vec<SystemBlock<'a>>,
+    #[serde(skip_serializing_if = "InferenceConfig::is_empty")]
+    inference_config: InferenceConfig<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_config: Option<ToolConfig<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    additional_model_request_fields: BTreeMap<&'a str, Field<'a>>,
+    #[serde(flatten)]
+    top_level: BTreeMap<&'a str, &'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct Turn<'a> {
+    role: Side,
+    content: Vec<Block<'a>>,
+}
+
+/// The two sides of a Converse conversation, which must alternate.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Side {
+    User,
+    Assistant,
+}
+
+#[derive(Serialize)]
+struct SystemBlock<'a> {
+    text: &'a str,
+}
+
+/// A Converse content block: a union, serialized as a one-key object (`{"text": ...}`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum Block<'a> {
+    Text(&'a str),
+    Image(Image<'a>),
+    Document(Document<'a>),
+    ToolUse(ToolUse<'a>),
+    ToolResult(ToolResult<'a>),
+}
+
+#[derive(Serialize)]
+struct Image<'a> {
+    format: &'static str,
+    source: Source<'a>,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format: &'static str,
+    name: String,
+    source: Source<'a>,
+}
+
+/// Base64 bytes, as the JSON wire carries them.
+#[derive(Serialize)]
+struct Source<'a> {
+    bytes: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolUse<'a> {
+    tool_use_id: &'a str,
+    name: &'a str,
+    input: serde_json::Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolResult<'a> {
+    tool_use_id: &'a str,
+    content: Vec<ResultBlock<'a>>,
+    /// Only Anthropic models accept `status`; it is sent to them alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum ResultBlock<'a> {
+    Text(&'a str),
+    Json(serde_json::Value),
+    Image(Image<'a>),
+    Document(Document<'a>),
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct InferenceConfig<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stop_sequences: Vec<&'a str>,
+}
+
+impl InferenceConfig<'_> {
+    fn is_empty(&self) -> bool {
+        self.max_tokens.is_none()
+            && self.temperature.is_none()
+            && self.top_p.is_none()
+            && self.stop_sequences.is_empty()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolConfig<'a> {
+    tools: Vec<ToolEntry<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<ToolChoiceOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolEntry<'a> {
+    tool_spec: ToolSpec<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolSpec<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    input_schema: InputSchema<'a>,
+}
+
+#[derive(Serialize)]
+struct InputSchema<'a> {
+    json: &'a RawValue,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum ToolChoiceOut<'a> {
+    Auto(Empty),
+    Any(Empty),
+    Tool(Named<'a>),
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    name: &'a str,
+}
+
+/// A member of `additionalModelRequestFields`: passed through, or built here.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Raw(&'a RawValue),
+    Thinking(Thinking),
+    Text(&'a str),
+}
+
+#[derive(Serialize)]
+struct Thinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    budget_tokens: u64,
+}
+
+/// `{"type":"object","properties":{}}`: the schema for tools that declare none.
+fn empty_schema() -> &'static RawValue {
+    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| {
+        RawValue::from_string(r#"{"type":"object","properties":{}}"#.into())
+            .unwrap_or_else(|_| Box::<RawValue>::default())
+    })
+}
+
+/// LiteLLM's thinking budgets for `reasoning_effort` on Anthropic models.
+fn thinking_budget(effort: &str) -> Option<u64> {
+    match effort {
+        "minimal" | "low" => Some(1024),
+        "medium" => Some(2048),
+        "high" | "xhigh" | "max" => Some(4096),
+        _ => None,
+    }
+}
+
+/// Whether the model id (or inference profile) is an Anthropic model.
+fn is_anthropic(model: &str) -> bool {
+    model.contains("anthropic.") || model.contains("claude")
+}
+
+fn unsupported_part(what: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "litellm.BadRequestError: bedrock does not support {what} content parts"
+    ))
+    .with_param("messages")
+}
+
+fn image_format(media: &str) -> Option<&'static str> {
+    match media {
+        "image/png" => Some("png"),
+        "image/jpeg" | "image/jpg" => Some("jpeg"),
+        "image/gif" => Some("gif"),
+        "image/webp" => Some("webp"),
+        _ => None,
+    }
+}
+
+fn document_format(media: &str) -> Option<&'static str> {
+    match media {
+        "application/pdf" => Some("pdf"),
+        "text/csv" => Some("csv"),
+        "application/msword" => Some("doc"),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => Some("docx"),
+        "application/vnd.ms-excel" => Some("xls"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some("xlsx"),
+        "text/html" => Some("html"),
+        "text/plain" => Some("txt"),
+        "text/markdown" => Some("md"),
+        _ => None,
+    }
+}
+
+/// Bedrock document names allow letters, digits, single spaces, `-`, `()` and `[]`.
+fn document_name(filename: Option<&str>, n: usize) -> String {
+    let stem = filename
+        .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem))
+        .unwrap_or_default();
+    let mut name = String::with_capacity(stem.len());
+    for c in stem.chars() {
+        let c = if c.is_ascii_alphanumeric() || "-()[]".contains(c) {
+            c
+        } else {
+            ' '
+        };
+        if !(c == ' ' && (name.is_empty() || name.ends_with(' '))) {
+            name.push(c);
+        }
+    }
+    let name = name.trim_end();
+    if name.is_empty() {
+        format!("document-{n}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Walks the conversation, building turns and counting documents for their names.
+struct Builder<'a> {
+    turns: Vec<Turn<'a>>,
+    system: Vec<SystemBlock<'a>>,
+    documents: usize,
+    anthropic: bool,
+}
+
+impl<'a> Builder<'a> {
+    /// Append blocks to the last turn if it is on the same side, else open a new turn.
+    fn push(&mut self, role: Side, blocks: Vec<Block<'a>>) {
+        if blocks.is_empty() {
+            return;
+        }
+        match self.turns.last_mut() {
+            Some(last) if last.role == role => last.content.extend(blocks),
+            _ => self.turns.push(Turn {
+                role,
+                content: blocks,
+            }),
+        }
+    }
+
+    /// An `image_url` part: an image, or a document when the data URL is one.
+    fn media(&mut self, url: &'a str) -> Result<Block<'a>, ApiError> {
+        let Some((media, data)) = data_url(url) else {
+            return Err(ApiError::bad_request(format!(
+                "litellm.BadRequestError: bedrock accepts images only as base64 data URLs \
+                 (data:image/png;base64,...), not {}",
+                shorten(url)
+            ))
+            .with_param("messages"));
+        };
+        if let Some(format) = image_format(media) {
+            return Ok(Block::Image(Image {
+                format,
+                source: Source { bytes: data },
+            }));
+        }
+        if let Some(format) = document_format(media) {
+            self.documents += 1;
+            return Ok(Block::Document(Document {
+                format,
+                name: document_name(None, self.documents),
+                source: Source { bytes: data },
+            }));
+        }
+        Err(unsupported_part(&format!("{media} image_url")))
+    }
+
+    fn part(&mut self, part: &'a Part<'a>) -> Result<Option<Block<'a>>, ApiError> {
+        Ok(match part {
+            Part::Text { text } if text.is_empty() => None,
+            Part::Text { text } => Some(Block::Text(text)),
+            Part::Refusal { refusal } if refusal.is_empty() => None,
+            Part::Refusal { refusal } => Some(Block::Text(refusal)),
+            Part::ImageUrl { image_url } => Some(self.media(image_url.url())?),
+            Part::File { file } => {
+                let Some((media, data)) = file.file_data.as_deref().and_then(data_url) else {
+                    return Err(unsupported_part("file (only file_data as a data URL)"));
+                };
+                if let Some(format) = image_format(media) {
+                    return Ok(Some(Block::Image(Image {
+                        format,
+                        source: Source { bytes: data },
+                    })));
+                }
+                let Some(format) = document_format(media) else {
+                    return Err(unsupported_part(&format!("{media} file")));
+                };
+                self.documents += 1;
+                Some(Block::Document(Document {
+                    format,
+                    name: document_name(file.filename.as_deref(), self.documents),
+                    source: Source { bytes: data },
+                }))
+            }
+            Part::InputAudio { .. } => return Err(unsupported_part("input_audio")),
+            #[allow(
+                unreachable_patterns,
+                reason = "part kinds added to the neutral types later are refused too"
+            )]
+            _ => return Err(unsupported_part("this kind of")),
+        })
+    }
+
+    fn blocks(&mut self, content: &'a Option<Content<'a>>) -> Result<Vec<Block<'a>>, ApiError> {
+        match content {
+            None => Ok(Vec::new()),
+            Some(Content::Text(t)) if t.is_empty() => Ok(Vec::new()),
+            Some(Content::Text(t)) => Ok(vec![Block::Text(t)]),
+            Some(Content::Parts(parts)) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for p in parts {
+                    out.extend(self.part(p)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn system(&mut self, m: &'a Message<'a>) -> Result<(), ApiError> {
+        for b in self.blocks(&m.content)? {
+            match b {
+                Block::Text(text) => self.system.push(SystemBlock { text }),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "litellm.BadRequestError: bedrock system messages take text only",
+                    )
+                    .with_param("messages"))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn assistant(&mut self, m: &'a Message<'a>) -> Result<(), ApiError> {
+        let mut blocks = self.blocks(&m.content)?;
+        for call in m.tool_calls.iter().flatten() {
+            blocks.push(Block::ToolUse(ToolUse {
+                tool_use_id: call.id.as_deref().unwrap_or_default(),
+                name: &call.function.name,
+                input: call.function.arguments_value(),
+            }));
+        }
+        self.push(Side::Assistant, blocks);
+        Ok(())
+    }
+
+    fn tool_result(&mut self, m: &'a Message<'a>) -> Result<(), ApiError> {
+        let id = m.tool_call_id.as_deref().or(m.name.as_deref());
+        let mut content = Vec::new();
+        match &m.content {
+            Some(Content::Text(t)) => content.push(result_text(t)),
+            Some(Content::Parts(_)) => {
+                for b in self.blocks(&m.content)? {
+                    content.push(match b {
+                        Block::Text(t) => ResultBlock::Text(t),
+                        Block::Image(i) => ResultBlock::Image(i),
+                        Block::Document(d) => ResultBlock::Document(d),
+                        Block::ToolUse(_) | Block::ToolResult(_) => continue,
+                    });
+                }
+            }
+            None => {}
+        }
+        if content.is_empty() {
+            // Bedrock rejects blank text; an empty result is still a result.
+            content.push(ResultBlock::Text("(no output)"));
+        }
+        self.push(
+            Side::User,
+            vec![Block::ToolResult(ToolResult {
+                tool_use_id: id.unwrap_or_default(),
+                content,
+                status: self.anthropic.then_some("success"),
+            })],
+        );
+        Ok(())
+    }
+}
+
+/// A tool's text output: `json` when it is a JSON object, `text` otherwise.
+fn result_text(t: &str) -> ResultBlock<'_> {
+    if t.trim_start().starts_with('{') {
+        if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(t) {
+            return ResultBlock::Json(v);
+        }
+    }
+    if t.is_empty() {
+        return ResultBlock::Text("(no output)");
+    }
+    ResultBlock::Text(t)
+}
+
+fn shorten(url: &str) -> String {
+    match url.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &url[..i]),
+        None => url.to_string(),
+    }
+}
+
+fn invalid(param: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!("Invalid value for '{param}': {e}")).with_param(param)
+}
+
+/// The Converse body for a parsed request. `model` is the Bedrock model id (for the
+/// Anthropic-only mappings).
+pub(super) fn encode_request(
+    req: &ChatRequest<'_>,
+    target: &EncodeTarget<'_>,
+    model: &str,
+) -> Result<Bytes, ApiError> {
+    let anthropic = is_anthropic(model);
+    let mut b = Builder {
+        turns: Vec::with_capacity(req.messages.len()),
+        system: Vec::new(),
+        documents: 0,
+        anthropic,
+    };
+    for m in &req.messages {
+        match m.role {
+            Role::System | Role::Developer => b.system(m)?,
+            Role::User => {
+                let blocks = b.blocks(&m.content)?;
+                b.push(Side::User, blocks);
+            }
+            Role::Assistant => b.assistant(m)?,
+            Role::Tool | Role::Function => b.tool_result(m)?,
+        }
+    }
+
+    // Provider-specific keys: Converse top-level fields, else additionalModelRequestFields.
+    let mut top_level = BTreeMap::new();
+    let mut additional: BTreeMap<&str, Field> = BTreeMap::new();
+    for &(key, raw) in &req.extra {
+        if raw == "null"
+            || key.starts_with("aws_")
+            || target.additional_drop_params.iter().any(|d| d == key)
+        {
+            continue;
+        }
+        let value: &RawValue = serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
+        if TOP_LEVEL.contains(&key) {
+            top_level.insert(key, value);
+        } else if key == "additionalModelRequestFields" {
+            let fields: BTreeMap<&str, &RawValue> =
+                serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
+            additional.extend(fields.into_iter().map(|(k, v)| (k, Field::Raw(v))));
+        } else {
+            additional.insert(key, Field::Raw(value));
+        }
+    }
+
+    let mut max_tokens = req.max_tokens;
+    let mut thinking = false;
+    if let Some(effort) = req.reasoning_effort.as_deref() {
+        if anthropic {
+            if let Some(budget_tokens) = thinking_budget(effort) {
+                thinking = true;
+                additional
+                    .entry("thinking")
+                    .or_insert(Field::Thinking(Thinking {
+                        kind: "enabled",
+                        budget_tokens,
+                    }));
+                max_tokens = max_tokens.or(Some(budget_tokens + DEFAULT_MAX_TOKENS));
+            }
+        } else if model.contains("openai.") {
+            // gpt-oss on Bedrock takes OpenAI's parameter as it is.
+            additional
+                .entry("reasoning_effort")
+                .or_insert(Field::Text(effort));
+        }
+    }
+    thinking |= additional.contains_key("thinking");
+
+    let mut tools: Vec<ToolEntry> = req
+        .tools
+        .iter()
+        .map(|t| ToolEntry {
+            tool_spec: ToolSpec {
+                name: &t.function.name,
+                description: t.function.description.as_deref().filter(|d| !d.is_empty()),
+                input_schema: InputSchema {
+                    json: t.function.parameters.unwrap_or_else(|| empty_schema()),
+                },
+            },
+        })
+        .collect();
+    let mut tool_choice = match &req.tool_choice {
+        None | Some(ToolChoice::None) => None,
+        Some(ToolChoice::Auto) => Some(ToolChoiceOut::Auto(Empty {})),
+        Some(ToolChoice::Required) => Some(ToolChoiceOut::Any(Empty {})),
+        Some(ToolChoice::Function(name)) => Some(ToolChoiceOut::Tool(Named { name })),
+    };
+    // JSON mode: a forced tool whose input is the answer (not forced while thinking).
+    let schema = match &req.response_format {
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            Some(json_schema.schema.unwrap_or_else(|| empty_schema()))
+        }
+        Some(ResponseFormat::JsonObject) => Some(empty_schema()),
+        _ => None,
+    };
+    if let Some(json) = schema {
+        tools.push(ToolEntry {
+            tool_spec: ToolSpec {
+                name: JSON_TOOL,
+                description: Some("Respond with a JSON object."),
+                input_schema: InputSchema { json },
+            },
+        });
+        if !thinking {
+            tool_choice = Some(ToolChoiceOut::Tool(Named { name: JSON_TOOL }));
+        }
+    }
+    let tool_config = (!tools.is_empty()).then_some(ToolConfig { tools, tool_choice });
+
+    let body = Request {
+        messages: b.turns,
+        system: b.system,
+        inference_config: InferenceConfig {
+            max_tokens,
+            temperature: req.temperature,
+            top_p: req.top_p,
+            stop_sequences: req
+                .stop
+                .iter()
+                .map(|s| s.as_ref())
+                .filter(|s| !s.trim().is_empty())
+                .collect(),
+        },
+        tool_config,
+        additional_model_request_fields: additional,
+        top_level,
+    };
+    serde_json::to_vec(&body).map(Bytes::from).map_err(|e| {
+        ApiError::new(
+            500,
+            ErrorKind::ApiError,
+            format!("encoding the Bedrock request: {e}"),
+        )
+    })
+}
