@@ -40,6 +40,8 @@ fn every_shipped_config_validates() {
                 .env("ANTHROPIC_API_KEY", "x")
                 .env("GEMINI_API_KEY", "x")
                 .env("MISTRAL_API_KEY", "x")
+                .env("AWS_ACCESS_KEY_ID", "AKIDX")
+                .env("AWS_SECRET_ACCESS_KEY", "x")
                 .env("LITELLM_MASTER_KEY", "sk-a-real-random-master-key")
                 .output()
                 .unwrap();

@@ -87,6 +87,33 @@ const OLLAMA: Case = Case {
     error_marker: b"{\"error\"",
 };
 
+const BEDROCK: Case = Case {
+    provider: "bedrock",
+    fixtures: "bedrock/conformance",
+    params: "      model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0\n      api_base: {base}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n      aws_session_token: session-token-example\n      aws_region_name: us-east-1\n",
+    json_type: "application/json",
+    stream_type: "application/vnd.amazon.eventstream",
+    stream_ext: "eventstream",
+    check_request: |r, stream| {
+        let route = if stream { "converse-stream" } else { "converse" };
+        assert_eq!(
+            r.path_and_query,
+            format!("/v1/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/{route}")
+        );
+        let auth = r.header("authorization").unwrap();
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(auth.contains("/us-east-1/bedrock/aws4_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token"), "{auth}");
+        assert_eq!(r.header("x-amz-security-token"), Some("session-token-example"));
+        assert_eq!(r.header("x-amz-date").unwrap().len(), 16);
+        let body = r.json().unwrap();
+        assert_eq!(body["system"][0]["text"], "be brief");
+        assert_eq!(body["messages"][0]["role"], "user");
+        assert_eq!(body["messages"][0]["content"][0]["text"], "hi");
+    },
+    error_marker: b":exception-type",
+};
+
 fn fixture(provider: &str, name: &str) -> Bytes {
     let path = format!(
         "{}/tests/fixtures/{provider}/{name}",
@@ -351,6 +378,11 @@ async fn gemini_conformance() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ollama_conformance() {
     run_matrix(&OLLAMA).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bedrock_conformance() {
+    run_matrix(&BEDROCK).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

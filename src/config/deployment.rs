@@ -17,6 +17,7 @@ use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
 use crate::providers::{provider, ProviderKind};
 use crate::router::cooldown::CooldownPolicy;
+use crate::router::deployment::AwsSigning;
 use crate::router::{Backend, Deployment, HttpTarget};
 
 /// FNV-1a, for deployment ids that are stable across restarts.
@@ -250,12 +251,25 @@ fn http_target(
 ) -> Result<HttpTarget, ConfigError> {
     let defaults = kind.defaults();
     let first_env = |names: &[&str]| names.iter().find_map(|n| env.get(n));
+    // Bedrock: the base comes from the region (`aws_region_name`, AWS_REGION).
+    let region = (kind == ProviderKind::Bedrock)
+        .then(|| {
+            p.aws_region_name
+                .clone()
+                .or_else(|| first_env(&["AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]))
+        })
+        .flatten();
     let base = p
         .api_base
         .as_ref()
         .and_then(|b| b.first())
         .map(str::to_string)
         .or_else(|| first_env(defaults.base_env))
+        .or_else(|| {
+            region
+                .as_ref()
+                .map(|r| format!("https://bedrock-runtime.{r}.amazonaws.com"))
+        })
         .or_else(|| defaults.api_base.map(str::to_string))
         .ok_or_else(|| {
             ConfigError::new(
@@ -319,6 +333,11 @@ fn http_target(
         })?),
         None => None,
     };
+    let aws = if kind == ProviderKind::Bedrock && auth.is_none() {
+        Some(Box::new(aws_signing(p, pp, env, region.as_deref(), &uri)?))
+    } else {
+        None
+    };
     let mut extra_headers = Vec::new();
     if let Some(org) = &p.organization {
         extra_headers.push(header_pair(
@@ -367,7 +386,43 @@ fn http_target(
         paths,
         stream_path,
         auth,
+        aws,
         extra_headers,
+    })
+}
+
+/// Bedrock's IAM credentials (`aws_*` params, else the AWS environment variables).
+fn aws_signing(
+    p: &super::raw::RawLitellmParams,
+    pp: &str,
+    env: &Env,
+    region: Option<&str>,
+    uri: &http::Uri,
+) -> Result<AwsSigning, ConfigError> {
+    let pick = |own: &Option<String>, var: &str| own.clone().or_else(|| env.get(var));
+    let missing = |what: &str, var: &str| {
+        ConfigError::new(
+            format!("{pp}.{what}"),
+            format!("bedrock/ needs {what} (or ${var}), or an api_key (a Bedrock API key, $AWS_BEARER_TOKEN_BEDROCK)"),
+        )
+    };
+    let access = pick(&p.aws_access_key_id, "AWS_ACCESS_KEY_ID")
+        .ok_or_else(|| missing("aws_access_key_id", "AWS_ACCESS_KEY_ID"))?;
+    let secret = pick(&p.aws_secret_access_key, "AWS_SECRET_ACCESS_KEY")
+        .ok_or_else(|| missing("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"))?;
+    let region = region.ok_or_else(|| missing("aws_region_name", "AWS_REGION"))?;
+    let host = match uri.port_u16() {
+        Some(port) => format!("{}:{port}", uri.host().unwrap_or_default()),
+        None => uri.host().unwrap_or_default().to_string(),
+    };
+    Ok(AwsSigning {
+        credentials: crate::providers::bedrock::sigv4::Credentials {
+            access_key_id: access,
+            secret_access_key: secret,
+            session_token: pick(&p.aws_session_token, "AWS_SESSION_TOKEN"),
+        },
+        region: region.to_string(),
+        host,
     })
 }
 

@@ -69,6 +69,10 @@ pub struct RawLitellmParams {
     pub output_cost_per_token: Option<f64>,
     pub drop_params: Option<bool>,
     pub additional_drop_params: Option<Vec<String>>,
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
+    pub aws_region_name: Option<String>,
     #[serde(flatten)]
     pub rest: Rest,
 }

@@ -37,6 +37,8 @@ pub enum ProviderKind {
     Gemini,
     /// `ollama_chat/` and `ollama/`: Ollama's native `/api/chat` (NDJSON streams).
     Ollama,
+    /// `bedrock/`: the Converse API, SigV4-signed (or a Bedrock API key).
+    Bedrock,
     /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
     /// [`presets::PRESETS`].
     Preset(u8),
@@ -56,6 +58,7 @@ impl ProviderKind {
             "anthropic" => Some(ProviderKind::Anthropic),
             "gemini" => Some(ProviderKind::Gemini),
             "ollama_chat" | "ollama" => Some(ProviderKind::Ollama),
+            "bedrock" => Some(ProviderKind::Bedrock),
             other => presets::find(other).map(ProviderKind::Preset),
         }
     }
@@ -69,6 +72,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => &anthropic::DEFAULTS,
             ProviderKind::Gemini => &gemini::DEFAULTS,
             ProviderKind::Ollama => &ollama::DEFAULTS,
+            ProviderKind::Bedrock => &bedrock::DEFAULTS,
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or(&openai::DEFAULTS, |p| &p.defaults),
@@ -84,6 +88,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
             ProviderKind::Ollama => "ollama_chat",
+            ProviderKind::Bedrock => "bedrock",
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or("openai", |p| p.name),
@@ -192,6 +197,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         ProviderKind::Anthropic => &anthropic::Anthropic,
         ProviderKind::Gemini => &gemini::Gemini,
         ProviderKind::Ollama => &ollama::OllamaChat,
+        ProviderKind::Bedrock => &bedrock::Bedrock,
     }
 }
 

@@ -156,9 +156,20 @@ pub struct HttpTarget {
     /// The path of a streamed chat request, where the provider uses another one.
     pub stream_path: Option<String>,
     pub auth: Option<(HeaderName, HeaderValue)>,
+    /// AWS SigV4 signing (Bedrock with IAM credentials): every request is signed when sent.
+    pub aws: Option<Box<AwsSigning>>,
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// `scheme://host:port` for logs (never carries credentials).
     pub display: String,
+}
+
+/// What SigV4 signs with.
+#[derive(Debug)]
+pub struct AwsSigning {
+    pub credentials: crate::providers::bedrock::sigv4::Credentials,
+    pub region: String,
+    /// The `Host` value signed (and sent): the authority of the base URL.
+    pub host: String,
 }
 
 impl HttpTarget {

@@ -66,8 +66,9 @@ pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, Strin
 fn request_header(
     target: &HttpTarget,
     path: &str,
-    len: usize,
+    body: &[u8],
 ) -> pingora_error::Result<RequestHeader> {
+    let len = body.len();
     let fixed = provider(target.kind).static_headers();
     let mut req = RequestHeader::build(
         "POST",
@@ -90,6 +91,21 @@ fn request_header(
     for (k, v) in &target.extra_headers {
         req.insert_header(k.clone(), v.clone())?;
     }
+    if let Some(aws) = &target.aws {
+        let signed = crate::providers::bedrock::sigv4::sign(
+            &aws.credentials,
+            &aws.region,
+            crate::providers::bedrock::SIGNING_SERVICE,
+            "POST",
+            &aws.host,
+            path,
+            body,
+            std::time::SystemTime::now(),
+        );
+        for (k, v) in signed {
+            req.insert_header(k, v)?;
+        }
+    }
     Ok(req)
 }
 
@@ -108,7 +124,7 @@ pub(crate) async fn send(
         .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     let result: pingora_error::Result<()> = async {
-        let req = request_header(target, path, body.len())?;
+        let req = request_header(target, path, body)?;
         up.write_request_header(Box::new(req)).await?;
         up.write_request_body(body.clone(), true).await?;
         up.finish_request_body().await?;
