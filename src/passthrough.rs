@@ -1,4 +1,4 @@
-//! Pass-through routes (`/openai/*`, `/anthropic/*`, `/gemini/*`, `/azure/*`): the client's
+//! Pass-through routes (`/openai/*`, `/anthropic/*`, `/gemini/*`, `/azure/*`, `/bedrock/*`): the client's
 //! request goes to the provider as it is, authenticated by the gateway key; the provider
 //! credential and base URL come from the first deployment of that provider in `model_list`.
 //! The response (status, headers, body, streams included) comes back verbatim.
@@ -25,6 +25,7 @@ pub const PREFIXES: &[(&str, ProviderKind)] = &[
     ("/anthropic/", ProviderKind::Anthropic),
     ("/gemini/", ProviderKind::Gemini),
     ("/azure/", ProviderKind::Azure),
+    ("/bedrock/", ProviderKind::Bedrock),
 ];
 
 /// Which pass-through route a path is, if any (the Azure-style model routes under
@@ -94,7 +95,7 @@ fn request_header(
     session: &Session,
     target: &HttpTarget,
     path: &str,
-    body_len: usize,
+    body: &[u8],
 ) -> pingora_error::Result<RequestHeader> {
     let req = session.req_header();
     let mut up = RequestHeader::build(req.method.as_str(), path.as_bytes(), None)?;
@@ -104,7 +105,7 @@ fn request_header(
         }
     }
     up.insert_header(http::header::HOST, target.host_header.clone())?;
-    up.insert_header(http::header::CONTENT_LENGTH, body_len)?;
+    up.insert_header(http::header::CONTENT_LENGTH, body.len())?;
     if let Some((k, v)) = &target.auth {
         up.insert_header(k.clone(), v.clone())?;
     }
@@ -115,6 +116,22 @@ fn request_header(
     }
     for (k, v) in &target.extra_headers {
         up.insert_header(k.clone(), v.clone())?;
+    }
+    if let Some(aws) = &target.aws {
+        // Bedrock with IAM credentials: signed for exactly this method, path and body.
+        let signed = crate::providers::bedrock::sigv4::sign(
+            &aws.credentials,
+            &aws.region,
+            crate::providers::bedrock::SIGNING_SERVICE,
+            req.method.as_str(),
+            &aws.host,
+            path,
+            body,
+            std::time::SystemTime::now(),
+        );
+        for (k, v) in signed {
+            up.insert_header(k, v)?;
+        }
     }
     Ok(up)
 }
@@ -164,7 +181,7 @@ pub async fn serve(
         .await
         .map_err(|e| bad_gateway(target, "connection failed", e))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
-    let req = request_header(session, target, &path, body.len())
+    let req = request_header(session, target, &path, &body)
         .map_err(|e| bad_gateway(target, "bad request header", e))?;
     let sent: pingora_error::Result<()> = async {
         up.write_request_header(Box::new(req)).await?;

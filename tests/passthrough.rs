@@ -117,3 +117,30 @@ async fn openai_pass_through_and_its_guards() {
         .contains("no gemini deployment"));
     assert_eq!(mock.request_count(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bedrock_pass_through_is_signed() {
+    let mock = MockUpstream::start(Script::named("aws")).await.unwrap();
+    mock.set_recording(true);
+    let yaml = config(
+        &[format!("  - model_name: b\n    litellm_params:\n      model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0\n      api_base: {}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: secret\n      aws_region_name: eu-west-1\n", mock.base_url())],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    let _ = client()
+        .post(gw.url("/bedrock/v1/model/m/converse"))
+        .bearer_auth(MASTER_KEY)
+        .json(&json!({"messages": []}))
+        .send()
+        .await
+        .unwrap();
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, "/v1/model/m/converse");
+    let auth = sent.header("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+        "{auth}"
+    );
+    assert!(auth.contains("/eu-west-1/bedrock/aws4_request"), "{auth}");
+    assert!(!auth.contains(MASTER_KEY));
+}
