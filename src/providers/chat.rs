@@ -605,52 +605,110 @@ pub fn unsupported_params(provider: &str, model: &str, names: &[&str]) -> ApiErr
     }
 }
 
-/// Render a [`Completion`] as OpenAI's `chat.completion` JSON.
+/// Render a [`Completion`] as OpenAI's `chat.completion` JSON (serialized from borrowed
+/// structs, no intermediate tree).
 pub fn openai_completion(c: &Completion, created: u64) -> Vec<u8> {
-    use serde_json::json;
-    let mut message = serde_json::Map::new();
-    message.insert("role".into(), "assistant".into());
-    message.insert(
-        "content".into(),
-        c.text
-            .as_deref()
-            .map_or(serde_json::Value::Null, Into::into),
-    );
-    if let Some(r) = &c.reasoning {
-        message.insert("reasoning_content".into(), r.as_str().into());
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        id: &'a str,
+        object: &'static str,
+        created: u64,
+        model: &'a str,
+        choices: [Choice<'a>; 1],
+        usage: UsageOut,
     }
-    if !c.tool_calls.is_empty() {
-        let calls: Vec<serde_json::Value> = c
-            .tool_calls
-            .iter()
-            .map(|t| {
-                json!({"id": t.id, "type": "function",
-                       "function": {"name": t.name, "arguments": t.arguments}})
-            })
-            .collect();
-        message.insert("tool_calls".into(), calls.into());
+    #[derive(serde::Serialize)]
+    struct Choice<'a> {
+        index: u32,
+        message: MessageOut<'a>,
+        logprobs: Option<()>,
+        finish_reason: &'static str,
     }
-    let body = json!({
-        "id": c.id,
-        "object": "chat.completion",
-        "created": created,
-        "model": c.model,
-        "choices": [{"index": 0, "message": message, "logprobs": null,
-                     "finish_reason": c.finish.openai()}],
-        "usage": openai_usage(&c.usage),
-    });
+    #[derive(serde::Serialize)]
+    struct MessageOut<'a> {
+        role: &'static str,
+        content: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reasoning_content: Option<&'a str>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        tool_calls: &'a [ToolCall],
+    }
+    let body = Body {
+        id: &c.id,
+        object: "chat.completion",
+        created,
+        model: &c.model,
+        choices: [Choice {
+            index: 0,
+            message: MessageOut {
+                role: "assistant",
+                content: c.text.as_deref(),
+                reasoning_content: c.reasoning.as_deref(),
+                tool_calls: &c.tool_calls,
+            },
+            logprobs: None,
+            finish_reason: c.finish.openai(),
+        }],
+        usage: usage_out(&c.usage),
+    };
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-/// OpenAI's `usage` object, with the cache and reasoning details.
-pub fn openai_usage(u: &TokenUsage) -> serde_json::Value {
-    serde_json::json!({
-        "prompt_tokens": u.prompt,
-        "completion_tokens": u.completion,
-        "total_tokens": u.total(),
-        "prompt_tokens_details": {"cached_tokens": u.cache_read, "cache_creation_tokens": u.cache_write},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
-    })
+impl serde::Serialize for ToolCall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(serde::Serialize)]
+        struct Function<'a> {
+            name: &'a str,
+            arguments: &'a str,
+        }
+        let mut st = s.serialize_struct("ToolCall", 3)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("type", "function")?;
+        st.serialize_field(
+            "function",
+            &Function {
+                name: &self.name,
+                arguments: &self.arguments,
+            },
+        )?;
+        st.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct UsageOut {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetailsOut,
+    completion_tokens_details: CompletionDetailsOut,
+}
+
+#[derive(serde::Serialize)]
+struct PromptDetailsOut {
+    cached_tokens: u64,
+    cache_creation_tokens: u64,
+}
+
+#[derive(serde::Serialize)]
+struct CompletionDetailsOut {
+    reasoning_tokens: u64,
+}
+
+fn usage_out(u: &TokenUsage) -> UsageOut {
+    UsageOut {
+        prompt_tokens: u.prompt,
+        completion_tokens: u.completion,
+        total_tokens: u.total(),
+        prompt_tokens_details: PromptDetailsOut {
+            cached_tokens: u.cache_read,
+            cache_creation_tokens: u.cache_write,
+        },
+        completion_tokens_details: CompletionDetailsOut {
+            reasoning_tokens: u.reasoning,
+        },
+    }
 }
 
 /// Renders [`Event`]s as OpenAI `chat.completion.chunk` SSE, with the per-response prefix
@@ -770,7 +828,7 @@ impl OpenAiChunks {
             out.extend_from_slice(&self.prefix);
             out.extend_from_slice(b"],\"usage\":");
             out.extend_from_slice(
-                serde_json::to_vec(&openai_usage(&u))
+                serde_json::to_vec(&usage_out(&u))
                     .unwrap_or_default()
                     .as_slice(),
             );
