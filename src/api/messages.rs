@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::api::error::ApiError;
-use crate::providers::chat::{json_into, Completion, Event, Finish, TokenUsage};
+use crate::providers::chat::{json_into, push_u64, Completion, Event, Finish, TokenUsage};
 
 // ---- request -------------------------------------------------------------------------
 
@@ -496,7 +496,7 @@ impl AnthropicEvents {
         out.extend_from_slice(
             b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":",
         );
-        out.extend_from_slice(index.to_string().as_bytes());
+        push_u64(out, u64::from(index));
         out.extend_from_slice(b",\"content_block\":");
         start(out);
         out.extend_from_slice(b"}\n\n");
@@ -507,7 +507,7 @@ impl AnthropicEvents {
         out.extend_from_slice(
             b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
         );
-        out.extend_from_slice(index.to_string().as_bytes());
+        push_u64(out, u64::from(index));
         out.extend_from_slice(b",\"delta\":{\"type\":\"");
         out.extend_from_slice(kind.as_bytes());
         out.extend_from_slice(b"\",\"");

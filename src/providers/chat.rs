@@ -783,7 +783,7 @@ impl OpenAiChunks {
             }),
             Event::ToolStart { index, id, name } => self.chunk(out, |o| {
                 o.extend_from_slice(b"\"tool_calls\":[{\"index\":");
-                o.extend_from_slice(index.to_string().as_bytes());
+                push_u64(o, u64::from(index));
                 o.extend_from_slice(b",\"id\":");
                 json_into(o, &id);
                 o.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
@@ -794,7 +794,7 @@ impl OpenAiChunks {
                 if !args.is_empty() {
                     self.chunk(out, |o| {
                         o.extend_from_slice(b"\"tool_calls\":[{\"index\":");
-                        o.extend_from_slice(index.to_string().as_bytes());
+                        push_u64(o, u64::from(index));
                         o.extend_from_slice(b",\"function\":{\"arguments\":");
                         json_into(o, &args);
                         o.extend_from_slice(b"}}]");
@@ -836,6 +836,21 @@ impl OpenAiChunks {
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
     }
+}
+
+/// Append a decimal number without allocating.
+pub fn push_u64(out: &mut BytesMut, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Append `s` as a JSON string literal.

@@ -51,7 +51,7 @@ impl ResponsesEvents {
         out.extend_from_slice(b"\ndata: {\"type\":\"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\",\"sequence_number\":");
-        out.extend_from_slice(self.sequence.to_string().as_bytes());
+        crate::providers::chat::push_u64(out, self.sequence);
         self.sequence += 1;
         fields(out);
         out.extend_from_slice(b"}\n\n");
@@ -70,7 +70,7 @@ impl ResponsesEvents {
             o.extend_from_slice(b",\"item_id\":");
             json_into(o, &id);
             o.extend_from_slice(b",\"output_index\":");
-            o.extend_from_slice(index.to_string().as_bytes());
+            crate::providers::chat::push_u64(o, index as u64);
             fields(o);
         });
         self.items[index].id = id;
@@ -81,7 +81,7 @@ impl ResponsesEvents {
         let item = self.items[index].json(name == "response.output_item.added");
         self.emit(out, name, |o| {
             o.extend_from_slice(b",\"output_index\":");
-            o.extend_from_slice(index.to_string().as_bytes());
+            crate::providers::chat::push_u64(o, index as u64);
             o.extend_from_slice(b",\"item\":");
             write_json(o, &item);
         });
