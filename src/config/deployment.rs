@@ -443,9 +443,10 @@ fn vertex_settings(
     let json = match &p.vertex_credentials {
         Some(serde_yaml::Value::String(s)) if s.trim_start().starts_with('{') => Some(s.clone()),
         Some(serde_yaml::Value::String(path)) => Some(read_credentials(path, &key_path)?),
-        Some(v @ serde_yaml::Value::Mapping(_)) => Some(serde_json::to_string(v).map_err(|e| {
-            ConfigError::new(&key_path, format!("cannot be read as JSON: {e}"))
-        })?),
+        Some(v @ serde_yaml::Value::Mapping(_)) => Some(
+            serde_json::to_string(v)
+                .map_err(|e| ConfigError::new(&key_path, format!("cannot be read as JSON: {e}")))?,
+        ),
         Some(_) => {
             return Err(ConfigError::new(
                 &key_path,
@@ -453,11 +454,9 @@ fn vertex_settings(
             ))
         }
         None => match env.get(vertex::CREDENTIALS_ENV) {
-            Some(path) => Some(read_credentials(&path, &key_path).map_err(|e| {
-                ConfigError {
-                    message: format!("${}: {}", vertex::CREDENTIALS_ENV, e.message),
-                    ..e
-                }
+            Some(path) => Some(read_credentials(&path, &key_path).map_err(|e| ConfigError {
+                message: format!("${}: {}", vertex::CREDENTIALS_ENV, e.message),
+                ..e
             })?),
             None => None,
         },
@@ -471,14 +470,14 @@ fn vertex_settings(
         )),
         (None, Some(_)) => None,
         (None, None) => {
-            return Err(ConfigError::new(
-                &key_path,
-                "vertex_ai/ needs service-account credentials",
+            return Err(
+                ConfigError::new(&key_path, "vertex_ai/ needs service-account credentials").hint(
+                    format!(
+                        "set vertex_credentials to a key file's path or JSON, or ${}",
+                        vertex::CREDENTIALS_ENV
+                    ),
+                ),
             )
-            .hint(format!(
-                "set vertex_credentials to a key file's path or JSON, or ${}",
-                vertex::CREDENTIALS_ENV
-            )))
         }
     };
     let project = p

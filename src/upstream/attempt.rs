@@ -359,9 +359,9 @@ pub(super) async fn run(
                 target.kind,
                 crate::providers::ProviderKind::Gemini | crate::providers::ProviderKind::VertexAi
             )
-                .then(|| crate::providers::gemini::retry_after_secs(&err_body))
-                .flatten()
-                .map(|s| s.to_string())
+            .then(|| crate::providers::gemini::retry_after_secs(&err_body))
+            .flatten()
+            .map(|s| s.to_string())
         });
         return Outcome::Failed {
             err: prov.decode_error(status, &resp_headers, &err_body),

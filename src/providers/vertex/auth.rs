@@ -147,10 +147,7 @@ impl GoogleAuth {
             Some(p) => format!("{}:{p}", uri.host().unwrap_or_default()),
             None => host.clone(),
         };
-        let path = uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         Ok(GoogleAuth {
             client_email: sa.client_email.clone(),
             key,
@@ -555,7 +552,11 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(e.status, 401);
-        assert!(e.message.contains("invalid_grant: Invalid JWT Signature."), "{}", e.message);
+        assert!(
+            e.message.contains("invalid_grant: Invalid JWT Signature."),
+            "{}",
+            e.message
+        );
         assert_eq!(parse_token(503, b"down", 0).err().unwrap().status, 502);
         assert_eq!(parse_token(200, b"{}", 0).err().unwrap().status, 502);
     }
@@ -573,13 +574,19 @@ mod tests {
             }
         };
         // First use fetches; later uses within the token's life do not.
-        let h = auth.bearer_with(|| 1_000, fetch("one", 4_600)).await.unwrap();
+        let h = auth
+            .bearer_with(|| 1_000, fetch("one", 4_600))
+            .await
+            .unwrap();
         assert_eq!(h, "Bearer one");
         let h = auth.bearer_with(|| 4_000, fetch("two", 0)).await.unwrap();
         assert_eq!(h, "Bearer one");
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
         // Less than five minutes left: refreshed.
-        let h = auth.bearer_with(|| 4_301, fetch("two", 8_000)).await.unwrap();
+        let h = auth
+            .bearer_with(|| 4_301, fetch("two", 8_000))
+            .await
+            .unwrap();
         assert_eq!(h, "Bearer two");
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
@@ -611,7 +618,10 @@ mod tests {
             .bearer_with(|| 800, || async { Ok::<_, ApiError>(token("new", 5_000)) })
             .await
             .unwrap();
-        assert_eq!(h, "Bearer old", "a stale token is used while a refresh is in flight");
+        assert_eq!(
+            h, "Bearer old",
+            "a stale token is used while a refresh is in flight"
+        );
         drop(held);
     }
 }

@@ -139,7 +139,8 @@ fn a_missing_project_names_its_key() {
         ),
         "",
     ))
-    .err().unwrap();
+    .err()
+    .unwrap();
     assert!(
         e.starts_with(
             "model_list[0].litellm_params.vertex_project: vertex_ai/ needs a Google Cloud project"
@@ -162,7 +163,8 @@ fn missing_or_bad_credentials_name_their_key() {
         "      vertex_project: p\n      vertex_credentials: /surely/not/here.json\n",
         "",
     ))
-    .err().unwrap();
+    .err()
+    .unwrap();
     assert!(
         e.starts_with("model_list[0].litellm_params.vertex_credentials: cannot read the service-account file \"/surely/not/here.json\""),
         "{e}"
@@ -171,9 +173,12 @@ fn missing_or_bad_credentials_name_their_key() {
         "      vertex_project: p\n      vertex_credentials: '{\"client_email\": \"a\"}'\n",
         "",
     ))
-    .err().unwrap();
+    .err()
+    .unwrap();
     assert!(
-        e.starts_with("model_list[0].litellm_params.vertex_credentials: not a service-account key file"),
+        e.starts_with(
+            "model_list[0].litellm_params.vertex_credentials: not a service-account key file"
+        ),
         "{e}"
     );
     let bad_key = r#"{"type":"service_account","client_email":"a","private_key":"nope"}"#;
@@ -184,7 +189,8 @@ fn missing_or_bad_credentials_name_their_key() {
         ),
         "",
     ))
-    .err().unwrap();
+    .err()
+    .unwrap();
     assert!(e.contains("private_key is not a PEM private key"), "{e}");
     assert!(!e.contains("nope"), "the key is never echoed: {e}");
 }
@@ -195,7 +201,8 @@ fn a_bad_location_names_its_key() {
         "      vertex_project: p\n      api_key: k\n      vertex_location: 'us central'\n",
         "",
     ))
-    .err().unwrap();
+    .err()
+    .unwrap();
     assert!(
         e.starts_with("model_list[0].litellm_params.vertex_location:"),
         "{e}"
