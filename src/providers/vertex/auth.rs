@@ -265,10 +265,12 @@ impl GoogleAuth {
                 .await
                 .map_err(|e| token_error(502, format!("cannot connect to {}: {e}", ep.host)))?;
             match self.exchange(&mut session, &body).await {
-                Ok((status, response)) => {
-                    connector
-                        .release_http_session(session, &peer, peer.options.idle_timeout)
-                        .await;
+                Ok((status, response, complete)) => {
+                    if complete {
+                        connector
+                            .release_http_session(session, &peer, peer.options.idle_timeout)
+                            .await;
+                    }
                     return parse_token(status, &response, now);
                 }
                 Err(e) if reused => last = e.to_string(),
@@ -278,12 +280,12 @@ impl GoogleAuth {
         Err(token_error(502, format!("token request failed: {last}")))
     }
 
-    /// Send the form and read the whole answer.
+    /// Send the form and read the answer (up to [`RESPONSE_LIMIT`]; `true` when whole).
     async fn exchange(
         &self,
         session: &mut HttpSession,
         body: &Bytes,
-    ) -> pingora_error::Result<(u16, Bytes)> {
+    ) -> pingora_error::Result<(u16, Bytes, bool)> {
         let ep = &self.endpoint;
         let mut req = RequestHeader::build("POST", ep.path.as_bytes(), Some(5))?;
         req.insert_header(http::header::HOST, ep.authority.as_str())?;
@@ -305,11 +307,11 @@ impl GoogleAuth {
         let mut buf = BytesMut::new();
         while let Some(chunk) = session.read_response_body().await? {
             if buf.len() + chunk.len() > RESPONSE_LIMIT {
-                break;
+                return Ok((status, buf.freeze(), false));
             }
             buf.extend_from_slice(&chunk);
         }
-        Ok((status, buf.freeze()))
+        Ok((status, buf.freeze(), true))
     }
 }
 
