@@ -69,9 +69,19 @@ async fn probe_http(
         )
         .map_err(|e| e.message)?;
     let peer = crate::upstream::peer(target).await?;
-    let (mut up, _) = crate::upstream::send(connector, target, target.path(endpoint), &peer, &body)
+    let extra = crate::upstream::auth_header(connector, target)
         .await
-        .map_err(|(e, _)| format!("request failed: {e}"))?;
+        .map_err(|e| e.message)?;
+    let (mut up, _) = crate::upstream::send(
+        connector,
+        target,
+        target.path(endpoint),
+        &peer,
+        &body,
+        extra.as_ref(),
+    )
+    .await
+    .map_err(|(e, _)| format!("request failed: {e}"))?;
     let status = up.response_header().map_or(0, |h| h.status.as_u16());
     let headers = up
         .response_header()

@@ -259,6 +259,12 @@ fn http_target(
                 .or_else(|| first_env(&["AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]))
         })
         .flatten();
+    // Vertex AI: the base comes from the location; paths name the project and location.
+    let vertex = if kind == ProviderKind::VertexAi {
+        Some(vertex_settings(p, pp, env)?)
+    } else {
+        None
+    };
     let base = p
         .api_base
         .as_ref()
@@ -269,6 +275,11 @@ fn http_target(
             region
                 .as_ref()
                 .map(|r| format!("https://bedrock-runtime.{r}.amazonaws.com"))
+        })
+        .or_else(|| {
+            vertex
+                .as_ref()
+                .map(|v| crate::providers::vertex::default_base(&v.location))
         })
         .or_else(|| defaults.api_base.map(str::to_string))
         .ok_or_else(|| {
@@ -312,6 +323,10 @@ fn http_target(
         .clone()
         .or_else(|| first_env(defaults.version_env));
     let prov = provider(kind);
+    let resource = vertex
+        .as_ref()
+        .map(|v| crate::providers::vertex::resource(&v.project, &v.location, model));
+    let model = resource.as_deref().unwrap_or(model);
     let paths = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
@@ -387,7 +402,120 @@ fn http_target(
         stream_path,
         auth,
         aws,
+        google: vertex.and_then(|v| v.auth),
         extra_headers,
+    })
+}
+
+/// Vertex AI's project, location and service account, resolved from `litellm_params`.
+struct VertexSettings {
+    project: String,
+    location: String,
+    /// `None` with an `api_key` (express mode).
+    auth: Option<Arc<crate::providers::vertex::GoogleAuth>>,
+}
+
+/// `vertex_project`, `vertex_location` and `vertex_credentials`, else their environment
+/// variables; the project may also come from the service account's `project_id`.
+fn vertex_settings(
+    p: &super::raw::RawLitellmParams,
+    pp: &str,
+    env: &Env,
+) -> Result<VertexSettings, ConfigError> {
+    use crate::providers::vertex::{self, auth::ServiceAccount, GoogleAuth};
+    let location = p
+        .vertex_location
+        .clone()
+        .or_else(|| env.get(vertex::LOCATION_ENV))
+        .unwrap_or_else(|| vertex::DEFAULT_LOCATION.to_string());
+    if location.is_empty()
+        || !location
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(ConfigError::new(
+            format!("{pp}.vertex_location"),
+            format!("\"{location}\" is not a Vertex AI location"),
+        )
+        .hint("e.g. us-central1, europe-west4 or global"));
+    }
+    let key_path = format!("{pp}.vertex_credentials");
+    let json = match &p.vertex_credentials {
+        Some(serde_yaml::Value::String(s)) if s.trim_start().starts_with('{') => Some(s.clone()),
+        Some(serde_yaml::Value::String(path)) => Some(read_credentials(path, &key_path)?),
+        Some(v @ serde_yaml::Value::Mapping(_)) => Some(
+            serde_json::to_string(v)
+                .map_err(|e| ConfigError::new(&key_path, format!("cannot be read as JSON: {e}")))?,
+        ),
+        Some(_) => {
+            return Err(ConfigError::new(
+                &key_path,
+                "expected a service-account key file's path or its JSON",
+            ))
+        }
+        None => match env.get(vertex::CREDENTIALS_ENV) {
+            Some(path) => Some(read_credentials(&path, &key_path).map_err(|e| ConfigError {
+                message: format!("${}: {}", vertex::CREDENTIALS_ENV, e.message),
+                ..e
+            })?),
+            None => None,
+        },
+    };
+    let account = json
+        .map(|j| ServiceAccount::parse(&j).map_err(|e| ConfigError::new(&key_path, e)))
+        .transpose()?;
+    let auth = match (&account, &p.api_key) {
+        (Some(sa), _) => Some(Arc::new(
+            GoogleAuth::new(sa).map_err(|e| ConfigError::new(&key_path, e))?,
+        )),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Err(
+                ConfigError::new(&key_path, "vertex_ai/ needs service-account credentials").hint(
+                    format!(
+                        "set vertex_credentials to a key file's path or JSON, or ${}",
+                        vertex::CREDENTIALS_ENV
+                    ),
+                ),
+            )
+        }
+    };
+    let project = p
+        .vertex_project
+        .clone()
+        .or_else(|| env.get(vertex::PROJECT_ENV))
+        .or_else(|| account.and_then(|a| a.project_id))
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| {
+            ConfigError::new(
+                format!("{pp}.vertex_project"),
+                "vertex_ai/ needs a Google Cloud project",
+            )
+            .hint(format!(
+                "set vertex_project or ${}, or use a key file with project_id",
+                vertex::PROJECT_ENV
+            ))
+        })?;
+    if project.contains('/') {
+        return Err(ConfigError::new(
+            format!("{pp}.vertex_project"),
+            format!("\"{project}\" is not a project id"),
+        ));
+    }
+    Ok(VertexSettings {
+        project,
+        location,
+        auth,
+    })
+}
+
+/// A service-account key file's text (never echoed: it holds a private key).
+fn read_credentials(path: &str, key_path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path.trim()).map_err(|e| {
+        ConfigError::new(
+            key_path,
+            format!("cannot read the service-account file \"{path}\": {e}"),
+        )
     })
 }
 

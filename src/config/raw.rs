@@ -73,6 +73,14 @@ pub struct RawLitellmParams {
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
     pub aws_region_name: Option<String>,
+    /// Vertex AI: the Google Cloud project (default `$VERTEXAI_PROJECT`, else the service
+    /// account's `project_id`).
+    pub vertex_project: Option<String>,
+    /// Vertex AI: the region, or `global` (default `$VERTEXAI_LOCATION`, else `us-central1`).
+    pub vertex_location: Option<String>,
+    /// Vertex AI: a service-account key file's path, or its JSON (a string or a mapping);
+    /// default `$GOOGLE_APPLICATION_CREDENTIALS`.
+    pub vertex_credentials: Option<Value>,
     #[serde(flatten)]
     pub rest: Rest,
 }

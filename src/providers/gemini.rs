@@ -6,6 +6,8 @@ mod contents;
 mod embed;
 mod encode;
 
+pub(crate) use encode::encode as encode_chat;
+
 use std::borrow::Cow;
 
 use bytes::Bytes;
@@ -275,7 +277,7 @@ fn response_id(r: &Response<'_>) -> String {
 }
 
 /// Translate a 2xx `generateContent` body (the first candidate; `n` is not offered).
-fn decode_completion(body: &[u8]) -> Result<Completion, ApiError> {
+pub(crate) fn decode_completion(body: &[u8]) -> Result<Completion, ApiError> {
     let r: Response = serde_json::from_slice(body).map_err(|e| invalid_response(&e))?;
     if let Some(status) = &r.error {
         return Err(status.to_error(500));

@@ -14,6 +14,7 @@ pub mod ollama;
 pub mod openai;
 pub mod presets;
 pub mod sse;
+pub mod vertex;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -39,6 +40,8 @@ pub enum ProviderKind {
     Ollama,
     /// `bedrock/`: the Converse API, SigV4-signed (or a Bedrock API key).
     Bedrock,
+    /// `vertex_ai/` and `vertex_ai_beta/`: Gemini on Vertex AI, service-account OAuth.
+    VertexAi,
     /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
     /// [`presets::PRESETS`].
     Preset(u8),
@@ -59,6 +62,7 @@ impl ProviderKind {
             "gemini" => Some(ProviderKind::Gemini),
             "ollama_chat" | "ollama" => Some(ProviderKind::Ollama),
             "bedrock" => Some(ProviderKind::Bedrock),
+            "vertex_ai" | "vertex_ai_beta" => Some(ProviderKind::VertexAi),
             other => presets::find(other).map(ProviderKind::Preset),
         }
     }
@@ -73,6 +77,7 @@ impl ProviderKind {
             ProviderKind::Gemini => &gemini::DEFAULTS,
             ProviderKind::Ollama => &ollama::DEFAULTS,
             ProviderKind::Bedrock => &bedrock::DEFAULTS,
+            ProviderKind::VertexAi => &vertex::DEFAULTS,
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or(&openai::DEFAULTS, |p| &p.defaults),
@@ -89,6 +94,7 @@ impl ProviderKind {
             ProviderKind::Gemini => "gemini",
             ProviderKind::Ollama => "ollama_chat",
             ProviderKind::Bedrock => "bedrock",
+            ProviderKind::VertexAi => "vertex_ai",
             ProviderKind::Preset(i) => presets::PRESETS
                 .get(usize::from(i))
                 .map_or("openai", |p| p.name),
@@ -198,6 +204,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         ProviderKind::Gemini => &gemini::Gemini,
         ProviderKind::Ollama => &ollama::OllamaChat,
         ProviderKind::Bedrock => &bedrock::Bedrock,
+        ProviderKind::VertexAi => &vertex::Vertex,
     }
 }
 

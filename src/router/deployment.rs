@@ -158,6 +158,8 @@ pub struct HttpTarget {
     pub auth: Option<(HeaderName, HeaderValue)>,
     /// AWS SigV4 signing (Bedrock with IAM credentials): every request is signed when sent.
     pub aws: Option<Box<AwsSigning>>,
+    /// Google service-account OAuth (Vertex AI): a bearer token is added to every request.
+    pub google: Option<Arc<crate::providers::vertex::GoogleAuth>>,
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// `scheme://host:port` for logs (never carries credentials).
     pub display: String,

@@ -63,17 +63,21 @@ pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, Strin
     )))
 }
 
+/// A header added to one request only (a Google access token), after the target's own.
+pub(crate) type ExtraHeader = (http::header::HeaderName, http::header::HeaderValue);
+
 fn request_header(
     target: &HttpTarget,
     path: &str,
     body: &[u8],
+    extra: Option<&ExtraHeader>,
 ) -> pingora_error::Result<RequestHeader> {
     let len = body.len();
     let fixed = provider(target.kind).static_headers();
     let mut req = RequestHeader::build(
         "POST",
         path.as_bytes(),
-        Some(6 + fixed.len() + target.extra_headers.len()),
+        Some(7 + fixed.len() + target.extra_headers.len()),
     )?;
     req.insert_header(http::header::HOST, target.host_header.clone())?;
     req.insert_header(http::header::CONTENT_TYPE, "application/json")?;
@@ -89,6 +93,9 @@ fn request_header(
         req.insert_header(*k, *v)?;
     }
     for (k, v) in &target.extra_headers {
+        req.insert_header(k.clone(), v.clone())?;
+    }
+    if let Some((k, v)) = extra {
         req.insert_header(k.clone(), v.clone())?;
     }
     if let Some(aws) = &target.aws {
@@ -110,13 +117,14 @@ fn request_header(
 }
 
 /// Send the request and read the response header; `Err` on transport failure, with whether
-/// the connection came from the pool.
+/// the connection came from the pool. `extra` is a per-request header ([`auth_header`]).
 pub(crate) async fn send(
     connector: &Connector,
     target: &HttpTarget,
     path: &str,
     peer: &HttpPeer,
     body: &Bytes,
+    extra: Option<&ExtraHeader>,
 ) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
     let (mut up, reused) = connector
         .get_http_session(peer)
@@ -124,7 +132,7 @@ pub(crate) async fn send(
         .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     let result: pingora_error::Result<()> = async {
-        let req = request_header(target, path, body)?;
+        let req = request_header(target, path, body, extra)?;
         up.write_request_header(Box::new(req)).await?;
         up.write_request_body(body.clone(), true).await?;
         up.finish_request_body().await?;
@@ -142,6 +150,21 @@ pub(crate) async fn send(
     match result {
         Ok(()) => Ok((up, reused)),
         Err(e) => Err((e, reused)),
+    }
+}
+
+/// The per-request credential header: `Authorization: Bearer <token>` for a target with a
+/// Google service account (the token is cached; fetched with `connector` when due).
+pub(crate) async fn auth_header(
+    connector: &Connector,
+    target: &HttpTarget,
+) -> Result<Option<ExtraHeader>, ApiError> {
+    match &target.google {
+        Some(google) => Ok(Some((
+            http::header::AUTHORIZATION,
+            google.bearer(connector).await?,
+        ))),
+        None => Ok(None),
     }
 }
 
@@ -257,6 +280,12 @@ pub(super) async fn run(
         Ok(p) => p,
         Err(e) => return failed(upstream_error(dep, "unreachable", e)),
     };
+    let extra = match guarded(session, first_deadline, auth_header(ex.connector, target)).await {
+        None => return Outcome::ClientGone,
+        Some(Err(())) => return failed(timeout_error(dep, first_limit)),
+        Some(Ok(Err(e))) => return failed(e),
+        Some(Ok(Ok(h))) => h,
+    };
 
     // A pooled connection may have gone stale: retry once on a fresh one.
     let mut sent = None;
@@ -264,7 +293,7 @@ pub(super) async fn run(
         match guarded(
             session,
             first_deadline,
-            send(ex.connector, target, path, &peer, &body),
+            send(ex.connector, target, path, &peer, &body, extra.as_ref()),
         )
         .await
         {
@@ -326,10 +355,13 @@ pub(super) async fn run(
             .observe(started.elapsed().as_secs_f64());
         // Google puts the wait in the body (RetryInfo), not in a header.
         let retry_after = retry_after.or_else(|| {
-            (target.kind == crate::providers::ProviderKind::Gemini)
-                .then(|| crate::providers::gemini::retry_after_secs(&err_body))
-                .flatten()
-                .map(|s| s.to_string())
+            matches!(
+                target.kind,
+                crate::providers::ProviderKind::Gemini | crate::providers::ProviderKind::VertexAi
+            )
+            .then(|| crate::providers::gemini::retry_after_secs(&err_body))
+            .flatten()
+            .map(|s| s.to_string())
         });
         return Outcome::Failed {
             err: prov.decode_error(status, &resp_headers, &err_body),

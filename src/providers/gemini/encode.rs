@@ -146,7 +146,7 @@ fn number(raw: &str, param: &str) -> Result<f64, ApiError> {
 }
 
 /// The request body for `generateContent` / `streamGenerateContent`.
-pub(super) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
+pub(crate) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
     // Deployment defaults and `additional_drop_params` apply to the client's body first, as
     // for OpenAI-shaped providers; the result is read like any request.
     let merged;
