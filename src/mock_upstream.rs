@@ -5,6 +5,7 @@ mod answers;
 mod anthropic;
 mod body;
 mod gemini;
+mod responses;
 #[cfg(test)]
 mod tests;
 

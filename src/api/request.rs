@@ -411,7 +411,8 @@ impl ModelCall {
                 insert.push(b',');
             }
         }
-        if self.stream && !self.include_usage {
+        // The Responses API reports usage in `response.completed`; it has no include_usage.
+        if self.stream && !self.include_usage && self.endpoint != Endpoint::Responses {
             match &self.stream_options_span {
                 Some(span) => {
                     edits.push((span.clone(), Cow::Owned(force_usage(&body[span.clone()]))))

@@ -36,6 +36,8 @@ enum Route {
     Gemini {
         stream: bool,
     },
+    /// OpenAI's Responses API.
+    Responses,
 }
 
 impl Route {
@@ -44,6 +46,7 @@ impl Route {
         match *method {
             Method::POST if path.ends_with("/chat/completions") => Some(Route::Chat),
             Method::POST if path.ends_with("/v1/messages") => Some(Route::Messages),
+            Method::POST if path.ends_with("/responses") => Some(Route::Responses),
             Method::POST if path.ends_with(":generateContent") => {
                 Some(Route::Gemini { stream: false })
             }
@@ -86,9 +89,8 @@ struct StreamOptions {
 impl RequestFields {
     fn parse(route: Option<Route>, body: &[u8]) -> Result<RequestFields, serde_json::Error> {
         match route {
-            Some(Route::Models | Route::Messages | Route::Gemini { .. }) | None => {
-                Ok(RequestFields::default())
-            }
+            Some(Route::Models | Route::Messages | Route::Gemini { .. } | Route::Responses)
+            | None => Ok(RequestFields::default()),
             Some(_) => serde_json::from_slice(body),
         }
     }
@@ -183,6 +185,29 @@ pub(super) fn respond(
         Behavior::Ok => match route {
             None => full(StatusCode::NOT_FOUND, unknown_url(parts)),
             Some(Route::Models) => full(StatusCode::OK, models_body(&shared.script.name)),
+            Some(Route::Responses) => {
+                let ask = match super::responses::parse(body) {
+                    Ok(a) => a,
+                    Err(_) => return full(StatusCode::BAD_REQUEST, invalid_json_body()),
+                };
+                let (name, chunks) = (&shared.script.name, shared.script.chunks);
+                let input = prompt_tokens(body.len());
+                if ask.stream {
+                    events(
+                        super::responses::events(&ask, name, chunks, id, input),
+                        shared.script.chunk_delay,
+                        Ending::Clean,
+                    )
+                } else {
+                    let mut response = Response::new(MockBody::full(super::responses::answer(
+                        &ask, name, chunks, id, input,
+                    )));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+                    response
+                }
+            }
             Some(Route::Gemini { stream }) => {
                 let tool = match super::gemini::parse(body) {
                     Ok(t) => t,

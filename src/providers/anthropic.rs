@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::chat::{
-    data_url, ChatRequest, Completion, Content, Event, Finish, Message, Part, ResponseFormat, Role,
-    StreamDecoder, TokenUsage, ToolCall, ToolChoice,
+    data_url, ChatRequest, ClientWire, Completion, Content, Event, Finish, Message, Part,
+    ResponseFormat, Role, StreamDecoder, TokenUsage, ToolCall, ToolChoice,
 };
 use super::sse::{self, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
@@ -68,7 +68,7 @@ impl Provider for Anthropic {
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
-        if let Some(native) = &call.native {
+        if let (Some(native), ClientWire::Anthropic) = (&call.native, call.client) {
             // A `/v1/messages` client: its own body goes out, only the model replaced, so
             // `cache_control`, thinking signatures and beta fields survive.
             return Ok(native.splice(

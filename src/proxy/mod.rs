@@ -187,17 +187,24 @@ impl Gateway {
                 Endpoint::ChatCompletions,
                 crate::api::responses::to_openai(&body)?,
                 ClientWire::Responses,
-                None,
+                Some(body),
             ),
             e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
         call.client = client;
-        if let Some(native) = native.filter(|_| endpoint == Endpoint::Messages) {
-            call.native = Some(Box::new(ModelCall::parse(
-                Endpoint::ChatCompletions,
-                native,
-            )?));
+        // The client's own body, for a deployment that speaks the client's API.
+        match (native, endpoint) {
+            (Some(native), Endpoint::Messages) => {
+                call.native = Some(Box::new(ModelCall::parse(
+                    Endpoint::ChatCompletions,
+                    native,
+                )?));
+            }
+            (Some(native), Endpoint::Responses) => {
+                call.native = Some(Box::new(ModelCall::parse(Endpoint::Responses, native)?));
+            }
+            _ => {}
         }
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),

@@ -16,6 +16,7 @@ use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
 use crate::api::response::header;
+use crate::api::Endpoint;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
@@ -240,22 +241,47 @@ pub(super) async fn run(
         )),
         None => Cow::Borrowed(&*dep.upstream_model),
     };
-    let body = match prov.encode(
-        ex.call,
-        &EncodeTarget {
-            model_json: wildcard_model.as_deref().unwrap_or(&dep.model_json),
-            model: &model,
-            defaults: &dep.defaults,
-            drop_params: dep.drop_params || ex.call.drop_params,
-            additional_drop_params: &dep.additional_drop_params,
-        },
-    ) {
-        Ok(b) => b,
-        Err(e) => return failed(e),
+    let encode_target = EncodeTarget {
+        model_json: wildcard_model.as_deref().unwrap_or(&dep.model_json),
+        model: &model,
+        defaults: &dep.defaults,
+        drop_params: dep.drop_params || ex.call.drop_params,
+        additional_drop_params: &dep.additional_drop_params,
     };
-    let path = match (ex.call.stream, &target.stream_path) {
-        (true, Some(p)) => p.as_str(),
-        _ => target.path(ex.endpoint),
+    // A Responses client on OpenAI itself: its own body goes to OpenAI's /responses.
+    let responses_path = match (
+        &ex.call.native,
+        translate::native_responses(target.kind, ex.call),
+    ) {
+        (Some(native), true) => {
+            let chat = target.path(Endpoint::ChatCompletions);
+            Some((
+                native.splice(
+                    Some(encode_target.model_json),
+                    encode_target.defaults,
+                    encode_target.additional_drop_params,
+                ),
+                format!(
+                    "{}/responses",
+                    chat.strip_suffix("/chat/completions").unwrap_or(chat)
+                ),
+            ))
+        }
+        _ => None,
+    };
+    let (body, path) = match responses_path {
+        Some((body, path)) => (body, Cow::Owned(path)),
+        None => {
+            let body = match prov.encode(ex.call, &encode_target) {
+                Ok(b) => b,
+                Err(e) => return failed(e),
+            };
+            let path = match (ex.call.stream, &target.stream_path) {
+                (true, Some(p)) => p.as_str(),
+                _ => target.path(ex.endpoint),
+            };
+            (body, Cow::Borrowed(path))
+        }
     };
     let started = Instant::now();
     let limit = ex
@@ -293,7 +319,7 @@ pub(super) async fn run(
         match guarded(
             session,
             first_deadline,
-            send(ex.connector, target, path, &peer, &body, extra.as_ref()),
+            send(ex.connector, target, &path, &peer, &body, extra.as_ref()),
         )
         .await
         {

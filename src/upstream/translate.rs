@@ -22,6 +22,82 @@ fn native_anthropic(kind: ProviderKind, call: &ModelCall) -> bool {
     kind == ProviderKind::Anthropic && call.client == ClientWire::Anthropic && call.native.is_some()
 }
 
+/// A `/v1/responses` client on an OpenAI deployment: OpenAI serves the Responses API itself.
+pub(super) fn native_responses(kind: ProviderKind, call: &ModelCall) -> bool {
+    kind == ProviderKind::OpenAi && call.client == ClientWire::Responses && call.native.is_some()
+}
+
+#[derive(serde::Deserialize)]
+struct ResponsesUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+}
+
+impl ResponsesUsage {
+    fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.input_tokens,
+            completion_tokens: self.output_tokens,
+            total_tokens: self.input_tokens + self.output_tokens,
+        }
+    }
+}
+
+/// Usage of a Responses `response` object.
+fn responses_usage(body: &[u8]) -> Option<Usage> {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        #[serde(default)]
+        usage: Option<ResponsesUsage>,
+    }
+    Some(serde_json::from_slice::<Object>(body).ok()?.usage?.usage())
+}
+
+enum ResponsesKind {
+    Content,
+    End(Option<Usage>),
+    Error(ApiError),
+    Other,
+}
+
+/// What a Responses stream event means to the pump (its `type` read, the rest skipped).
+fn responses_event(payload: &[u8]) -> ResponsesKind {
+    #[derive(serde::Deserialize)]
+    struct Ev<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        response: Option<Resp>,
+        #[serde(borrow, default)]
+        message: Option<std::borrow::Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Resp {
+        #[serde(default)]
+        usage: Option<ResponsesUsage>,
+    }
+    let Ok(ev) = serde_json::from_slice::<Ev>(payload) else {
+        return ResponsesKind::Other;
+    };
+    match ev.kind.as_ref() {
+        "response.completed" | "response.incomplete" => {
+            ResponsesKind::End(ev.response.and_then(|r| r.usage).map(|u| u.usage()))
+        }
+        "error" | "response.failed" => ResponsesKind::Error(ApiError::new(
+            502,
+            crate::api::error::ErrorKind::ApiError,
+            ev.message
+                .as_deref()
+                .unwrap_or("the Responses stream failed")
+                .to_string(),
+        )),
+        k if k.starts_with("response.output") || k.contains(".delta") => ResponsesKind::Content,
+        _ => ResponsesKind::Other,
+    }
+}
+
 /// What the events of one upstream read did.
 #[derive(Default)]
 pub(super) struct Scan {
@@ -87,6 +163,9 @@ pub(super) enum Translator {
         decoder: Box<dyn StreamDecoder>,
         client: ClientStream,
     },
+    /// OpenAI Responses SSE to a Responses client: passed through, read for commit, end,
+    /// usage and errors.
+    NativeResponses { framer: SseFramer },
     /// Anthropic SSE to an Anthropic client: events pass through byte for byte, read by the
     /// decoder only for commit, end, usage and errors.
     NativeAnthropic {
@@ -97,6 +176,11 @@ pub(super) enum Translator {
 
 impl Translator {
     pub fn new(prov: &dyn Provider, kind: ProviderKind, call: &ModelCall) -> Translator {
+        if native_responses(kind, call) {
+            return Translator::NativeResponses {
+                framer: SseFramer::default(),
+            };
+        }
         if native_anthropic(kind, call) {
             return Translator::NativeAnthropic {
                 framer: SseFramer::default(),
@@ -127,6 +211,30 @@ impl Translator {
             Translator::Decode { decoder, client } => {
                 let mut s = Scan::default();
                 decoder.feed(chunk, &mut |e| route(&mut s, client, e, out));
+                s
+            }
+            Translator::NativeResponses { framer } => {
+                let mut s = Scan::default();
+                framer.feed(chunk, |event| {
+                    if let Some(payload) = sse::data(&event) {
+                        match responses_event(&payload) {
+                            ResponsesKind::Content => s.content = true,
+                            ResponsesKind::End(usage) => {
+                                s.done = true;
+                                s.content = true;
+                                s.usage = usage;
+                            }
+                            ResponsesKind::Error(err) => {
+                                s.error = Some(err);
+                                s.error_raw = Some(event);
+                                return;
+                            }
+                            ResponsesKind::Other => {}
+                        }
+                    }
+                    out.extend_from_slice(&event);
+                    out.extend_from_slice(b"\n\n");
+                });
                 s
             }
             Translator::NativeAnthropic { framer, decoder } => {
@@ -174,7 +282,10 @@ impl Translator {
     /// The client bytes for an error after the stream was committed.
     pub fn error(&mut self, err: &ApiError, raw: Option<&Bytes>, out: &mut BytesMut) {
         match (self, raw) {
-            (Translator::NativeAnthropic { .. }, Some(raw)) => {
+            (
+                Translator::NativeResponses { .. } | Translator::NativeAnthropic { .. },
+                Some(raw),
+            ) => {
                 out.extend_from_slice(raw);
                 out.extend_from_slice(b"\n\n");
             }
@@ -187,7 +298,9 @@ impl Translator {
                 out.extend_from_slice(b"\n\n");
             }
             (Translator::Decode { client, .. }, _) => client.event(Event::Error(err.clone()), out),
-            (Translator::Passthrough { .. }, None) => out.extend_from_slice(&err.sse_event()),
+            (Translator::Passthrough { .. } | Translator::NativeResponses { .. }, None) => {
+                out.extend_from_slice(&err.sse_event())
+            }
         }
     }
 }
@@ -261,6 +374,10 @@ pub(super) fn completion_body(
 ) -> Option<Result<(Bytes, Usage), ApiError>> {
     if native_anthropic(kind, call) {
         let usage = anthropic::usage_of(body).unwrap_or_default().as_usage();
+        return Some(Ok((Bytes::copy_from_slice(body), usage)));
+    }
+    if native_responses(kind, call) {
+        let usage = responses_usage(body).unwrap_or_default();
         return Some(Ok((Bytes::copy_from_slice(body), usage)));
     }
     if call.endpoint == crate::api::Endpoint::Embeddings {
