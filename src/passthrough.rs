@@ -6,6 +6,7 @@
 //! As LiteLLM, the path after the prefix is appended to the provider's origin:
 //! `/anthropic/v1/messages` goes to `https://api.anthropic.com/v1/messages`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,8 +17,11 @@ use pingora_proxy::Session;
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::config::Runtime;
+use crate::providers::chat::{Event, StreamDecoder};
+use crate::providers::sse::Usage;
 use crate::providers::{provider, ProviderKind};
-use crate::router::{Backend, HttpTarget};
+use crate::router::{Backend, Deployment, HttpTarget};
+use crate::upstream::Record;
 
 /// The route prefixes and the provider each one forwards to.
 pub const PREFIXES: &[(&str, ProviderKind)] = &[
@@ -58,15 +62,76 @@ const DROP_REQUEST: &[&str] = &[
 
 const DROP_RESPONSE: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
 
-fn target_for(rt: &Runtime, kind: ProviderKind) -> Option<&HttpTarget> {
+fn target_for(rt: &Runtime, kind: ProviderKind) -> Option<(&Arc<Deployment>, &HttpTarget)> {
     rt.model_names
         .iter()
         .filter_map(|name| rt.group(name))
         .flat_map(|g| g.deployments.iter())
         .find_map(|d| match &d.backend {
-            Backend::Http(t) if t.kind == kind => Some(&**t),
+            Backend::Http(t) if t.kind == kind => Some((d, &**t)),
             _ => None,
         })
+}
+
+/// Most of a response body kept for usage extraction; larger bodies are not read for it.
+const USAGE_SCAN_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Token counts from a response of a known shape: a JSON body (OpenAI `usage`, Anthropic
+/// `usage`, Gemini `usageMetadata`, Responses `usage`) or an event stream the provider's
+/// decoder understands.
+fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage> {
+    if content_type.starts_with("text/event-stream")
+        || content_type.starts_with("application/vnd.amazon.eventstream")
+    {
+        let mut decoder: Box<dyn StreamDecoder> = provider(kind)
+            .stream_decoder()
+            .unwrap_or_else(|| Box::new(crate::providers::openai::OpenAiStream::default()));
+        let mut usage = None;
+        let mut record = |e: Event<'_>| {
+            if let Event::Usage(u) = e {
+                usage = Some(u.as_usage());
+            }
+        };
+        decoder.feed(body, &mut record);
+        decoder.finish(&mut record);
+        return usage;
+    }
+    if !content_type.starts_with("application/json") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Any {
+        #[serde(default)]
+        usage: Option<AnyUsage>,
+        #[serde(default, rename = "usageMetadata")]
+        usage_metadata: Option<GoogleUsage>,
+    }
+    #[derive(serde::Deserialize)]
+    struct AnyUsage {
+        #[serde(default, alias = "input_tokens", alias = "inputTokens")]
+        prompt_tokens: u64,
+        #[serde(default, alias = "output_tokens", alias = "outputTokens")]
+        completion_tokens: u64,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct GoogleUsage {
+        #[serde(default)]
+        prompt_token_count: u64,
+        #[serde(default)]
+        candidates_token_count: u64,
+    }
+    let any: Any = serde_json::from_slice(body).ok()?;
+    let (p, c) = match (any.usage, any.usage_metadata) {
+        (Some(u), _) => (u.prompt_tokens, u.completion_tokens),
+        (None, Some(g)) => (g.prompt_token_count, g.candidates_token_count),
+        _ => return None,
+    };
+    Some(Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        total_tokens: p + c,
+    })
 }
 
 fn upstream_path(prefix_len: usize, path_and_query: &str, kind: ProviderKind) -> String {
@@ -151,8 +216,9 @@ pub async fn serve(
     connector: &Connector,
     kind: ProviderKind,
     body: Bytes,
+    record: &mut Record,
 ) -> Result<u16, ApiError> {
-    let Some(target) = target_for(rt, kind) else {
+    let Some((dep, target)) = target_for(rt, kind) else {
         return Err(ApiError::new(
             404,
             ErrorKind::NotFound,
@@ -195,6 +261,14 @@ pub async fn serve(
         return Err(bad_gateway(target, "sent no header", ""));
     };
     let status = resp.status.as_u16();
+    let content_type = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    record.deployment = Some(dep.clone());
+    let mut seen = Vec::new();
     let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len()))
         .map_err(|e| bad_gateway(target, "bad response header", e))?;
     for (name, value) in resp.headers.iter() {
@@ -224,6 +298,9 @@ pub async fn serve(
         };
         match chunk {
             Ok(Some(c)) => {
+                if seen.len() + c.len() <= USAGE_SCAN_LIMIT {
+                    seen.extend_from_slice(&c);
+                }
                 if session.write_response_body(Some(c), false).await.is_err() {
                     up.shutdown().await;
                     return Ok(status);
@@ -240,6 +317,9 @@ pub async fn serve(
     connector
         .release_http_session(up, &*peer, peer.options.idle_timeout)
         .await;
+    if (200..300).contains(&status) {
+        record.usage = usage_of(kind, &content_type, &seen);
+    }
     if let Err(e) = session.write_response_body(None, true).await {
         log::debug!("pass-through: client gone at the end: {e}");
     }

@@ -144,3 +144,41 @@ async fn bedrock_pass_through_is_signed() {
     assert!(auth.contains("/eu-west-1/bedrock/aws4_request"), "{auth}");
     assert!(!auth.contains(MASTER_KEY));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pass_through_usage_is_counted() {
+    let (_mock, gw) = setup().await;
+    // One connection for everything: the metrics read comes after the last request's logging.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    for stream in [false, true] {
+        let r = http
+            .post(gw.url("/anthropic/v1/messages"))
+            .header("x-api-key", MASTER_KEY)
+            .json(
+                &json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "stream": stream,
+                "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await.unwrap();
+    }
+    let metrics = http
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Two answers of 8 output tokens each, counted against the claude deployment.
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("litellm_output_tokens_metric") && l.contains("claude"))
+        .unwrap_or_else(|| panic!("no output tokens for claude:\n{metrics}"));
+    assert!(line.ends_with(" 16"), "{line}");
+}

@@ -89,6 +89,14 @@ impl ProxyHttp for Gateway {
         let m = metrics();
         m.in_flight.dec();
         let Some(endpoint) = ctx.endpoint else { return };
+        if let (Endpoint::PassThrough(_), Some(d), Some(u)) =
+            (endpoint, &ctx.record.deployment, ctx.record.usage)
+        {
+            // Pass-through usage counts against the deployment whose credentials it used.
+            d.metrics.input_tokens.inc_by(u.prompt_tokens);
+            d.metrics.output_tokens.inc_by(u.completion_tokens);
+            d.metrics.total_tokens.inc_by(u.total_tokens);
+        }
         if !endpoint.is_model_call() {
             return;
         }
@@ -167,7 +175,15 @@ impl Gateway {
         }
         if let Endpoint::PassThrough(kind) = endpoint {
             let body = body::read(session, rt.settings.max_body_bytes).await?;
-            return crate::passthrough::serve(session, &rt, &self.connector, kind, body).await;
+            return crate::passthrough::serve(
+                session,
+                &rt,
+                &self.connector,
+                kind,
+                body,
+                &mut ctx.record,
+            )
+            .await;
         }
         if !endpoint.is_model_call() {
             return crate::admin::serve(session, &rt, &self.connector, endpoint)
