@@ -108,10 +108,21 @@ async fn anthropic_to_anthropic_keeps_cache_control_and_thinking_blocks() {
             {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig=="}, {"type": "text", "text": "yes"}]},
             {"role": "user", "content": "go on"}],
         "metadata": {"user_id": "u-1"}});
-    let r = post(&gw, "/v1/messages", &body).await;
+    let r = client()
+        .post(gw.url("/v1/messages"))
+        .header("x-api-key", MASTER_KEY)
+        .header("anthropic-beta", "interleaved-thinking-2025-05-14")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["usage"]["output_tokens"], 8);
+    assert_eq!(
+        ant.requests().last().unwrap().header("anthropic-beta"),
+        Some("interleaved-thinking-2025-05-14")
+    );
     let sent = ant.requests().last().unwrap().json().unwrap();
     let mut want = body.clone();
     want["model"] = json!("claude-sonnet-4-5");

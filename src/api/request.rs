@@ -78,6 +78,8 @@ pub struct ModelCall {
     /// A `/v1/messages` client's own body, indexed the same way: sent as it is (model
     /// replaced) to Anthropic deployments.
     pub native: Option<Box<ModelCall>>,
+    /// The client's `anthropic-beta` header, forwarded to Anthropic deployments.
+    pub anthropic_beta: Option<http::HeaderValue>,
     /// `messages`, `prompt` or `input`: what pre-call checks count tokens of.
     input_span: Range<usize>,
 }
@@ -188,6 +190,7 @@ impl ModelCall {
             drop_params: false,
             client: Default::default(),
             native: None,
+            anthropic_beta: None,
             input_span: 0..0,
         };
         let mut model = None;

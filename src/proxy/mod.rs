@@ -209,6 +209,7 @@ impl Gateway {
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
         call.client = client;
+        call.anthropic_beta = session.req_header().headers.get("anthropic-beta").cloned();
         // The client's own body, for a deployment that speaks the client's API.
         match (native, endpoint) {
             (Some(native), Endpoint::Messages) => {

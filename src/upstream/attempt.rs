@@ -312,6 +312,14 @@ pub(super) async fn run(
         Some(Ok(Err(e))) => return failed(e),
         Some(Ok(Ok(h))) => h,
     };
+    // Anthropic's beta features are asked for by header (Claude Code sends several).
+    let extra = extra.or_else(|| match (&ex.call.anthropic_beta, target.kind) {
+        (Some(v), crate::providers::ProviderKind::Anthropic) => Some((
+            http::header::HeaderName::from_static("anthropic-beta"),
+            v.clone(),
+        )),
+        _ => None,
+    });
 
     // A pooled connection may have gone stale: retry once on a fresh one.
     let mut sent = None;
