@@ -630,3 +630,70 @@ async fn ollama_embeddings_translate_both_ways() {
         json!({"model": "llama3.2", "input": ["a", "b"]})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bedrock_embeddings_titan_and_cohere() {
+    let mock = MockUpstream::start(Script::named("aws")).await.unwrap();
+    mock.set_recording(true);
+    let creds = "      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: secret\n      aws_region_name: us-east-1\n";
+    let yaml = config(
+        &[
+            format!("  - model_name: titan\n    litellm_params:\n      model: bedrock/amazon.titan-embed-text-v2:0\n      api_base: {}\n{creds}", mock.base_url()),
+            format!("  - model_name: cohere\n    litellm_params:\n      model: bedrock/cohere.embed-english-v3\n      api_base: {}\n{creds}", mock.base_url()),
+        ],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    let embed = |model: &'static str, input: Value| {
+        let gw = &gw;
+        async move {
+            client()
+                .post(gw.url("/v1/embeddings"))
+                .bearer_auth(MASTER_KEY)
+                .json(&json!({"model": model, "input": input, "dimensions": 256}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    mock.push(raw(
+        200,
+        "application/json",
+        Bytes::from_static(br#"{"embedding":[0.5,0.25],"inputTextTokenCount":3}"#),
+    ));
+    let r = embed("titan", json!("hello")).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"][0]["embedding"], json!([0.5, 0.25]));
+    assert_eq!(v["usage"]["prompt_tokens"], 3);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(
+        sent.path_and_query,
+        "/v1/model/amazon.titan-embed-text-v2%3A0/invoke"
+    );
+    assert!(sent
+        .header("authorization")
+        .unwrap()
+        .starts_with("AWS4-HMAC-SHA256"));
+    assert_eq!(
+        sent.json().unwrap(),
+        json!({"inputText": "hello", "dimensions": 256})
+    );
+    // Titan takes one text a call: a batch is a clear 400, nothing sent.
+    let before = mock.request_count();
+    let r = embed("titan", json!(["a", "b"])).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(mock.request_count(), before);
+
+    mock.push(raw(200, "application/json", Bytes::from_static(br#"{"id":"x","embeddings":[[0.1],[0.2]],"texts":["a","b"],"response_type":"embeddings_floats"}"#)));
+    let v: Value = embed("cohere", json!(["a", "b"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"][1]["embedding"], json!([0.2]));
+    assert_eq!(
+        mock.requests().last().unwrap().json().unwrap(),
+        json!({"texts": ["a", "b"], "input_type": "search_document"})
+    );
+}

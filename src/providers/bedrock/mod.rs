@@ -7,6 +7,7 @@
 //! path and body. As LiteLLM: `response_format` becomes a forced `json_tool_call` tool whose
 //! input comes back as the message content.
 
+mod embed;
 mod encode;
 pub mod eventstream;
 pub mod sigv4;
@@ -53,9 +54,14 @@ pub fn model_id(upstream_model: &str) -> &str {
 }
 
 impl Provider for Bedrock {
-    fn path(&self, base_path: &str, _e: Endpoint, model: &str, _v: Option<&str>) -> String {
+    fn path(&self, base_path: &str, e: Endpoint, model: &str, _v: Option<&str>) -> String {
+        let route = if e == Endpoint::Embeddings {
+            "invoke"
+        } else {
+            "converse"
+        };
         format!(
-            "{base_path}/model/{}/converse",
+            "{base_path}/model/{}/{route}",
             sigv4::uri_encode(model_id(model).as_bytes())
         )
     }
@@ -78,10 +84,17 @@ impl Provider for Bedrock {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        !matches!(endpoint, Endpoint::Embeddings | Endpoint::Completions)
+        endpoint != Endpoint::Completions
+    }
+
+    fn decode_embeddings(&self, body: &[u8], call: &ModelCall) -> Option<Result<Bytes, ApiError>> {
+        Some(embed::decode(body, call))
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
+        if call.endpoint == Endpoint::Embeddings {
+            return embed::encode(call, target, model_id(target.model));
+        }
         let req = ChatRequest::parse(call)?;
         req.check_supported("bedrock", target.model, UNSUPPORTED, target.drop_params)?;
         encode::encode_request(&req, target, model_id(target.model))

@@ -61,7 +61,7 @@ fn paths_encode_the_model_id() {
     assert_eq!(name, AUTHORIZATION);
     assert_eq!(value, "Bearer ABSK-key");
     assert!(value.is_sensitive());
-    assert!(!Bedrock.supports(Endpoint::Embeddings));
+    assert!(Bedrock.supports(Endpoint::Embeddings));
     assert!(Bedrock.supports(Endpoint::ChatCompletions));
 }
 
