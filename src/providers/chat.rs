@@ -364,6 +364,31 @@ pub struct FilePart<'a> {
     pub format: Option<Cow<'a, str>>,
 }
 
+/// An embeddings request's `input` as texts (a string or an array of strings; token ids are
+/// a 400 naming the provider).
+pub fn embedding_texts<'a>(
+    call: &'a ModelCall,
+    provider: &str,
+) -> Result<Vec<Cow<'a, str>>, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Input<'a> {
+        #[serde(borrow)]
+        One(Cow<'a, str>),
+        #[serde(borrow)]
+        Many(Vec<Cow<'a, str>>),
+    }
+    let raw = std::str::from_utf8(call.input_json()).unwrap_or_default();
+    match serde_json::from_str::<Input>(raw) {
+        Ok(Input::One(s)) => Ok(vec![s]),
+        Ok(Input::Many(v)) => Ok(v),
+        Err(_) => Err(ApiError::bad_request(format!(
+            "{provider} embeddings take a string or an array of strings (not token ids)"
+        ))
+        .with_param("input")),
+    }
+}
+
 /// A `data:` URL split into media type and base64 payload.
 pub fn data_url(url: &str) -> Option<(&str, &str)> {
     let rest = url.strip_prefix("data:")?;

@@ -208,6 +208,16 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
     }
 }
 
+/// `Authorization: Bearer <key>`, marked sensitive (kept out of logs).
+pub fn bearer(api_key: &str) -> Option<(HeaderName, HeaderValue)> {
+    HeaderValue::from_str(&format!("Bearer {api_key}"))
+        .ok()
+        .map(|mut v| {
+            v.set_sensitive(true);
+            (http::header::AUTHORIZATION, v)
+        })
+}
+
 /// Whether an upstream status means "try another deployment".
 pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429 | 500..=599)

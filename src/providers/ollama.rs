@@ -8,7 +8,7 @@ mod encode;
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -57,12 +57,7 @@ impl Provider for OllamaChat {
     /// `Authorization: Bearer`: a local server ignores it, hosted Ollama (ollama.com) and
     /// authenticating proxies read it.
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)> {
-        HeaderValue::from_str(&format!("Bearer {api_key}"))
-            .ok()
-            .map(|mut v| {
-                v.set_sensitive(true);
-                (AUTHORIZATION, v)
-            })
+        super::bearer(api_key)
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {

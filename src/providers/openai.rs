@@ -1,7 +1,7 @@
 //! OpenAI and every OpenAI-compatible server: same wire format, so requests are spliced.
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue};
 use std::borrow::Cow;
 
 use serde::Deserialize;
@@ -54,12 +54,7 @@ impl Provider for OpenAi {
     }
 
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)> {
-        HeaderValue::from_str(&format!("Bearer {api_key}"))
-            .ok()
-            .map(|mut v| {
-                v.set_sensitive(true);
-                (AUTHORIZATION, v)
-            })
+        super::bearer(api_key)
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {

@@ -244,20 +244,7 @@ impl Translator {
                         return;
                     };
                     let mut is_error = false;
-                    decoder.on_event(&payload, &mut |e| match e {
-                        Event::Error(err) => {
-                            is_error = true;
-                            s.error = Some(err);
-                        }
-                        Event::Text(_)
-                        | Event::Reasoning(_)
-                        | Event::ToolStart { .. }
-                        | Event::ToolArgs { .. }
-                        | Event::Finish(_) => s.content = true,
-                        Event::Usage(u) => s.usage = Some(u.as_usage()),
-                        Event::Done => s.done = true,
-                        Event::Start { .. } => {}
-                    });
+                    decoder.on_event(&payload, &mut |e| is_error |= note(&mut s, &e));
                     if is_error {
                         s.error_raw = Some(event);
                         return;
@@ -305,11 +292,12 @@ impl Translator {
     }
 }
 
-fn route(s: &mut Scan, client: &mut ClientStream, e: Event<'_>, out: &mut BytesMut) {
-    match &e {
+/// Record what an event means for the pump; true for an error (not for the client yet).
+fn note(s: &mut Scan, e: &Event<'_>) -> bool {
+    match e {
         Event::Error(err) => {
             s.error = Some(err.clone());
-            return;
+            return true;
         }
         Event::Text(_)
         | Event::Reasoning(_)
@@ -320,7 +308,13 @@ fn route(s: &mut Scan, client: &mut ClientStream, e: Event<'_>, out: &mut BytesM
         Event::Done => s.done = true,
         Event::Start { .. } => {}
     }
-    client.event(e, out);
+    false
+}
+
+fn route(s: &mut Scan, client: &mut ClientStream, e: Event<'_>, out: &mut BytesMut) {
+    if !note(s, &e) {
+        client.event(e, out);
+    }
 }
 
 /// OpenAI to OpenAI: frame, classify, forward; the usage trailer only if the client asked.

@@ -1,36 +1,14 @@
 //! Bedrock embeddings through InvokeModel (`/model/{id}/invoke`), as LiteLLM: Amazon Titan
 //! (`amazon.titan-embed-*`, one text per call) and Cohere (`cohere.embed-*`, a batch).
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::providers::chat::embedding_texts;
 use crate::providers::EncodeTarget;
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Input<'a> {
-    #[serde(borrow)]
-    One(Cow<'a, str>),
-    #[serde(borrow)]
-    Many(Vec<Cow<'a, str>>),
-}
-
-fn texts(call: &ModelCall) -> Result<Vec<Cow<'_, str>>, ApiError> {
-    let raw = std::str::from_utf8(call.input_json()).unwrap_or_default();
-    match serde_json::from_str::<Input>(raw) {
-        Ok(Input::One(s)) => Ok(vec![s]),
-        Ok(Input::Many(v)) => Ok(v),
-        Err(_) => Err(ApiError::bad_request(
-            "bedrock embeddings take a string or an array of strings (not token ids)",
-        )
-        .with_param("input")),
-    }
-}
 
 /// The InvokeModel body for an OpenAI embeddings request.
 pub(super) fn encode(
@@ -38,7 +16,7 @@ pub(super) fn encode(
     target: &EncodeTarget<'_>,
     id: &str,
 ) -> Result<Bytes, ApiError> {
-    let texts = texts(call)?;
+    let texts = embedding_texts(call, "bedrock")?;
     let dimensions: Option<u64> = call
         .raw_field("dimensions")
         .and_then(|d| serde_json::from_slice(d).ok());

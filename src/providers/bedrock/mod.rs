@@ -15,7 +15,7 @@ pub mod sigv4;
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -75,12 +75,7 @@ impl Provider for Bedrock {
 
     /// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`); IAM credentials sign instead.
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)> {
-        HeaderValue::from_str(&format!("Bearer {api_key}"))
-            .ok()
-            .map(|mut v| {
-                v.set_sensitive(true);
-                (AUTHORIZATION, v)
-            })
+        super::bearer(api_key)
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {

@@ -58,7 +58,7 @@ fn paths_encode_the_model_id() {
         "/proxy/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.meta.llama3-2-1b/converse"
     );
     let (name, value) = Bedrock.auth_header("ABSK-key").unwrap();
-    assert_eq!(name, AUTHORIZATION);
+    assert_eq!(name, http::header::AUTHORIZATION);
     assert_eq!(value, "Bearer ABSK-key");
     assert!(value.is_sensitive());
     assert!(Bedrock.supports(Endpoint::Embeddings));

@@ -1,7 +1,5 @@
 //! Gemini embeddings: OpenAI's `/embeddings` as `:batchEmbedContents`, and back.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -9,16 +7,8 @@ use serde_json::json;
 use super::resource;
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::providers::chat::embedding_texts;
 use crate::providers::EncodeTarget;
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Input<'a> {
-    #[serde(borrow)]
-    One(Cow<'a, str>),
-    #[serde(borrow)]
-    Many(Vec<Cow<'a, str>>),
-}
 
 #[derive(Serialize)]
 struct Request<'a> {
@@ -46,31 +36,13 @@ struct Text<'a> {
 
 /// The `batchEmbedContents` body for an OpenAI embeddings request.
 pub(super) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
-    let mut input = None;
-    let mut dimensions = None;
-    for (key, raw) in call.fields() {
-        match key {
-            "input" => {
-                input = Some(serde_json::from_str::<Input>(raw).map_err(|_| {
-                    ApiError::bad_request(
-                        "gemini embeddings take a string or an array of strings (not token ids)",
-                    )
-                    .with_param("input")
-                })?)
-            }
-            "dimensions" => {
-                dimensions = serde_json::from_str(raw).map_err(|e| {
-                    ApiError::bad_request(format!("Invalid value for 'dimensions': {e}"))
-                        .with_param("dimensions")
-                })?
-            }
-            _ => {}
-        }
-    }
-    let texts: Vec<Cow<str>> = match input {
-        Some(Input::One(s)) => vec![s],
-        Some(Input::Many(v)) => v,
-        None => Vec::new(),
+    let texts = embedding_texts(call, "gemini")?;
+    let dimensions: Option<u64> = match call.raw_field("dimensions") {
+        None => None,
+        Some(d) => serde_json::from_slice(d).map_err(|e| {
+            ApiError::bad_request(format!("Invalid value for 'dimensions': {e}"))
+                .with_param("dimensions")
+        })?,
     };
     let model = resource(target.model);
     let body = Request {
