@@ -1,4 +1,5 @@
-//! Pass-through routes (`/openai/*`, `/anthropic/*`, `/gemini/*`, `/azure/*`, `/bedrock/*`): the client's
+//! Pass-through routes (`/openai/*`, `/anthropic/*`, `/gemini/*`, `/azure/*`, `/bedrock/*`,
+//! `/vertex_ai/*`): the client's
 //! request goes to the provider as it is, authenticated by the gateway key; the provider
 //! credential and base URL come from the first deployment of that provider in `model_list`.
 //! The response (status, headers, body, streams included) comes back verbatim.
@@ -30,6 +31,7 @@ pub const PREFIXES: &[(&str, ProviderKind)] = &[
     ("/gemini/", ProviderKind::Gemini),
     ("/azure/", ProviderKind::Azure),
     ("/bedrock/", ProviderKind::Bedrock),
+    ("/vertex_ai/", ProviderKind::VertexAi),
 ];
 
 /// Which pass-through route a path is, if any (the Azure-style model routes under
@@ -161,6 +163,7 @@ fn request_header(
     target: &HttpTarget,
     path: &str,
     body: &[u8],
+    token: Option<&crate::upstream::ExtraHeader>,
 ) -> pingora_error::Result<RequestHeader> {
     let req = session.req_header();
     let mut up = RequestHeader::build(req.method.as_str(), path.as_bytes(), None)?;
@@ -180,6 +183,9 @@ fn request_header(
         }
     }
     for (k, v) in &target.extra_headers {
+        up.insert_header(k.clone(), v.clone())?;
+    }
+    if let Some((k, v)) = token {
         up.insert_header(k.clone(), v.clone())?;
     }
     if let Some(aws) = &target.aws {
@@ -247,7 +253,9 @@ pub async fn serve(
         .await
         .map_err(|e| bad_gateway(target, "connection failed", e))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
-    let req = request_header(session, target, &path, &body)
+    // Vertex: the service account's OAuth token (cached).
+    let token = crate::upstream::auth_header(connector, target).await?;
+    let req = request_header(session, target, &path, &body, token.as_ref())
         .map_err(|e| bad_gateway(target, "bad request header", e))?;
     let sent: pingora_error::Result<()> = async {
         up.write_request_header(Box::new(req)).await?;

@@ -94,3 +94,25 @@ async fn other_providers_are_bridged_through_chat() {
     assert_eq!(sent.path_and_query, "/v1/messages");
     assert_eq!(sent.json().unwrap()["max_tokens"], 50);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn previous_response_id_goes_to_openai_and_is_refused_elsewhere() {
+    let (mock, gw) = setup().await;
+    let body = json!({"model": "gpt", "previous_response_id": "resp_abc", "input": "and then?"});
+    let r = post(&gw, &body).await;
+    assert_eq!(r.status(), 200);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, "/v1/responses");
+    assert_eq!(sent.json().unwrap()["previous_response_id"], "resp_abc");
+
+    let before = mock.request_count();
+    let r = post(
+        &gw,
+        &json!({"model": "claude", "previous_response_id": "resp_abc", "input": "x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["param"], "previous_response_id");
+    assert_eq!(mock.request_count(), before);
+}

@@ -147,3 +147,28 @@ async fn a_rejected_assertion_is_a_401_without_an_upstream_call() {
     assert!(message.contains("invalid_grant"), "{v}");
     assert_eq!(vertex.request_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vertex_pass_through_carries_the_service_account_token() {
+    let (token, vertex, gw) = setup().await;
+    token.push(raw(
+        200,
+        "application/json",
+        r#"{"access_token":"ya29.pass","expires_in":3600,"token_type":"Bearer"}"#,
+    ));
+    vertex.push(raw(200, "application/json", fixture("text.json")));
+    let path = "/vertex_ai/v1/projects/test-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
+    let r = common::client()
+        .post(gw.url(path))
+        .bearer_auth(common::MASTER_KEY)
+        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["candidates"].is_array(), "verbatim Gemini body: {v}");
+    let sent = vertex.requests().last().unwrap().clone();
+    assert_eq!(sent.path_and_query, &path["/vertex_ai".len()..]);
+    assert_eq!(sent.header("authorization"), Some("Bearer ya29.pass"));
+}

@@ -199,12 +199,26 @@ impl Gateway {
                 ClientWire::Anthropic,
                 Some(body),
             ),
-            Endpoint::Responses => (
-                Endpoint::ChatCompletions,
-                crate::api::responses::to_openai(&body)?,
-                ClientWire::Responses,
-                Some(body),
-            ),
+            Endpoint::Responses => match crate::api::responses::to_openai(&body) {
+                Ok(chat) => (
+                    Endpoint::ChatCompletions,
+                    chat,
+                    ClientWire::Responses,
+                    Some(body),
+                ),
+                // What chat cannot express (`previous_response_id`, `conversation`) still
+                // works when every deployment of the group is OpenAI itself.
+                Err(e) if openai_only(&rt, &body) => {
+                    log::debug!("responses request passed through unbridged: {}", e.message);
+                    (
+                        Endpoint::Responses,
+                        body.clone(),
+                        ClientWire::Responses,
+                        Some(body),
+                    )
+                }
+                Err(e) => return Err(e),
+            },
             e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
@@ -282,6 +296,19 @@ impl Gateway {
         };
         Ok(exchange.run(session).await)
     }
+}
+
+/// Whether a Responses body names a model group served only by `openai/` deployments.
+fn openai_only(rt: &Runtime, body: &bytes::Bytes) -> bool {
+    let Ok(call) = ModelCall::parse(Endpoint::Responses, body.clone()) else {
+        return false;
+    };
+    rt.resolve(&call.model).is_some_and(|g| {
+        g.deployments.iter().all(|d| {
+            matches!(&d.backend, crate::router::Backend::Http(t)
+                if t.kind == crate::providers::ProviderKind::OpenAi)
+        })
+    })
 }
 
 /// A per-request control header (`x-litellm-*`), parsed; a bad value is a 400 naming it.

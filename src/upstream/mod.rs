@@ -3,7 +3,7 @@
 //! stream can fail over until its first event is committed.
 
 mod attempt;
-pub(crate) use attempt::{auth_header, peer, send};
+pub(crate) use attempt::{auth_header, peer, send, ExtraHeader};
 mod headers;
 mod stream;
 mod translate;
