@@ -697,3 +697,53 @@ async fn bedrock_embeddings_titan_and_cohere() {
         json!({"texts": ["a", "b"], "input_type": "search_document"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wildcard_deployments_put_the_asked_model_in_the_path() {
+    let mock = MockUpstream::start(Script::named("gem")).await.unwrap();
+    mock.set_recording(true);
+    let yaml = config(
+        &[
+            format!("  - model_name: \"gemini/*\"\n    litellm_params:\n      model: \"gemini/*\"\n      api_base: {}\n      api_key: k\n", mock.base_url()),
+            format!("  - model_name: \"bedrock/*\"\n    litellm_params:\n      model: \"bedrock/*\"\n      api_base: {}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: s\n      aws_region_name: us-east-1\n", mock.base_url()),
+        ],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    for (model, stream, path, fixture_dir) in [
+        (
+            "gemini/gemini-2.5-pro",
+            false,
+            "/v1/models/gemini-2.5-pro:generateContent",
+            "gemini/conformance",
+        ),
+        (
+            "gemini/gemini-2.5-pro",
+            true,
+            "/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            "gemini/conformance",
+        ),
+        (
+            "bedrock/amazon.nova-pro-v1:0",
+            false,
+            "/v1/model/amazon.nova-pro-v1%3A0/converse",
+            "bedrock/conformance",
+        ),
+    ] {
+        let (file, ct) = if stream {
+            ("stream_text.sse", "text/event-stream")
+        } else {
+            ("text.json", "application/json")
+        };
+        mock.push(raw(200, ct, fixture(fixture_dir, file)));
+        let r = send_chat(
+            &gw,
+            &json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{model}");
+        let _ = r.bytes().await.unwrap();
+        assert_eq!(mock.requests().last().unwrap().path_and_query, path);
+    }
+}

@@ -155,6 +155,12 @@ pub struct HttpTarget {
     pub paths: [String; 3],
     /// The path of a streamed chat request, where the provider uses another one.
     pub stream_path: Option<String>,
+    /// The base URL's path and the API version, for paths built per request (a wildcard
+    /// deployment whose provider puts the model in the URL).
+    pub base_path: String,
+    pub api_version: Option<String>,
+    /// The model as the provider's path names it (Vertex: the full resource name).
+    pub path_model: String,
     pub auth: Option<(HeaderName, HeaderValue)>,
     /// AWS SigV4 signing (Bedrock with IAM credentials): every request is signed when sent.
     pub aws: Option<Box<AwsSigning>>,

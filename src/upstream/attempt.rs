@@ -280,7 +280,23 @@ pub(super) async fn run(
                 (true, Some(p)) => p.as_str(),
                 _ => target.path(ex.endpoint),
             };
-            (body, Cow::Borrowed(path))
+            // A wildcard deployment of a provider with the model in the URL (Gemini, Vertex,
+            // Bedrock, Azure): the path is built for the model asked for.
+            let path = match (&ex.wildcard, target.path_model.contains('*')) {
+                (Some(matched), true) => {
+                    let m = target.path_model.replacen('*', matched, 1);
+                    let v = target.api_version.as_deref();
+                    let built = match ex.call.stream {
+                        true => prov.stream_path(&target.base_path, &m, v),
+                        false => None,
+                    };
+                    Cow::Owned(
+                        built.unwrap_or_else(|| prov.path(&target.base_path, ex.endpoint, &m, v)),
+                    )
+                }
+                _ => Cow::Borrowed(path),
+            };
+            (body, path)
         }
     };
     let started = Instant::now();
