@@ -53,6 +53,7 @@ const DROP_REQUEST: &[&str] = &[
     "api-key",
     "x-goog-api-key",
     "x-litellm-api-key",
+    "ocp-apim-subscription-key",
     "host",
     "content-length",
     "connection",

@@ -746,4 +746,12 @@ async fn wildcard_deployments_put_the_asked_model_in_the_path() {
         let _ = r.bytes().await.unwrap();
         assert_eq!(mock.requests().last().unwrap().path_and_query, path);
     }
+    let before = mock.request_count();
+    let r = send_chat(&gw, &json!({"model": "gemini/../../v1/files?x=", "messages": [{"role": "user", "content": "hi"}]}), &[]).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        mock.request_count(),
+        before,
+        "nothing sent for a name that would change the URL"
+    );
 }

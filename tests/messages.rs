@@ -126,12 +126,21 @@ async fn anthropic_to_anthropic_keeps_cache_control_and_thinking_blocks() {
     let sent = ant.requests().last().unwrap().json().unwrap();
     let mut want = body.clone();
     want["model"] = json!("claude-sonnet-4-5");
-    want.as_object_mut().unwrap().remove("metadata");
-    assert_eq!(sent, want, "sent as the client wrote it, model replaced");
+    assert_eq!(
+        sent, want,
+        "sent as the client wrote it (metadata too), model replaced"
+    );
     // Streams pass through event for event too.
     let mut streamed = body.clone();
     streamed["stream"] = json!(true);
     let ev = events(post(&gw, "/v1/messages", &streamed).await).await;
+    let mut want = streamed.clone();
+    want["model"] = json!("claude-sonnet-4-5");
+    assert_eq!(
+        ant.requests().last().unwrap().json().unwrap(),
+        want,
+        "no chat-only stream_options on a Messages body"
+    );
     assert!(ev.first().unwrap().1["message"]["id"]
         .as_str()
         .unwrap()
@@ -266,4 +275,26 @@ async fn count_tokens_counts_without_calling_upstream() {
     let n = v["input_tokens"].as_u64().unwrap();
     assert!((4..40).contains(&n), "{v}");
     assert_eq!(oai.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_error_mid_stream_is_not_followed_by_a_clean_end() {
+    let (oai, _ant, gw) = setup().await;
+    // vLLM style: an error chunk, then [DONE].
+    oai.push(switchyard::mock_upstream::Behavior::RawEvents {
+        content_type: "text/event-stream".into(),
+        events: vec![
+            bytes::Bytes::from_static(b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n"),
+            bytes::Bytes::from_static(b"data: {\"error\":{\"message\":\"engine died\",\"type\":\"server_error\",\"code\":500}}\n\ndata: [DONE]\n\n"),
+        ],
+        delay: std::time::Duration::from_millis(200),
+    });
+    let ev = events(post(&gw, "/v1/messages", &ask("gpt", true)).await).await;
+    let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.last(), Some(&"error"), "{names:?}");
+    assert!(!names.contains(&"message_stop"), "{names:?}");
+    assert!(ev.last().unwrap().1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("engine died"));
 }

@@ -83,7 +83,7 @@ async fn openai_pass_through_and_its_guards() {
     let (mock, gw) = setup().await;
     let r = client()
         .post(gw.url("/openai/v1/chat/completions?trace=1"))
-        .bearer_auth(MASTER_KEY)
+        .header("ocp-apim-subscription-key", MASTER_KEY)
         .json(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
@@ -92,6 +92,11 @@ async fn openai_pass_through_and_its_guards() {
     let sent = mock.requests().last().unwrap().clone();
     assert_eq!(sent.path_and_query, "/v1/chat/completions?trace=1");
     assert_eq!(sent.header("authorization"), Some("Bearer sk-oai-provider"));
+    assert!(
+        sent.headers.iter().all(|(_, v)| !v.contains(MASTER_KEY)),
+        "the gateway key never goes upstream: {:?}",
+        sent.headers
+    );
 
     let r = client()
         .post(gw.url("/anthropic/v1/messages"))

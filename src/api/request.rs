@@ -196,7 +196,7 @@ impl ModelCall {
         let mut model = None;
         let mut required_seen = false;
         let required = match endpoint {
-            Endpoint::ChatCompletions => "messages",
+            Endpoint::ChatCompletions | Endpoint::Messages => "messages",
             Endpoint::Completions => "prompt",
             _ => "input",
         };
@@ -205,7 +205,10 @@ impl ModelCall {
             if let Some((key_span, _quote)) = key_before(bytes, span.start) {
                 call.keys.push(key_span);
                 call.values.push(span.clone());
-                let gateway = GATEWAY_FIELDS.contains(&key.as_ref());
+                // Anthropic's and the Responses API's own `metadata` is theirs, not LiteLLM's.
+                let gateway = GATEWAY_FIELDS.contains(&key.as_ref())
+                    && !(key == "metadata"
+                        && matches!(endpoint, Endpoint::Messages | Endpoint::Responses));
                 call.gateway.push(gateway);
                 call.has_gateway_fields |= gateway;
             }
@@ -255,7 +258,7 @@ impl ModelCall {
                 k if k == required => {
                     let first = raw.get().as_bytes().first().copied();
                     let ok = match endpoint {
-                        Endpoint::ChatCompletions => first == Some(b'['),
+                        Endpoint::ChatCompletions | Endpoint::Messages => first == Some(b'['),
                         _ => first != Some(b'n'),
                     };
                     if !ok {
@@ -414,8 +417,12 @@ impl ModelCall {
                 insert.push(b',');
             }
         }
-        // The Responses API reports usage in `response.completed`; it has no include_usage.
-        if self.stream && !self.include_usage && self.endpoint != Endpoint::Responses {
+        // Only chat has `stream_options.include_usage`; Anthropic and the Responses API report
+        // usage in their own end events.
+        if self.stream
+            && !self.include_usage
+            && !matches!(self.endpoint, Endpoint::Messages | Endpoint::Responses)
+        {
             match &self.stream_options_span {
                 Some(span) => {
                     edits.push((span.clone(), Cow::Owned(force_usage(&body[span.clone()]))))

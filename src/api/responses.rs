@@ -44,12 +44,6 @@ struct Request<'a> {
     #[serde(borrow, default)]
     user: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    safety_identifier: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    prompt_cache_key: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    service_tier: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     text: Option<TextIn<'a>>,
     #[serde(borrow, default)]
     reasoning: Option<ReasoningIn<'a>>,
@@ -130,8 +124,6 @@ struct NamedChoice<'a> {
 struct TextIn<'a> {
     #[serde(borrow, default)]
     format: Option<FormatIn<'a>>,
-    #[serde(borrow, default)]
-    verbosity: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -455,15 +447,11 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
     if let Some(t) = req.top_p {
         out.insert("top_p".into(), t.into());
     }
-    for (key, value) in [
-        ("user", &req.user),
-        ("safety_identifier", &req.safety_identifier),
-        ("prompt_cache_key", &req.prompt_cache_key),
-        ("service_tier", &req.service_tier),
-    ] {
-        if let Some(v) = value {
-            out.insert(key.into(), v.as_ref().into());
-        }
+    // OpenAI-only hints (`prompt_cache_key`, `safety_identifier`, `service_tier`,
+    // `text.verbosity`) are not bridged: the other providers would reject them, and an OpenAI
+    // deployment gets the client's own body instead.
+    if let Some(v) = &req.user {
+        out.insert("user".into(), v.as_ref().into());
     }
     if req.stream == Some(true) {
         out.insert("stream".into(), true.into());
@@ -490,9 +478,6 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
             .flatten()
         {
             out.insert("response_format".into(), f);
-        }
-        if let Some(v) = &text.verbosity {
-            out.insert("verbosity".into(), v.as_ref().into());
         }
     }
     if let Some(effort) = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()) {

@@ -140,7 +140,14 @@ pub fn classify(payload: &[u8]) -> ChunkKind {
 fn is_error_object(payload: &[u8]) -> bool {
     // `{ "error": ...` with whitespace; cheap check before any parse.
     let p = payload.trim_ascii_start();
-    p.starts_with(b"{") && p[1..].trim_ascii_start().starts_with(b"\"error\"")
+    if p.starts_with(b"{") && p[1..].trim_ascii_start().starts_with(b"\"error\"") {
+        return true;
+    }
+    // An `error` member after others (OpenRouter: `{"id":..,"error":{..},"choices":[..
+    // "finish_reason":"error"}]}`). Quotes inside strings are escaped, so these patterns only
+    // match real keys.
+    memmem::find(payload, b",\"error\":{").is_some()
+        || memmem::find(payload, b"\"finish_reason\":\"error\"").is_some()
 }
 
 /// Usage from a non-stream response body, if present.
@@ -170,6 +177,15 @@ mod tests {
         }
         assert!(f.pending().is_empty());
         out
+    }
+
+    #[test]
+    fn error_members_anywhere_are_errors() {
+        let openrouter = br#"{"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#;
+        assert_eq!(classify(openrouter), ChunkKind::Error);
+        let text =
+            br#"{"choices":[{"delta":{"content":"say \"error\":{ here"},"finish_reason":null}]}"#;
+        assert_eq!(classify(text), ChunkKind::Content(None));
     }
 
     #[test]

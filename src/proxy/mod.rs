@@ -227,10 +227,7 @@ impl Gateway {
         // The client's own body, for a deployment that speaks the client's API.
         match (native, endpoint) {
             (Some(native), Endpoint::Messages) => {
-                call.native = Some(Box::new(ModelCall::parse(
-                    Endpoint::ChatCompletions,
-                    native,
-                )?));
+                call.native = Some(Box::new(ModelCall::parse(Endpoint::Messages, native)?));
             }
             (Some(native), Endpoint::Responses) => {
                 call.native = Some(Box::new(ModelCall::parse(Endpoint::Responses, native)?));

@@ -256,9 +256,10 @@ pub(super) async fn run(
         (Some(native), true) => {
             let chat = target.path(Endpoint::ChatCompletions);
             Some((
+                // Deployment defaults are chat parameters (`max_tokens`, ...): not for /responses.
                 native.splice(
                     Some(encode_target.model_json),
-                    encode_target.defaults,
+                    &[],
                     encode_target.additional_drop_params,
                 ),
                 format!(
@@ -284,6 +285,16 @@ pub(super) async fn run(
             // Bedrock, Azure): the path is built for the model asked for.
             let path = match (&ex.wildcard, target.path_model.contains('*')) {
                 (Some(matched), true) => {
+                    // The name goes into the URL: nothing that could change the path or query.
+                    if matched.contains(['/', '?', '#', '%', '\\']) || matched.contains("..") {
+                        return failed(
+                            ApiError::bad_request(format!(
+                                "model name \"{matched}\" cannot be put in {}'s URL",
+                                target.kind.as_str()
+                            ))
+                            .with_param("model"),
+                        );
+                    }
                     let m = target.path_model.replacen('*', matched, 1);
                     let v = target.api_version.as_deref();
                     let built = match ex.call.stream {

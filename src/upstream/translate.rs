@@ -216,6 +216,9 @@ impl Translator {
             Translator::NativeResponses { framer } => {
                 let mut s = Scan::default();
                 framer.feed(chunk, |event| {
+                    if s.error.is_some() {
+                        return;
+                    }
                     if let Some(payload) = sse::data(&event) {
                         match responses_event(&payload) {
                             ResponsesKind::Content => s.content = true,
@@ -240,6 +243,9 @@ impl Translator {
             Translator::NativeAnthropic { framer, decoder } => {
                 let mut s = Scan::default();
                 framer.feed(chunk, |event| {
+                    if s.error.is_some() {
+                        return;
+                    }
                     let Some(payload) = sse::data(&event) else {
                         return;
                     };
@@ -312,6 +318,11 @@ fn note(s: &mut Scan, e: &Event<'_>) -> bool {
 }
 
 fn route(s: &mut Scan, client: &mut ClientStream, e: Event<'_>, out: &mut BytesMut) {
+    // After an error nothing more reaches the client (a `[DONE]` after it must not close the
+    // stream as if it had ended well).
+    if s.error.is_some() {
+        return;
+    }
     if !note(s, &e) {
         client.event(e, out);
     }
@@ -326,6 +337,9 @@ fn passthrough(
 ) -> Scan {
     let mut s = Scan::default();
     framer.feed(chunk, |event| {
+        if s.error.is_some() {
+            return;
+        }
         let Some(payload) = sse::data(&event) else {
             // Comments and keep-alives pass through untouched.
             out.extend_from_slice(&event);
