@@ -580,6 +580,11 @@ def test_responses_tool_call(client: openai.OpenAI) -> None:
     assert r2.status == "completed"
 
 
-def test_responses_unsupported_state_is_bad_request(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError):
-        client.responses.create(model="chat", input="hi", previous_response_id="resp_123")
+def test_responses_state_needs_an_openai_group(client: openai.OpenAI) -> None:
+    # Bridged to Anthropic there is no response store: a clear 400.
+    with pytest.raises(openai.BadRequestError) as e:
+        client.responses.create(model="claude", input="hi", previous_response_id="resp_123")
+    assert e.value.body["param"] == "previous_response_id"
+    # An OpenAI-only group gets the request as it is.
+    r = client.responses.create(model="chat", input="and then?", previous_response_id="resp_123")
+    assert r.status == "completed"
