@@ -116,3 +116,32 @@ async fn previous_response_id_goes_to_openai_and_is_refused_elsewhere() {
     assert_eq!(v["error"]["param"], "previous_response_id");
     assert_eq!(mock.request_count(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unbridged_request_does_not_fall_back_to_a_group_that_cannot_take_it() {
+    let mock = MockUpstream::start(Script::named("up")).await.unwrap();
+    let yaml = config(
+        &[
+            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", mock.base_url()),
+            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: k\n", mock.base_url()),
+        ],
+        "router_settings:\n  num_retries: 0\n  fallbacks: [{\"gpt\": [\"claude\"]}]\n",
+    );
+    let gw = Gateway::start(&yaml);
+    mock.push(switchyard::mock_upstream::server_error(500));
+    let r = post(
+        &gw,
+        &json!({"model": "gpt", "previous_response_id": "resp_1", "input": "x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        mock.request_count(),
+        1,
+        "no fallback to the Anthropic group"
+    );
+    // A bridged request does fall back.
+    mock.push(switchyard::mock_upstream::server_error(500));
+    let r = post(&gw, &json!({"model": "gpt", "input": "x"})).await;
+    assert_eq!(r.status(), 200);
+}

@@ -344,10 +344,18 @@ fn encode_request<'a>(
         Some(ToolChoice::None) => Some(("none", None)),
         Some(ToolChoice::Function(name)) => Some(("tool", Some(name.as_ref()))),
     };
+    // With thinking on, Anthropic wants every assistant tool-use turn to open with its signed
+    // thinking block, which the OpenAI shape cannot carry: in a tool loop thinking is left
+    // off rather than failing the call (as LiteLLM does).
+    let tool_loop = req
+        .messages
+        .iter()
+        .any(|m| m.role == Role::Assistant && m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()));
     let thinking = req
         .reasoning_effort
         .as_deref()
         .and_then(thinking_budget)
+        .filter(|_| !tool_loop)
         .map(|budget_tokens| Thinking {
             kind: "enabled",
             budget_tokens,
@@ -944,6 +952,16 @@ mod tests {
         let e = encode(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]}))
             .unwrap_err();
         assert!(e.message.contains("input_audio"), "{}", e.message);
+    }
+
+    #[test]
+    fn thinking_is_left_off_in_a_tool_loop() {
+        let v = encode(json!({"model": "m", "reasoning_effort": "low", "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "t1", "content": "ok"}]}))
+        .unwrap();
+        assert!(v.get("thinking").is_none(), "{v}");
     }
 
     #[test]

@@ -192,6 +192,7 @@ impl Gateway {
         }
 
         let body = body::read(session, rt.settings.max_body_bytes).await?;
+        let mut unbridged = false;
         let (wire_endpoint, body, client, native) = match endpoint {
             Endpoint::Messages | Endpoint::CountTokens => (
                 Endpoint::ChatCompletions,
@@ -209,6 +210,8 @@ impl Gateway {
                 // What chat cannot express (`previous_response_id`, `conversation`) still
                 // works when every deployment of the group is OpenAI itself.
                 Err(e) if openai_only(&rt, &body) => {
+                    // Only OpenAI can take it: no fallback to a group that cannot.
+                    unbridged = true;
                     log::debug!("responses request passed through unbridged: {}", e.message);
                     (
                         Endpoint::Responses,
@@ -222,6 +225,7 @@ impl Gateway {
             e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
+        call.disable_fallbacks |= unbridged;
         call.client = client;
         call.anthropic_beta = session.req_header().headers.get("anthropic-beta").cloned();
         // The client's own body, for a deployment that speaks the client's API.
