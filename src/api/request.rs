@@ -337,6 +337,11 @@ impl ModelCall {
         }
     }
 
+    /// Whether a top-level member is present.
+    pub fn has_field(&self, name: &str) -> bool {
+        self.has_key(name)
+    }
+
     /// The raw JSON of a top-level member, if present.
     pub fn raw_field(&self, name: &str) -> Option<&[u8]> {
         self.keys

@@ -10,7 +10,7 @@ use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall
 use super::sse::{self, ChunkKind, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::error::{ApiError, ErrorKind};
-use crate::api::request::ModelCall;
+use crate::api::request::{ModelCall, Rewrites};
 use crate::api::Endpoint;
 
 pub struct OpenAi;
@@ -58,16 +58,39 @@ impl Provider for OpenAi {
     }
 
     fn encode(&self, call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Bytes, ApiError> {
-        Ok(call.splice(
+        // OpenAI's reasoning models refuse `max_tokens` (LiteLLM renames it for them), which
+        // is what `/v1/messages` and older clients send.
+        let rewrites =
+            if is_reasoning_model(target.model) && !call.has_field("max_completion_tokens") {
+                &REASONING
+            } else {
+                &Rewrites::NONE
+            };
+        Ok(call.splice_with(
             Some(target.model_json),
             target.defaults,
             target.additional_drop_params,
+            rewrites,
         ))
     }
 
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_openai_error(status, body)
     }
+}
+
+const REASONING: Rewrites = Rewrites {
+    rename: &[("max_tokens", "max_completion_tokens")],
+    values: &[],
+};
+
+/// OpenAI's o-series and GPT-5 family, which take `max_completion_tokens` only.
+pub fn is_reasoning_model(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| {
+        m.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+    })
 }
 
 #[derive(Deserialize)]
@@ -379,6 +402,35 @@ mod tests {
             OpenAi.path("", Endpoint::Embeddings, "m", None),
             "/embeddings"
         );
+    }
+
+    #[test]
+    fn reasoning_models_get_max_completion_tokens() {
+        let call = ModelCall::parse(
+            Endpoint::ChatCompletions,
+            Bytes::from_static(br#"{"model":"m","max_tokens":64,"messages":[]}"#),
+        )
+        .unwrap();
+        let encode = |model: &str| {
+            let out = OpenAi
+                .encode(
+                    &call,
+                    &EncodeTarget {
+                        model_json: &crate::api::request::json_string(model),
+                        model,
+                        defaults: &[],
+                        drop_params: false,
+                        additional_drop_params: &[],
+                    },
+                )
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        assert_eq!(encode("o3-mini")["max_completion_tokens"], 64);
+        assert_eq!(encode("gpt-5")["max_completion_tokens"], 64);
+        assert!(encode("o3-mini").get("max_tokens").is_none());
+        assert_eq!(encode("gpt-4o")["max_tokens"], 64);
+        assert_eq!(encode("o1x")["max_tokens"], 64);
     }
 
     #[test]
