@@ -134,6 +134,7 @@ fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage
         prompt_tokens: p,
         completion_tokens: c,
         total_tokens: p + c,
+        ..Usage::default()
     })
 }
 

@@ -15,6 +15,10 @@ pub enum ErrorKind {
     ApiError,
     ServiceUnavailable,
     NotImplemented,
+    /// LiteLLM's `budget_exceeded` (400).
+    BudgetExceeded,
+    /// LiteLLM's `key_model_access_denied` (403).
+    KeyModelAccessDenied,
 }
 
 impl ErrorKind {
@@ -29,6 +33,8 @@ impl ErrorKind {
             ErrorKind::ApiError => "api_error",
             ErrorKind::ServiceUnavailable => "service_unavailable",
             ErrorKind::NotImplemented => "not_implemented_error",
+            ErrorKind::BudgetExceeded => "budget_exceeded",
+            ErrorKind::KeyModelAccessDenied => "key_model_access_denied",
         }
     }
 }
@@ -41,6 +47,8 @@ pub struct ApiError {
     pub message: String,
     pub param: Option<String>,
     pub code: Option<String>,
+    /// Extra response headers (`retry-after`, `x-ratelimit-*`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +73,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             code: Some(status.to_string()),
+            headers: Vec::new(),
         }
     }
 

@@ -68,7 +68,10 @@ pub async fn write_error(
     wire: ClientWire,
 ) -> pingora_error::Result<()> {
     let body = err.body_for(wire);
-    let h = header(err.status, "application/json", Some(body.len()))?;
+    let mut h = header(err.status, "application/json", Some(body.len()))?;
+    for (name, value) in &err.headers {
+        h.insert_header(*name, value.as_str())?;
+    }
     write_full(session, h, body).await
 }
 

@@ -199,6 +199,19 @@ pub(super) fn deployment(
             (None, None) => None,
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
+        price: crate::governance::cost::Price::from_usd(
+            p.input_cost_per_token
+                .or(m.model_info.input_cost_per_token)
+                .or(table.and_then(|t| t.input_cost_per_token)),
+            p.output_cost_per_token
+                .or(m.model_info.output_cost_per_token)
+                .or(table.and_then(|t| t.output_cost_per_token)),
+            table.and_then(|t| t.cache_read_input_token_cost),
+            table.and_then(|t| t.cache_creation_input_token_cost),
+            m.model_info
+                .max_output_tokens
+                .or(table.and_then(|t| t.max_output_tokens)),
+        ),
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         mode: m.model_info.mode.clone(),
         health_check_model: m

@@ -162,6 +162,12 @@ pub struct RawLitellmSettings {
     pub json_logs: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub drop_params: Option<bool>,
+    /// The proxy-wide budget in USD (with `budget_duration`, per period).
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_budget: Option<f64>,
+    pub budget_duration: Option<String>,
+    /// Budget periods' timezone: `UTC` or a fixed offset.
+    pub timezone: Option<String>,
     /// LiteLLM's older alias map: requested name -> model group.
     pub model_alias_map: Option<BTreeMap<String, String>>,
     #[serde(flatten)]
@@ -267,6 +273,20 @@ pub struct RawGeneralSettings {
     pub database_url: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub max_request_size_mb: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub database_connection_pool_limit: Option<u32>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub database_connection_pool_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub allow_requests_on_db_unavailable: Option<bool>,
+    /// Seconds between spend-log batch writes.
+    #[serde(default, deserialize_with = "lenient")]
+    pub proxy_batch_write_at: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub disable_spend_logs: Option<bool>,
+    /// Switchyard: admit requests when the shared budget counters (Redis) are unreachable.
+    #[serde(default, deserialize_with = "lenient")]
+    pub budget_fail_open: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub background_health_checks: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]

@@ -55,6 +55,66 @@ pub struct Settings {
     pub health_check_interval: Option<Duration>,
     /// `litellm_settings.drop_params`: leave out parameters a provider does not support.
     pub drop_params: bool,
+    pub governance: GovSettings,
+}
+
+/// What virtual keys, budgets and spend logging need from the config.
+#[derive(Clone, Debug)]
+pub struct GovSettings {
+    /// `litellm_settings.max_budget` in nano-USD and its `budget_duration`.
+    pub global_budget: Option<i64>,
+    pub global_period: Option<crate::governance::period::Period>,
+    /// Seconds east of UTC that budget periods are counted in.
+    pub tz_offset: i64,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub allow_requests_on_db_unavailable: bool,
+    pub batch_write: Duration,
+    pub spend_logs: bool,
+    pub budget_fail_open: bool,
+}
+
+fn governance_settings(
+    ls: &super::raw::RawLitellmSettings,
+    gs: &super::raw::RawGeneralSettings,
+) -> Result<GovSettings, ConfigError> {
+    use crate::governance::period::{parse_timezone, Period};
+    let global_period = match &ls.budget_duration {
+        Some(d) => Some(
+            Period::parse(d).map_err(|e| ConfigError::new("litellm_settings.budget_duration", e))?,
+        ),
+        None => None,
+    };
+    let tz_offset = match &ls.timezone {
+        Some(t) => parse_timezone(t).map_err(|e| ConfigError::new("litellm_settings.timezone", e))?,
+        None => 0,
+    };
+    if let Some(b) = ls.max_budget {
+        if !(b >= 0.0 && b.is_finite()) {
+            return Err(ConfigError::new(
+                "litellm_settings.max_budget",
+                format!("expected a non-negative number of dollars, got {b}"),
+            ));
+        }
+    }
+    let batch_write = match gs.proxy_batch_write_at {
+        Some(v) => secs(v, "general_settings.proxy_batch_write_at")?,
+        None => Duration::from_millis(500),
+    };
+    Ok(GovSettings {
+        global_budget: ls.max_budget.map(crate::governance::entities::to_nano),
+        global_period,
+        tz_offset,
+        pool_size: gs.database_connection_pool_limit.unwrap_or(10).max(1),
+        pool_timeout: match gs.database_connection_pool_timeout {
+            Some(v) => secs(v, "general_settings.database_connection_pool_timeout")?,
+            None => Duration::from_secs(5),
+        },
+        allow_requests_on_db_unavailable: gs.allow_requests_on_db_unavailable.unwrap_or(false),
+        batch_write,
+        spend_logs: !gs.disable_spend_logs.unwrap_or(false),
+        budget_fail_open: gs.budget_fail_open.unwrap_or(false),
+    })
 }
 
 /// One validated config snapshot.
@@ -242,6 +302,9 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "set_verbose",
             "json_logs",
             "drop_params",
+            "max_budget",
+            "budget_duration",
+            "timezone",
         ],
     )?;
     let rs = &raw.router_settings;
@@ -265,7 +328,17 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         "general_settings",
         &gs.rest,
         known::GENERAL_SETTINGS,
-        &["master_key", "database_url", "max_request_size_mb"],
+        &[
+            "master_key",
+            "database_url",
+            "max_request_size_mb",
+            "database_connection_pool_limit",
+            "database_connection_pool_timeout",
+            "allow_requests_on_db_unavailable",
+            "proxy_batch_write_at",
+            "disable_spend_logs",
+            "budget_fail_open",
+        ],
     )?;
 
     let timeout = match rs.timeout.or(ls.request_timeout) {
@@ -321,8 +394,13 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                     .map(|p| p.to_string())
                     .or_else(|| env.get("REDIS_PORT"))
                     .unwrap_or_else(|| "6379".into());
-                Some(format!("redis://{host}:{port}"))
+                let password = rs.redis_password.clone().or_else(|| env.get("REDIS_PASSWORD"));
+                Some(match password {
+                    Some(p) => format!("redis://:{p}@{host}:{port}"),
+                    None => format!("redis://{host}:{port}"),
+                })
             }),
+        governance: governance_settings(ls, gs)?,
     };
 
     let master_key = match gs

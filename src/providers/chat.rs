@@ -85,6 +85,10 @@ impl TokenUsage {
             prompt_tokens: self.prompt,
             completion_tokens: self.completion,
             total_tokens: self.total(),
+            prompt_tokens_details: Some(crate::providers::sse::PromptDetails {
+                cached_tokens: Some(self.cache_read),
+            }),
+            cache_creation_input_tokens: Some(self.cache_write),
         }
     }
 }

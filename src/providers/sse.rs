@@ -79,6 +79,33 @@ pub struct Usage {
     pub completion_tokens: u64,
     #[serde(default)]
     pub total_tokens: u64,
+    /// `cached_tokens`: prompt tokens read from the provider's cache.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetails>,
+    /// Prompt tokens written to the provider's cache (Anthropic, as LiteLLM reports it).
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+/// OpenAI's `usage.prompt_tokens_details`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct PromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// Prompt tokens served from the provider's cache.
+    pub fn cache_read(&self) -> u64 {
+        self.prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Prompt tokens written to the provider's cache.
+    pub fn cache_write(&self) -> u64 {
+        self.cache_creation_input_tokens.unwrap_or(0)
+    }
 }
 
 /// Whether the payload has a non-null top-level-looking `"usage": {` member.
@@ -203,7 +230,8 @@ mod tests {
             ChunkKind::UsageOnly(Usage {
                 prompt_tokens: 3,
                 completion_tokens: 2,
-                total_tokens: 5
+                total_tokens: 5,
+                ..Usage::default()
             })
         );
         assert_eq!(classify(b"[DONE]"), ChunkKind::Done);

@@ -86,6 +86,8 @@ pub struct Deployment {
     pub order: Option<u32>,
     /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
     pub cost_per_token: Option<f64>,
+    /// Per-token prices for spend (config over the bundled table).
+    pub price: crate::governance::cost::Price,
     pub cooldown: CooldownPolicy,
     /// `model_info.max_input_tokens`, for the pre-call context-window check.
     pub max_input_tokens: Option<u64>,

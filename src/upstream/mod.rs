@@ -515,6 +515,7 @@ impl Exchange<'_> {
             prompt_tokens: 10,
             completion_tokens: 20,
             total_tokens: 30,
+            ..Usage::default()
         });
         self.commit_and_write(session, 200, ct, len, body).await
     }

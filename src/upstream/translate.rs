@@ -41,6 +41,7 @@ impl ResponsesUsage {
             prompt_tokens: self.input_tokens,
             completion_tokens: self.output_tokens,
             total_tokens: self.input_tokens + self.output_tokens,
+            ..Usage::default()
         }
     }
 }

@@ -1,0 +1,327 @@
+//! One request's way through governance: key checks, then one atomic reservation across
+//! every scope it touches (key, team or user, team member, per-key model, customer,
+//! global), settled exactly once with the real cost when the request ends.
+//!
+//! Overshoot bound: a request is admitted only while `spent + reserved + estimate <= max`,
+//! where the estimate prices the prompt (about 4 bytes a token) plus `max_tokens`, else the
+//! model's output limit, else 4096 tokens. A budget can therefore be exceeded only by what
+//! requests in flight spend beyond their estimates: a prompt token count above the byte
+//! estimate, or output past an unknown model limit. With `max_tokens` sent, or the model's
+//! limit known, the overshoot is at most the prompt-estimate error of the requests in
+//! flight.
+
+use std::sync::Arc;
+
+use super::counters::{Admit, Admitted, Denial, LimitKind, Scope, ScopeLimits, Settle};
+use super::counters::{BudgetLimit, Counters};
+use super::entities::from_nano;
+use super::period::{iso, now_secs};
+use super::tables::{CustomerView, KeyView, ScopeSpec, Tables};
+use super::Governance;
+use crate::api::error::ErrorKind;
+use crate::api::ApiError;
+use crate::metrics::metrics;
+
+/// A key's own checks, before the body is read: blocked and expired keys are refused.
+pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
+    if key.blocked {
+        return Err(ApiError::unauthorized(
+            "Authentication Error, Key is blocked. Update via `/key/unblock` if you're admin.",
+        ));
+    }
+    if let Some(at) = key.expires_at {
+        if now >= at {
+            return Err(ApiError::unauthorized(format!(
+                "Authentication Error - Expired Key. Key Expiry time {} and current time {}",
+                iso(at),
+                iso(now)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The 403 for a model the key (or its team) may not use.
+pub fn model_denied(key: &KeyView, asked: &str) -> ApiError {
+    let list = key.models.as_ref().or(key.team_models.as_ref());
+    let models = list.map_or_else(String::new, |l| {
+        l.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")
+    });
+    ApiError::new(
+        403,
+        ErrorKind::KeyModelAccessDenied,
+        format!(
+            "key not allowed to access model. This key can only access models=[{models}]. Tried to access {asked}"
+        ),
+    )
+    .with_param("model")
+}
+
+/// What one request asks of governance.
+pub struct Ask<'a> {
+    pub request_id: &'a str,
+    pub key: Option<Arc<KeyView>>,
+    /// The model group the request resolved to.
+    pub group: &'a str,
+    pub end_user: Option<&'a str>,
+    pub prompt_tokens: u64,
+    pub cost_estimate: i64,
+}
+
+/// An admitted request's reservation; settle it once with what the request really used.
+pub struct Ticket {
+    gov: Arc<Governance>,
+    pub request_id: String,
+    pub key: Option<Arc<KeyView>>,
+    pub end_user: Option<String>,
+    customer: Option<Arc<CustomerView>>,
+    tables: Arc<Tables>,
+    group: String,
+    limits: Vec<ScopeLimits>,
+    tokens: u64,
+    cost: i64,
+    /// Redis failed at admission: the reservation lives in the local counters.
+    local: bool,
+    pub admitted: Admitted,
+    settled: bool,
+}
+
+impl Ticket {
+    /// The scopes in admission order.
+    fn specs(&self) -> impl Iterator<Item = &ScopeSpec> {
+        let key = self.key.as_deref();
+        key.into_iter()
+            .flat_map(|k| k.scopes.iter())
+            .chain(key.and_then(|k| k.model_limits.get(&self.group)))
+            .chain(self.customer.as_deref().map(|c| &c.scope))
+            .chain(self.tables.global.as_ref())
+    }
+
+    fn counters(&self) -> &dyn Counters {
+        if self.local {
+            &*self.gov.local
+        } else {
+            &*self.gov.counters
+        }
+    }
+
+    /// Settle with the real usage: spend moves from reserved to spent, in-flight slots and
+    /// token estimates are trued up. Idempotent per request id in the counters.
+    pub async fn settle(mut self, tokens: u64, cost: i64) {
+        self.settled = true;
+        let scopes: Vec<Scope<'_>> = self
+            .specs()
+            .zip(&self.limits)
+            .map(|(s, l)| Scope {
+                id: &s.counter,
+                limits: l,
+            })
+            .collect();
+        let settle = Settle {
+            request_id: &self.request_id,
+            scopes: &scopes,
+            tokens_reserved: self.tokens,
+            tokens_actual: tokens,
+            cost_reserved: self.cost,
+            cost_actual: cost,
+        };
+        if let Err(e) = self.counters().settle(&settle).await {
+            metrics().counter_errors.inc();
+            log::warn!("settle {}: {e}", self.request_id);
+        }
+    }
+
+    /// The key's spend in its current period, live (reserved excluded).
+    pub async fn key_spend(&self) -> Option<i64> {
+        let key = self.key.as_deref()?;
+        let s = key.scopes.first()?;
+        let l = self.limits.first()?;
+        self.counters()
+            .usage(&s.counter, l)
+            .await
+            .ok()
+            .map(|u| u.spent_nano)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // A path that forgot to settle (or unwound): release the reservation at cost 0.
+        let t = Ticket {
+            gov: self.gov.clone(),
+            request_id: std::mem::take(&mut self.request_id),
+            key: self.key.take(),
+            end_user: None,
+            customer: self.customer.take(),
+            tables: self.tables.clone(),
+            group: std::mem::take(&mut self.group),
+            limits: std::mem::take(&mut self.limits),
+            tokens: self.tokens,
+            cost: self.cost,
+            local: self.local,
+            admitted: Admitted::default(),
+            settled: true,
+        };
+        self.settled = true;
+        self.gov.runtime.spawn(async move {
+            let mut t = t;
+            t.settled = false;
+            t.settle(0, 0).await;
+        });
+    }
+}
+
+fn limits_of(s: &ScopeSpec, now: i64, tz: i64) -> ScopeLimits {
+    let (period, ledger) = match s.period {
+        Some(p) => {
+            let (_, end) = p.bounds(now, tz);
+            // The ledger's spend counts only if it belongs to the current period.
+            let current = s.ledger_reset_at.is_none_or(|r| r == end);
+            (end, if current { s.ledger_spent } else { 0 })
+        }
+        None => (0, s.ledger_spent),
+    };
+    ScopeLimits {
+        rpm: s.rpm,
+        tpm: s.tpm,
+        max_parallel: s.max_parallel,
+        budget: s.kind.map(|_| BudgetLimit {
+            max_nano: s.max_budget.unwrap_or(i64::MAX),
+            ledger_spent_nano: ledger,
+            period,
+        }),
+    }
+}
+
+impl Governance {
+    /// Reserve room for one request in every scope it touches, or say why not.
+    pub async fn admit(self: &Arc<Self>, ask: Ask<'_>) -> Result<Ticket, ApiError> {
+        let tables = self.tables.load_full();
+        let customer = match ask.end_user {
+            Some(id) => tables.customers.get(id).cloned(),
+            None => None,
+        };
+        if let Some(c) = &customer {
+            if c.doc.blocked {
+                return Err(ApiError::new(
+                    403,
+                    ErrorKind::PermissionDenied,
+                    format!("End User={} is blocked. Let your admin know, if this is a mistake.", c.doc.user_id),
+                ));
+            }
+        }
+        let now = now_secs();
+        let mut t = Ticket {
+            gov: self.clone(),
+            request_id: ask.request_id.to_string(),
+            key: ask.key,
+            end_user: ask.end_user.map(str::to_string),
+            customer,
+            tables,
+            group: ask.group.to_string(),
+            limits: Vec::new(),
+            tokens: ask.prompt_tokens,
+            cost: ask.cost_estimate,
+            local: false,
+            admitted: Admitted::default(),
+            settled: true,
+        };
+        let tz = self.settings.tz_offset;
+        t.limits = t.specs().map(|s| limits_of(s, now, tz)).collect();
+        if t.limits.is_empty() {
+            return Ok(t);
+        }
+        let specs: Vec<&ScopeSpec> = t.specs().collect();
+        let scopes: Vec<Scope<'_>> = specs
+            .iter()
+            .zip(&t.limits)
+            .map(|(s, l)| Scope {
+                id: &s.counter,
+                limits: l,
+            })
+            .collect();
+        let admit = Admit {
+            request_id: &t.request_id,
+            scopes: &scopes,
+            tokens: t.tokens,
+            cost_nano: t.cost,
+        };
+        let (outcome, local) = match self.counters.admit(&admit).await {
+            Ok(o) => (o, false),
+            Err(e) => {
+                metrics().counter_errors.inc();
+                let budgeted = specs.iter().any(|s| s.max_budget.is_some());
+                if budgeted && !self.settings.budget_fail_open {
+                    log::warn!("budget counters unavailable ({e}): refusing a budgeted request");
+                    return Err(ApiError::new(
+                        503,
+                        ErrorKind::ServiceUnavailable,
+                        "Budget state is unavailable (shared counters unreachable); retry shortly.",
+                    ));
+                }
+                log::warn!("shared counters unavailable ({e}): limits enforced per replica");
+                match self.local.admit(&admit).await {
+                    Ok(o) => (o, true),
+                    Err(_) => (Ok(Admitted::default()), true),
+                }
+            }
+        };
+        match outcome {
+            Ok(a) => {
+                drop(scopes);
+                t.local = local;
+                t.admitted = a;
+                t.settled = false;
+                Ok(t)
+            }
+            Err(d) => Err(denial(&d, specs[d.scope], &t.limits[d.scope], now)),
+        }
+    }
+}
+
+fn denial(d: &Denial, s: &ScopeSpec, l: &ScopeLimits, now: i64) -> ApiError {
+    if d.kind == LimitKind::Budget {
+        let max = l.budget.map_or(0, |b| b.max_nano);
+        return ApiError::new(
+            400,
+            ErrorKind::BudgetExceeded,
+            format!(
+                "Budget has been exceeded! {} Current cost: {}, Max budget: {}",
+                s.label,
+                from_nano(d.current),
+                from_nano(max)
+            ),
+        );
+    }
+    let what = match d.kind {
+        LimitKind::Rpm => "requests",
+        LimitKind::Tpm => "tokens",
+        _ => "max_parallel_requests",
+    };
+    let reset = d.reset_after_secs.max(1);
+    let at = iso(now + reset as i64).replacen('T', " ", 1).replace("+00:00", " UTC");
+    let mut e = ApiError::new(
+        429,
+        ErrorKind::RateLimit,
+        format!(
+            "Rate limit exceeded for {}. Limit type: {what}. Current limit: {}, Remaining: 0. Limit resets at: {at}",
+            s.label, d.limit
+        ),
+    );
+    e.headers.push(("retry-after", reset.to_string()));
+    match d.kind {
+        LimitKind::Rpm => {
+            e.headers.push(("x-ratelimit-limit-requests", d.limit.to_string()));
+            e.headers.push(("x-ratelimit-remaining-requests", "0".into()));
+        }
+        LimitKind::Tpm => {
+            e.headers.push(("x-ratelimit-limit-tokens", d.limit.to_string()));
+            e.headers.push(("x-ratelimit-remaining-tokens", "0".into()));
+        }
+        _ => {}
+    }
+    e
+}

@@ -1,0 +1,389 @@
+//! The in-memory copy of the governed entities that the request path reads: built from the
+//! store in one pass, swapped whole, never queried with SQL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::entities::{to_nano, BudgetDoc, CustomerDoc, KeyDoc, MemberDoc, TeamDoc, UserDoc};
+use super::period::{parse_date, Period};
+use crate::store::{Entity, Kind};
+
+/// SHA-256 of a presented key: the lookup key and the stored `token`.
+pub fn hash_key(key: &[u8]) -> [u8; 32] {
+    Sha256::digest(key).into()
+}
+
+/// Lower-case hex of a key hash.
+pub fn hex(hash: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Hex back to a hash; `None` for anything that is not 64 hex digits.
+pub fn unhex(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let digit = |c: u8| (c as char).to_digit(16);
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
+}
+
+/// What one scope (key, team, user, member, customer, global) allows, as configured.
+#[derive(Clone, Debug, Default)]
+pub struct ScopeSpec {
+    pub kind: Option<Kind>,
+    /// The entity id in the store (`team_id`, a key's token, `team/user` for members).
+    pub id: String,
+    /// Stable counter id: `key:…`, `team:…`.
+    pub counter: String,
+    /// How errors name it: `Key=alias (sk-...abcd)`, `Team=t1`.
+    pub label: String,
+    pub max_budget: Option<i64>,
+    pub soft_budget: Option<i64>,
+    pub period: Option<Period>,
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub max_parallel: Option<u64>,
+    /// The ledger's spend and the end of the period it belongs to, at the last refresh.
+    pub ledger_spent: i64,
+    pub ledger_reset_at: Option<i64>,
+}
+
+/// A virtual key with everything the request path needs resolved.
+#[derive(Debug)]
+pub struct KeyView {
+    pub doc: KeyDoc,
+    pub hash: [u8; 32],
+    pub expires_at: Option<i64>,
+    /// Blocked itself or through its team.
+    pub blocked: bool,
+    /// Models the key may call (`None`: every model); a team's list narrows it.
+    pub models: Option<Vec<String>>,
+    pub team_models: Option<Vec<String>>,
+    pub user_role: Option<String>,
+    /// Key first, then team or user, then team member.
+    pub scopes: Vec<ScopeSpec>,
+    /// Per-model rpm/tpm of this key (`model_rpm_limit`, `model_tpm_limit`).
+    pub model_limits: HashMap<String, ScopeSpec>,
+}
+
+impl KeyView {
+    /// Whether this key may call the model group `group` (asked for as `asked`).
+    pub fn allows(&self, group: &str, asked: &str) -> bool {
+        let ok = |list: &Option<Vec<String>>| {
+            list.as_ref().is_none_or(|l| {
+                l.iter().any(|m| {
+                    m == group
+                        || m == asked
+                        || m == "*"
+                        || m == "all-proxy-models"
+                        || m.strip_suffix('*').is_some_and(|p| asked.starts_with(p))
+                })
+            })
+        };
+        ok(&self.models) && ok(&self.team_models)
+    }
+
+    /// `Key=alias (sk-...abcd)` as LiteLLM names keys in errors.
+    pub fn label(&self) -> &str {
+        self.scopes.first().map_or("", |s| s.label.as_str())
+    }
+}
+
+/// A customer (end user) with its budget resolved.
+#[derive(Debug)]
+pub struct CustomerView {
+    pub doc: CustomerDoc,
+    pub scope: ScopeSpec,
+}
+
+/// Everything cached, by id.
+#[derive(Default, Debug)]
+pub struct Tables {
+    pub keys: HashMap<[u8; 32], Arc<KeyView>>,
+    pub customers: HashMap<String, Arc<CustomerView>>,
+    /// `litellm_settings.max_budget`, when set.
+    pub global: Option<ScopeSpec>,
+    /// The change sequence this copy was built at.
+    pub seq: i64,
+}
+
+fn limits(
+    scope: &mut ScopeSpec,
+    max_budget: Option<f64>,
+    soft: Option<f64>,
+    duration: Option<&str>,
+    rpm: Option<u64>,
+    tpm: Option<u64>,
+    parallel: Option<u64>,
+) {
+    scope.max_budget = max_budget.map(to_nano);
+    scope.soft_budget = soft.map(to_nano);
+    scope.period = duration.and_then(|d| Period::parse(d).ok());
+    scope.rpm = rpm;
+    scope.tpm = tpm;
+    scope.max_parallel = parallel;
+}
+
+fn scope(kind: Kind, id: &str, label: String, ledger: Option<&Entity>) -> ScopeSpec {
+    ScopeSpec {
+        kind: Some(kind),
+        id: id.to_string(),
+        counter: format!("{}:{id}", kind.as_str()),
+        label,
+        ledger_spent: ledger.map_or(0, |e| e.spend_nano),
+        ledger_reset_at: ledger.and_then(|e| e.budget_reset_at),
+        ..ScopeSpec::default()
+    }
+}
+
+/// `sk-...abcd` for a key whose last four characters are `abcd`.
+pub fn key_name(key: &str) -> String {
+    let tail = key.get(key.len().saturating_sub(4)..).unwrap_or("");
+    format!("sk-...{tail}")
+}
+
+impl Tables {
+    /// Build from every stored entity.
+    pub fn build(entities: &[Entity], global: Option<ScopeSpec>, seq: i64) -> Tables {
+        let mut by: HashMap<(Kind, &str), &Entity> = HashMap::with_capacity(entities.len());
+        for e in entities {
+            by.insert((e.kind, e.id.as_str()), e);
+        }
+        let doc = |kind: Kind, id: &str| by.get(&(kind, id)).copied();
+        let parse = |e: &Entity| -> Option<serde_json::Value> { serde_json::from_str(&e.doc).ok() };
+        let teams: HashMap<&str, TeamDoc> = entities
+            .iter()
+            .filter(|e| e.kind == Kind::Team)
+            .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
+            .collect();
+        let users: HashMap<&str, UserDoc> = entities
+            .iter()
+            .filter(|e| e.kind == Kind::User)
+            .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
+            .collect();
+        let budgets: HashMap<&str, BudgetDoc> = entities
+            .iter()
+            .filter(|e| e.kind == Kind::Budget)
+            .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
+            .collect();
+        let mut t = Tables {
+            global,
+            seq,
+            ..Tables::default()
+        };
+        for e in entities {
+            match e.kind {
+                Kind::Key => {
+                    let Some(k) = parse(e).and_then(|v| serde_json::from_value::<KeyDoc>(v).ok())
+                    else {
+                        log::warn!("stored key {} is unreadable; skipped", e.id);
+                        continue;
+                    };
+                    let Some(hash) = unhex(&e.id) else { continue };
+                    let view = key_view(k, hash, e, &teams, &users, &budgets, &doc);
+                    t.keys.insert(hash, Arc::new(view));
+                }
+                Kind::Customer => {
+                    let Some(c) =
+                        parse(e).and_then(|v| serde_json::from_value::<CustomerDoc>(v).ok())
+                    else {
+                        continue;
+                    };
+                    let mut s = scope(Kind::Customer, &e.id, format!("End User={}", e.id), Some(e));
+                    let b = c.budget_id.as_deref().and_then(|b| budgets.get(b));
+                    limits(
+                        &mut s,
+                        c.max_budget.or(b.and_then(|b| b.max_budget)),
+                        b.and_then(|b| b.soft_budget),
+                        c.budget_duration
+                            .as_deref()
+                            .or(b.and_then(|b| b.budget_duration.as_deref())),
+                        c.rpm_limit.or(b.and_then(|b| b.rpm_limit)),
+                        c.tpm_limit.or(b.and_then(|b| b.tpm_limit)),
+                        b.and_then(|b| b.max_parallel_requests),
+                    );
+                    t.customers
+                        .insert(e.id.clone(), Arc::new(CustomerView { doc: c, scope: s }));
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+}
+
+fn key_view<'a>(
+    k: KeyDoc,
+    hash: [u8; 32],
+    e: &Entity,
+    teams: &HashMap<&str, TeamDoc>,
+    users: &HashMap<&str, UserDoc>,
+    budgets: &HashMap<&str, BudgetDoc>,
+    doc: &impl Fn(Kind, &str) -> Option<&'a Entity>,
+) -> KeyView {
+    let label = match &k.key_alias {
+        Some(a) => format!("Key={a} ({})", k.key_name),
+        None => format!("Key={}", k.key_name),
+    };
+    let mut key = scope(Kind::Key, &e.id, label, Some(e));
+    let b = k.budget_id.as_deref().and_then(|b| budgets.get(b));
+    limits(
+        &mut key,
+        k.max_budget.or(b.and_then(|b| b.max_budget)),
+        k.soft_budget.or(b.and_then(|b| b.soft_budget)),
+        k.budget_duration
+            .as_deref()
+            .or(b.and_then(|b| b.budget_duration.as_deref())),
+        k.rpm_limit.or(b.and_then(|b| b.rpm_limit)),
+        k.tpm_limit.or(b.and_then(|b| b.tpm_limit)),
+        k.max_parallel_requests
+            .or(b.and_then(|b| b.max_parallel_requests)),
+    );
+    let mut scopes = vec![key];
+    let team = k.team_id.as_deref().and_then(|t| teams.get(t));
+    let user = k.user_id.as_deref().and_then(|u| users.get(u));
+    if let (Some(id), Some(t)) = (k.team_id.as_deref(), team) {
+        let mut s = scope(Kind::Team, id, format!("Team={id}"), doc(Kind::Team, id));
+        limits(
+            &mut s,
+            t.max_budget,
+            t.soft_budget,
+            t.budget_duration.as_deref(),
+            t.rpm_limit,
+            t.tpm_limit,
+            t.max_parallel_requests,
+        );
+        scopes.push(s);
+        if let Some(uid) = k.user_id.as_deref() {
+            let mid = format!("{id}/{uid}");
+            if let Some(m) = doc(Kind::TeamMember, &mid)
+                .and_then(|m| serde_json::from_str::<MemberDoc>(&m.doc).ok())
+            {
+                let ledger = doc(Kind::TeamMember, &mid);
+                let label = format!("Team member={uid} in Team={id}");
+                let mut s = scope(Kind::TeamMember, &mid, label, ledger);
+                let duration = m.budget_duration.as_deref().or(t.budget_duration.as_deref());
+                limits(
+                    &mut s,
+                    m.max_budget_in_team,
+                    None,
+                    duration,
+                    m.rpm_limit,
+                    m.tpm_limit,
+                    None,
+                );
+                scopes.push(s);
+            }
+        }
+    } else if let (Some(id), Some(u)) = (k.user_id.as_deref(), user) {
+        // LiteLLM: a key in a team spends the team's budget, not its user's.
+        let mut s = scope(Kind::User, id, format!("User={id}"), doc(Kind::User, id));
+        limits(
+            &mut s,
+            u.max_budget,
+            u.soft_budget,
+            u.budget_duration.as_deref(),
+            u.rpm_limit,
+            u.tpm_limit,
+            u.max_parallel_requests,
+        );
+        scopes.push(s);
+    }
+    let model_limits = k
+        .model_rpm_limit
+        .keys()
+        .chain(k.model_tpm_limit.keys())
+        .map(|m| {
+            let s = ScopeSpec {
+                counter: format!("key:{}:model:{m}", e.id),
+                label: scopes[0].label.clone(),
+                rpm: k.model_rpm_limit.get(m).copied(),
+                tpm: k.model_tpm_limit.get(m).copied(),
+                ..ScopeSpec::default()
+            };
+            (m.clone(), s)
+        })
+        .collect();
+    let blocked = k.blocked == Some(true)
+        || team.is_some_and(|t| t.blocked)
+        || user.is_some_and(|u| u.blocked);
+    KeyView {
+        expires_at: k.expires.as_deref().and_then(parse_date),
+        blocked,
+        models: (!k.models.is_empty()).then(|| k.models.clone()),
+        team_models: team.and_then(|t| (!t.models.is_empty()).then(|| t.models.clone())),
+        user_role: user.and_then(|u| u.user_role.clone()),
+        hash,
+        doc: k,
+        scopes,
+        model_limits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let h = hash_key(b"sk-test");
+        assert_eq!(unhex(&hex(&h)), Some(h));
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(key_name("sk-abcdefgh"), "sk-...efgh");
+    }
+
+    fn entity(kind: Kind, id: &str, doc: serde_json::Value, spend: i64) -> Entity {
+        Entity {
+            kind,
+            id: id.into(),
+            doc: doc.to_string(),
+            spend_nano: spend,
+            budget_reset_at: None,
+        }
+    }
+
+    #[test]
+    fn a_team_key_spends_the_team_budget_not_the_user_budget() {
+        let h = hex(&hash_key(b"sk-1"));
+        let es = [
+            entity(
+                Kind::Key,
+                &h,
+                serde_json::json!({"token": h, "team_id": "t", "user_id": "u", "models": ["a"]}),
+                5,
+            ),
+            entity(
+                Kind::Team,
+                "t",
+                serde_json::json!({"team_id": "t", "max_budget": 1.0, "models": ["a", "b"]}),
+                7,
+            ),
+            entity(Kind::User, "u", serde_json::json!({"user_id": "u", "max_budget": 2.0}), 0),
+            entity(
+                Kind::TeamMember,
+                "t/u",
+                serde_json::json!({"team_id": "t", "user_id": "u", "max_budget_in_team": 0.5}),
+                0,
+            ),
+        ];
+        let t = Tables::build(&es, None, 1);
+        let k = &t.keys[&hash_key(b"sk-1")];
+        let kinds: Vec<_> = k.scopes.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [Some(Kind::Key), Some(Kind::Team), Some(Kind::TeamMember)]);
+        assert_eq!(k.scopes[1].max_budget, Some(1_000_000_000));
+        assert_eq!(k.scopes[1].ledger_spent, 7);
+        assert!(k.allows("a", "a"));
+        assert!(!k.allows("b", "b"), "the key's own list is narrower than the team's");
+    }
+}
