@@ -38,6 +38,24 @@ pub struct Metrics {
     pub failed_fallbacks: IntCounterVec,
     pub cooled_down: IntCounterVec,
     pub deployment_state: prometheus::IntGaugeVec,
+    /// Spend in USD per model group (LiteLLM's `litellm_spend_metric`).
+    pub spend: prometheus::CounterVec,
+    /// Requests whose model has no price (spend recorded as 0).
+    pub unpriced: IntCounterVec,
+    /// Shared-counter (Redis) calls that failed or timed out.
+    pub counter_errors: IntCounter,
+    /// Spend rows waiting for the ledger, dropped because the queue was full, and written.
+    pub spend_queue: IntGauge,
+    pub spend_dropped: IntGauge,
+    pub spend_written: IntGauge,
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(g.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    g
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -197,6 +215,49 @@ impl Metrics {
                 }
                 g
             },
+            spend: {
+                let c = prometheus::CounterVec::new(
+                    Opts::new("litellm_spend_metric", "Spend in USD per model group"),
+                    &["model_group"],
+                )
+                .unwrap_or_else(|_| unreachable_metric());
+                if let Err(e) = r.register(Box::new(c.clone())) {
+                    log::error!("metric litellm_spend_metric not registered: {e}");
+                }
+                c
+            },
+            unpriced: counter(
+                &r,
+                "switchyard_unpriced_requests_total",
+                "Requests to models without a known price (spend recorded as 0)",
+                &["model_group"],
+            ),
+            counter_errors: {
+                let c = IntCounter::new(
+                    "switchyard_shared_counter_errors_total",
+                    "Shared rate-limit and budget counter (Redis) calls that failed or timed out",
+                )
+                .unwrap_or_else(|_| unreachable_metric());
+                if let Err(e) = r.register(Box::new(c.clone())) {
+                    log::error!("metric switchyard_shared_counter_errors_total: {e}");
+                }
+                c
+            },
+            spend_queue: gauge(
+                &r,
+                "switchyard_spend_queue_depth",
+                "Spend rows waiting to be written to the ledger",
+            ),
+            spend_dropped: gauge(
+                &r,
+                "switchyard_spend_rows_dropped_total",
+                "Spend rows dropped because the ledger queue was full",
+            ),
+            spend_written: gauge(
+                &r,
+                "switchyard_spend_rows_written_total",
+                "Spend rows written to the ledger",
+            ),
             in_flight,
             registry: r,
         }

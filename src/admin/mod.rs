@@ -1,6 +1,7 @@
 //! Health, metrics and model listing: the routes that answer without an upstream.
 
 pub mod health;
+pub mod manage;
 
 use bytes::Bytes;
 use pingora_proxy::Session;
@@ -74,7 +75,8 @@ pub async fn serve(
         | Endpoint::Messages
         | Endpoint::CountTokens
         | Endpoint::Responses
-        | Endpoint::PassThrough(_) => {
+        | Endpoint::PassThrough(_)
+        | Endpoint::Management => {
             let e = ApiError::new(
                 500,
                 crate::api::error::ErrorKind::ApiError,

@@ -22,6 +22,8 @@ pub enum Endpoint {
     Liveliness,
     Readiness,
     Metrics,
+    /// LiteLLM's management API (`/key/*`, `/team/*`, `/spend/*`, …), any method.
+    Management,
 }
 
 /// What a request line resolved to.
@@ -37,6 +39,9 @@ impl Endpoint {
     pub fn route(method: &str, path: &str) -> Route {
         if let Some(kind) = crate::passthrough::route(path) {
             return Route::Found(Endpoint::PassThrough(kind));
+        }
+        if is_management(path) {
+            return Route::Found(Endpoint::Management);
         }
         let path = path
             .strip_suffix('/')
@@ -120,9 +125,23 @@ impl Endpoint {
             Endpoint::Liveliness => "/health/liveliness",
             Endpoint::Readiness => "/health/readiness",
             Endpoint::Metrics => "/metrics",
+            Endpoint::Management => "/management",
             Endpoint::Health => "/health",
         }
     }
+}
+
+/// The management routes: keys, teams, users, customers, budgets, spend and model info.
+pub fn is_management(path: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "/key/", "/team/", "/user/", "/customer/", "/end_user/", "/budget/", "/spend/",
+        "/global/spend",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p))
+        || matches!(
+            path.trim_end_matches('/'),
+            "/model/info" | "/v1/model/info" | "/model_group/info" | "/v1/model_group/info"
+        )
 }
 
 #[cfg(test)]

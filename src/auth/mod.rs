@@ -1,17 +1,34 @@
-//! Who is calling: the master key (constant-time) from any header LiteLLM accepts.
+//! Who is calling: the master key (constant-time) or a virtual key (looked up by its
+//! SHA-256 in the in-memory key table), from any header LiteLLM accepts.
+
+use std::sync::Arc;
 
 use pingora_http::RequestHeader;
 
 use crate::api::ApiError;
 use crate::config::Runtime;
+use crate::governance::tables::{hash_key, KeyView};
+use crate::governance::Governance;
 
 /// The authenticated caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Principal {
     /// Presented the master key.
     Master,
     /// No master key is configured: every caller is let in (LiteLLM's behaviour).
     Open,
+    /// A virtual key from `/key/generate`, neither blocked nor expired.
+    Key(Arc<KeyView>),
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Principal::Master, Principal::Master) | (Principal::Open, Principal::Open) => true,
+            (Principal::Key(a), Principal::Key(b)) => a.hash == b.hash,
+            _ => false,
+        }
+    }
 }
 
 /// The presented key, in LiteLLM's header precedence.
@@ -48,8 +65,12 @@ fn strip_bearer(v: &[u8]) -> Option<&[u8]> {
         .map(<[u8]>::trim_ascii)
 }
 
-/// Authenticate a request against the runtime's keys.
-pub fn authenticate(rt: &Runtime, req: &RequestHeader) -> Result<Principal, ApiError> {
+/// Authenticate a request against the master key and, with governance, the virtual keys.
+pub fn authenticate(
+    rt: &Runtime,
+    gov: Option<&Governance>,
+    req: &RequestHeader,
+) -> Result<Principal, ApiError> {
     let Some(master) = &rt.master_key else {
         return Ok(Principal::Open);
     };
@@ -61,9 +82,51 @@ pub fn authenticate(rt: &Runtime, req: &RequestHeader) -> Result<Principal, ApiE
             "Authentication Error, No api key passed in.",
         )),
         Some(k) if master.matches(k) => Ok(Principal::Master),
+        Some(k) if gov.is_some() => {
+            let found = gov.and_then(|g| g.tables().keys.get(&hash_key(k)).cloned());
+            match found {
+                Some(key) => {
+                    crate::governance::admission::check_key(
+                        &key,
+                        crate::governance::period::now_secs(),
+                    )?;
+                    Ok(Principal::Key(key))
+                }
+                None => Err(ApiError::unauthorized(
+                    "Authentication Error, Invalid proxy server token passed.",
+                )),
+            }
+        }
         Some(_) => Err(ApiError::unauthorized(
             "Authentication Error, Invalid proxy server token passed.",
         )),
+    }
+}
+
+/// Whether a virtual key may call this route: its `allowed_routes` (paths, `prefix*`, or
+/// LiteLLM's groups `llm_api_routes`, `openai_routes`, `management_routes`, `info_routes`),
+/// else what its `key_type` allows. With neither, a key may call every model route and the
+/// management routes that check the caller themselves.
+pub fn route_allowed(key: &KeyView, path: &str, model_route: bool, management: bool) -> bool {
+    let info = management && path.contains("/info");
+    let one = |r: &str| match r {
+        "llm_api_routes" | "openai_routes" => model_route,
+        "management_routes" => management,
+        "info_routes" => info || path.ends_with("/models"),
+        "/*" | "*" => true,
+        r => match r.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => r == path || path.strip_prefix("/v1").is_some_and(|p| p == r),
+        },
+    };
+    if !key.doc.allowed_routes.is_empty() {
+        return key.doc.allowed_routes.iter().any(|r| one(r));
+    }
+    match key.doc.key_type.as_deref() {
+        Some("llm_api") => model_route,
+        Some("management") => management,
+        Some("read_only") => info,
+        _ => true,
     }
 }
 
@@ -94,21 +157,21 @@ mod tests {
                 "sk-very-secret-key"
             };
             assert_eq!(
-                authenticate(&rt, &req(&[(h, v)])),
+                authenticate(&rt, None, &req(&[(h, v)])),
                 Ok(Principal::Master),
                 "{h}"
             );
         }
-        let e = authenticate(&rt, &req(&[])).unwrap_err();
+        let e = authenticate(&rt, None, &req(&[])).unwrap_err();
         assert_eq!(
             (e.status, e.message.as_str()),
             (401, "Authentication Error, No api key passed in.")
         );
-        let e = authenticate(&rt, &req(&[("authorization", "Bearer sk-wrong")])).unwrap_err();
+        let e = authenticate(&rt, None, &req(&[("authorization", "Bearer sk-wrong")])).unwrap_err();
         assert_eq!(e.kind.as_str(), "auth_error");
-        let e = authenticate(&rt, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();
+        let e = authenticate(&rt, None, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();
         assert!(e.message.contains("Malformed"));
         let open = load_str("", &BuildOptions::default()).unwrap();
-        assert_eq!(authenticate(&open, &req(&[])), Ok(Principal::Open));
+        assert_eq!(authenticate(&open, None, &req(&[])), Ok(Principal::Open));
     }
 }

@@ -35,6 +35,10 @@ const INSECURE_KEYS: &[&str] = &[
 pub struct MasterKey(String);
 
 impl MasterKey {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     pub fn matches(&self, presented: &[u8]) -> bool {
         self.0.as_bytes().ct_eq(presented).into()
     }

@@ -109,6 +109,9 @@ impl Ticket {
     /// token estimates are trued up. Idempotent per request id in the counters.
     pub async fn settle(mut self, tokens: u64, cost: i64) {
         self.settled = true;
+        if self.limits.is_empty() {
+            return;
+        }
         let scopes: Vec<Scope<'_>> = self
             .specs()
             .zip(&self.limits)
@@ -128,6 +131,41 @@ impl Ticket {
         if let Err(e) = self.counters().settle(&settle).await {
             metrics().counter_errors.inc();
             log::warn!("settle {}: {e}", self.request_id);
+        }
+    }
+
+    /// The prompt tokens estimated at admission.
+    pub fn prompt_estimate(&self) -> u64 {
+        self.tokens
+    }
+
+    /// LiteLLM's governance headers for the response: the key's spend so far and, when the
+    /// key has rpm/tpm limits, what is left of them this minute.
+    pub async fn response_headers(&self, out: &mut Vec<(&'static str, String)>) {
+        if let Some(spend) = self.key_spend().await {
+            out.push(("x-litellm-key-spend", from_nano(spend).to_string()));
+        }
+        if let Some(k) = self.key.as_deref() {
+            if let Some(max) = k.scopes.first().and_then(|s| s.max_budget) {
+                out.push(("x-litellm-key-max-budget", from_nano(max).to_string()));
+            }
+            let key = k.scopes.first();
+            if let Some(rpm) = key.and_then(|s| s.rpm) {
+                out.push(("x-ratelimit-limit-requests", rpm.to_string()));
+            }
+            if let Some(tpm) = key.and_then(|s| s.tpm) {
+                out.push(("x-ratelimit-limit-tokens", tpm.to_string()));
+            }
+        }
+        let a = &self.admitted;
+        if let Some(r) = a.remaining_requests {
+            out.push(("x-ratelimit-remaining-requests", r.max(0).to_string()));
+        }
+        if let Some(r) = a.remaining_tokens {
+            out.push(("x-ratelimit-remaining-tokens", r.max(0).to_string()));
+        }
+        if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
+            out.push(("x-ratelimit-reset-requests", format!("{}s", a.reset_after_secs)));
         }
     }
 

@@ -13,6 +13,7 @@ pub mod counters;
 pub mod entities;
 pub mod period;
 pub mod redis;
+pub mod spend;
 pub mod tables;
 
 use std::future::Future;
@@ -199,7 +200,7 @@ impl Governance {
         if let Some(g) = &tables.global {
             check(g);
         }
-        due.sort();
+        due.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
         due.dedup();
         if due.is_empty() {
             return Ok(());
@@ -207,7 +208,13 @@ impl Governance {
         let store = self.store.clone();
         self.run(async move {
             for (kind, id, expected, next) in due {
-                store.reset_spend(kind, &id, expected, Some(next)).await?;
+                match expected {
+                    // First period on record: its spend so far belongs to it.
+                    None => store.set_budget_reset(kind, &id, Some(next)).await?,
+                    Some(_) => {
+                        store.reset_spend(kind, &id, expected, Some(next)).await?;
+                    }
+                }
             }
             Ok::<_, crate::store::StoreError>(())
         })

@@ -17,17 +17,22 @@ use crate::api::error::ErrorKind;
 use crate::api::request::ModelCall;
 use crate::api::response::{new_uuid, write_error};
 use crate::api::{ApiError, Endpoint};
-use crate::auth::authenticate;
+use crate::auth::{authenticate, route_allowed, Principal};
+use crate::governance::admission::{model_denied, Ask, Ticket};
+use crate::governance::Governance;
 use crate::config::Runtime;
 use crate::metrics::{count_request, metrics};
 use crate::providers::chat::ClientWire;
 use crate::router::ModelGroup;
+use crate::governance::spend::SpendCtx;
 use crate::upstream::{Exchange, Record, ResponseMeta};
 
 /// The gateway service: the live config snapshot and the upstream connector.
 pub struct Gateway {
     pub runtime: Arc<ArcSwap<Runtime>>,
     pub connector: Arc<Connector>,
+    /// Virtual keys, budgets, limits and spend; present when a master key is set.
+    pub gov: Option<Arc<Governance>>,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -38,6 +43,10 @@ pub struct Ctx {
     group: Option<Arc<ModelGroup>>,
     status: u16,
     record: Record,
+    /// The admitted request's reservation, settled in `logging`.
+    ticket: Option<Ticket>,
+    call_id: String,
+    asked_model: String,
 }
 
 #[async_trait]
@@ -53,6 +62,9 @@ impl ProxyHttp for Gateway {
             group: None,
             status: 0,
             record: Record::default(),
+            ticket: None,
+            call_id: String::new(),
+            asked_model: String::new(),
         }
     }
 
@@ -86,8 +98,19 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
-        let m = metrics();
-        m.in_flight.dec();
+        self.log_request(ctx).await;
+        // Last: a drain waits for this, so spend is queued before the writer is flushed.
+        metrics().in_flight.dec();
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+        matches!(error.etype(), ErrorType::ConnectionClosed)
+    }
+}
+
+impl Gateway {
+    /// Metrics, settlement and the spend row of one finished request.
+    async fn log_request(&self, ctx: &mut Ctx) {
         let Some(endpoint) = ctx.endpoint else { return };
         if let (Endpoint::PassThrough(_), Some(d), Some(u)) =
             (endpoint, &ctx.record.deployment, ctx.record.usage)
@@ -115,6 +138,19 @@ impl ProxyHttp for Gateway {
             }
             _ => count_request(name, endpoint.as_str(), ctx.status),
         }
+        if let Some(gov) = &self.gov {
+            crate::governance::spend::finish(gov, ctx.ticket.take(), &SpendCtx {
+                call_id: &ctx.call_id,
+                asked_model: &ctx.asked_model,
+                group: name,
+                endpoint,
+                status: ctx.status,
+                started: ctx.started,
+                record: &ctx.record,
+                master_key: ctx.rt.master_key.as_ref(),
+            })
+            .await;
+        }
         if let Some(g) = group {
             g.metrics
                 .total_latency
@@ -129,10 +165,6 @@ impl ProxyHttp for Gateway {
             d.metrics.output_tokens.inc_by(u.completion_tokens);
             d.metrics.total_tokens.inc_by(u.total_tokens);
         }
-    }
-
-    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
-        matches!(error.etype(), ErrorType::ConnectionClosed)
     }
 }
 
@@ -165,13 +197,35 @@ impl Gateway {
         let rt = ctx.rt.clone();
         let public = endpoint.is_public()
             && !(endpoint == Endpoint::Metrics && rt.settings.metrics_require_auth);
+        let mut principal = Principal::Open;
         if !public {
-            if let Err(e) = authenticate(&rt, session.req_header()) {
-                if endpoint.is_model_call() {
-                    session.set_keepalive(None);
+            match authenticate(&rt, self.gov.as_deref(), session.req_header()) {
+                Ok(p) => principal = p,
+                Err(e) => {
+                    if endpoint.is_model_call() {
+                        session.set_keepalive(None);
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
+        }
+        if let Principal::Key(k) = &principal {
+            let model_route = endpoint.is_model_call()
+                || matches!(
+                    endpoint,
+                    Endpoint::PassThrough(_) | Endpoint::Models | Endpoint::Model
+                );
+            let path = session.req_header().uri.path();
+            if !route_allowed(k, path, model_route, endpoint == Endpoint::Management) {
+                return Err(ApiError::new(
+                    403,
+                    ErrorKind::PermissionDenied,
+                    format!("This key is not allowed to call {path} (allowed_routes / key_type)."),
+                ));
+            }
+        }
+        if endpoint == Endpoint::Management {
+            return self.manage(session, &rt, &principal).await;
         }
         if let Endpoint::PassThrough(kind) = endpoint {
             let body = body::read(session, rt.settings.max_body_bytes).await?;
@@ -252,6 +306,48 @@ impl Gateway {
             )).with_param("model"));
         };
         ctx.group = Some(group.clone());
+        if let Principal::Key(k) = &principal {
+            if !k.allows(&group.name, &call.model) {
+                return Err(model_denied(k, &call.model));
+            }
+        }
+        ctx.call_id = new_uuid();
+        if let Some(gov) = &self.gov {
+            if endpoint != Endpoint::CountTokens {
+                let headers = &session.req_header().headers;
+                let end_user = ["x-litellm-customer-id", "x-litellm-end-user-id"]
+                    .iter()
+                    .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        call.raw_field("user")
+                            .and_then(|u| serde_json::from_slice::<String>(u).ok())
+                    });
+                let price = group
+                    .deployments
+                    .iter()
+                    .map(|d| d.price)
+                    .reduce(crate::governance::cost::Price::max)
+                    .unwrap_or_default();
+                let prompt_tokens = call.input_json().len() as u64 / 4 + 1;
+                let key = match &principal {
+                    Principal::Key(k) => Some(k.clone()),
+                    _ => None,
+                };
+                let ticket = gov
+                    .admit(Ask {
+                        request_id: &ctx.call_id,
+                        key,
+                        group: &group.name,
+                        end_user: end_user.as_deref(),
+                        prompt_tokens,
+                        cost_estimate: price.estimate(prompt_tokens, call.max_tokens),
+                    })
+                    .await?;
+                ctx.asked_model = call.model.to_string();
+                ctx.ticket = Some(ticket);
+            }
+        }
         if endpoint == Endpoint::CountTokens {
             let tokens = crate::router::precall::PromptTokens::new(call.input_json()).count(
                 group
@@ -282,7 +378,10 @@ impl Gateway {
         if let Some(t) = seconds("x-litellm-stream-timeout")? {
             call.stream_timeout = Some(t);
         }
-        let mut meta = ResponseMeta::new(new_uuid(), ctx.started);
+        let mut meta = ResponseMeta::new(ctx.call_id.clone(), ctx.started);
+        if let Some(t) = &ctx.ticket {
+            t.response_headers(&mut meta.governance).await;
+        }
         meta.group = group.name.to_string();
         let exchange = Exchange {
             connector: &self.connector,
@@ -296,6 +395,54 @@ impl Gateway {
             record: &mut ctx.record,
         };
         Ok(exchange.run(session).await)
+    }
+}
+
+impl Gateway {
+    /// Answer a management route (`/key/*`, `/team/*`, …).
+    async fn manage(
+        &self,
+        session: &mut Session,
+        rt: &Runtime,
+        principal: &Principal,
+    ) -> std::result::Result<u16, ApiError> {
+        let Some(gov) = &self.gov else {
+            return Err(ApiError::new(
+                400,
+                ErrorKind::InvalidRequest,
+                "The management API needs a master key (general_settings.master_key) and its database.",
+            ));
+        };
+        let caller = match principal {
+            Principal::Master => crate::admin::manage::Caller::Master,
+            Principal::Key(k) => crate::admin::manage::Caller::Key(k),
+            Principal::Open => {
+                return Err(ApiError::unauthorized(
+                    "Authentication Error, the management API needs the master key.",
+                ))
+            }
+        };
+        let body = body::read(session, rt.settings.max_body_bytes).await?;
+        let req = session.req_header();
+        let method = req.method.as_str().to_string();
+        let path = req.uri.path().to_string();
+        let query = req.uri.query().map(str::to_string);
+        let (status, body) = crate::admin::manage::serve(
+            gov,
+            rt,
+            caller,
+            &method,
+            &path,
+            query.as_deref(),
+            body,
+        )
+        .await?;
+        let h = crate::api::response::header(status, "application/json", Some(body.len()))
+            .map_err(internal)?;
+        crate::api::response::write_full(session, h, body)
+            .await
+            .map_err(internal)?;
+        Ok(status)
     }
 }
 

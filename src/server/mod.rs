@@ -79,6 +79,50 @@ pub fn run(opts: ServeOptions) -> i32 {
             tiktoken_rs::cl100k_base_singleton();
         });
     }
+    // Governance (virtual keys, budgets, spend) needs a master key, as in LiteLLM. It gets
+    // its own small runtime: store connections and background loops live there.
+    let gov_rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("governance")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the governance runtime: {e}");
+            return 1;
+        }
+    };
+    let gov = match &rt.master_key {
+        None => None,
+        Some(_) => {
+            let s = &rt.settings;
+            let opened = gov_rt.block_on(crate::governance::Governance::open(
+                s.database_url.as_deref(),
+                s.redis_url.as_deref(),
+                s.governance.clone(),
+                gov_rt.handle().clone(),
+            ));
+            match opened {
+                Ok(g) => {
+                    log::info!(
+                        "governance: {} store, {} counters",
+                        g.store().backend(),
+                        g.counters().backend()
+                    );
+                    Some(g)
+                }
+                Err(e) if s.governance.allow_requests_on_db_unavailable => {
+                    log::error!("governance unavailable, serving with the master key only: {e}");
+                    None
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 1;
+                }
+            }
+        }
+    };
     let runtime = Arc::new(ArcSwap::from_pointee(rt));
 
     let addr = format!("{}:{}", opts.host, opts.port);
@@ -119,6 +163,7 @@ pub fn run(opts: ServeOptions) -> i32 {
     let gateway = Gateway {
         runtime: runtime.clone(),
         connector: connector.clone(),
+        gov: gov.clone(),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(
@@ -138,9 +183,11 @@ pub fn run(opts: ServeOptions) -> i32 {
         path: opts.config,
         allow_insecure_master_key: opts.allow_insecure_master_key,
         grace: opts.grace,
+        gov,
     };
     server.run(RunArgs {
         shutdown_signal: Box::new(signals),
     });
+    gov_rt.shutdown_timeout(Duration::from_secs(1));
     0
 }

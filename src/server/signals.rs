@@ -18,6 +18,7 @@ pub struct Signals {
     pub path: PathBuf,
     pub allow_insecure_master_key: bool,
     pub grace: Duration,
+    pub gov: Option<Arc<crate::governance::Governance>>,
 }
 
 impl Signals {
@@ -52,6 +53,18 @@ impl Signals {
                 metrics().reloads.with_label_values(&["error"]).inc();
             }
             Err(e) => log::error!("config reload task failed: {e}"),
+        }
+    }
+
+    /// Write every spend row still queued before the process exits.
+    async fn flush(&self) {
+        if let Some(gov) = &self.gov {
+            let left = gov.shutdown(Duration::from_secs(10)).await;
+            if left > 0 {
+                log::error!("{left} spend rows could not be written before exit");
+            } else {
+                log::info!("spend ledger flushed");
+            }
         }
     }
 
@@ -95,9 +108,9 @@ impl ShutdownSignalWatch for Signals {
         loop {
             tokio::select! {
                 _ = hup.recv() => self.reload().await,
-                _ = term.recv() => { log::info!("SIGTERM: draining"); self.drain().await; return ShutdownSignal::GracefulTerminate }
-                _ = quit.recv() => { log::info!("SIGQUIT: draining"); self.drain().await; return ShutdownSignal::GracefulTerminate }
-                _ = int.recv() => return ShutdownSignal::FastShutdown,
+                _ = term.recv() => { log::info!("SIGTERM: draining"); self.drain().await; self.flush().await; return ShutdownSignal::GracefulTerminate }
+                _ = quit.recv() => { log::info!("SIGQUIT: draining"); self.drain().await; self.flush().await; return ShutdownSignal::GracefulTerminate }
+                _ = int.recv() => { self.flush().await; return ShutdownSignal::FastShutdown }
             }
         }
     }

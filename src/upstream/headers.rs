@@ -17,6 +17,8 @@ pub struct ResponseMeta {
     pub status: u16,
     /// Upstream `x-ratelimit-*` headers of the committed attempt.
     pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// Governance headers (`x-litellm-key-spend`, the key's `x-ratelimit-*`).
+    pub governance: Vec<(&'static str, String)>,
 }
 
 impl ResponseMeta {
@@ -30,6 +32,7 @@ impl ResponseMeta {
             max_fallbacks: None,
             status: 0,
             passthrough: Vec::new(),
+            governance: Vec::new(),
         }
     }
 
@@ -66,7 +69,17 @@ impl ResponseMeta {
             "x-litellm-overhead-duration-ms",
             format!("{:.4}", overhead_ms),
         );
+        if let (Some(d), Some(u)) = (&record.deployment, &record.usage) {
+            let cost = crate::governance::entities::from_nano(d.price.cost(u));
+            put("x-litellm-response-cost", cost.to_string());
+        }
+        for (k, v) in &self.governance {
+            put(k, v.clone());
+        }
         for (k, v) in &self.passthrough {
+            if self.governance.iter().any(|(g, _)| *g == k.as_str()) {
+                continue;
+            }
             if let Err(e) = h.insert_header(k.clone(), v.clone()) {
                 log::debug!("header {k}: {e}");
             }

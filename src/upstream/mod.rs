@@ -43,6 +43,8 @@ pub struct Record {
     /// Time spent waiting on upstreams before the response was committed.
     pub upstream_wait: Duration,
     pub committed_at: Option<Instant>,
+    /// SSE events read from the upstream (about one token each), for streams cut short.
+    pub stream_events: u64,
 }
 
 /// How one attempt ended.

@@ -1,0 +1,141 @@
+//! The end of a governed request: price what it used, settle its reservation once, and
+//! queue its spend row for the ledger.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::admission::Ticket;
+use super::tables::{hash_key, hex};
+use super::Governance;
+use crate::api::Endpoint;
+use crate::config::runtime::MasterKey;
+use crate::metrics::metrics;
+use crate::providers::sse::Usage;
+use crate::store::{Kind, SpendRow};
+use crate::upstream::Record;
+
+/// What the proxy knows about a finished request.
+pub struct SpendCtx<'a> {
+    pub call_id: &'a str,
+    pub asked_model: &'a str,
+    pub group: &'a str,
+    pub endpoint: Endpoint,
+    pub status: u16,
+    pub started: Instant,
+    pub record: &'a Record,
+    pub master_key: Option<&'a MasterKey>,
+}
+
+/// The usage to bill: the upstream's report, else (a stream cut short) the prompt estimate
+/// plus one token per event streamed.
+fn billed_usage(ticket: &Ticket, record: &Record) -> Option<Usage> {
+    if let Some(u) = record.usage {
+        return Some(u);
+    }
+    if record.committed_at.is_none() {
+        return None;
+    }
+    let prompt = ticket.prompt_estimate();
+    let completion = record.stream_events;
+    Some(Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        ..Usage::default()
+    })
+}
+
+fn unix_ms(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Settle and log one request. Without a ticket (governance off for it) nothing happens.
+pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) {
+    let Some(ticket) = ticket else { return };
+    let usage = billed_usage(&ticket, c.record);
+    let cost = match (&c.record.deployment, &usage) {
+        (Some(d), Some(u)) => {
+            if !d.price.known {
+                metrics().unpriced.with_label_values(&[c.group]).inc();
+            }
+            d.price.cost(u)
+        }
+        _ => 0,
+    };
+    let tokens = usage.map_or(0, |u| u.total_tokens);
+    if cost > 0 {
+        metrics()
+            .spend
+            .with_label_values(&[c.group])
+            .inc_by(super::entities::from_nano(cost));
+    }
+    let key = ticket.key.clone();
+    let end_user = ticket.end_user.clone();
+    ticket.settle(tokens, cost).await;
+    if !gov.settings().spend_logs || c.endpoint == Endpoint::CountTokens {
+        return;
+    }
+    let now = SystemTime::now();
+    let elapsed = c.started.elapsed();
+    let mut scopes = Vec::with_capacity(6);
+    let (api_key, alias, team, user) = match &key {
+        Some(k) => {
+            for s in &k.scopes {
+                if let Some(kind) = s.kind {
+                    scopes.push((kind, s.id.clone()));
+                }
+            }
+            // A team key's user still sees its spend (LiteLLM tracks both).
+            if let (Some(u), Some(_)) = (&k.doc.user_id, &k.doc.team_id) {
+                scopes.push((Kind::User, u.clone()));
+            }
+            (
+                hex(&k.hash),
+                k.doc.key_alias.clone(),
+                k.doc.team_id.clone(),
+                k.doc.user_id.clone(),
+            )
+        }
+        None => (
+            c.master_key
+                .map(|m| hex(&hash_key(m.as_bytes())))
+                .unwrap_or_default(),
+            None,
+            None,
+            None,
+        ),
+    };
+    if let Some(e) = &end_user {
+        scopes.push((Kind::Customer, e.clone()));
+    }
+    scopes.push((Kind::Global, "global".into()));
+    let d = c.record.deployment.as_deref();
+    let row = SpendRow {
+        request_id: c.call_id.to_string(),
+        call_type: c.endpoint.as_str().to_string(),
+        api_key,
+        key_alias: alias,
+        team_id: team,
+        user_id: user,
+        end_user,
+        model: c.asked_model.to_string(),
+        model_group: c.group.to_string(),
+        model_id: d.map(|d| d.id.to_string()),
+        custom_llm_provider: d.map(|d| d.backend.provider_label().to_string()),
+        api_base: None,
+        prompt_tokens: usage.map_or(0, |u| u.prompt_tokens as i64),
+        completion_tokens: usage.map_or(0, |u| u.completion_tokens as i64),
+        total_tokens: tokens as i64,
+        spend_nano: cost,
+        start_time: unix_ms(now - elapsed),
+        end_time: unix_ms(now),
+        status: if c.status < 400 { "success" } else { "failure" }.to_string(),
+        cache_hit: false,
+        metadata: "{}".to_string(),
+        request_tags: key.as_ref().map_or_else(Vec::new, |k| k.doc.tags.clone()),
+        scopes,
+    };
+    if !gov.log_spend(row) {
+        log::warn!("spend queue full: the row of {} was dropped", c.call_id);
+    }
+}
