@@ -13,4 +13,5 @@ pub mod providers;
 pub mod proxy;
 pub mod router;
 pub mod server;
+pub mod store;
 pub mod upstream;
