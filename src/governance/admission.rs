@@ -2,13 +2,13 @@
 //! every scope it touches (key, team or user, team member, per-key model, customer,
 //! global), settled exactly once with the real cost when the request ends.
 //!
-//! Overshoot bound: a request is admitted only while `spent + reserved + estimate <= max`,
-//! where the estimate prices the prompt (about 4 bytes a token) plus `max_tokens`, else the
-//! model's output limit, else 4096 tokens. A budget can therefore be exceeded only by what
-//! requests in flight spend beyond their estimates: a prompt token count above the byte
-//! estimate, or output past an unknown model limit. With `max_tokens` sent, or the model's
-//! limit known, the overshoot is at most the prompt-estimate error of the requests in
-//! flight.
+//! Overshoot bound: a request is admitted while `spent + reserved < max` in every budgeted
+//! scope, and reserves `min(estimate, max - spent - reserved)` there; the estimate prices the
+//! prompt (about 4 bytes a token) plus `max_tokens`, else the model's output limit, else 4096
+//! tokens, at the dearest deployment of the group. Requests in flight together are therefore
+//! never promised more than what is left, and spend can pass `max` only by what they cost
+//! beyond their reservations: at most the cost of the one request whose reservation was
+//! capped by the remainder, plus the prompt-estimate error of the others.
 
 use std::sync::Arc;
 

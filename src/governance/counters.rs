@@ -15,9 +15,11 @@
 //!   tokens debited by in-flight requests) >= tpm; an admitted request may overshoot by its own
 //!   estimate, as in LiteLLM. max_parallel: deny when in-flight >= max.
 //! - budget: `spent` for a period starts from the ledger's figure when that period has no
-//!   counter yet (seeded, never added). Deny when `spent + reserved >= max` or
-//!   `spent + reserved + cost > max`; otherwise `reserved += cost`. spent and reserved are
-//!   tracked only for scopes that carry a budget. Reservations are not tied to a period: a
+//!   counter yet (seeded, never added). Deny when `spent + reserved >= max`; otherwise
+//!   reserve `min(cost, max - spent - reserved)` in that scope (a request is admitted while
+//!   any budget is left, as in LiteLLM, but its reservation fills what is left, so requests
+//!   in flight together can never be promised more than the remainder). spent and reserved
+//!   are tracked only for scopes that carry a budget. Reservations are not tied to a period: a
 //!   request that straddles a period change is charged once, to the period named at settle.
 //! - settle is idempotent per request id: in-flight −1, the reservation released, `spent +=
 //!   cost_actual`, and the current window's tokens adjusted by `actual − reserved` (never
@@ -214,7 +216,7 @@ impl ScopeState {
     }
 
     /// The first limit this scope fails for a request of `tokens` and `cost`, in check order.
-    fn check(&self, i: usize, limits: &ScopeLimits, cost: i64, reset: u64) -> Option<Denial> {
+    fn check(&self, i: usize, limits: &ScopeLimits, reset: u64) -> Option<Denial> {
         let deny = |kind, limit, current, reset_after_secs| Denial {
             scope: i,
             kind,
@@ -224,7 +226,7 @@ impl ScopeState {
         };
         if let Some(b) = &limits.budget {
             let cur = self.spent.saturating_add(self.reserved);
-            if cur >= b.max_nano || cur.saturating_add(cost) > b.max_nano {
+            if cur >= b.max_nano {
                 return Some(deny(LimitKind::Budget, b.max_nano, cur, 0));
             }
         }
@@ -277,6 +279,14 @@ impl Settled {
 struct Inner {
     scopes: HashMap<Box<str>, ScopeState>,
     settled: Settled,
+    /// What each admitted request reserved per scope (admission order), until settled.
+    reservations: HashMap<u64, Vec<i64>>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(id.as_bytes());
+    h.finish()
 }
 
 impl Inner {
@@ -331,7 +341,7 @@ impl LocalCounters {
                 continue;
             };
             st.normalize(scope.limits, window);
-            if let Some(denial) = st.check(i, scope.limits, a.cost_nano, reset) {
+            if let Some(denial) = st.check(i, scope.limits, reset) {
                 return Err(denial);
             }
         }
@@ -340,16 +350,22 @@ impl LocalCounters {
             reset_after_secs: reset,
             ..Admitted::default()
         };
+        let mut amounts = Vec::with_capacity(a.scopes.len());
         for scope in a.scopes {
             let Some(st) = inner.scope(scope.id) else {
+                amounts.push(0);
                 continue;
             };
             st.requests += 1;
             st.tokens = st.tokens.saturating_add(tokens);
             st.in_flight += 1;
-            if scope.limits.budget.is_some() {
-                st.reserved = st.reserved.saturating_add(a.cost_nano);
+            let mut amount = 0;
+            if let Some(b) = &scope.limits.budget {
+                let left = b.max_nano - st.spent.saturating_add(st.reserved);
+                amount = a.cost_nano.min(left).max(0);
+                st.reserved = st.reserved.saturating_add(amount);
             }
+            amounts.push(amount);
             if let Some(rpm) = scope.limits.rpm.map(limit_i64) {
                 tighten(&mut out.remaining_requests, rpm - st.requests);
             }
@@ -357,6 +373,7 @@ impl LocalCounters {
                 tighten(&mut out.remaining_tokens, tpm.saturating_sub(st.tokens));
             }
         }
+        inner.reservations.insert(id_hash(a.request_id), amounts);
         Ok(out)
     }
 
@@ -368,7 +385,12 @@ impl LocalCounters {
         if !inner.settled.insert(s.request_id) {
             return;
         }
-        for scope in s.scopes {
+        let amounts = inner.reservations.remove(&id_hash(s.request_id));
+        for (i, scope) in s.scopes.iter().enumerate() {
+            let reserved = amounts
+                .as_ref()
+                .and_then(|a| a.get(i).copied())
+                .unwrap_or(s.cost_reserved);
             let Some(st) = inner.scope(scope.id) else {
                 continue;
             };
@@ -376,7 +398,7 @@ impl LocalCounters {
             st.in_flight = (st.in_flight - 1).max(0);
             st.tokens = st.tokens.saturating_add(delta).max(0);
             if scope.limits.budget.is_some() {
-                st.reserved = st.reserved.saturating_sub(s.cost_reserved).max(0);
+                st.reserved = st.reserved.saturating_sub(reserved).max(0);
                 st.spent = st.spent.saturating_add(s.cost_actual);
             }
         }
@@ -503,10 +525,10 @@ mod tests {
             }),
             ..ScopeLimits::default()
         };
-        let (low, high) = (budget(100), budget(950));
+        let (low, high) = (budget(100), budget(995));
         c.admit_now(&one("a", &[Scope { id: "k", limits: &low }], 10)).unwrap();
         let d = c.admit_now(&one("b", &[Scope { id: "k", limits: &high }], 10)).unwrap_err();
-        assert_eq!((d.kind, d.current), (LimitKind::Budget, 960));
+        assert_eq!((d.kind, d.current), (LimitKind::Budget, 1005));
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub fn now_secs() -> i64 {
 mod tests {
     use super::*;
 
-    const T: i64 = 1_795_337_000; // 2026-11-22T04:43:20Z, a Sunday
+    const T: i64 = 1_795_322_600; // 2026-11-22T04:43:20Z, a Sunday
 
     #[test]
     fn durations_parse_as_litellm_writes_them() {

@@ -329,6 +329,7 @@ local reset = math.floor(((win + 60) * 1000 - now + 999) / 1000)
 if reset < 1 then reset = 1 end
 local id, cost, lease = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 local n = #KEYS
+local amts = {}
 for i = 1, n do
   local b, o = KEYS[i], 5 + (i - 1) * 6
   local lk = b .. ':lease'
@@ -352,7 +353,8 @@ for i = 1, n do
     local cur = tonumber(redis.call('GET', sk))
     local r = tonumber(redis.call('GET', b .. ':resv_total') or '0')
     if r > 0 then cur = cur + r end
-    if cur >= bmax or cur + cost > bmax then return {0, i - 1, 4, bmax, cur, 0} end
+    if cur >= bmax then return {0, i - 1, 4, bmax, cur, 0} end
+    amts[i] = string.format('%d', math.max(math.min(cost, bmax - cur), 0))
   end
   local w = redis.call('HMGET', b .. ':win:' .. win, 'r', 't')
   local req, tok = tonumber(w[1] or '0'), tonumber(w[2] or '0')
@@ -377,8 +379,8 @@ for i = 1, n do
   redis.call('ZADD', lk, now + lease, id)
   redis.call('PEXPIRE', lk, lease + 60000)
   if tonumber(ARGV[o + 4]) then
-    redis.call('HSET', b .. ':resv', id, ARGV[3])
-    redis.call('INCRBY', b .. ':resv_total', ARGV[3])
+    redis.call('HSET', b .. ':resv', id, amts[i])
+    redis.call('INCRBY', b .. ':resv_total', amts[i])
     redis.call('PEXPIRE', b .. ':resv', lease + 60000)
     redis.call('PEXPIRE', b .. ':resv_total', lease + 60000)
   end
