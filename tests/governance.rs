@@ -7,11 +7,11 @@
     reason = "tests fail loudly"
 )]
 
-mod common;
 #[path = "governance/admin.rs"]
 mod admin;
 #[path = "governance/budgets.rs"]
 mod budgets;
+mod common;
 #[path = "governance/keys.rs"]
 mod keys;
 #[path = "governance/limits.rs"]

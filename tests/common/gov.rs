@@ -26,7 +26,9 @@ pub fn priced_model(name: &str, base_url: &str) -> String {
 
 /// The cost of a response's `usage` object at the test prices.
 pub fn cost_of(usage: &Value) -> f64 {
-    let prompt = usage["prompt_tokens"].as_f64().expect("usage.prompt_tokens");
+    let prompt = usage["prompt_tokens"]
+        .as_f64()
+        .expect("usage.prompt_tokens");
     let completion = usage["completion_tokens"]
         .as_f64()
         .expect("usage.completion_tokens");
@@ -227,7 +229,10 @@ impl<'a> Api<'a> {
     /// `/key/generate` with the master key; returns the raw `sk-` key.
     pub async fn new_key(&self, body: Value) -> String {
         let v = self.post_ok("/key/generate", &body).await;
-        let key = v["key"].as_str().expect("key/generate returns key").to_string();
+        let key = v["key"]
+            .as_str()
+            .expect("key/generate returns key")
+            .to_string();
         assert!(key.starts_with("sk-"), "{key}");
         key
     }
@@ -252,7 +257,10 @@ impl<'a> Api<'a> {
             if approx(spend, expected) {
                 return;
             }
-            assert!(Instant::now() < deadline, "key spend {spend}, expected {expected}");
+            assert!(
+                Instant::now() < deadline,
+                "key spend {spend}, expected {expected}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -297,7 +305,8 @@ impl<'a> Api<'a> {
 
     /// A plain chat request for `model` as `key`.
     pub async fn chat(&self, key: &str, model: &str) -> Reply {
-        self.chat_with(key, &chat_for(model, None, false), &[]).await
+        self.chat_with(key, &chat_for(model, None, false), &[])
+            .await
     }
 
     /// Rows of `/spend/logs` with this query string.

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::gov::{
-    approx, assert_budget_exceeded, chat_for, poll, Api, TINY,
-};
+use crate::common::gov::{approx, assert_budget_exceeded, chat_for, poll, Api, TINY};
 use crate::priced_gateway;
 
 #[tokio::test]
@@ -19,7 +17,11 @@ async fn a_key_budget_admits_until_spend_passes_it() {
     assert_eq!(first.status, 200, "spend 0 is under budget: {}", first.body);
     assert!(first.cost() > TINY);
     assert_budget_exceeded(&api.chat(&key, "a").await);
-    assert_eq!(mocks[0].request_count(), 1, "the refusal reaches no upstream");
+    assert_eq!(
+        mocks[0].request_count(),
+        1,
+        "the refusal reaches no upstream"
+    );
     api.await_key_spend(&key, first.cost()).await;
 }
 
@@ -59,7 +61,10 @@ async fn a_user_budget_covers_the_users_keys_without_a_team() {
     let (mocks, gw) = priced_gateway(&["a"], "").await;
     let api = Api::new(&gw);
     let user = api
-        .post_ok("/user/new", &json!({"user_id": "u-budget", "max_budget": TINY}))
+        .post_ok(
+            "/user/new",
+            &json!({"user_id": "u-budget", "max_budget": TINY}),
+        )
         .await;
     let user_key = user["key"].as_str().unwrap().to_string();
     let other_key = api.new_key(json!({"user_id": "u-budget"})).await;
@@ -78,18 +83,28 @@ async fn a_user_budget_covers_the_users_keys_without_a_team() {
 async fn a_team_members_budget_limits_only_that_member() {
     let (mocks, gw) = priced_gateway(&["a"], "").await;
     let api = Api::new(&gw);
-    let team = api.post_ok("/team/new", &json!({"team_alias": "members"})).await;
+    let team = api
+        .post_ok("/team/new", &json!({"team_alias": "members"}))
+        .await;
     let team_id = team["team_id"].as_str().unwrap().to_string();
     for (user, budget) in [("u-capped", json!(TINY)), ("u-free", json!(null))] {
         let body = json!({"team_id": team_id, "member": {"role": "user", "user_id": user},
                           "max_budget_in_team": budget});
         api.post_ok("/team/member_add", &body).await;
     }
-    let capped = api.new_key(json!({"team_id": team_id, "user_id": "u-capped"})).await;
-    let free = api.new_key(json!({"team_id": team_id, "user_id": "u-free"})).await;
+    let capped = api
+        .new_key(json!({"team_id": team_id, "user_id": "u-capped"}))
+        .await;
+    let free = api
+        .new_key(json!({"team_id": team_id, "user_id": "u-free"}))
+        .await;
     assert_eq!(api.chat(&capped, "a").await.status, 200);
     assert_budget_exceeded(&api.chat(&capped, "a").await);
-    assert_eq!(api.chat(&free, "a").await.status, 200, "the team has no budget");
+    assert_eq!(
+        api.chat(&free, "a").await.status,
+        200,
+        "the team has no budget"
+    );
     assert_eq!(mocks[0].request_count(), 2);
 }
 
@@ -102,24 +117,38 @@ async fn a_customer_budget_follows_the_user_field_and_the_customer_headers() {
             .await;
     }
     let key = api.new_key(json!({})).await;
-    let first = api.chat_with(&key, &chat_for("a", Some("cust-1"), false), &[]).await;
+    let first = api
+        .chat_with(&key, &chat_for("a", Some("cust-1"), false), &[])
+        .await;
     assert_eq!(first.status, 200, "{}", first.body);
     let plain = chat_for("a", None, false);
     let by_header = api
         .chat_with(&key, &plain, &[("x-litellm-customer-id", "cust-1")])
         .await;
     assert_budget_exceeded(&by_header);
-    assert_budget_exceeded(&api.chat_with(&key, &chat_for("a", Some("cust-1"), false), &[]).await);
+    assert_budget_exceeded(
+        &api.chat_with(&key, &chat_for("a", Some("cust-1"), false), &[])
+            .await,
+    );
     assert_eq!(mocks[0].request_count(), 1);
 
     let second = api
         .chat_with(&key, &plain, &[("x-litellm-end-user-id", "cust-2")])
         .await;
     assert_eq!(second.status, 200, "{}", second.body);
-    assert_budget_exceeded(&api.chat_with(&key, &chat_for("a", Some("cust-2"), false), &[]).await);
-    let unknown = api.chat_with(&key, &chat_for("a", Some("cust-new"), false), &[]).await;
+    assert_budget_exceeded(
+        &api.chat_with(&key, &chat_for("a", Some("cust-2"), false), &[])
+            .await,
+    );
+    let unknown = api
+        .chat_with(&key, &chat_for("a", Some("cust-new"), false), &[])
+        .await;
     assert_eq!(unknown.status, 200, "a customer with no budget is served");
-    assert_eq!(api.chat(&key, "a").await.status, 200, "no customer, no customer budget");
+    assert_eq!(
+        api.chat(&key, "a").await.status,
+        200,
+        "no customer, no customer budget"
+    );
     assert_eq!(mocks[0].request_count(), 4);
 
     let info = poll("customer spend", Duration::from_secs(2), async || {
@@ -134,8 +163,11 @@ async fn a_customer_budget_follows_the_user_field_and_the_customer_headers() {
 async fn a_blocked_customer_is_refused_without_an_upstream_call() {
     let (mocks, gw) = priced_gateway(&["a"], "").await;
     let api = Api::new(&gw);
-    api.post_ok("/customer/new", &json!({"user_id": "cust-blocked", "blocked": true}))
-        .await;
+    api.post_ok(
+        "/customer/new",
+        &json!({"user_id": "cust-blocked", "blocked": true}),
+    )
+    .await;
     let key = api.new_key(json!({})).await;
     let body = chat_for("a", Some("cust-blocked"), false);
     let r = api.chat_with(&key, &body, &[]).await;
@@ -169,7 +201,10 @@ async fn the_global_budget_stops_every_key() {
         approx(v["spend"].as_f64()?, first.cost()).then_some(v)
     })
     .await;
-    assert!(approx(global["max_budget"].as_f64().unwrap(), TINY), "{global}");
+    assert!(
+        approx(global["max_budget"].as_f64().unwrap(), TINY),
+        "{global}"
+    );
 }
 
 /// 50 concurrent streams against a budget: admission reserves spend, so the key ends at most

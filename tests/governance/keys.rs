@@ -19,12 +19,18 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
     let (mocks, gw) = priced_gateway(&["a"], "").await;
     let api = Api::new(&gw);
     let generated = api
-        .post_ok("/key/generate", &json!({"key_alias": "life", "max_budget": 100.0}))
+        .post_ok(
+            "/key/generate",
+            &json!({"key_alias": "life", "max_budget": 100.0}),
+        )
         .await;
     let key = generated["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("sk-"), "{generated}");
     assert_eq!(generated["token"], token_of(&key), "token is sha256(key)");
-    assert_eq!(generated["key_name"], format!("sk-...{}", &key[key.len() - 4..]));
+    assert_eq!(
+        generated["key_name"],
+        format!("sk-...{}", &key[key.len() - 4..])
+    );
     assert_eq!(generated["key_alias"], "life");
     assert_eq!(generated["spend"].as_f64(), Some(0.0));
     assert!(generated["expires"].is_null(), "{generated}");
@@ -37,7 +43,11 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
         first.body["usage"]["prompt_tokens"].as_f64().unwrap() * IN_COST
             + first.body["usage"]["completion_tokens"].as_f64().unwrap() * OUT_COST
     ));
-    let header_cost: f64 = first.header("x-litellm-response-cost").unwrap().parse().unwrap();
+    let header_cost: f64 = first
+        .header("x-litellm-response-cost")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(approx(header_cost, cost), "{header_cost} != {cost}");
     assert!(first.header("x-litellm-key-spend").is_some());
     let mut total = cost;
@@ -46,7 +56,10 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
     assert_eq!(info["token"], token_of(&key));
     assert_eq!(info["key_alias"], "life");
     assert_eq!(info["max_budget"].as_f64(), Some(100.0));
-    assert!(!info.to_string().contains(&key), "raw key leaked in info: {info}");
+    assert!(
+        !info.to_string().contains(&key),
+        "raw key leaked in info: {info}"
+    );
 
     let updated = api
         .post_ok("/key/update", &json!({"key": key, "rpm_limit": 50}))
@@ -58,7 +71,11 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
     assert_eq!(blocked["blocked"], true, "{blocked}");
     let calls = mocks[0].request_count();
     assert_auth_error(&api.chat(&key, "a").await);
-    assert_eq!(mocks[0].request_count(), calls, "a blocked key reaches no upstream");
+    assert_eq!(
+        mocks[0].request_count(),
+        calls,
+        "a blocked key reaches no upstream"
+    );
 
     let unblocked = api.post_ok("/key/unblock", &json!({"key": key})).await;
     assert_eq!(unblocked["blocked"], false, "{unblocked}");
@@ -68,7 +85,10 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
 
     let regenerated = api.post_ok("/key/regenerate", &json!({"key": key})).await;
     let new_key = regenerated["key"].as_str().unwrap().to_string();
-    assert!(new_key.starts_with("sk-") && new_key != key, "{regenerated}");
+    assert!(
+        new_key.starts_with("sk-") && new_key != key,
+        "{regenerated}"
+    );
     assert_eq!(regenerated["token"], token_of(&new_key));
     assert_auth_error(&api.chat(&key, "a").await);
     let r = api.chat(&new_key, "a").await;
@@ -79,7 +99,9 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
     assert_eq!(info["rpm_limit"], 50, "limits carry over: {info}");
     assert_eq!(info["key_alias"], "life");
 
-    let deleted = api.post_ok("/key/delete", &json!({"keys": [new_key]})).await;
+    let deleted = api
+        .post_ok("/key/delete", &json!({"keys": [new_key]}))
+        .await;
     assert_eq!(deleted["deleted_keys"], json!([new_key]), "{deleted}");
     let calls = mocks[0].request_count();
     assert_auth_error(&api.chat(&new_key, "a").await);
@@ -92,7 +114,9 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
 async fn a_key_stops_working_when_its_duration_ends() {
     let (mocks, gw) = priced_gateway(&["a"], "").await;
     let api = Api::new(&gw);
-    let generated = api.post_ok("/key/generate", &json!({"duration": "2s"})).await;
+    let generated = api
+        .post_ok("/key/generate", &json!({"duration": "2s"}))
+        .await;
     assert!(generated["expires"].is_string(), "{generated}");
     let key = generated["key"].as_str().unwrap().to_string();
     let r = api.chat(&key, "a").await;
@@ -121,7 +145,10 @@ async fn key_and_team_models_restrict_which_models_a_key_may_use() {
     assert_eq!(mocks[1].request_count(), 0, "b never called");
 
     let team = api
-        .post_ok("/team/new", &json!({"team_alias": "only-a", "models": ["a"]}))
+        .post_ok(
+            "/team/new",
+            &json!({"team_alias": "only-a", "models": ["a"]}),
+        )
         .await;
     let team_key = api.new_key(json!({"team_id": team["team_id"]})).await;
     assert_eq!(api.chat(&team_key, "a").await.status, 200);
@@ -173,9 +200,15 @@ async fn spend_logs_record_every_request_and_sum_to_global_spend() {
         for field in ["prompt_tokens", "completion_tokens", "total_tokens"] {
             assert_eq!(row[field], usage[field], "{field}: {row}");
         }
-        assert!(approx(row["spend"].as_f64().unwrap(), reply.cost()), "{row}");
+        assert!(
+            approx(row["spend"].as_f64().unwrap(), reply.cost()),
+            "{row}"
+        );
         assert_eq!(row["status"], "success", "{row}");
-        assert!(row["startTime"].is_string() && row["endTime"].is_string(), "{row}");
+        assert!(
+            row["startTime"].is_string() && row["endTime"].is_string(),
+            "{row}"
+        );
     }
     let total: f64 = replies.iter().map(Reply::cost).sum();
 
@@ -203,14 +236,21 @@ async fn spend_logs_record_every_request_and_sum_to_global_spend() {
         .find(|k| k["api_key"] == json!(token))
         .cloned()
         .unwrap_or_else(|| panic!("key missing from /global/spend/keys: {keys}"));
-    assert!(approx(entry["total_spend"].as_f64().unwrap(), total), "{entry}");
+    assert!(
+        approx(entry["total_spend"].as_f64().unwrap(), total),
+        "{entry}"
+    );
     assert_eq!(entry["key_alias"], "logged");
     let models = api.get_ok("/global/spend/models").await;
     let a: Value = models
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["model"].as_str().is_some_and(|s| s == "a" || s.contains("upstream-a")))
+        .find(|m| {
+            m["model"]
+                .as_str()
+                .is_some_and(|s| s == "a" || s.contains("upstream-a"))
+        })
         .cloned()
         .unwrap_or_else(|| panic!("model missing from /global/spend/models: {models}"));
     assert!(approx(a["total_spend"].as_f64().unwrap(), total), "{a}");

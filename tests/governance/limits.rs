@@ -7,9 +7,7 @@ use futures::StreamExt;
 use serde_json::json;
 use switchyard::mock_upstream::{MockUpstream, Script};
 
-use crate::common::gov::{
-    assert_rate_limited, chat_for, minute_headroom, poll, priced_model, Api,
-};
+use crate::common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced_model, Api};
 use crate::common::{config, Gateway};
 use crate::priced_gateway;
 
@@ -24,11 +22,19 @@ async fn rpm_limit_three_admits_exactly_three_per_minute() {
         let r = api.chat(&key, "a").await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.header("x-ratelimit-limit-requests"), Some("3"));
-        remaining.push(r.header("x-ratelimit-remaining-requests").unwrap().to_string());
+        remaining.push(
+            r.header("x-ratelimit-remaining-requests")
+                .unwrap()
+                .to_string(),
+        );
     }
     assert_eq!(remaining, ["2", "1", "0"]);
     assert_rate_limited(&api.chat(&key, "a").await);
-    assert_eq!(mocks[0].request_count(), 3, "the 4th request reaches no upstream");
+    assert_eq!(
+        mocks[0].request_count(),
+        3,
+        "the 4th request reaches no upstream"
+    );
 }
 
 #[tokio::test]
@@ -40,7 +46,10 @@ async fn tpm_limit_refuses_once_the_minutes_tokens_are_used() {
     let first = api.chat(&key, "a").await;
     assert_eq!(first.status, 200, "{}", first.body);
     let tokens = first.body["usage"]["total_tokens"].as_u64().unwrap();
-    assert!(tokens < 40 && 2 * tokens >= 40, "one request uses {tokens} tokens");
+    assert!(
+        tokens < 40 && 2 * tokens >= 40,
+        "one request uses {tokens} tokens"
+    );
     assert_eq!(api.chat(&key, "a").await.status, 200, "{tokens} used of 40");
     assert_rate_limited(&api.chat(&key, "a").await);
     assert_eq!(mocks[0].request_count(), 2);
@@ -72,13 +81,19 @@ async fn max_parallel_one_refuses_a_second_request_while_the_first_streams() {
     assert!(head.starts_with(b"data: "), "the first stream is under way");
 
     assert_rate_limited(&api.chat(&key, "a").await);
-    assert_eq!(mock.request_count(), 1, "the refused request reaches no upstream");
+    assert_eq!(
+        mock.request_count(),
+        1,
+        "the refused request reaches no upstream"
+    );
 
     let mut rest = head.to_vec();
     while let Some(chunk) = stream.next().await {
         rest.extend_from_slice(&chunk.unwrap());
     }
-    assert!(String::from_utf8(rest).unwrap().ends_with("data: [DONE]\n\n"));
+    assert!(String::from_utf8(rest)
+        .unwrap()
+        .ends_with("data: [DONE]\n\n"));
     let after = poll("the slot to be freed", Duration::from_secs(2), async || {
         let r = api.chat(&key, "a").await;
         (r.status != 429).then_some(r)
@@ -110,8 +125,11 @@ async fn team_and_customer_rpm_limits_are_shared_by_their_requests() {
         .await;
     let k1 = api.new_key(json!({"team_id": team["team_id"]})).await;
     let k2 = api.new_key(json!({"team_id": team["team_id"]})).await;
-    api.post_ok("/customer/new", &json!({"user_id": "cust-rpm", "rpm_limit": 1}))
-        .await;
+    api.post_ok(
+        "/customer/new",
+        &json!({"user_id": "cust-rpm", "rpm_limit": 1}),
+    )
+    .await;
     let free = api.new_key(json!({})).await;
     minute_headroom().await;
 
@@ -123,6 +141,10 @@ async fn team_and_customer_rpm_limits_are_shared_by_their_requests() {
     let body = chat_for("a", Some("cust-rpm"), false);
     assert_eq!(api.chat_with(&free, &body, &[]).await.status, 200);
     assert_rate_limited(&api.chat_with(&free, &body, &[]).await);
-    assert_eq!(api.chat(&free, "a").await.status, 200, "other traffic is not limited");
+    assert_eq!(
+        api.chat(&free, "a").await.status,
+        200,
+        "other traffic is not limited"
+    );
     assert_eq!(mocks[0].request_count(), 4);
 }

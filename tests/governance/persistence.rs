@@ -23,7 +23,10 @@ async fn keys_spend_and_spend_logs_survive_a_restart() {
         api.await_spend_rows(&ids).await;
         (key, spend, ids)
     };
-    assert!(gw.dir.path().join("switchyard.db").is_file(), "default SQLite file");
+    assert!(
+        gw.dir.path().join("switchyard.db").is_file(),
+        "default SQLite file"
+    );
 
     gw.signal(Signal::SIGTERM);
     let (gw, status) = tokio::task::spawn_blocking(move || {
@@ -58,5 +61,8 @@ async fn database_url_picks_the_sqlite_file() {
     let key = api.new_key(json!({})).await;
     assert_eq!(api.chat(&key, "a").await.status, 200);
     assert!(db.is_file(), "{} not created", db.display());
-    assert!(!gw.dir.path().join("switchyard.db").exists(), "default file used anyway");
+    assert!(
+        !gw.dir.path().join("switchyard.db").exists(),
+        "default file used anyway"
+    );
 }
