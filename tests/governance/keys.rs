@@ -49,7 +49,9 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
         .parse()
         .unwrap();
     assert!(approx(header_cost, cost), "{header_cost} != {cost}");
-    let key_spend = first.header("x-litellm-key-spend").expect("x-litellm-key-spend");
+    let key_spend = first
+        .header("x-litellm-key-spend")
+        .expect("x-litellm-key-spend");
     assert!(key_spend.parse::<f64>().is_ok(), "{key_spend}");
     let mut total = cost;
     api.await_key_spend(&key, total).await;
