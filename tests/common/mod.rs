@@ -9,6 +9,8 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod gov;
+
 pub const MASTER_KEY: &str = "sk-test-master-key-0123456789";
 
 /// A running gateway process with its config file and log.
@@ -27,15 +29,34 @@ impl Gateway {
     }
 
     pub fn start_with(yaml: &str, args: &[&str]) -> Gateway {
-        let dir = tempfile::tempdir().unwrap();
+        Self::spawn(tempfile::tempdir().unwrap(), yaml, args, &[])
+    }
+
+    /// Start on an existing directory (a restart keeps its `switchyard.db`), rewriting its config.
+    pub fn start_in(dir: tempfile::TempDir, yaml: &str) -> Gateway {
+        Self::spawn(dir, yaml, &[], &[])
+    }
+
+    /// Start with extra environment variables (`REDIS_URL`, ...).
+    pub fn start_env(yaml: &str, envs: &[(&str, &str)]) -> Gateway {
+        Self::spawn(tempfile::tempdir().unwrap(), yaml, &[], envs)
+    }
+
+    /// The process runs in `dir` (so the default SQLite file lands there), with `DATABASE_URL`
+    /// and `REDIS_URL` cleared unless `envs` sets them.
+    fn spawn(dir: tempfile::TempDir, yaml: &str, args: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let config = dir.path().join("config.yaml");
         std::fs::write(&config, yaml).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .current_dir(dir.path())
             .arg("--config")
             .arg(&config)
             .args(["--host", "127.0.0.1", "--port", "0", "--num-workers", "2"])
             .args(args)
             .env("RUST_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -115,6 +136,14 @@ impl Gateway {
     /// Wait for the process to exit (after a signal), returning its status.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
+    }
+
+    /// Stop the process (if still running) and hand back its directory for [`Gateway::start_in`].
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, placeholder)
     }
 }
 
