@@ -141,8 +141,9 @@ impl Ticket {
 
     /// LiteLLM's governance headers for the response: the key's spend so far and, when the
     /// key has rpm/tpm limits, what is left of them this minute.
-    pub async fn response_headers(&self, out: &mut Vec<(&'static str, String)>) {
-        if let Some(spend) = self.key_spend().await {
+    pub fn response_headers(&self, out: &mut Vec<(&'static str, String)>) {
+        // The key's spend before this request, from admission (no extra round trip).
+        if let (Some(_), Some(spend)) = (&self.key, self.admitted.first_spent) {
             out.push(("x-litellm-key-spend", from_nano(spend).to_string()));
         }
         if let Some(k) = self.key.as_deref() {
@@ -169,17 +170,6 @@ impl Ticket {
         }
     }
 
-    /// The key's spend in its current period, live (reserved excluded).
-    pub async fn key_spend(&self) -> Option<i64> {
-        let key = self.key.as_deref()?;
-        let s = key.scopes.first()?;
-        let l = self.limits.first()?;
-        self.counters()
-            .usage(&s.counter, l)
-            .await
-            .ok()
-            .map(|u| u.spent_nano)
-    }
 }
 
 impl Drop for Ticket {

@@ -102,6 +102,9 @@ pub struct Admitted {
     pub remaining_requests: Option<i64>,
     pub remaining_tokens: Option<i64>,
     pub reset_after_secs: u64,
+    /// The first scope's spend this period before this request (when it has a budget), so
+    /// the response can say it without another round trip.
+    pub first_spent: Option<i64>,
 }
 
 /// The end of an admitted request: release what was reserved, charge what was used.
@@ -351,6 +354,11 @@ impl LocalCounters {
             ..Admitted::default()
         };
         let mut amounts = Vec::with_capacity(a.scopes.len());
+        if let Some(first) = a.scopes.first() {
+            if first.limits.budget.is_some() {
+                out.first_spent = inner.scopes.get(first.id).map(|st| st.spent);
+            }
+        }
         for scope in a.scopes {
             let Some(st) = inner.scope(scope.id) else {
                 amounts.push(0);

@@ -173,6 +173,11 @@ impl Governance {
         if seq != self.seq.load(Ordering::Relaxed) {
             self.reload().await?;
         }
+        let w = self.writer.stats();
+        let m = crate::metrics::metrics();
+        m.spend_queue.set(w.depth.load(Ordering::Relaxed));
+        m.spend_dropped.set(w.dropped.load(Ordering::Relaxed) as i64);
+        m.spend_written.set(w.written.load(Ordering::Relaxed) as i64);
         self.reset_periods().await
     }
 

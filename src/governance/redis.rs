@@ -253,10 +253,11 @@ impl Counters for RedisCounters {
         }
         let v = self.run(&inv).await?;
         match *v.as_slice() {
-            [1, has_rr, rr, has_rt, rt, reset] => Ok(Ok(Admitted {
+            [1, has_rr, rr, has_rt, rt, reset, spent0] => Ok(Ok(Admitted {
                 remaining_requests: (has_rr == 1).then_some(rr),
                 remaining_tokens: (has_rt == 1).then_some(rt),
                 reset_after_secs: secs(reset),
+                first_spent: (spent0 >= 0).then_some(spent0),
             })),
             [0, scope, code, limit, current, reset] => {
                 let (Ok(scope), Some(kind)) = (usize::try_from(scope), kind(code)) else {
@@ -330,6 +331,7 @@ if reset < 1 then reset = 1 end
 local id, cost, lease = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 local n = #KEYS
 local amts = {}
+local spent0 = -1
 for i = 1, n do
   local b, o = KEYS[i], 5 + (i - 1) * 6
   local lk = b .. ':lease'
@@ -351,6 +353,7 @@ for i = 1, n do
       redis.call('SET', sk, ARGV[o + 5], 'NX', 'EX', ARGV[5])
     end
     local cur = tonumber(redis.call('GET', sk))
+    if i == 1 then spent0 = cur end
     local r = tonumber(redis.call('GET', b .. ':resv_total') or '0')
     if r > 0 then cur = cur + r end
     if cur >= bmax then return {0, i - 1, 4, bmax, cur, 0} end
@@ -397,7 +400,7 @@ for i = 1, n do
     has_rt = 1
   end
 end
-return {1, has_rr, rr, has_rt, rt, reset}
+return {1, has_rr, rr, has_rt, rt, reset, spent0}
 "#;
 
 /// KEYS[1]: settle marker; KEYS[2..]: scope bases; ARGV: id, token delta, cost actual,

@@ -380,7 +380,7 @@ impl Gateway {
         }
         let mut meta = ResponseMeta::new(ctx.call_id.clone(), ctx.started);
         if let Some(t) = &ctx.ticket {
-            t.response_headers(&mut meta.governance).await;
+            t.response_headers(&mut meta.governance);
         }
         meta.group = group.name.to_string();
         let exchange = Exchange {
