@@ -36,7 +36,10 @@ RUN apt-get update \
  && useradd --system --gid switchyard --home-dir /app --no-create-home --shell /usr/sbin/nologin switchyard
 COPY --from=builder /out/switchyard /usr/local/bin/switchyard
 COPY conf/ /app/conf/
-WORKDIR /app
+# The default store (SQLite, switchyard.db) lives in the working directory: keep it on a volume.
+RUN mkdir -p /app/data && chown switchyard:switchyard /app/data
+WORKDIR /app/data
+VOLUME /app/data
 USER switchyard
 ENV RUST_LOG=info
 EXPOSE 4000
