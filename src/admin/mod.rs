@@ -1,6 +1,7 @@
 //! Health, metrics and model listing: the routes that answer without an upstream.
 
 pub mod health;
+pub mod manage;
 
 use bytes::Bytes;
 use pingora_proxy::Session;
