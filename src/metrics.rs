@@ -38,6 +38,8 @@ pub struct Metrics {
     pub failed_fallbacks: IntCounterVec,
     pub cooled_down: IntCounterVec,
     pub deployment_state: prometheus::IntGaugeVec,
+    /// Shared admission counters (Redis) that failed to answer.
+    pub counter_errors: IntCounter,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -68,6 +70,14 @@ fn histogram(
     clippy::panic,
     reason = "metric definitions are static; a bad one is a programming error caught by the unit test"
 )]
+fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(c.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    c
+}
+
 fn unreachable_metric<T>() -> T {
     panic!("invalid static metric definition")
 }
@@ -84,6 +94,11 @@ impl Metrics {
             log::error!("metric litellm_in_flight_requests not registered: {e}");
         }
         Metrics {
+            counter_errors: plain_counter(
+                &r,
+                "switchyard_counter_errors_total",
+                "Admission counter (Redis) calls that failed",
+            ),
             total_requests: counter(
                 &r,
                 "litellm_proxy_total_requests_metric",
