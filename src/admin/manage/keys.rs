@@ -223,7 +223,14 @@ pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Rep
         (None, Access::Own(own)) => hex(&own.hash),
         (None, Access::Admin) => return Err(bad("key", "key is required")),
     };
-    let (e, doc) = existing(gov, Some(&asked)).await?;
+    let found = existing(gov, Some(&asked)).await;
+    let (e, doc) = match (found, access) {
+        // A non-admin key learns nothing about keys it may not read, not even that they exist.
+        (Err(_), Access::Own(_)) => {
+            return Err(forbidden("a non-admin key may only read keys of its own user"))
+        }
+        (found, _) => found?,
+    };
     if let Access::Own(own) = access {
         let same_user = own.doc.user_id.is_some() && own.doc.user_id == doc.user_id;
         if !(same_user || hex(&own.hash) == e.id) {
