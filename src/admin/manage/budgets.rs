@@ -40,7 +40,10 @@ impl BudgetFields {
         }
         set(&mut b.max_budget, self.max_budget.map(Some));
         set(&mut b.soft_budget, self.soft_budget.map(Some));
-        set(&mut b.max_parallel_requests, self.max_parallel_requests.map(Some));
+        set(
+            &mut b.max_parallel_requests,
+            self.max_parallel_requests.map(Some),
+        );
         set(&mut b.tpm_limit, self.tpm_limit.map(Some));
         set(&mut b.rpm_limit, self.rpm_limit.map(Some));
         set(&mut b.budget_duration, self.budget_duration.map(Some));
@@ -61,7 +64,10 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     };
     f.apply(&mut b);
     if !super::insert(gov, Kind::Budget, &id, &b).await? {
-        return Err(bad("budget_id", format!("Budget id = {id} already exists.")));
+        return Err(bad(
+            "budget_id",
+            format!("Budget id = {id} already exists."),
+        ));
     }
     reload(gov).await?;
     reply(&b)
@@ -71,7 +77,10 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let f: BudgetFields = parse(body)?;
     f.validate()?;
-    let id = f.budget_id.clone().ok_or_else(|| bad("budget_id", "budget_id is required"))?;
+    let id = f
+        .budget_id
+        .clone()
+        .ok_or_else(|| bad("budget_id", "budget_id is required"))?;
     let (_, mut b) = get::<BudgetDoc>(gov, Kind::Budget, &id)
         .await?
         .ok_or_else(|| not_found(format!("Budget not found: budget_id={id}")))?;
@@ -95,7 +104,11 @@ pub(crate) async fn info(gov: &Governance, body: &[u8]) -> Reply {
         .map(|(_, b)| b)
         .filter(|b| q.budgets.contains(&b.budget_id))
         .collect();
-    if let Some(m) = q.budgets.iter().find(|id| !found.iter().any(|b| &&b.budget_id == id)) {
+    if let Some(m) = q
+        .budgets
+        .iter()
+        .find(|id| !found.iter().any(|b| &&b.budget_id == id))
+    {
         return Err(not_found(format!("Budget not found: budget_id={m}")));
     }
     reply(&found)
@@ -104,7 +117,10 @@ pub(crate) async fn info(gov: &Governance, body: &[u8]) -> Reply {
 /// `GET /budget/list`.
 pub(crate) async fn list(gov: &Governance) -> Reply {
     let all = load(gov).await?;
-    let out: Vec<BudgetDoc> = of_kind(&all, Kind::Budget).into_iter().map(|(_, b)| b).collect();
+    let out: Vec<BudgetDoc> = of_kind(&all, Kind::Budget)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
     reply(&out)
 }
 
@@ -123,7 +139,10 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     let used = keys.iter().any(|(_, k)| k.budget_id.as_deref() == id)
         || customers.iter().any(|(_, c)| c.budget_id.as_deref() == id);
     if used {
-        return Err(bad("id", format!("Budget {} is still used by a key or customer", d.id)));
+        return Err(bad(
+            "id",
+            format!("Budget {} is still used by a key or customer", d.id),
+        ));
     }
     if !remove(gov, Kind::Budget, &d.id).await? {
         return Err(not_found(format!("Budget not found: budget_id={}", d.id)));

@@ -33,7 +33,10 @@ impl CustomerFields {
         period("budget_duration", self.budget_duration.as_deref())?;
         if let Some(r) = &self.allowed_model_region {
             if !matches!(r.as_str(), "eu" | "us") {
-                return Err(bad("allowed_model_region", "allowed_model_region must be \"eu\" or \"us\""));
+                return Err(bad(
+                    "allowed_model_region",
+                    "allowed_model_region must be \"eu\" or \"us\"",
+                ));
             }
         }
         Ok(())
@@ -52,7 +55,10 @@ impl CustomerFields {
         set(&mut c.budget_id, self.budget_id.map(Some));
         set(&mut c.tpm_limit, self.tpm_limit.map(Some));
         set(&mut c.rpm_limit, self.rpm_limit.map(Some));
-        set(&mut c.allowed_model_region, self.allowed_model_region.map(Some));
+        set(
+            &mut c.allowed_model_region,
+            self.allowed_model_region.map(Some),
+        );
         set(&mut c.default_model, self.default_model.map(Some));
         set(&mut c.metadata, self.metadata);
     }
@@ -131,7 +137,10 @@ async fn save(gov: &Governance, c: &CustomerDoc, new_period: bool) -> Reply {
 pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: CustomerFields = parse(body)?;
     f.validate()?;
-    let id = f.user_id.take().ok_or_else(|| bad("user_id", "user_id is required"))?;
+    let id = f
+        .user_id
+        .take()
+        .ok_or_else(|| bad("user_id", "user_id is required"))?;
     budget_of(gov, f.budget_id.as_deref()).await?;
     let mut c = CustomerDoc {
         user_id: id.clone(),
@@ -140,7 +149,10 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     };
     f.apply(&mut c);
     if !super::insert(gov, Kind::Customer, &id, &c).await? {
-        return Err(bad("user_id", format!("End User id = {id} already exists.")));
+        return Err(bad(
+            "user_id",
+            format!("End User id = {id} already exists."),
+        ));
     }
     save(gov, &c, true).await
 }
@@ -179,7 +191,10 @@ fn check_all(all: &[Entity], ids: &[String]) -> Result<(), ApiError> {
         .collect();
     match missing.is_empty() {
         true => Ok(()),
-        false => Err(not_found(format!("End Users not found: {}", missing.join(", ")))),
+        false => Err(not_found(format!(
+            "End Users not found: {}",
+            missing.join(", ")
+        ))),
     }
 }
 
@@ -206,7 +221,9 @@ pub(crate) async fn block(gov: &Governance, body: &[u8], blocked: bool) -> Reply
         }
     }
     reload(gov).await?;
-    reply(&json!({ "blocked_users": if blocked { ids.clone() } else { Vec::new() }, "user_ids": ids }))
+    reply(
+        &json!({ "blocked_users": if blocked { ids.clone() } else { Vec::new() }, "user_ids": ids }),
+    )
 }
 
 /// `GET /customer/info?end_user_id=`.
@@ -215,7 +232,9 @@ pub(crate) async fn info(gov: &Governance, q: &Query) -> Reply {
     let id = id.ok_or_else(|| bad("end_user_id", "end_user_id is required"))?;
     let (e, c) = existing(gov, Some(id)).await?;
     let b = match c.budget_id.as_deref() {
-        Some(b) => get::<BudgetDoc>(gov, Kind::Budget, b).await?.map(|(_, b)| b),
+        Some(b) => get::<BudgetDoc>(gov, Kind::Budget, b)
+            .await?
+            .map(|(_, b)| b),
         None => None,
     };
     reply(&customer_object(gov, &e, &c, b.as_ref()).await)

@@ -61,7 +61,10 @@ pub(crate) fn duration_secs(d: &str) -> Result<i64, ApiError> {
 /// A custom key must look like one.
 pub(crate) fn check_custom_key(field: &str, key: &str) -> Result<(), ApiError> {
     if !key.starts_with("sk-") || key.len() < 8 {
-        return Err(bad(field, format!("{field} must start with \"sk-\" (and be 8+ characters)")));
+        return Err(bad(
+            field,
+            format!("{field} must start with \"sk-\" (and be 8+ characters)"),
+        ));
     }
     Ok(())
 }
@@ -77,7 +80,10 @@ impl KeyFields {
         }
         if let Some(t) = &self.key_type {
             if !KEY_TYPES.contains(&t.as_str()) {
-                return Err(bad("key_type", format!("key_type must be one of {KEY_TYPES:?}")));
+                return Err(bad(
+                    "key_type",
+                    format!("key_type must be one of {KEY_TYPES:?}"),
+                ));
             }
         }
         if let Some(k) = &self.new_key {
@@ -108,7 +114,10 @@ impl KeyFields {
         set(&mut doc.budget_id, opt(self.budget_id));
         set(&mut doc.tpm_limit, self.tpm_limit.map(Some));
         set(&mut doc.rpm_limit, self.rpm_limit.map(Some));
-        set(&mut doc.max_parallel_requests, self.max_parallel_requests.map(Some));
+        set(
+            &mut doc.max_parallel_requests,
+            self.max_parallel_requests.map(Some),
+        );
         set(&mut doc.model_rpm_limit, self.model_rpm_limit);
         set(&mut doc.model_tpm_limit, self.model_tpm_limit);
         set(&mut doc.metadata, self.metadata);
@@ -136,10 +145,17 @@ fn denied(field: &str, why: String) -> ApiError {
 }
 
 /// `user_id` / `team_id`: a non-admin key makes keys only for its own user and team.
-fn force_own(field: &str, asked: &mut Option<String>, own: &Option<String>) -> Result<(), ApiError> {
+fn force_own(
+    field: &str,
+    asked: &mut Option<String>,
+    own: &Option<String>,
+) -> Result<(), ApiError> {
     if let Some(a) = asked.as_deref() {
         if own.as_deref() != Some(a) {
-            return Err(denied(field, format!("a non-admin key may only use its own {field}")));
+            return Err(denied(
+                field,
+                format!("a non-admin key may only use its own {field}"),
+            ));
         }
     }
     asked.clone_from(own);
@@ -154,7 +170,10 @@ fn cap<T: PartialOrd + Copy + std::fmt::Display>(
 ) -> Result<(), ApiError> {
     let Some(o) = own else { return Ok(()) };
     match *asked {
-        Some(a) if a > o => Err(denied(field, format!("{a} is more than this key's own {o}"))),
+        Some(a) if a > o => Err(denied(
+            field,
+            format!("{a} is more than this key's own {o}"),
+        )),
         Some(_) => Ok(()),
         None => {
             *asked = Some(o);
@@ -180,15 +199,24 @@ pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiEr
     match f.models.as_deref() {
         Some(asked) if !asked.is_empty() => {
             if let Some(m) = asked.iter().find(|m| !covers(mine, m)) {
-                return Err(denied("models", format!("\"{m}\" is not one of this key's models")));
+                return Err(denied(
+                    "models",
+                    format!("\"{m}\" is not one of this key's models"),
+                ));
             }
         }
         _ => f.models = Some(mine.clone()),
     }
     if let Some(aliases) = &f.aliases {
-        let target = aliases.values().filter_map(Value::as_str).find(|m| !covers(mine, m));
+        let target = aliases
+            .values()
+            .filter_map(Value::as_str)
+            .find(|m| !covers(mine, m));
         if let Some(m) = target {
-            return Err(denied("aliases", format!("\"{m}\" is not one of this key's models")));
+            return Err(denied(
+                "aliases",
+                format!("\"{m}\" is not one of this key's models"),
+            ));
         }
     }
     let routes = &own.doc.allowed_routes;
@@ -217,6 +245,10 @@ pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiEr
     cap("rpm_limit", &mut f.rpm_limit, scope.and_then(|s| s.rpm))?;
     cap("tpm_limit", &mut f.tpm_limit, scope.and_then(|s| s.tpm))?;
     let parallel = scope.and_then(|s| s.max_parallel);
-    cap("max_parallel_requests", &mut f.max_parallel_requests, parallel)?;
+    cap(
+        "max_parallel_requests",
+        &mut f.max_parallel_requests,
+        parallel,
+    )?;
     Ok(())
 }

@@ -17,7 +17,10 @@ use crate::store::{Entity, Kind};
 
 /// A new random key: `sk-` and 32 letters and digits.
 pub(crate) fn new_key() -> String {
-    format!("sk-{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 32))
+    format!(
+        "sk-{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
+    )
 }
 
 /// The stored id of a key given as the key (`sk-...`) or as its token (64 hex digits).
@@ -29,7 +32,11 @@ pub(crate) fn token_of(key: &str) -> String {
 }
 
 /// A key as the API shows it: the document, its live spend and budget reset time.
-pub(crate) async fn key_object(gov: &Governance, e: &Entity, doc: &KeyDoc) -> Result<Value, ApiError> {
+pub(crate) async fn key_object(
+    gov: &Governance,
+    e: &Entity,
+    doc: &KeyDoc,
+) -> Result<Value, ApiError> {
     let mut o = object(doc)?;
     o.insert("token_id".into(), Value::String(e.id.clone()));
     let spend = live_spend(gov, e, doc.budget_duration.as_deref()).await;
@@ -39,10 +46,17 @@ pub(crate) async fn key_object(gov: &Governance, e: &Entity, doc: &KeyDoc) -> Re
 }
 
 /// `team_id` names a team, and the key's models are within the team's.
-async fn check_team(gov: &Governance, team_id: Option<&str>, models: &[String]) -> Result<(), ApiError> {
+async fn check_team(
+    gov: &Governance,
+    team_id: Option<&str>,
+    models: &[String],
+) -> Result<(), ApiError> {
     let Some(id) = team_id else { return Ok(()) };
     let Some((_, team)) = get::<TeamDoc>(gov, Kind::Team, id).await? else {
-        return Err(bad("team_id", format!("team_id={id} does not exist; create it with /team/new")));
+        return Err(bad(
+            "team_id",
+            format!("team_id={id} does not exist; create it with /team/new"),
+        ));
     };
     let outside = models
         .iter()
@@ -51,7 +65,10 @@ async fn check_team(gov: &Governance, team_id: Option<&str>, models: &[String]) 
     match outside {
         Some(m) => Err(bad(
             "models",
-            format!("model \"{m}\" is not in team {id}'s models {:?}", team.models),
+            format!(
+                "model \"{m}\" is not in team {id}'s models {:?}",
+                team.models
+            ),
         )),
         None => Ok(()),
     }
@@ -72,14 +89,21 @@ fn check_alias(all: &[Entity], alias: Option<&str>, except: &str) -> Result<(), 
         .into_iter()
         .any(|(e, k)| e.id != except && k.key_alias.as_deref() == Some(alias));
     if taken {
-        return Err(bad("key_alias", format!("Key with alias '{alias}' already exists.")));
+        return Err(bad(
+            "key_alias",
+            format!("Key with alias '{alias}' already exists."),
+        ));
     }
     Ok(())
 }
 
 /// Make a key from `f` (already checked against the caller): store it, start its budget
 /// period, and answer with the key shown once.
-pub(crate) async fn create(gov: &Governance, f: KeyFields, created_by: Option<String>) -> Result<Value, ApiError> {
+pub(crate) async fn create(
+    gov: &Governance,
+    f: KeyFields,
+    created_by: Option<String>,
+) -> Result<Value, ApiError> {
     f.validate()?;
     let models = f.models.clone().unwrap_or_default();
     check_team(gov, f.team_id.as_deref(), &models).await?;
@@ -122,7 +146,9 @@ fn iso_now_pair() -> (i64, String) {
 }
 
 fn iso_opt(t: Option<i64>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(crate::governance::period::iso(t)))
+    t.map_or(Value::Null, |t| {
+        Value::String(crate::governance::period::iso(t))
+    })
 }
 
 /// `POST /key/generate`.
@@ -197,7 +223,10 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         }
         (_, Some(aliases)) if !aliases.is_empty() => {
             for a in &aliases {
-                match keys.iter().find(|(_, k)| k.key_alias.as_deref() == Some(a.as_str())) {
+                match keys
+                    .iter()
+                    .find(|(_, k)| k.key_alias.as_deref() == Some(a.as_str()))
+                {
                     Some((e, _)) => tokens.push(e.id.clone()),
                     None => missing.push(a.clone()),
                 }
@@ -227,14 +256,18 @@ pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Rep
     let (e, doc) = match (found, access) {
         // A non-admin key learns nothing about keys it may not read, not even that they exist.
         (Err(_), Access::Own(_)) => {
-            return Err(forbidden("a non-admin key may only read keys of its own user"))
+            return Err(forbidden(
+                "a non-admin key may only read keys of its own user",
+            ))
         }
         (found, _) => found?,
     };
     if let Access::Own(own) = access {
         let same_user = own.doc.user_id.is_some() && own.doc.user_id == doc.user_id;
         if !(same_user || hex(&own.hash) == e.id) {
-            return Err(forbidden("a non-admin key may only read keys of its own user"));
+            return Err(forbidden(
+                "a non-admin key may only read keys of its own user",
+            ));
         }
     }
     reply(&json!({ "key": asked, "info": key_object(gov, &e, &doc).await? }))
@@ -248,15 +281,28 @@ pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
     let all = load(gov).await?;
     let mut keys: Vec<(&Entity, KeyDoc)> = of_kind::<KeyDoc>(&all, Kind::Key)
         .into_iter()
-        .filter(|(_, k)| q.get("user_id").is_none_or(|u| k.user_id.as_deref() == Some(u)))
-        .filter(|(_, k)| q.get("team_id").is_none_or(|t| k.team_id.as_deref() == Some(t)))
-        .filter(|(_, k)| q.get("key_alias").is_none_or(|a| k.key_alias.as_deref() == Some(a)))
+        .filter(|(_, k)| {
+            q.get("user_id")
+                .is_none_or(|u| k.user_id.as_deref() == Some(u))
+        })
+        .filter(|(_, k)| {
+            q.get("team_id")
+                .is_none_or(|t| k.team_id.as_deref() == Some(t))
+        })
+        .filter(|(_, k)| {
+            q.get("key_alias")
+                .is_none_or(|a| k.key_alias.as_deref() == Some(a))
+        })
         .collect();
     keys.sort_by(|a, b| (&a.1.created_at, &a.0.id).cmp(&(&b.1.created_at, &b.0.id)));
     let total = keys.len() as u64;
     let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
     let mut out = Vec::new();
-    for (e, k) in keys.iter().skip(start).take(usize::try_from(size).unwrap_or(usize::MAX)) {
+    for (e, k) in keys
+        .iter()
+        .skip(start)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+    {
         out.push(match full {
             true => key_object(gov, e, k).await?,
             false => Value::String(e.id.clone()),
@@ -302,7 +348,10 @@ pub(crate) async fn regenerate(gov: &Governance, path_key: Option<&str>, body: &
     doc.updated_at = Some(now_iso());
     let text = serde_json::to_string(&doc).map_err(|e| bad("key", e.to_string()))?;
     let (old, new) = (e.id.clone(), token.clone());
-    let moved = store(gov, move |s| async move { s.rename(Kind::Key, &old, &new, &text).await }).await?;
+    let moved = store(gov, move |s| async move {
+        s.rename(Kind::Key, &old, &new, &text).await
+    })
+    .await?;
     if !moved {
         return Err(bad("new_key", "the new key is already in use"));
     }

@@ -169,7 +169,10 @@ impl Query {
             None => Ok(default),
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(bad(name, format!("{name} must be a positive integer, got \"{v}\""))),
+                _ => Err(bad(
+                    name,
+                    format!("{name} must be a positive integer, got \"{v}\""),
+                )),
             },
         }
     }
@@ -184,15 +187,13 @@ fn decode(s: &str) -> String {
         let hex = |c: u8| (c as char).to_digit(16);
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -233,7 +234,11 @@ pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     log::warn!("management API: {e}");
-    ApiError::new(500, ErrorKind::ApiError, format!("management store error: {e}"))
+    ApiError::new(
+        500,
+        ErrorKind::ApiError,
+        format!("management store error: {e}"),
+    )
 }
 
 /// A 200 with `v` as JSON.
@@ -269,7 +274,8 @@ pub(crate) async fn reload(gov: &Governance) -> Result<(), ApiError> {
 
 /// Decode a stored document.
 pub(crate) fn doc_of<T: DeserializeOwned>(e: &Entity) -> Result<T, ApiError> {
-    serde_json::from_str(&e.doc).map_err(|err| internal(format!("stored {} {}: {err}", e.kind, e.id)))
+    serde_json::from_str(&e.doc)
+        .map_err(|err| internal(format!("stored {} {}: {err}", e.kind, e.id)))
 }
 
 /// One entity and its document, if it exists.
@@ -302,14 +308,30 @@ pub(crate) fn of_kind<T: DeserializeOwned>(all: &[Entity], kind: Kind) -> Vec<(&
 }
 
 /// Write (insert or replace) a document.
-pub(crate) async fn put(gov: &Governance, kind: Kind, id: &str, doc: &impl Serialize) -> Result<(), ApiError> {
-    let (id, doc) = (id.to_string(), serde_json::to_string(doc).map_err(internal)?);
+pub(crate) async fn put(
+    gov: &Governance,
+    kind: Kind,
+    id: &str,
+    doc: &impl Serialize,
+) -> Result<(), ApiError> {
+    let (id, doc) = (
+        id.to_string(),
+        serde_json::to_string(doc).map_err(internal)?,
+    );
     store(gov, move |s| async move { s.put(kind, &id, &doc).await }).await
 }
 
 /// Insert a new document; `false` when the id is taken.
-pub(crate) async fn insert(gov: &Governance, kind: Kind, id: &str, doc: &impl Serialize) -> Result<bool, ApiError> {
-    let (id, doc) = (id.to_string(), serde_json::to_string(doc).map_err(internal)?);
+pub(crate) async fn insert(
+    gov: &Governance,
+    kind: Kind,
+    id: &str,
+    doc: &impl Serialize,
+) -> Result<bool, ApiError> {
+    let (id, doc) = (
+        id.to_string(),
+        serde_json::to_string(doc).map_err(internal)?,
+    );
     store(gov, move |s| async move { s.insert(kind, &id, &doc).await }).await
 }
 
@@ -347,7 +369,10 @@ pub(crate) async fn start_period(
     };
     let (_, end) = p.bounds(now_secs(), gov.settings().tz_offset);
     let id = id.to_string();
-    store(gov, move |s| async move { s.set_budget_reset(kind, &id, Some(end)).await }).await?;
+    store(gov, move |s| async move {
+        s.set_budget_reset(kind, &id, Some(end)).await
+    })
+    .await?;
     Ok(Some(end))
 }
 
@@ -384,7 +409,8 @@ pub(crate) async fn live_spend(gov: &Governance, e: &Entity, duration: Option<&s
 
 /// `budget_reset_at` as the API prints it.
 pub(crate) fn reset_iso(e: &Entity) -> Value {
-    e.budget_reset_at.map_or(Value::Null, |t| Value::String(iso(t)))
+    e.budget_reset_at
+        .map_or(Value::Null, |t| Value::String(iso(t)))
 }
 
 /// Now, as documents record `created_at` / `updated_at`.

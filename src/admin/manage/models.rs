@@ -81,10 +81,15 @@ pub(crate) fn group_info(rt: &Runtime) -> Reply {
             let max_out = ds.iter().filter_map(|d| d.price.max_output).max();
             let priced: Vec<_> = ds.iter().filter(|d| d.price.known).collect();
             let top = |f: fn(&Deployment) -> f64| {
-                priced.iter().map(|d| f(d)).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+                priced
+                    .iter()
+                    .map(|d| f(d))
+                    .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
             };
             let sum = |f: fn(&Deployment) -> Option<u64>| {
-                ds.iter().map(|d| f(d)).try_fold(0u64, |acc, v| v.map(|v| acc.saturating_add(v)))
+                ds.iter()
+                    .map(|d| f(d))
+                    .try_fold(0u64, |acc, v| v.map(|v| acc.saturating_add(v)))
             };
             json!({
                 "model_group": &*g.name,

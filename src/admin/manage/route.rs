@@ -55,7 +55,10 @@ pub fn is_management(path: &str) -> bool {
 
 /// `(route, is_get)` for a path, without the method.
 fn lookup(path: &str) -> Option<(Route, bool)> {
-    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let path = match path {
         "/v1/model/info" | "/v1/model_group/info" => &path[3..],
         p => p,
@@ -129,8 +132,7 @@ fn lookup(path: &str) -> Option<(Route, bool)> {
 impl Route {
     /// The route for a request; 404 for a path that is none, 405 for the wrong method.
     pub fn parse(method: &str, path: &str) -> Result<Route, ApiError> {
-        let (route, get) =
-            lookup(path).ok_or_else(|| ApiError::not_found_route(method, path))?;
+        let (route, get) = lookup(path).ok_or_else(|| ApiError::not_found_route(method, path))?;
         let ok = match method {
             "GET" | "HEAD" => get,
             "POST" => !get,

@@ -12,7 +12,9 @@ use crate::store::{Kind, SpendGroup, SpendQuery, SpendRow};
 
 /// A date parameter as unix milliseconds; a bare date at `end` means the end of that day.
 fn date_ms(q: &Query, name: &str, end: bool) -> Result<Option<i64>, ApiError> {
-    let Some(v) = q.get(name) else { return Ok(None) };
+    let Some(v) = q.get(name) else {
+        return Ok(None);
+    };
     let secs = parse_date(v)
         .ok_or_else(|| bad(name, format!("{name} must be YYYY-MM-DD, got \"{v}\"")))?;
     let whole_day = end && v.trim().len() == 10;
@@ -78,7 +80,10 @@ pub(crate) async fn by(gov: &Governance, group: SpendGroup, q: &Query) -> Reply 
     let limit = i64::try_from(q.number("limit", 1000)?).unwrap_or(i64::MAX);
     let start = date_ms(q, "start_date", false)?;
     let end = date_ms(q, "end_date", true)?;
-    let totals = store(gov, move |s| async move { s.spend_by(group, start, end, limit).await }).await?;
+    let totals = store(gov, move |s| async move {
+        s.spend_by(group, start, end, limit).await
+    })
+    .await?;
     let out = match group {
         SpendGroup::ApiKey => {
             let all = load(gov).await?;

@@ -56,7 +56,10 @@ impl TeamFields {
         set(&mut t.budget_duration, self.budget_duration.map(Some));
         set(&mut t.tpm_limit, self.tpm_limit.map(Some));
         set(&mut t.rpm_limit, self.rpm_limit.map(Some));
-        set(&mut t.max_parallel_requests, self.max_parallel_requests.map(Some));
+        set(
+            &mut t.max_parallel_requests,
+            self.max_parallel_requests.map(Some),
+        );
         set(&mut t.metadata, self.metadata);
         set(&mut t.tags, self.tags);
         set(&mut t.blocked, self.blocked);
@@ -68,7 +71,10 @@ fn check_member(field: &str, m: &Member) -> Result<(), ApiError> {
         return Err(bad(field, format!("{field}: give user_id or user_email")));
     }
     if !matches!(m.role.as_str(), "" | "admin" | "user") {
-        return Err(bad(field, format!("{field}.role must be \"admin\" or \"user\"")));
+        return Err(bad(
+            field,
+            format!("{field}.role must be \"admin\" or \"user\""),
+        ));
     }
     Ok(())
 }
@@ -76,7 +82,10 @@ fn check_member(field: &str, m: &Member) -> Result<(), ApiError> {
 /// A team as the API shows it, with its live spend.
 async fn team_object(gov: &Governance, e: &Entity, t: &TeamDoc) -> Result<Value, ApiError> {
     let mut o = object(t)?;
-    o.insert("spend".into(), json!(live_spend(gov, e, t.budget_duration.as_deref()).await));
+    o.insert(
+        "spend".into(),
+        json!(live_spend(gov, e, t.budget_duration.as_deref()).await),
+    );
     o.insert("budget_reset_at".into(), super::reset_iso(e));
     Ok(Value::Object(o))
 }
@@ -96,11 +105,23 @@ async fn add_members(
 ) -> Result<Vec<UserDoc>, ApiError> {
     let mut users = Vec::new();
     for mut m in members {
-        let user = ensure_user(gov, m.user_id.as_deref(), m.user_email.as_deref(), &t.team_id).await?;
-        if t.members_with_roles.iter().any(|x| x.user_id.as_deref() == Some(&user.user_id)) {
+        let user = ensure_user(
+            gov,
+            m.user_id.as_deref(),
+            m.user_email.as_deref(),
+            &t.team_id,
+        )
+        .await?;
+        if t.members_with_roles
+            .iter()
+            .any(|x| x.user_id.as_deref() == Some(&user.user_id))
+        {
             return Err(bad(
                 "member",
-                format!("User={} is already a member of team={}", user.user_id, t.team_id),
+                format!(
+                    "User={} is already a member of team={}",
+                    user.user_id, t.team_id
+                ),
             ));
         }
         m.user_id = Some(user.user_id.clone());
@@ -119,7 +140,10 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     f.validate()?;
     let id = f.team_id.take().unwrap_or_else(new_uuid);
     if get::<TeamDoc>(gov, Kind::Team, &id).await?.is_some() {
-        return Err(bad("team_id", format!("Team id = {id} already exists. Please use a different team id.")));
+        return Err(bad(
+            "team_id",
+            format!("Team id = {id} already exists. Please use a different team id."),
+        ));
     }
     let members = f.members_with_roles.take().unwrap_or_default();
     let now = now_iso();
@@ -186,13 +210,22 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        return Err(not_found(format!("Teams not found: {}", missing.join(", "))));
+        return Err(not_found(format!(
+            "Teams not found: {}",
+            missing.join(", ")
+        )));
     }
     for id in &d.team_ids {
-        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key).iter().filter(|(_, k)| k.team_id.as_ref() == Some(id)) {
+        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)
+            .iter()
+            .filter(|(_, k)| k.team_id.as_ref() == Some(id))
+        {
             remove(gov, Kind::Key, &e.id).await?;
         }
-        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember).iter().filter(|(_, m)| &m.team_id == id) {
+        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember)
+            .iter()
+            .filter(|(_, m)| &m.team_id == id)
+        {
             remove(gov, Kind::TeamMember, &e.id).await?;
         }
         for (e, mut u) in of_kind::<UserDoc>(&all, Kind::User) {
@@ -286,7 +319,13 @@ pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
     if a.max_budget_in_team.is_some() {
         for u in &users {
             let m = member_doc(&t.team_id, &u.user_id, a.max_budget_in_team);
-            put(gov, Kind::TeamMember, &format!("{}/{}", t.team_id, u.user_id), &m).await?;
+            put(
+                gov,
+                Kind::TeamMember,
+                &format!("{}/{}", t.team_id, u.user_id),
+                &m,
+            )
+            .await?;
             memberships.push(m);
         }
     }
@@ -294,8 +333,14 @@ pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
     put(gov, Kind::Team, &e.id, &t).await?;
     reload(gov).await?;
     let mut o = object(&t)?;
-    o.insert("updated_users".into(), serde_json::to_value(&users).unwrap_or_default());
-    o.insert("updated_team_memberships".into(), serde_json::to_value(&memberships).unwrap_or_default());
+    o.insert(
+        "updated_users".into(),
+        serde_json::to_value(&users).unwrap_or_default(),
+    );
+    o.insert(
+        "updated_team_memberships".into(),
+        serde_json::to_value(&memberships).unwrap_or_default(),
+    );
     reply(&o)
 }
 
@@ -321,7 +366,11 @@ fn find_member(t: &TeamDoc, c: &MemberChange) -> Result<usize, ApiError> {
                 || (c.user_email.is_some() && m.user_email == c.user_email)
         })
         .ok_or_else(|| {
-            let who = c.user_id.as_deref().or(c.user_email.as_deref()).unwrap_or("?");
+            let who = c
+                .user_id
+                .as_deref()
+                .or(c.user_email.as_deref())
+                .unwrap_or("?");
             not_found(format!("User={who} is not a member of team={}", t.team_id))
         })
 }

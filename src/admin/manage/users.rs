@@ -6,17 +6,21 @@ use serde_json::{json, Map, Value};
 
 use super::key_fields::KeyFields;
 use super::keys::{create, key_object};
+use super::Reply;
 use super::{bad, forbidden, get, live_spend, load, money, not_found, now_iso, object, of_kind};
 use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
-use super::Reply;
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
 
 /// LiteLLM's user roles.
-pub(crate) const ROLES: &[&str] =
-    &["proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer"];
+pub(crate) const ROLES: &[&str] = &[
+    "proxy_admin",
+    "proxy_admin_viewer",
+    "internal_user",
+    "internal_user_viewer",
+];
 
 /// `/user/new` and `/user/update` fields; `None` leaves a field as it is.
 #[derive(Debug, Default, Deserialize)]
@@ -47,7 +51,10 @@ impl UserFields {
         period("budget_duration", self.budget_duration.as_deref())?;
         if let Some(r) = &self.user_role {
             if !ROLES.contains(&r.as_str()) {
-                return Err(bad("user_role", format!("user_role must be one of {ROLES:?}")));
+                return Err(bad(
+                    "user_role",
+                    format!("user_role must be one of {ROLES:?}"),
+                ));
             }
         }
         Ok(())
@@ -69,7 +76,10 @@ impl UserFields {
         set(&mut u.budget_duration, self.budget_duration.map(Some));
         set(&mut u.tpm_limit, self.tpm_limit.map(Some));
         set(&mut u.rpm_limit, self.rpm_limit.map(Some));
-        set(&mut u.max_parallel_requests, self.max_parallel_requests.map(Some));
+        set(
+            &mut u.max_parallel_requests,
+            self.max_parallel_requests.map(Some),
+        );
         set(&mut u.metadata, self.metadata);
         set(&mut u.blocked, self.blocked);
     }
@@ -108,7 +118,10 @@ pub(crate) async fn ensure_user(
 
 async fn user_object(gov: &Governance, e: &Entity, u: &UserDoc) -> Result<Value, ApiError> {
     let mut o = object(u)?;
-    o.insert("spend".into(), json!(live_spend(gov, e, u.budget_duration.as_deref()).await));
+    o.insert(
+        "spend".into(),
+        json!(live_spend(gov, e, u.budget_duration.as_deref()).await),
+    );
     o.insert("budget_reset_at".into(), super::reset_iso(e));
     Ok(Value::Object(o))
 }
@@ -126,7 +139,11 @@ async fn join_teams(gov: &Governance, user: &UserDoc, teams: &[String]) -> Resul
         let Some((_, mut t)) = get::<TeamDoc>(gov, Kind::Team, id).await? else {
             return Err(bad("teams", format!("team_id={id} does not exist")));
         };
-        if !t.members_with_roles.iter().any(|m| m.user_id.as_deref() == Some(&user.user_id)) {
+        if !t
+            .members_with_roles
+            .iter()
+            .any(|m| m.user_id.as_deref() == Some(&user.user_id))
+        {
             t.members_with_roles.push(Member {
                 user_id: Some(user.user_id.clone()),
                 user_email: user.user_email.clone(),
@@ -231,14 +248,23 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        return Err(not_found(format!("Users not found: {}", missing.join(", "))));
+        return Err(not_found(format!(
+            "Users not found: {}",
+            missing.join(", ")
+        )));
     }
     for id in &d.user_ids {
         let mine = |u: &Option<String>| u.as_ref() == Some(id);
-        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key).iter().filter(|(_, k)| mine(&k.user_id)) {
+        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)
+            .iter()
+            .filter(|(_, k)| mine(&k.user_id))
+        {
             remove(gov, Kind::Key, &e.id).await?;
         }
-        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember).iter().filter(|(_, m)| &m.user_id == id) {
+        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember)
+            .iter()
+            .filter(|(_, m)| &m.user_id == id)
+        {
             remove(gov, Kind::TeamMember, &e.id).await?;
         }
         for (e, mut t) in of_kind::<TeamDoc>(&all, Kind::Team) {
@@ -297,7 +323,11 @@ pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
     let total = users.len() as u64;
     let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
     let mut out = Vec::new();
-    for (e, u) in users.iter().skip(start).take(usize::try_from(size).unwrap_or(usize::MAX)) {
+    for (e, u) in users
+        .iter()
+        .skip(start)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+    {
         out.push(user_object(gov, e, u).await?);
     }
     reply(&json!({
