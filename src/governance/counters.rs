@@ -148,7 +148,8 @@ pub trait Counters: Send + Sync {
     /// Releases the reservation and charges the actual; a repeated request id changes nothing.
     async fn settle(&self, s: &Settle<'_>) -> Result<(), CounterError>;
     /// Current usage of one scope.
-    async fn usage(&self, scope_id: &str, limits: &ScopeLimits) -> Result<ScopeUsage, CounterError>;
+    async fn usage(&self, scope_id: &str, limits: &ScopeLimits)
+        -> Result<ScopeUsage, CounterError>;
     /// `"memory"` or `"redis"`.
     fn backend(&self) -> &'static str;
 }
@@ -433,7 +434,11 @@ impl Counters for LocalCounters {
         Ok(())
     }
 
-    async fn usage(&self, scope_id: &str, limits: &ScopeLimits) -> Result<ScopeUsage, CounterError> {
+    async fn usage(
+        &self,
+        scope_id: &str,
+        limits: &ScopeLimits,
+    ) -> Result<ScopeUsage, CounterError> {
         Ok(self.usage_now(scope_id, limits))
     }
 
@@ -452,7 +457,10 @@ mod tests {
     fn manual() -> (LocalCounters, Arc<AtomicI64>) {
         let now = Arc::new(AtomicI64::new(1_700_000_040_000 + 15_500));
         let c = now.clone();
-        (LocalCounters::with_clock(Arc::new(move || c.load(Ordering::Relaxed))), now)
+        (
+            LocalCounters::with_clock(Arc::new(move || c.load(Ordering::Relaxed))),
+            now,
+        )
     }
 
     fn one<'a>(id: &'a str, scopes: &'a [Scope<'a>], cost: i64) -> Admit<'a> {
@@ -481,9 +489,15 @@ mod tests {
             tpm: Some(15),
             ..ScopeLimits::default()
         };
-        let scopes = [Scope { id: "key:w", limits: &l }];
+        let scopes = [Scope {
+            id: "key:w",
+            limits: &l,
+        }];
         let ok = c.admit_now(&one("a", &scopes, 0)).unwrap();
-        assert_eq!((ok.remaining_requests, ok.remaining_tokens), (Some(0), Some(5)));
+        assert_eq!(
+            (ok.remaining_requests, ok.remaining_tokens),
+            (Some(0), Some(5))
+        );
         assert_eq!(ok.reset_after_secs, 45);
         let d = c.admit_now(&one("b", &scopes, 0)).unwrap_err();
         assert_eq!((d.kind, d.reset_after_secs), (LimitKind::Rpm, 45));
@@ -504,8 +518,25 @@ mod tests {
             ..ScopeLimits::default()
         };
         let (low, high) = (budget(100), budget(950));
-        c.admit_now(&one("a", &[Scope { id: "k", limits: &low }], 10)).unwrap();
-        let d = c.admit_now(&one("b", &[Scope { id: "k", limits: &high }], 10)).unwrap_err();
+        c.admit_now(&one(
+            "a",
+            &[Scope {
+                id: "k",
+                limits: &low,
+            }],
+            10,
+        ))
+        .unwrap();
+        let d = c
+            .admit_now(&one(
+                "b",
+                &[Scope {
+                    id: "k",
+                    limits: &high,
+                }],
+                10,
+            ))
+            .unwrap_err();
         assert_eq!((d.kind, d.current), (LimitKind::Budget, 960));
     }
 

@@ -31,8 +31,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisWrite, Script, ScriptInvocation, ToRedisArgs};
 
 use crate::governance::counters::{
-    limit_i64, Admit, Admitted, CounterError, Counters, Denial, LimitKind, ScopeLimits,
-    ScopeUsage, Settle,
+    limit_i64, Admit, Admitted, CounterError, Counters, Denial, LimitKind, ScopeLimits, ScopeUsage,
+    Settle,
 };
 
 /// Tunables for [`RedisCounters`].
@@ -132,7 +132,9 @@ impl RedisCounters {
             prefix: prefix.into(),
             timeout: opts.timeout,
             lease_ms: millis(opts.lease),
-            spend_ttl_secs: i64::try_from(opts.spend_ttl.as_secs()).unwrap_or(i64::MAX).max(1),
+            spend_ttl_secs: i64::try_from(opts.spend_ttl.as_secs())
+                .unwrap_or(i64::MAX)
+                .max(1),
             admit: Script::new(ADMIT_LUA),
             settle: Script::new(SETTLE_LUA),
             usage: Script::new(USAGE_LUA),
@@ -295,7 +297,11 @@ impl Counters for RedisCounters {
         self.run(&inv).await.map(|_| ())
     }
 
-    async fn usage(&self, scope_id: &str, limits: &ScopeLimits) -> Result<ScopeUsage, CounterError> {
+    async fn usage(
+        &self,
+        scope_id: &str,
+        limits: &ScopeLimits,
+    ) -> Result<ScopeUsage, CounterError> {
         let b = limits.budget.as_ref();
         let mut inv = self.usage.prepare_invoke();
         inv.key(self.key(scope_id))

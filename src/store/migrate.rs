@@ -110,7 +110,9 @@ pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<()
     }
     for version in (current + 1)..=LATEST {
         let Some(sql) = migration_sql(version, backend) else {
-            return Err(StoreError(format!("migration {version} is missing from this build")));
+            return Err(StoreError(format!(
+                "migration {version} is missing from this build"
+            )));
         };
         let what = format!("apply version {version}");
         sqlx::raw_sql(&sql)

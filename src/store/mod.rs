@@ -206,7 +206,9 @@ fn scrub(message: String, url: &str) -> String {
 fn valid_schema(schema: &str) -> bool {
     !schema.is_empty()
         && schema.len() <= 63
-        && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !schema.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -461,7 +463,11 @@ impl Store {
         id: &str,
         reset_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err("set_budget_reset"))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db_err("set_budget_reset"))?;
         let done = sqlx::query(
             "UPDATE sy_entities SET budget_reset_at = $1, updated_at = $2 \
              WHERE kind = $3 AND id = $4",
@@ -554,13 +560,28 @@ mod tests {
             ok("sqlite:///abs/a.db"),
             Ok((Backend::Sqlite, "sqlite:///abs/a.db?mode=rwc".into()))
         );
-        assert_eq!(ok("sqlite://rel.db"), Ok((Backend::Sqlite, "sqlite://rel.db?mode=rwc".into())));
-        assert_eq!(ok("sqlite:rel.db"), Ok((Backend::Sqlite, "sqlite://rel.db?mode=rwc".into())));
-        assert_eq!(ok("data/x.db"), Ok((Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into())));
-        assert_eq!(ok("sqlite:a.db?mode=ro"), Ok((Backend::Sqlite, "sqlite://a.db?mode=ro".into())));
+        assert_eq!(
+            ok("sqlite://rel.db"),
+            Ok((Backend::Sqlite, "sqlite://rel.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            ok("sqlite:rel.db"),
+            Ok((Backend::Sqlite, "sqlite://rel.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            ok("data/x.db"),
+            Ok((Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into()))
+        );
+        assert_eq!(
+            ok("sqlite:a.db?mode=ro"),
+            Ok((Backend::Sqlite, "sqlite://a.db?mode=ro".into()))
+        );
         assert_eq!(ok("postgresql://h/db").map(|r| r.0), Ok(Backend::Postgres));
         let err = ok("mysql://u:hunter2@h/db").unwrap_err();
-        assert!(err.contains("\"mysql\"") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("\"mysql\"") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -104,7 +104,10 @@ enum Arg {
     Int(i64),
 }
 
-fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg>) -> Query<'q, Any, AnyArguments<'q>> {
+fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    args: Vec<Arg>,
+) -> Query<'q, Any, AnyArguments<'q>> {
     for arg in args {
         query = match arg {
             Arg::Text(s) => query.bind(s),
@@ -124,7 +127,8 @@ struct Filter {
 impl Filter {
     fn push(&mut self, cond: &str, arg: Arg) {
         self.args.push(arg);
-        self.conds.push(cond.replace("$?", &format!("${}", self.args.len())));
+        self.conds
+            .push(cond.replace("$?", &format!("${}", self.args.len())));
     }
 
     fn text(&mut self, column: &str, value: &Option<String>) {
@@ -336,10 +340,11 @@ impl Store {
 
     /// Sum of `spend_nano` over every logged row.
     pub async fn total_spend(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT CAST(COALESCE(SUM(spend_nano), 0) AS BIGINT) FROM sy_spend_logs")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err("total spend"))?;
+        let row =
+            sqlx::query("SELECT CAST(COALESCE(SUM(spend_nano), 0) AS BIGINT) FROM sy_spend_logs")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err("total spend"))?;
         row.try_get(0).map_err(db_err("total spend"))
     }
 }
