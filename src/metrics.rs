@@ -66,10 +66,6 @@ fn histogram(
     h
 }
 
-#[expect(
-    clippy::panic,
-    reason = "metric definitions are static; a bad one is a programming error caught by the unit test"
-)]
 fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
     let c = IntCounter::new(name, help).unwrap_or_else(|_| unreachable_metric());
     if let Err(e) = r.register(Box::new(c.clone())) {
@@ -78,6 +74,10 @@ fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
     c
 }
 
+#[expect(
+    clippy::panic,
+    reason = "metric definitions are static; a bad one is a programming error caught by the unit test"
+)]
 fn unreachable_metric<T>() -> T {
     panic!("invalid static metric definition")
 }

@@ -83,7 +83,7 @@ impl Price {
 }
 
 fn nano(v: f64) -> i64 {
-    if !(v > 0.0) {
+    if v.is_nan() || v <= 0.0 {
         0
     } else if v >= i64::MAX as f64 {
         i64::MAX
