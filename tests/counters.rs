@@ -2,6 +2,7 @@
 //!
 //! Redis cases run when `SWITCHYARD_TEST_REDIS_URL` is set (e.g. `redis://127.0.0.1:6379`);
 //! each test uses its own random key prefix and deletes its keys at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -251,7 +252,9 @@ async fn budget_of_exactly_n_reservations_admits_n() {
             (LimitKind::Budget, 3_000, 3_000, 0)
         );
         // A reservation that does not fit is denied even with room left.
-        b.c.settle(&settle("b0", &scopes, 0, 500)).await.unwrap();
+        let mut s = settle("b0", &scopes, 0, 1_000);
+        s.cost_actual = 500;
+        b.c.settle(&s).await.unwrap();
         let d =
             b.c.admit(&admit("b4", &scopes, 0, 1_000))
                 .await
@@ -268,7 +271,7 @@ async fn budget_of_exactly_n_reservations_admits_n() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_race_for_ten_reservations_admits_exactly_ten() {
     for b in backends(RedisOptions::default()).await {
         let l = Arc::new(limits(|l| l.budget = budget(10_000, 0, 0)));

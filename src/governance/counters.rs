@@ -534,7 +534,7 @@ mod tests {
                     id: "k",
                     limits: &high,
                 }],
-                10,
+                50,
             ))
             .unwrap_err();
         assert_eq!((d.kind, d.current), (LimitKind::Budget, 960));
