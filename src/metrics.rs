@@ -82,6 +82,14 @@ fn histogram(
     h
 }
 
+fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(c.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    c
+}
+
 #[expect(
     clippy::panic,
     reason = "metric definitions are static; a bad one is a programming error caught by the unit test"
@@ -232,17 +240,11 @@ impl Metrics {
                 "Requests to models without a known price (spend recorded as 0)",
                 &["model_group"],
             ),
-            counter_errors: {
-                let c = IntCounter::new(
-                    "switchyard_shared_counter_errors_total",
-                    "Shared rate-limit and budget counter (Redis) calls that failed or timed out",
-                )
-                .unwrap_or_else(|_| unreachable_metric());
-                if let Err(e) = r.register(Box::new(c.clone())) {
-                    log::error!("metric switchyard_shared_counter_errors_total: {e}");
-                }
-                c
-            },
+            counter_errors: plain_counter(
+                &r,
+                "switchyard_shared_counter_errors_total",
+                "Shared rate-limit and budget counter (Redis) calls that failed or timed out",
+            ),
             spend_queue: gauge(
                 &r,
                 "switchyard_spend_queue_depth",

@@ -85,12 +85,15 @@ fn governance_settings(
     use crate::governance::period::{parse_timezone, Period};
     let global_period = match &ls.budget_duration {
         Some(d) => Some(
-            Period::parse(d).map_err(|e| ConfigError::new("litellm_settings.budget_duration", e))?,
+            Period::parse(d)
+                .map_err(|e| ConfigError::new("litellm_settings.budget_duration", e))?,
         ),
         None => None,
     };
     let tz_offset = match &ls.timezone {
-        Some(t) => parse_timezone(t).map_err(|e| ConfigError::new("litellm_settings.timezone", e))?,
+        Some(t) => {
+            parse_timezone(t).map_err(|e| ConfigError::new("litellm_settings.timezone", e))?
+        }
         None => 0,
     };
     if let Some(b) = ls.max_budget {
@@ -398,7 +401,10 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                     .map(|p| p.to_string())
                     .or_else(|| env.get("REDIS_PORT"))
                     .unwrap_or_else(|| "6379".into());
-                let password = rs.redis_password.clone().or_else(|| env.get("REDIS_PASSWORD"));
+                let password = rs
+                    .redis_password
+                    .clone()
+                    .or_else(|| env.get("REDIS_PASSWORD"));
                 Some(match password {
                     Some(p) => format!("redis://:{p}@{host}:{port}"),
                     None => format!("redis://{host}:{port}"),

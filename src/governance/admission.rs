@@ -45,7 +45,10 @@ pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
 pub fn model_denied(key: &KeyView, asked: &str) -> ApiError {
     let list = key.models.as_ref().or(key.team_models.as_ref());
     let models = list.map_or_else(String::new, |l| {
-        l.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ")
+        l.iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     });
     ApiError::new(
         403,
@@ -237,7 +240,10 @@ impl Governance {
                 return Err(ApiError::new(
                     403,
                     ErrorKind::PermissionDenied,
-                    format!("End User={} is blocked. Let your admin know, if this is a mistake.", c.doc.user_id),
+                    format!(
+                        "End User={} is blocked. Let your admin know, if this is a mistake.",
+                        c.doc.user_id
+                    ),
                 ));
             }
         }
@@ -330,7 +336,9 @@ fn denial(d: &Denial, s: &ScopeSpec, l: &ScopeLimits, now: i64) -> ApiError {
         _ => "max_parallel_requests",
     };
     let reset = d.reset_after_secs.max(1);
-    let at = iso(now + reset as i64).replacen('T', " ", 1).replace("+00:00", " UTC");
+    let at = iso(now + reset as i64)
+        .replacen('T', " ", 1)
+        .replace("+00:00", " UTC");
     let mut e = ApiError::new(
         429,
         ErrorKind::RateLimit,
@@ -342,11 +350,14 @@ fn denial(d: &Denial, s: &ScopeSpec, l: &ScopeLimits, now: i64) -> ApiError {
     e.headers.push(("retry-after", reset.to_string()));
     match d.kind {
         LimitKind::Rpm => {
-            e.headers.push(("x-ratelimit-limit-requests", d.limit.to_string()));
-            e.headers.push(("x-ratelimit-remaining-requests", "0".into()));
+            e.headers
+                .push(("x-ratelimit-limit-requests", d.limit.to_string()));
+            e.headers
+                .push(("x-ratelimit-remaining-requests", "0".into()));
         }
         LimitKind::Tpm => {
-            e.headers.push(("x-ratelimit-limit-tokens", d.limit.to_string()));
+            e.headers
+                .push(("x-ratelimit-limit-tokens", d.limit.to_string()));
             e.headers.push(("x-ratelimit-remaining-tokens", "0".into()));
         }
         _ => {}

@@ -83,7 +83,7 @@ impl Price {
 }
 
 fn nano(v: f64) -> i64 {
-    if !(v > 0.0) {
+    if v.is_nan() || v <= 0.0 {
         0
     } else if v >= i64::MAX as f64 {
         i64::MAX
@@ -115,7 +115,10 @@ mod tests {
         let p = Price::from_usd(Some(1e-6), Some(2e-6), Some(1e-7), Some(1.25e-6), None);
         assert_eq!(p.cost(&usage(1000, 500, 0, 0)), 2_000_000);
         // 600 read at 0.1, 100 written at 1.25, 300 plain at 1, 500 out at 2.
-        assert_eq!(p.cost(&usage(1000, 500, 600, 100)), 60_000 + 125_000 + 300_000 + 1_000_000);
+        assert_eq!(
+            p.cost(&usage(1000, 500, 600, 100)),
+            60_000 + 125_000 + 300_000 + 1_000_000
+        );
         // Reported cache counts larger than the prompt cannot make cost negative.
         assert_eq!(p.cost(&usage(10, 0, 50, 50)), 1_000);
     }
@@ -127,7 +130,11 @@ mod tests {
         assert_eq!(none.cost(&usage(1000, 1000, 0, 0)), 0);
         let p = Price::from_usd(Some(1e-6), Some(1e-6), None, None, Some(100));
         assert_eq!(p.estimate(10, None), 110_000);
-        assert_eq!(p.estimate(10, Some(5000)), 110_000, "clamped to the model's limit");
+        assert_eq!(
+            p.estimate(10, Some(5000)),
+            110_000,
+            "clamped to the model's limit"
+        );
         assert_eq!(p.estimate(10, Some(20)), 30_000);
         let open = Price::from_usd(Some(1e-6), Some(1e-6), None, None, None);
         assert_eq!(open.estimate(0, None), 4_096_000);

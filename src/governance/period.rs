@@ -24,9 +24,8 @@ impl Period {
     /// LiteLLM's duration strings: `Ns`, `Nm`, `Nh`, `Nd`, `Nw`, `Nmo`.
     pub fn parse(s: &str) -> Result<Period, String> {
         let s = s.trim();
-        let bad = || {
-            format!("\"{s}\" is not a duration: use a number and s, m, h, d, w or mo (\"30d\")")
-        };
+        let bad =
+            || format!("\"{s}\" is not a duration: use a number and s, m, h, d, w or mo (\"30d\")");
         let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
         let (n, unit) = s.split_at(split);
         let n: i64 = n.parse().map_err(|_| bad())?;
@@ -77,7 +76,9 @@ pub fn parse_timezone(s: &str) -> Result<i64, String> {
     if matches!(t, "UTC" | "Etc/UTC" | "utc" | "Z" | "GMT") {
         return Ok(0);
     }
-    let bad = || format!("\"{s}\": use UTC or a fixed offset like +05:30 (IANA zone names are not supported yet)");
+    let bad = || {
+        format!("\"{s}\": use UTC or a fixed offset like +05:30 (IANA zone names are not supported yet)")
+    };
     let (sign, rest) = match t.as_bytes().first() {
         Some(b'+') => (1, &t[1..]),
         Some(b'-') => (-1, &t[1..]),
@@ -182,16 +183,28 @@ mod tests {
     fn calendar_boundaries() {
         assert_eq!(iso(T), "2026-11-22T04:43:20+00:00");
         let (s, e) = Period::parse("1d").unwrap().bounds(T, 0);
-        assert_eq!((iso(s).as_str(), iso(e).as_str()), ("2026-11-22T00:00:00+00:00", "2026-11-23T00:00:00+00:00"));
+        assert_eq!(
+            (iso(s).as_str(), iso(e).as_str()),
+            ("2026-11-22T00:00:00+00:00", "2026-11-23T00:00:00+00:00")
+        );
         let (s, e) = Period::Week.bounds(T, 0);
-        assert_eq!((iso(s).as_str(), iso(e).as_str()), ("2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00"));
+        assert_eq!(
+            (iso(s).as_str(), iso(e).as_str()),
+            ("2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00")
+        );
         let (s, e) = Period::Months(1).bounds(T, 0);
-        assert_eq!((iso(s).as_str(), iso(e).as_str()), ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00"));
+        assert_eq!(
+            (iso(s).as_str(), iso(e).as_str()),
+            ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00")
+        );
         // New York midnight is 05:00 UTC.
         let (s, _) = Period::parse("1d").unwrap().bounds(T, -5 * 3600);
         assert_eq!(iso(s), "2026-11-21T05:00:00+00:00");
         let (s, e) = Period::Months(1).bounds(days_from_civil(2026, 12, 31) * DAY, 0);
-        assert_eq!((iso(s).as_str(), iso(e).as_str()), ("2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00"));
+        assert_eq!(
+            (iso(s).as_str(), iso(e).as_str()),
+            ("2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00")
+        );
     }
 
     #[test]
@@ -200,7 +213,10 @@ mod tests {
         assert_eq!(parse_timezone("+05:30"), Ok(19_800));
         assert_eq!(parse_timezone("-0800"), Ok(-28_800));
         assert!(parse_timezone("US/Eastern").is_err());
-        assert_eq!(parse_date("2026-11-22"), Some(days_from_civil(2026, 11, 22) * DAY));
+        assert_eq!(
+            parse_date("2026-11-22"),
+            Some(days_from_civil(2026, 11, 22) * DAY)
+        );
         assert_eq!(parse_date("2026-11-22T04:43:20Z"), Some(T));
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);

@@ -273,7 +273,10 @@ fn key_view<'a>(
                 let ledger = doc(Kind::TeamMember, &mid);
                 let label = format!("Team member={uid} in Team={id}");
                 let mut s = scope(Kind::TeamMember, &mid, label, ledger);
-                let duration = m.budget_duration.as_deref().or(t.budget_duration.as_deref());
+                let duration = m
+                    .budget_duration
+                    .as_deref()
+                    .or(t.budget_duration.as_deref());
                 limits(
                     &mut s,
                     m.max_budget_in_team,
@@ -369,7 +372,12 @@ mod tests {
                 serde_json::json!({"team_id": "t", "max_budget": 1.0, "models": ["a", "b"]}),
                 7,
             ),
-            entity(Kind::User, "u", serde_json::json!({"user_id": "u", "max_budget": 2.0}), 0),
+            entity(
+                Kind::User,
+                "u",
+                serde_json::json!({"user_id": "u", "max_budget": 2.0}),
+                0,
+            ),
             entity(
                 Kind::TeamMember,
                 "t/u",
@@ -380,10 +388,16 @@ mod tests {
         let t = Tables::build(&es, None, 1);
         let k = &t.keys[&hash_key(b"sk-1")];
         let kinds: Vec<_> = k.scopes.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, [Some(Kind::Key), Some(Kind::Team), Some(Kind::TeamMember)]);
+        assert_eq!(
+            kinds,
+            [Some(Kind::Key), Some(Kind::Team), Some(Kind::TeamMember)]
+        );
         assert_eq!(k.scopes[1].max_budget, Some(1_000_000_000));
         assert_eq!(k.scopes[1].ledger_spent, 7);
         assert!(k.allows("a", "a"));
-        assert!(!k.allows("b", "b"), "the key's own list is narrower than the team's");
+        assert!(
+            !k.allows("b", "b"),
+            "the key's own list is narrower than the team's"
+        );
     }
 }

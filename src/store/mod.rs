@@ -19,7 +19,7 @@ pub use spend::{SpendGroup, SpendQuery, SpendRow, SpendTotal};
 pub use writer::{OnWritten, SpendWriter, WriterConfig, WriterStats};
 
 /// The kinds of entity the store keeps; a closed set, stored as [`Kind::as_str`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Key,
     Team,

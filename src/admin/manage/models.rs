@@ -1,0 +1,108 @@
+//! `/model/info` and `/model_group/info`: the configured deployments and groups, with
+//! prices and limits, never credentials.
+
+use serde_json::{json, Value};
+
+use super::{reply, Reply};
+use crate::config::Runtime;
+use crate::router::{Backend, Deployment};
+
+/// Nano-USD per token to dollars per token (`null` when no price is known).
+fn usd(d: &Deployment, nano: f64) -> Value {
+    if d.price.known {
+        json!(nano / 1e9)
+    } else {
+        Value::Null
+    }
+}
+
+fn api_base(d: &Deployment) -> Value {
+    match &d.backend {
+        Backend::Http(t) => Value::String(format!("{}{}", t.display, t.base_path)),
+        _ => Value::Null,
+    }
+}
+
+fn provider_model(d: &Deployment) -> String {
+    format!("{}/{}", d.backend.provider_label(), d.upstream_model)
+}
+
+/// Every deployment of every group, in config order.
+fn deployments(rt: &Runtime) -> impl Iterator<Item = &std::sync::Arc<Deployment>> {
+    rt.model_names
+        .iter()
+        .filter_map(|n| rt.group(n))
+        .flat_map(|g| g.deployments.iter())
+}
+
+/// `GET /model/info` (and `/v1/model/info`).
+pub(crate) fn info(rt: &Runtime) -> Reply {
+    let data: Vec<Value> = deployments(rt)
+        .map(|d| {
+            json!({
+                "model_name": &*d.group,
+                "litellm_params": {
+                    "model": provider_model(d),
+                    "api_base": api_base(d),
+                    "rpm": d.rpm,
+                    "tpm": d.tpm,
+                    "order": d.order,
+                    "max_parallel_requests": d.max_parallel,
+                    "timeout": d.timeout.as_secs_f64(),
+                },
+                "model_info": {
+                    "id": &*d.id,
+                    "mode": d.mode.as_deref().unwrap_or("chat"),
+                    "max_input_tokens": d.max_input_tokens,
+                    "max_output_tokens": d.price.max_output,
+                    "input_cost_per_token": usd(d, d.price.input),
+                    "output_cost_per_token": usd(d, d.price.output),
+                    "litellm_provider": d.backend.provider_label(),
+                    "db_model": false,
+                },
+            })
+        })
+        .collect();
+    reply(&json!({ "data": data }))
+}
+
+/// `GET /model_group/info`: per group, the widest limits and the highest prices of its
+/// deployments, and the sum of their rpm/tpm.
+pub(crate) fn group_info(rt: &Runtime) -> Reply {
+    let data: Vec<Value> = rt
+        .model_names
+        .iter()
+        .filter_map(|n| rt.group(n))
+        .map(|g| {
+            let ds = &g.deployments;
+            let mut providers: Vec<&str> = ds.iter().map(|d| d.backend.provider_label()).collect();
+            providers.dedup();
+            let max_in = ds.iter().filter_map(|d| d.max_input_tokens).max();
+            let max_out = ds.iter().filter_map(|d| d.price.max_output).max();
+            let priced: Vec<_> = ds.iter().filter(|d| d.price.known).collect();
+            let top = |f: fn(&Deployment) -> f64| {
+                priced
+                    .iter()
+                    .map(|d| f(d))
+                    .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+            };
+            let sum = |f: fn(&Deployment) -> Option<u64>| {
+                ds.iter()
+                    .map(|d| f(d))
+                    .try_fold(0u64, |acc, v| v.map(|v| acc.saturating_add(v)))
+            };
+            json!({
+                "model_group": &*g.name,
+                "providers": providers,
+                "max_input_tokens": max_in,
+                "max_output_tokens": max_out,
+                "input_cost_per_token": top(|d| d.price.input).map(|v| v / 1e9),
+                "output_cost_per_token": top(|d| d.price.output).map(|v| v / 1e9),
+                "mode": ds.iter().find_map(|d| d.mode.clone()).unwrap_or_else(|| "chat".into()),
+                "tpm": sum(|d| d.tpm),
+                "rpm": sum(|d| d.rpm),
+            })
+        })
+        .collect();
+    reply(&json!({ "data": data }))
+}

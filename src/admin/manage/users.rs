@@ -1,0 +1,340 @@
+//! `/user/*`: internal users (people or services owning keys), with their role, teams and
+//! budget; `/user/new` also makes the user a key, as LiteLLM does.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::key_fields::KeyFields;
+use super::keys::{create, key_object};
+use super::Reply;
+use super::{bad, forbidden, get, live_spend, load, money, not_found, now_iso, object, of_kind};
+use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
+use crate::api::response::new_uuid;
+use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
+use crate::governance::Governance;
+use crate::store::{Entity, Kind};
+
+/// LiteLLM's user roles.
+pub(crate) const ROLES: &[&str] = &[
+    "proxy_admin",
+    "proxy_admin_viewer",
+    "internal_user",
+    "internal_user_viewer",
+];
+
+/// `/user/new` and `/user/update` fields; `None` leaves a field as it is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UserFields {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    user_alias: Option<String>,
+    user_role: Option<String>,
+    teams: Option<Vec<String>>,
+    models: Option<Vec<String>>,
+    max_budget: Option<f64>,
+    soft_budget: Option<f64>,
+    budget_duration: Option<String>,
+    tpm_limit: Option<u64>,
+    rpm_limit: Option<u64>,
+    max_parallel_requests: Option<u64>,
+    metadata: Option<Map<String, Value>>,
+    blocked: Option<bool>,
+    /// `/user/new`: make the user a key (default true).
+    auto_create_key: Option<bool>,
+}
+
+impl UserFields {
+    fn validate(&self) -> Result<(), ApiError> {
+        money("max_budget", self.max_budget)?;
+        money("soft_budget", self.soft_budget)?;
+        period("budget_duration", self.budget_duration.as_deref())?;
+        if let Some(r) = &self.user_role {
+            if !ROLES.contains(&r.as_str()) {
+                return Err(bad(
+                    "user_role",
+                    format!("user_role must be one of {ROLES:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every field given except `teams` (joined through the teams' member lists).
+    fn apply(self, u: &mut UserDoc) {
+        fn set<T>(slot: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        set(&mut u.user_email, self.user_email.map(Some));
+        set(&mut u.user_alias, self.user_alias.map(Some));
+        set(&mut u.user_role, self.user_role.map(Some));
+        set(&mut u.models, self.models);
+        set(&mut u.max_budget, self.max_budget.map(Some));
+        set(&mut u.soft_budget, self.soft_budget.map(Some));
+        set(&mut u.budget_duration, self.budget_duration.map(Some));
+        set(&mut u.tpm_limit, self.tpm_limit.map(Some));
+        set(&mut u.rpm_limit, self.rpm_limit.map(Some));
+        set(
+            &mut u.max_parallel_requests,
+            self.max_parallel_requests.map(Some),
+        );
+        set(&mut u.metadata, self.metadata);
+        set(&mut u.blocked, self.blocked);
+    }
+}
+
+/// The user named by id (else by email), created as an `internal_user` when missing, with
+/// `team_id` added to its teams. Written to the store.
+pub(crate) async fn ensure_user(
+    gov: &Governance,
+    user_id: Option<&str>,
+    email: Option<&str>,
+    team_id: &str,
+) -> Result<UserDoc, ApiError> {
+    let found = match (user_id, email) {
+        (Some(id), _) => get::<UserDoc>(gov, Kind::User, id).await?.map(|(_, u)| u),
+        (None, Some(mail)) => of_kind::<UserDoc>(&load(gov).await?, Kind::User)
+            .into_iter()
+            .map(|(_, u)| u)
+            .find(|u| u.user_email.as_deref() == Some(mail)),
+        (None, None) => None,
+    };
+    let mut u = found.unwrap_or_else(|| UserDoc {
+        user_id: user_id.map_or_else(new_uuid, str::to_string),
+        user_email: email.map(str::to_string),
+        user_role: Some("internal_user".into()),
+        created_at: Some(now_iso()),
+        ..UserDoc::default()
+    });
+    if !u.teams.iter().any(|t| t == team_id) {
+        u.teams.push(team_id.to_string());
+    }
+    u.updated_at = Some(now_iso());
+    put(gov, Kind::User, &u.user_id, &u).await?;
+    Ok(u)
+}
+
+async fn user_object(gov: &Governance, e: &Entity, u: &UserDoc) -> Result<Value, ApiError> {
+    let mut o = object(u)?;
+    o.insert(
+        "spend".into(),
+        json!(live_spend(gov, e, u.budget_duration.as_deref()).await),
+    );
+    o.insert("budget_reset_at".into(), super::reset_iso(e));
+    Ok(Value::Object(o))
+}
+
+async fn existing(gov: &Governance, id: Option<&str>) -> Result<(Entity, UserDoc), ApiError> {
+    let id = id.ok_or_else(|| bad("user_id", "user_id is required"))?;
+    get(gov, Kind::User, id)
+        .await?
+        .ok_or_else(|| not_found(format!("User not found: user_id={id}")))
+}
+
+/// Add the user to each team's member list (every team must exist).
+async fn join_teams(gov: &Governance, user: &UserDoc, teams: &[String]) -> Result<(), ApiError> {
+    for id in teams {
+        let Some((_, mut t)) = get::<TeamDoc>(gov, Kind::Team, id).await? else {
+            return Err(bad("teams", format!("team_id={id} does not exist")));
+        };
+        if !t
+            .members_with_roles
+            .iter()
+            .any(|m| m.user_id.as_deref() == Some(&user.user_id))
+        {
+            t.members_with_roles.push(Member {
+                user_id: Some(user.user_id.clone()),
+                user_email: user.user_email.clone(),
+                role: "user".into(),
+            });
+            put(gov, Kind::Team, id, &t).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `POST /user/new`: the user, and a key for it (`key`).
+pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
+    let mut f: UserFields = parse(body)?;
+    f.validate()?;
+    let id = f.user_id.take().unwrap_or_else(new_uuid);
+    if get::<UserDoc>(gov, Kind::User, &id).await?.is_some() {
+        return Err(bad("user_id", format!("User id = {id} already exists.")));
+    }
+    let teams = f.teams.take().unwrap_or_default();
+    let auto_key = f.auto_create_key.take().unwrap_or(true);
+    let now = now_iso();
+    let mut u = UserDoc {
+        user_id: id.clone(),
+        user_role: Some("internal_user".into()),
+        teams: teams.clone(),
+        created_at: Some(now.clone()),
+        updated_at: Some(now),
+        ..UserDoc::default()
+    };
+    f.apply(&mut u);
+    join_teams(gov, &u, &teams).await?;
+    if !super::insert(gov, Kind::User, &id, &u).await? {
+        return Err(bad("user_id", format!("User id = {id} already exists.")));
+    }
+    start_period(gov, Kind::User, &id, u.budget_duration.as_deref()).await?;
+    let key = match auto_key {
+        true => {
+            let f = KeyFields {
+                user_id: Some(id.clone()),
+                models: Some(u.models.clone()),
+                ..KeyFields::default()
+            };
+            Some(create(gov, f, None).await?)
+        }
+        false => None,
+    };
+    reload(gov).await?;
+    let mut o = object(&u)?;
+    o.insert("spend".into(), json!(0.0));
+    let field = |name: &str| key.as_ref().and_then(|k| k.get(name)).cloned();
+    o.insert("key".into(), field("key").unwrap_or(Value::Null));
+    o.insert("token".into(), field("token").unwrap_or(Value::Null));
+    reply(&o)
+}
+
+/// `POST /user/update`: the user, also under `data` as LiteLLM answers.
+pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
+    let mut f: UserFields = parse(body)?;
+    f.validate()?;
+    let (e, mut u) = existing(gov, f.user_id.as_deref()).await?;
+    if let Some(teams) = f.teams.take() {
+        join_teams(gov, &u, &teams).await?;
+        for t in teams {
+            if !u.teams.contains(&t) {
+                u.teams.push(t);
+            }
+        }
+    }
+    let new_period = f.budget_duration.clone();
+    f.apply(&mut u);
+    u.updated_at = Some(now_iso());
+    put(gov, Kind::User, &e.id, &u).await?;
+    if new_period.is_some() {
+        start_period(gov, Kind::User, &e.id, new_period.as_deref()).await?;
+    }
+    reload(gov).await?;
+    let (e, u) = existing(gov, Some(&e.id)).await?;
+    let obj = user_object(gov, &e, &u).await?;
+    let mut o = obj.as_object().cloned().unwrap_or_default();
+    o.insert("data".into(), obj);
+    reply(&o)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserIds {
+    user_ids: Vec<String>,
+}
+
+/// `POST /user/delete`: the users, their keys, member budgets and team memberships.
+pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
+    let d: UserIds = parse(body)?;
+    if d.user_ids.is_empty() {
+        return Err(bad("user_ids", "user_ids is required"));
+    }
+    let all = load(gov).await?;
+    let missing: Vec<&str> = d
+        .user_ids
+        .iter()
+        .filter(|id| !all.iter().any(|e| e.kind == Kind::User && &e.id == *id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(not_found(format!(
+            "Users not found: {}",
+            missing.join(", ")
+        )));
+    }
+    for id in &d.user_ids {
+        let mine = |u: &Option<String>| u.as_ref() == Some(id);
+        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)
+            .iter()
+            .filter(|(_, k)| mine(&k.user_id))
+        {
+            remove(gov, Kind::Key, &e.id).await?;
+        }
+        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember)
+            .iter()
+            .filter(|(_, m)| &m.user_id == id)
+        {
+            remove(gov, Kind::TeamMember, &e.id).await?;
+        }
+        for (e, mut t) in of_kind::<TeamDoc>(&all, Kind::Team) {
+            if t.members_with_roles.iter().any(|m| mine(&m.user_id)) {
+                t.members_with_roles.retain(|m| !mine(&m.user_id));
+                put(gov, Kind::Team, &e.id, &t).await?;
+            }
+        }
+        remove(gov, Kind::User, id).await?;
+    }
+    reload(gov).await?;
+    reply(&json!({ "deleted_users": d.user_ids }))
+}
+
+/// `GET /user/info?user_id=`: a non-admin key reads only its own user.
+pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Reply {
+    let id = match (q.get("user_id"), access) {
+        (Some(id), Access::Own(own)) if own.doc.user_id.as_deref() != Some(id) => {
+            return Err(forbidden("a non-admin key may only read its own user"));
+        }
+        (Some(id), _) => id.to_string(),
+        (None, Access::Own(own)) => own
+            .doc
+            .user_id
+            .clone()
+            .ok_or_else(|| forbidden("this key belongs to no user"))?,
+        (None, Access::Admin) => return Err(bad("user_id", "user_id is required")),
+    };
+    let (e, u) = existing(gov, Some(&id)).await?;
+    let all = load(gov).await?;
+    let mut keys = Vec::new();
+    for (ke, k) in of_kind::<KeyDoc>(&all, Kind::Key) {
+        if k.user_id.as_deref() == Some(&id) {
+            keys.push(key_object(gov, ke, &k).await?);
+        }
+    }
+    let teams: Vec<Value> = of_kind::<TeamDoc>(&all, Kind::Team)
+        .into_iter()
+        .filter(|(_, t)| u.teams.contains(&t.team_id))
+        .filter_map(|(_, t)| serde_json::to_value(t).ok())
+        .collect();
+    reply(&json!({
+        "user_id": id,
+        "user_info": user_object(gov, &e, &u).await?,
+        "keys": keys,
+        "teams": teams,
+    }))
+}
+
+/// `GET /user/list?page=&page_size=`.
+pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
+    let page = q.number("page", 1)?;
+    let size = q.number("page_size", 25)?;
+    let all = load(gov).await?;
+    let users = of_kind::<UserDoc>(&all, Kind::User);
+    let total = users.len() as u64;
+    let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    for (e, u) in users
+        .iter()
+        .skip(start)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+    {
+        out.push(user_object(gov, e, u).await?);
+    }
+    reply(&json!({
+        "users": out,
+        "total": total,
+        "page": page,
+        "page_size": size,
+        "total_pages": total.div_ceil(size),
+    }))
+}
