@@ -190,7 +190,10 @@ impl Tables {
                         log::warn!("stored key {} is unreadable; skipped", e.id);
                         continue;
                     };
-                    let Some(hash) = unhex(&e.id) else { continue };
+                    // The current token: a regenerated key keeps its first record id.
+                    let Some(hash) = unhex(&k.token).or_else(|| unhex(&e.id)) else {
+                        continue;
+                    };
                     let view = key_view(k, hash, e, &teams, &users, &budgets, &doc);
                     t.keys.insert(hash, Arc::new(view));
                 }

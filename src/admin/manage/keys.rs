@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::key_fields::{check_custom_key, covers, restrict_own, KeyFields};
 use super::{bad, forbidden, get, load, not_found, now_iso, object, of_kind, parse, put};
-use super::{live_spend, reload, remove, reply, reset_iso, start_period, store, Access, Query};
+use super::{live_spend, reload, remove, reply, reset_iso, start_period, Access, Query};
 use super::{ApiError, Reply};
 use crate::governance::entities::{BudgetDoc, KeyDoc, TeamDoc};
 use crate::governance::period::now_secs;
@@ -38,7 +38,8 @@ pub(crate) async fn key_object(
     doc: &KeyDoc,
 ) -> Result<Value, ApiError> {
     let mut o = object(doc)?;
-    o.insert("token_id".into(), Value::String(e.id.clone()));
+    o.insert("token_id".into(), Value::String(doc.token.clone()));
+    o.insert("blocked".into(), Value::Bool(doc.blocked == Some(true)));
     let spend = live_spend(gov, e, doc.budget_duration.as_deref()).await;
     o.insert("spend".into(), json!(spend));
     o.insert("budget_reset_at".into(), reset_iso(e));
@@ -116,7 +117,11 @@ pub(crate) async fn create(
         }
         None => new_key(),
     };
-    let token = hex(&hash_key(raw.as_bytes()));
+    let hash = hash_key(raw.as_bytes());
+    if gov.tables().keys.contains_key(&hash) {
+        return Err(bad("key", "this key already exists"));
+    }
+    let token = hex(&hash);
     let now = iso_now_pair();
     let mut doc = KeyDoc {
         token: token.clone(),
@@ -135,6 +140,7 @@ pub(crate) async fn create(
     let mut o = object(&doc)?;
     o.insert("key".into(), Value::String(raw));
     o.insert("token_id".into(), Value::String(token));
+    o.insert("blocked".into(), Value::Bool(doc.blocked == Some(true)));
     o.insert("spend".into(), json!(0.0));
     o.insert("budget_reset_at".into(), iso_opt(reset));
     Ok(Value::Object(o))
@@ -164,12 +170,22 @@ pub(crate) async fn generate(gov: &Governance, access: Access<'_>, body: &[u8]) 
     reply(&create(gov, f, by).await?)
 }
 
-/// The stored key a request names, or 404.
+/// The record id of the key whose current token is `token`. A key keeps the record (and
+/// its spend counters) it was created with; regenerating changes only its token.
+fn record_of(gov: &Governance, token: &str) -> String {
+    let tables = gov.tables();
+    unhex(token)
+        .and_then(|h| tables.keys.get(&h).and_then(|k| k.scopes.first()))
+        .map_or_else(|| token.to_string(), |s| s.id.clone())
+}
+
+/// The stored key a request names (by its raw key or current token), or 404.
 async fn existing(gov: &Governance, key: Option<&str>) -> Result<(Entity, KeyDoc), ApiError> {
     let key = key.ok_or_else(|| bad("key", "key is required"))?;
     let token = token_of(key);
-    get(gov, Kind::Key, &token)
+    get::<KeyDoc>(gov, Kind::Key, &record_of(gov, &token))
         .await?
+        .filter(|(_, doc)| doc.token == token)
         .ok_or_else(|| not_found(format!("Key not found: {}", key_name(key))))
 }
 
@@ -192,7 +208,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
         start_period(gov, Kind::Key, &e.id, new_period.as_deref()).await?;
     }
     reload(gov).await?;
-    let (e, doc) = existing(gov, Some(&e.id)).await?;
+    let (e, doc) = existing(gov, Some(&doc.token)).await?;
     reply(&key_object(gov, &e, &doc).await?)
 }
 
@@ -214,9 +230,9 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         (Some(ks), _) if !ks.is_empty() => {
             for k in &ks {
                 let t = token_of(k);
-                match keys.iter().any(|(e, _)| e.id == t) {
-                    true => tokens.push(t),
-                    false => missing.push(key_name(k)),
+                match keys.iter().find(|(_, doc)| doc.token == t) {
+                    Some((e, _)) => tokens.push(e.id.clone()),
+                    None => missing.push(key_name(k)),
                 }
             }
             ks
@@ -264,7 +280,7 @@ pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Rep
     };
     if let Access::Own(own) = access {
         let same_user = own.doc.user_id.is_some() && own.doc.user_id == doc.user_id;
-        if !(same_user || hex(&own.hash) == e.id) {
+        if !(same_user || hex(&own.hash) == doc.token) {
             return Err(forbidden(
                 "a non-admin key may only read keys of its own user",
             ));
@@ -305,7 +321,7 @@ pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
     {
         out.push(match full {
             true => key_object(gov, e, k).await?,
-            false => Value::String(e.id.clone()),
+            false => Value::String(k.token.clone()),
         });
     }
     reply(&json!({
@@ -346,17 +362,16 @@ pub(crate) async fn regenerate(gov: &Governance, path_key: Option<&str>, body: &
     doc.token = token.clone();
     doc.key_name = key_name(&raw);
     doc.updated_at = Some(now_iso());
-    let text = serde_json::to_string(&doc).map_err(|e| bad("key", e.to_string()))?;
-    let (old, new) = (e.id.clone(), token.clone());
-    let moved = store(gov, move |s| async move {
-        s.rename(Kind::Key, &old, &new, &text).await
-    })
-    .await?;
-    if !moved {
+    let taken = unhex(&token).is_some_and(|h| gov.tables().keys.contains_key(&h))
+        || get::<KeyDoc>(gov, Kind::Key, &token).await?.is_some();
+    if taken {
         return Err(bad("new_key", "the new key is already in use"));
     }
+    // Same record, new token: spend, counters and limits carry over; the old key is gone
+    // from the in-memory table at the reload below.
+    put(gov, Kind::Key, &e.id, &doc).await?;
     if new_period.is_some() {
-        start_period(gov, Kind::Key, &token, new_period.as_deref()).await?;
+        start_period(gov, Kind::Key, &e.id, new_period.as_deref()).await?;
     }
     reload(gov).await?;
     let (e, doc) = existing(gov, Some(&token)).await?;
