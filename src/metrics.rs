@@ -48,6 +48,7 @@ pub struct Metrics {
     pub spend_queue: IntGauge,
     pub spend_dropped: IntGauge,
     pub spend_written: IntGauge,
+    pub spend_flush_failures: IntGauge,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -254,6 +255,11 @@ impl Metrics {
                 &r,
                 "switchyard_spend_rows_dropped_total",
                 "Spend rows dropped because the ledger queue was full",
+            ),
+            spend_flush_failures: gauge(
+                &r,
+                "switchyard_spend_flush_failures_total",
+                "Spend-log batch writes that failed (each is retried; rows are kept)",
             ),
             spend_written: gauge(
                 &r,

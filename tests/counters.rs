@@ -242,19 +242,43 @@ async fn budget_of_exactly_n_reservations_admits_n() {
                 .unwrap()
                 .unwrap();
         }
-        let d = b.c.admit(&admit("b3", &scopes, 0, 1_000)).await.unwrap().unwrap_err();
-        assert_eq!((d.kind, d.limit, d.current, d.reset_after_secs), (LimitKind::Budget, 3_000, 3_000, 0));
+        let d =
+            b.c.admit(&admit("b3", &scopes, 0, 1_000))
+                .await
+                .unwrap()
+                .unwrap_err();
+        assert_eq!(
+            (d.kind, d.limit, d.current, d.reset_after_secs),
+            (LimitKind::Budget, 3_000, 3_000, 0)
+        );
         // With room left, a request is admitted and its reservation is capped at the room.
         b.c.settle(&settle("b0", &scopes, 0, 500)).await.unwrap();
-        b.c.admit(&admit("b4", &scopes, 0, 1_000)).await.unwrap().unwrap();
+        b.c.admit(&admit("b4", &scopes, 0, 1_000))
+            .await
+            .unwrap()
+            .unwrap();
         let u = b.c.usage("key:bud", &l).await.unwrap();
-        assert_eq!((u.spent_nano, u.reserved_nano), (500, 2_500), "{}", b.c.backend());
-        let d = b.c.admit(&admit("b5", &scopes, 0, 1)).await.unwrap().unwrap_err();
+        assert_eq!(
+            (u.spent_nano, u.reserved_nano),
+            (500, 2_500),
+            "{}",
+            b.c.backend()
+        );
+        let d =
+            b.c.admit(&admit("b5", &scopes, 0, 1))
+                .await
+                .unwrap()
+                .unwrap_err();
         assert_eq!((d.kind, d.current), (LimitKind::Budget, 3_000));
         // Settling the capped request releases exactly what it reserved.
         b.c.settle(&settle("b4", &scopes, 0, 0)).await.unwrap();
         let u = b.c.usage("key:bud", &l).await.unwrap();
-        assert_eq!((u.spent_nano, u.reserved_nano), (500, 2_000), "{}", b.c.backend());
+        assert_eq!(
+            (u.spent_nano, u.reserved_nano),
+            (500, 2_000),
+            "{}",
+            b.c.backend()
+        );
         b.cleanup().await;
     }
 }
@@ -389,8 +413,15 @@ async fn spend_is_seeded_from_the_ledger_once_per_period() {
         );
         // A new period starts at its own ledger figure.
         let p2 = limits(|l| l.budget = budget(10_000, 9_900, 2_000));
-        let scopes = [Scope { id: "key:seed", limits: &p2 }];
-        let d = b.c.admit(&admit("l2", &scopes, 0, 500)).await.unwrap().unwrap_err();
+        let scopes = [Scope {
+            id: "key:seed",
+            limits: &p2,
+        }];
+        let d =
+            b.c.admit(&admit("l2", &scopes, 0, 500))
+                .await
+                .unwrap()
+                .unwrap_err();
         assert_eq!((d.kind, d.current), (LimitKind::Budget, 10_000));
         b.c.settle(&settle("l1", &scopes, 0, 100)).await.unwrap();
         assert_eq!(b.c.usage("key:seed", &p2).await.unwrap().spent_nano, 10_000);

@@ -201,3 +201,126 @@ async fn a_budget_is_shared_across_instances() {
     );
     store.drop_database(gws).await;
 }
+
+/// `host:port` of a service URL, for a relay in front of it.
+fn socket_of(url: &str, default_port: u16) -> std::net::SocketAddr {
+    use std::net::ToSocketAddrs;
+    let u = reqwest::Url::parse(url).unwrap();
+    let host = u.host_str().unwrap().to_string();
+    (host.as_str(), u.port().unwrap_or(default_port))
+        .to_socket_addrs()
+        .unwrap()
+        .next()
+        .unwrap()
+}
+
+/// A metric's value in the gateway's `/metrics` text (0 when absent).
+async fn metric(gw: &Gateway, name: &str) -> f64 {
+    common::metrics_text(gw)
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+// Multi-threaded: the relay must run while the harness blocks starting the gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgres_down_cached_keys_serve_and_spend_is_written_when_it_returns() {
+    let Some(store) = SharedStore::create(4).await else {
+        return;
+    };
+    let relay = common::relay::Relay::start(socket_of(&store.database_url, 5432)).await;
+    let mut url = reqwest::Url::parse(&store.database_url).unwrap();
+    url.set_port(Some(relay.addr.port())).unwrap();
+    let mock = MockUpstream::start(Script::named("a")).await.unwrap();
+    let yaml = config(
+        &[priced_model("a", &mock.base_url())],
+        &format!("  database_url: {url}\n"),
+    );
+    let gw = Gateway::start(&yaml);
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({"max_budget": 10})).await;
+
+    relay.down();
+    // The request path reads keys and counters from memory: no database needed.
+    let r = api.chat(&key, "a").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (id, cost) = (r.call_id(), r.cost());
+    // The spend row waits in the queue while its batch write fails.
+    poll(
+        "a failed spend write",
+        Duration::from_secs(15),
+        async || (metric(&gw, "switchyard_spend_flush_failures_total").await >= 1.0).then_some(()),
+    )
+    .await;
+    assert_eq!(
+        metric(&gw, "switchyard_spend_rows_dropped_total").await,
+        0.0
+    );
+
+    relay.up();
+    let row = poll(
+        "the row once Postgres is back",
+        Duration::from_secs(20),
+        async || {
+            let (status, rows) = api.get(&format!("/spend/logs?request_id={id}")).await;
+            (status == 200).then_some(())?;
+            rows.as_array()?.first().cloned()
+        },
+    )
+    .await;
+    assert!(
+        (row["spend"].as_f64().unwrap() - cost).abs() < 1e-9,
+        "{row}"
+    );
+    assert!((api.key_spend(&key).await - cost).abs() < 1e-9);
+    store.drop_database(vec![gw]).await;
+}
+
+// Multi-threaded: the relay must run while the harness blocks starting the gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_rate_limits_fail_open_per_replica_and_budgets_fail_closed() {
+    let Ok(redis) = std::env::var("SWITCHYARD_TEST_REDIS_URL") else {
+        eprintln!("skipped: set SWITCHYARD_TEST_REDIS_URL to run");
+        return;
+    };
+    let relay = common::relay::Relay::start(socket_of(&redis, 6379)).await;
+    let redis_url = format!("redis://{}/6", relay.addr);
+    let mock = MockUpstream::start(Script::named("a")).await.unwrap();
+    let yaml = config(&[priced_model("a", &mock.base_url())], "");
+    let gw = Gateway::start_env(&yaml, &[("REDIS_URL", &redis_url)]);
+    let api = Api::new(&gw);
+    let limited = api.new_key(json!({"rpm_limit": 2})).await;
+    let budgeted = api.new_key(json!({"max_budget": 10})).await;
+    minute_headroom().await;
+    assert_eq!(api.chat(&budgeted, "a").await.status, 200);
+
+    relay.down();
+    // Rate limits fall back to this replica's own counters: still enforced, never a hang.
+    let statuses = [
+        api.chat(&limited, "a").await,
+        api.chat(&limited, "a").await,
+        api.chat(&limited, "a").await,
+    ];
+    assert_eq!(statuses[0].status, 200, "{}", statuses[0].body);
+    assert_eq!(statuses[1].status, 200, "{}", statuses[1].body);
+    assert_rate_limited(&statuses[2]);
+    // A budget cannot be checked without the shared counters: refused, not guessed.
+    let calls = mock.request_count();
+    let r = api.chat(&budgeted, "a").await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(
+        mock.request_count(),
+        calls,
+        "no upstream call without a budget check"
+    );
+    assert!(metric(&gw, "switchyard_shared_counter_errors_total").await >= 1.0);
+
+    relay.up();
+    poll(
+        "budgeted requests after Redis returns",
+        Duration::from_secs(10),
+        async || (api.chat(&budgeted, "a").await.status == 200).then_some(()),
+    )
+    .await;
+}

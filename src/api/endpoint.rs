@@ -134,7 +134,13 @@ impl Endpoint {
 /// The management routes: keys, teams, users, customers, budgets, spend and model info.
 pub fn is_management(path: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "/key/", "/team/", "/user/", "/customer/", "/end_user/", "/budget/", "/spend/",
+        "/key/",
+        "/team/",
+        "/user/",
+        "/customer/",
+        "/end_user/",
+        "/budget/",
+        "/spend/",
         "/global/spend",
     ];
     PREFIXES.iter().any(|p| path.starts_with(p))

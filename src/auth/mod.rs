@@ -169,7 +169,8 @@ mod tests {
         );
         let e = authenticate(&rt, None, &req(&[("authorization", "Bearer sk-wrong")])).unwrap_err();
         assert_eq!(e.kind.as_str(), "auth_error");
-        let e = authenticate(&rt, None, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();
+        let e =
+            authenticate(&rt, None, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();
         assert!(e.message.contains("Malformed"));
         let open = load_str("", &BuildOptions::default()).unwrap();
         assert_eq!(authenticate(&open, None, &req(&[])), Ok(Principal::Open));

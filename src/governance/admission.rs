@@ -169,10 +169,12 @@ impl Ticket {
             out.push(("x-ratelimit-remaining-tokens", r.max(0).to_string()));
         }
         if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
-            out.push(("x-ratelimit-reset-requests", format!("{}s", a.reset_after_secs)));
+            out.push((
+                "x-ratelimit-reset-requests",
+                format!("{}s", a.reset_after_secs),
+            ));
         }
     }
-
 }
 
 impl Drop for Ticket {

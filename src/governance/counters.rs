@@ -548,8 +548,25 @@ mod tests {
             ..ScopeLimits::default()
         };
         let (low, high) = (budget(100), budget(995));
-        c.admit_now(&one("a", &[Scope { id: "k", limits: &low }], 10)).unwrap();
-        let d = c.admit_now(&one("b", &[Scope { id: "k", limits: &high }], 10)).unwrap_err();
+        c.admit_now(&one(
+            "a",
+            &[Scope {
+                id: "k",
+                limits: &low,
+            }],
+            10,
+        ))
+        .unwrap();
+        let d = c
+            .admit_now(&one(
+                "b",
+                &[Scope {
+                    id: "k",
+                    limits: &high,
+                }],
+                10,
+            ))
+            .unwrap_err();
         assert_eq!((d.kind, d.current), (LimitKind::Budget, 1005));
     }
 

@@ -165,6 +165,15 @@ impl Governance {
     /// Reload when another replica (or this one) changed the store; reset budgets whose
     /// period ended.
     async fn refresh(&self) -> Result<(), String> {
+        let w = self.writer.stats();
+        let m = crate::metrics::metrics();
+        m.spend_queue.set(w.depth.load(Ordering::Relaxed));
+        m.spend_dropped
+            .set(w.dropped.load(Ordering::Relaxed) as i64);
+        m.spend_written
+            .set(w.written.load(Ordering::Relaxed) as i64);
+        m.spend_flush_failures
+            .set(w.flush_failures.load(Ordering::Relaxed) as i64);
         let store = self.store.clone();
         let seq = self
             .run(async move { store.change_seq().await })
@@ -173,11 +182,6 @@ impl Governance {
         if seq != self.seq.load(Ordering::Relaxed) {
             self.reload().await?;
         }
-        let w = self.writer.stats();
-        let m = crate::metrics::metrics();
-        m.spend_queue.set(w.depth.load(Ordering::Relaxed));
-        m.spend_dropped.set(w.dropped.load(Ordering::Relaxed) as i64);
-        m.spend_written.set(w.written.load(Ordering::Relaxed) as i64);
         self.reset_periods().await
     }
 

@@ -18,13 +18,13 @@ use crate::api::request::ModelCall;
 use crate::api::response::{new_uuid, write_error};
 use crate::api::{ApiError, Endpoint};
 use crate::auth::{authenticate, route_allowed, Principal};
-use crate::governance::admission::{model_denied, Ask, Ticket};
-use crate::governance::Governance;
 use crate::config::Runtime;
+use crate::governance::admission::{model_denied, Ask, Ticket};
+use crate::governance::spend::SpendCtx;
+use crate::governance::Governance;
 use crate::metrics::{count_request, metrics};
 use crate::providers::chat::ClientWire;
 use crate::router::ModelGroup;
-use crate::governance::spend::SpendCtx;
 use crate::upstream::{Exchange, Record, ResponseMeta};
 
 /// The gateway service: the live config snapshot and the upstream connector.
@@ -139,16 +139,20 @@ impl Gateway {
             _ => count_request(name, endpoint.as_str(), ctx.status),
         }
         if let Some(gov) = &self.gov {
-            crate::governance::spend::finish(gov, ctx.ticket.take(), &SpendCtx {
-                call_id: &ctx.call_id,
-                asked_model: &ctx.asked_model,
-                group: name,
-                endpoint,
-                status: ctx.status,
-                started: ctx.started,
-                record: &ctx.record,
-                master_key: ctx.rt.master_key.as_ref(),
-            })
+            crate::governance::spend::finish(
+                gov,
+                ctx.ticket.take(),
+                &SpendCtx {
+                    call_id: &ctx.call_id,
+                    asked_model: &ctx.asked_model,
+                    group: name,
+                    endpoint,
+                    status: ctx.status,
+                    started: ctx.started,
+                    record: &ctx.record,
+                    master_key: ctx.rt.master_key.as_ref(),
+                },
+            )
             .await;
         }
         if let Some(g) = group {
@@ -427,16 +431,9 @@ impl Gateway {
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();
         let query = req.uri.query().map(str::to_string);
-        let (status, body) = crate::admin::manage::serve(
-            gov,
-            rt,
-            caller,
-            &method,
-            &path,
-            query.as_deref(),
-            body,
-        )
-        .await?;
+        let (status, body) =
+            crate::admin::manage::serve(gov, rt, caller, &method, &path, query.as_deref(), body)
+                .await?;
         let h = crate::api::response::header(status, "application/json", Some(body.len()))
             .map_err(internal)?;
         crate::api::response::write_full(session, h, body)

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod gov;
+pub mod relay;
 
 pub const MASTER_KEY: &str = "sk-test-master-key-0123456789";
 
