@@ -31,9 +31,8 @@ fn billed_usage(ticket: &Ticket, record: &Record) -> Option<Usage> {
     if let Some(u) = record.usage {
         return Some(u);
     }
-    if record.committed_at.is_none() {
-        return None;
-    }
+    // Nothing reached the client: nothing to bill.
+    record.committed_at?;
     let prompt = ticket.prompt_estimate();
     let completion = record.stream_events;
     Some(Usage {
