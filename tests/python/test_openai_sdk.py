@@ -101,14 +101,14 @@ class Proc:
                 self.popen.wait()
 
 
-def _spawn(name: str, argv: list[str], watch: str) -> Proc:
+def _spawn(name: str, argv: list[str], watch: str, cwd: str | None = None) -> Proc:
     """Start argv; `watch` ("stdout" or "stderr") is the stream carrying its listening line."""
     if not Path(argv[0]).is_file():
         pytest.fail(f"{argv[0]} not found: run `cargo build --bins` or set SWITCHYARD_BIN/SWITCHYARD_MOCK_BIN")
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
     # switchyard reads HOST/PORT/CONFIG_FILE_PATH from the environment; the argv below wins,
     # but drop them anyway so a stray value cannot confuse a failure message.
-    for var in ("HOST", "PORT", "CONFIG_FILE_PATH", "NUM_WORKERS"):
+    for var in ("HOST", "PORT", "CONFIG_FILE_PATH", "NUM_WORKERS", "DATABASE_URL", "REDIS_URL"):
         env.pop(var, None)
     popen = subprocess.Popen(
         argv,
@@ -118,6 +118,7 @@ def _spawn(name: str, argv: list[str], watch: str) -> Proc:
         text=True,
         bufsize=1,
         env=env,
+        cwd=cwd,
     )
     proc = Proc(name, popen)
     if watch == "stdout":
@@ -211,6 +212,7 @@ def stack() -> Iterator[Stack]:
                     "2",
                 ],
                 watch="stderr",
+                cwd=tmp,  # the gateway's SQLite store (switchyard.db) lands here
             )
             procs.append(gw)
             port = gw.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1)
@@ -588,3 +590,71 @@ def test_responses_state_needs_an_openai_group(client: openai.OpenAI) -> None:
     # An OpenAI-only group gets the request as it is.
     r = client.responses.create(model="chat", input="and then?", previous_response_id="resp_123")
     assert r.status == "completed"
+
+
+# --- virtual keys (governance) -------------------------------------------------------------------
+
+
+def _new_key(stack: Stack, **fields: object) -> str:
+    resp = httpx.post(
+        stack.gateway_url + "/key/generate",
+        headers={"Authorization": f"Bearer {MASTER_KEY}"},
+        json=fields,
+        timeout=10.0,
+    )
+    assert resp.status_code == 200, resp.text
+    key = resp.json()["key"]
+    assert key.startswith("sk-")
+    return key
+
+
+def _as_key(stack: Stack, key: str) -> openai.OpenAI:
+    return openai.OpenAI(api_key=key, base_url=stack.base_url, max_retries=0, timeout=30.0)
+
+
+def test_virtual_key_chat_reports_its_spend(stack: Stack) -> None:
+    with _as_key(stack, _new_key(stack, key_alias="sdk", max_budget=10)) as c:
+        raw = c.chat.completions.with_raw_response.create(
+            model="chat", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert raw.parse().choices[0].message.content
+        assert float(raw.headers["x-litellm-key-spend"]) >= 0.0
+        assert raw.headers["x-litellm-call-id"]
+
+
+def test_virtual_key_over_budget_is_bad_request(stack: Stack) -> None:
+    with _as_key(stack, _new_key(stack, max_budget=0)) as c:
+        with pytest.raises(openai.BadRequestError) as e:
+            c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+    body = _error_body(e.value)
+    assert body["type"] == "budget_exceeded"
+    assert body["message"].startswith("Budget has been exceeded!")
+
+
+def test_virtual_key_rpm_limit_is_rate_limit_error(stack: Stack) -> None:
+    with _as_key(stack, _new_key(stack, rpm_limit=1)) as c:
+        c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+        with pytest.raises(openai.RateLimitError) as e:
+            c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+    assert 1 <= int(e.value.response.headers["retry-after"]) <= 60
+
+
+def test_virtual_key_model_access_is_permission_denied(stack: Stack) -> None:
+    with _as_key(stack, _new_key(stack, models=["chat"])) as c:
+        with pytest.raises(openai.PermissionDeniedError) as e:
+            c.chat.completions.create(model="claude", messages=[{"role": "user", "content": "hi"}])
+    assert _error_body(e.value)["type"] == "key_model_access_denied"
+
+
+def test_deleted_virtual_key_is_authentication_error(stack: Stack) -> None:
+    key = _new_key(stack)
+    resp = httpx.post(
+        stack.gateway_url + "/key/delete",
+        headers={"Authorization": f"Bearer {MASTER_KEY}"},
+        json={"keys": [key]},
+        timeout=10.0,
+    )
+    assert resp.json() == {"deleted_keys": [key]}
+    with _as_key(stack, key) as c:
+        with pytest.raises(openai.AuthenticationError):
+            c.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
