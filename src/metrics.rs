@@ -49,6 +49,8 @@ pub struct Metrics {
     pub spend_dropped: IntGauge,
     pub spend_written: IntGauge,
     pub spend_flush_failures: IntGauge,
+    /// USD left in each team's budget (teams with a `max_budget`).
+    pub team_budget_left: prometheus::GaugeVec,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -256,6 +258,20 @@ impl Metrics {
                 "switchyard_spend_rows_dropped_total",
                 "Spend rows dropped because the ledger queue was full",
             ),
+            team_budget_left: {
+                let g = prometheus::GaugeVec::new(
+                    Opts::new(
+                        "litellm_remaining_team_budget_metric",
+                        "Remaining budget (USD) of each team with a max_budget",
+                    ),
+                    &["team", "team_alias"],
+                )
+                .unwrap_or_else(|_| unreachable_metric());
+                if let Err(e) = r.register(Box::new(g.clone())) {
+                    log::error!("metric litellm_remaining_team_budget_metric: {e}");
+                }
+                g
+            },
             spend_flush_failures: gauge(
                 &r,
                 "switchyard_spend_flush_failures_total",

@@ -207,7 +207,7 @@ impl Drop for Ticket {
     }
 }
 
-fn limits_of(s: &ScopeSpec, now: i64, tz: i64) -> ScopeLimits {
+pub(crate) fn limits_of(s: &ScopeSpec, now: i64, tz: i64) -> ScopeLimits {
     let (period, ledger) = match s.period {
         Some(p) => {
             let (_, end) = p.bounds(now, tz);

@@ -182,6 +182,7 @@ impl Governance {
         if seq != self.seq.load(Ordering::Relaxed) {
             self.reload().await?;
         }
+        self.export_team_budgets().await;
         self.reset_periods().await
     }
 
@@ -230,6 +231,32 @@ impl Governance {
         .await?
         .map_err(|e| e.to_string())?;
         self.reload().await
+    }
+
+    /// `litellm_remaining_team_budget_metric` for every team with a budget (bounded by the
+    /// teams an admin created).
+    async fn export_team_budgets(&self) {
+        let tables = self.tables.load_full();
+        let now = period::now_secs();
+        let mut seen = std::collections::HashSet::new();
+        let teams = tables
+            .keys
+            .values()
+            .flat_map(|k| k.scopes.iter())
+            .filter(|s| s.kind == Some(Kind::Team) && s.max_budget.is_some());
+        for s in teams {
+            if !seen.insert(s.id.as_str()) {
+                continue;
+            }
+            let limits = admission::limits_of(s, now, self.settings.tz_offset);
+            if let Ok(u) = self.counters.usage(&s.counter, &limits).await {
+                let left = s.max_budget.unwrap_or(0).saturating_sub(u.spent_nano);
+                crate::metrics::metrics()
+                    .team_budget_left
+                    .with_label_values(&[&s.id, s.alias.as_deref().unwrap_or("")])
+                    .set(entities::from_nano(left));
+            }
+        }
     }
 
     fn global_scope(&self, entities: &[crate::store::Entity]) -> Option<ScopeSpec> {

@@ -48,6 +48,8 @@ pub struct ScopeSpec {
     pub counter: String,
     /// How errors name it: `Key=alias (sk-...abcd)`, `Team=t1`.
     pub label: String,
+    /// The team's `team_alias` (metric labels).
+    pub alias: Option<String>,
     pub max_budget: Option<i64>,
     pub soft_budget: Option<i64>,
     pub period: Option<Period>,
@@ -258,6 +260,7 @@ fn key_view<'a>(
     let user = k.user_id.as_deref().and_then(|u| users.get(u));
     if let (Some(id), Some(t)) = (k.team_id.as_deref(), team) {
         let mut s = scope(Kind::Team, id, format!("Team={id}"), doc(Kind::Team, id));
+        s.alias = t.team_alias.clone();
         limits(
             &mut s,
             t.max_budget,

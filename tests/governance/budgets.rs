@@ -54,6 +54,22 @@ async fn a_team_budget_is_shared_by_every_key_of_the_team() {
         approx(info["team_info"]["spend"].as_f64().unwrap(), first.cost()),
         "{info}"
     );
+    // The remaining budget is exported per team (refreshed every second).
+    let series =
+        format!("litellm_remaining_team_budget_metric{{team=\"{team_id}\",team_alias=\"t\"}}");
+    let left: f64 = poll(
+        "the team budget gauge",
+        Duration::from_secs(5),
+        async || {
+            let text = crate::common::metrics_text(&gw).await;
+            let v: f64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())?;
+            (v != 0.0).then_some(v)
+        },
+    )
+    .await;
+    assert!(approx(left, TINY - first.cost()), "{left}");
 }
 
 #[tokio::test]
