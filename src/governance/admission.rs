@@ -115,14 +115,8 @@ impl Ticket {
         if self.limits.is_empty() {
             return;
         }
-        let scopes: Vec<Scope<'_>> = self
-            .specs()
-            .zip(&self.limits)
-            .map(|(s, l)| Scope {
-                id: &s.counter,
-                limits: l,
-            })
-            .collect();
+        let specs: Vec<&ScopeSpec> = self.specs().collect();
+        let scopes = scopes_of(&specs, &self.limits);
         let settle = Settle {
             request_id: &self.request_id,
             scopes: &scopes,
@@ -207,6 +201,18 @@ impl Drop for Ticket {
     }
 }
 
+/// The counters' view of the scopes: each one's counter id and limits.
+fn scopes_of<'a>(specs: &[&'a ScopeSpec], limits: &'a [ScopeLimits]) -> Vec<Scope<'a>> {
+    specs
+        .iter()
+        .zip(limits)
+        .map(|(s, l)| Scope {
+            id: &s.counter,
+            limits: l,
+        })
+        .collect()
+}
+
 pub(crate) fn limits_of(s: &ScopeSpec, now: i64, tz: i64) -> ScopeLimits {
     let (period, ledger) = match s.period {
         Some(p) => {
@@ -271,14 +277,7 @@ impl Governance {
             return Ok(t);
         }
         let specs: Vec<&ScopeSpec> = t.specs().collect();
-        let scopes: Vec<Scope<'_>> = specs
-            .iter()
-            .zip(&t.limits)
-            .map(|(s, l)| Scope {
-                id: &s.counter,
-                limits: l,
-            })
-            .collect();
+        let scopes = scopes_of(&specs, &t.limits);
         let admit = Admit {
             request_id: &t.request_id,
             scopes: &scopes,
