@@ -48,12 +48,16 @@ fn admit_settle(c: &mut Criterion) {
             limits: &team,
         },
     ];
-    let ids: Vec<String> = (0..1024).map(|i| format!("req-{i:08}")).collect();
-    let mut n = 0usize;
+    // A fresh request id each iteration (settles are idempotent per id), in a reused buffer.
+    let mut id = String::with_capacity(32);
+    let mut n = 0u64;
     c.bench_function("governance/local_admit_settle_4_scopes", |b| {
         b.iter(|| {
-            let id = &ids[n % ids.len()];
+            use std::fmt::Write;
+            id.clear();
+            let _ = write!(id, "req-{n:016x}");
             n += 1;
+            let id = id.as_str();
             let a = Admit {
                 request_id: id,
                 scopes: &scopes,
