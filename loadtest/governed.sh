@@ -5,7 +5,8 @@
 # Builds release `switchyard` and `switchyard-mock`, starts the mock and the gateway (its SQLite
 # store in a temp dir), generates a virtual key (max_budget 1e6, rpm_limit and tpm_limit far
 # above the load), then runs wrk against the gateway REPS times per key, alternating, and reads
-# the gateway's CPU time (utime + stime from /proc/PID/stat) around each run. Prints CPU µs per
+# the gateway's CPU time (utime + stime from /proc/PID/stat) around each run; the order of the
+# two modes alternates between repetitions. Prints CPU µs per
 # request per mode, the median of the repetitions, and the governed/master ratio; writes
 # results.md to loadtest/results/<date>-governed/ (or RESULTS_DIR).
 #
@@ -93,7 +94,9 @@ TICK="$(getconf CLK_TCK)"
 
 declare -A RESULTS
 for rep in $(seq "$REPS"); do
-    for mode in master governed; do
+    # Alternate which mode goes first (ABBA), so drift over the run hits both alike.
+    order="master governed"; (( rep % 2 == 0 )) && order="governed master"
+    for mode in $order; do
         key="$MASTER_KEY"; [[ "$mode" == governed ]] && key="$VKEY"
         before="$(cpu_ticks)"
         line="$(cd "$ROOT" && KEY="$key" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" \
