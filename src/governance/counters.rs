@@ -262,10 +262,8 @@ struct Settled {
 
 impl Settled {
     /// Records `id`; false when it was already settled.
-    fn insert(&mut self, id: &str) -> bool {
-        let mut h = DefaultHasher::new();
-        h.write(id.as_bytes());
-        let h = h.finish();
+    /// Records the request id hashed by `id_hash`; false when it was already settled.
+    fn insert(&mut self, h: u64) -> bool {
         if !self.set.insert(h) {
             return false;
         }
@@ -339,6 +337,9 @@ impl LocalCounters {
         let now = (self.clock)();
         let window = window_start(now);
         let reset = reset_after(now);
+        // Hashing and allocation happen before the lock, to keep the critical section short.
+        let rid = id_hash(a.request_id);
+        let mut amounts = Vec::with_capacity(a.scopes.len());
         let mut inner = self.lock();
         for (i, scope) in a.scopes.iter().enumerate() {
             let Some(st) = inner.scope(scope.id) else {
@@ -354,7 +355,6 @@ impl LocalCounters {
             reset_after_secs: reset,
             ..Admitted::default()
         };
-        let mut amounts = Vec::with_capacity(a.scopes.len());
         if let Some(first) = a.scopes.first() {
             if first.limits.budget.is_some() {
                 out.first_spent = inner.scopes.get(first.id).map(|st| st.spent);
@@ -382,7 +382,7 @@ impl LocalCounters {
                 tighten(&mut out.remaining_tokens, tpm.saturating_sub(st.tokens));
             }
         }
-        inner.reservations.insert(id_hash(a.request_id), amounts);
+        inner.reservations.insert(rid, amounts);
         Ok(out)
     }
 
@@ -390,11 +390,12 @@ impl LocalCounters {
     pub fn settle_now(&self, s: &Settle<'_>) {
         let window = window_start((self.clock)());
         let delta = limit_i64(s.tokens_actual).saturating_sub(limit_i64(s.tokens_reserved));
+        let rid = id_hash(s.request_id);
         let mut inner = self.lock();
-        if !inner.settled.insert(s.request_id) {
+        if !inner.settled.insert(rid) {
             return;
         }
-        let amounts = inner.reservations.remove(&id_hash(s.request_id));
+        let amounts = inner.reservations.remove(&rid);
         for (i, scope) in s.scopes.iter().enumerate() {
             let reserved = amounts
                 .as_ref()
@@ -411,6 +412,9 @@ impl LocalCounters {
                 st.spent = st.spent.saturating_add(s.cost_actual);
             }
         }
+        // Unlock before the reservation record is freed.
+        drop(inner);
+        drop(amounts);
     }
 
     /// The synchronous step behind [`Counters::usage`].
@@ -573,12 +577,12 @@ mod tests {
     #[test]
     fn settled_ids_are_remembered_up_to_the_bound() {
         let mut s = Settled::default();
-        assert!(s.insert("first"));
-        assert!(!s.insert("first"));
+        assert!(s.insert(id_hash("first")));
+        assert!(!s.insert(id_hash("first")));
         for i in 0..SETTLED_CAPACITY {
-            assert!(s.insert(&format!("id{i}")));
+            assert!(s.insert(id_hash(&format!("id{i}"))));
         }
         assert_eq!(s.order.len(), SETTLED_CAPACITY);
-        assert!(s.insert("first"), "the oldest id was forgotten");
+        assert!(s.insert(id_hash("first")), "the oldest id was forgotten");
     }
 }
