@@ -15,13 +15,15 @@ pub fn hash_key(key: &[u8]) -> [u8; 32] {
     Sha256::digest(key).into()
 }
 
-/// Lower-case hex of a key hash.
-pub fn hex(hash: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    hash.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// Lower-case hex of bytes (key hashes, SigV4 digests).
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    s
 }
 
 /// Hex back to a hash; `None` for anything that is not 64 hex digits.

@@ -327,12 +327,6 @@ impl Gateway {
                         call.raw_field("user")
                             .and_then(|u| serde_json::from_slice::<String>(u).ok())
                     });
-                let price = group
-                    .deployments
-                    .iter()
-                    .map(|d| d.price)
-                    .reduce(crate::governance::cost::Price::max)
-                    .unwrap_or_default();
                 let prompt_tokens = call.input_json().len() as u64 / 4 + 1;
                 let key = match &principal {
                     Principal::Key(k) => Some(k.clone()),
@@ -345,7 +339,7 @@ impl Gateway {
                         group: &group.name,
                         end_user: end_user.as_deref(),
                         prompt_tokens,
-                        cost_estimate: price.estimate(prompt_tokens, call.max_tokens),
+                        cost_estimate: group.worst_price.estimate(prompt_tokens, call.max_tokens),
                     })
                     .await?;
                 ctx.asked_model = call.model.to_string();

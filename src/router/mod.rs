@@ -34,6 +34,9 @@ pub struct ModelGroup {
     /// `optional_pre_call_checks: [enforce_model_rate_limits]`: `rpm`/`tpm` are hard limits.
     pub enforce_rate_limits: bool,
     pub metrics: GroupMetrics,
+    /// The dearest price among the deployments, field by field: what a budget reservation
+    /// is priced at, before the deployment is chosen.
+    pub worst_price: crate::governance::cost::Price,
 }
 
 impl ModelGroup {
@@ -53,7 +56,13 @@ impl ModelGroup {
             .unwrap_or_else(|| vec![1.0; deployments.len()]);
         let metrics = GroupMetrics::new(&name);
         let num_retries = deployments.iter().find_map(|d| d.num_retries);
+        let worst_price = deployments
+            .iter()
+            .map(|d| d.price)
+            .reduce(crate::governance::cost::Price::max)
+            .unwrap_or_default();
         ModelGroup {
+            worst_price,
             name,
             deployments,
             weights,

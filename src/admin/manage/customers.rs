@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{bad, get, live_spend, load, money, not_found, now_iso, of_kind, parse, period};
-use super::{put, reload, remove, reply, start_period, ApiError, Query, Reply};
+use super::{check_all, put, reload, remove, reply, start_period, ApiError, Query, Reply};
 use crate::governance::entities::{BudgetDoc, CustomerDoc};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
@@ -182,26 +182,10 @@ fn ids(body: &[u8]) -> Result<Vec<String>, ApiError> {
     Ok(d.user_ids)
 }
 
-/// Every id must name a customer, or nothing is changed.
-fn check_all(all: &[Entity], ids: &[String]) -> Result<(), ApiError> {
-    let missing: Vec<&str> = ids
-        .iter()
-        .filter(|id| !all.iter().any(|e| e.kind == Kind::Customer && &e.id == *id))
-        .map(String::as_str)
-        .collect();
-    match missing.is_empty() {
-        true => Ok(()),
-        false => Err(not_found(format!(
-            "End Users not found: {}",
-            missing.join(", ")
-        ))),
-    }
-}
-
 /// `POST /customer/delete`.
 pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     let ids = ids(body)?;
-    check_all(&load(gov).await?, &ids)?;
+    check_all(&load(gov).await?, Kind::Customer, &ids, "End Users")?;
     for id in &ids {
         remove(gov, Kind::Customer, id).await?;
     }
@@ -213,7 +197,7 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
 pub(crate) async fn block(gov: &Governance, body: &[u8], blocked: bool) -> Reply {
     let ids = ids(body)?;
     let all = load(gov).await?;
-    check_all(&all, &ids)?;
+    check_all(&all, Kind::Customer, &ids, "End Users")?;
     for (_, mut c) in of_kind::<CustomerDoc>(&all, Kind::Customer) {
         if ids.contains(&c.user_id) {
             c.blocked = blocked;

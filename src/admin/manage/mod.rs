@@ -224,6 +224,27 @@ pub(crate) fn bad(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(message).with_param(param)
 }
 
+/// Every id must name an entity of `kind`, or nothing is changed: 404 naming the missing.
+pub(crate) fn check_all(
+    all: &[Entity],
+    kind: Kind,
+    ids: &[String],
+    what: &str,
+) -> Result<(), ApiError> {
+    let missing: Vec<&str> = ids
+        .iter()
+        .filter(|id| !all.iter().any(|e| e.kind == kind && &e.id == *id))
+        .map(String::as_str)
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(not_found(format!(
+            "{what} not found: {}",
+            missing.join(", ")
+        ))),
+    }
+}
+
 pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
     ApiError::new(404, ErrorKind::NotFound, message)
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::keys::key_object;
 use super::users::ensure_user;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
-use super::{period, put, reload, remove, reply, start_period, ApiError, Query, Reply};
+use super::{check_all, period, put, reload, remove, reply, start_period, ApiError, Query, Reply};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
 use crate::governance::Governance;
@@ -203,18 +203,7 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         return Err(bad("team_ids", "team_ids is required"));
     }
     let all = load(gov).await?;
-    let missing: Vec<&str> = d
-        .team_ids
-        .iter()
-        .filter(|id| !all.iter().any(|e| e.kind == Kind::Team && &e.id == *id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(not_found(format!(
-            "Teams not found: {}",
-            missing.join(", ")
-        )));
-    }
+    check_all(&all, Kind::Team, &d.team_ids, "Teams")?;
     for id in &d.team_ids {
         for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)
             .iter()

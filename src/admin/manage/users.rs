@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::key_fields::KeyFields;
 use super::keys::{create, key_object};
-use super::Reply;
 use super::{bad, forbidden, get, live_spend, load, money, not_found, now_iso, object, of_kind};
+use super::{check_all, Reply};
 use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
@@ -241,18 +241,7 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
         return Err(bad("user_ids", "user_ids is required"));
     }
     let all = load(gov).await?;
-    let missing: Vec<&str> = d
-        .user_ids
-        .iter()
-        .filter(|id| !all.iter().any(|e| e.kind == Kind::User && &e.id == *id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(not_found(format!(
-            "Users not found: {}",
-            missing.join(", ")
-        )));
-    }
+    check_all(&all, Kind::User, &d.user_ids, "Users")?;
     for id in &d.user_ids {
         let mine = |u: &Option<String>| u.as_ref() == Some(id);
         for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)

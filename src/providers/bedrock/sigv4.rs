@@ -12,6 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::governance::tables::hex;
+
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Long-term or temporary AWS credentials.
@@ -219,16 +221,6 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8>
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     hmac(&k_service, b"aws4_request")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
-    s
 }
 
 /// `YYYYMMDDTHHMMSSZ` in UTC (times before 1970 are clamped to the epoch).
