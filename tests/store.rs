@@ -397,6 +397,33 @@ async fn record_idempotent(db: &Db) {
 }
 each_db!(record_adds_spend_once_per_request, record_idempotent);
 
+async fn record_large_batch(db: &Db) {
+    let store = db.open().await;
+    store.insert(Kind::Key, "k", "{}").await.unwrap();
+    // More rows than one INSERT statement carries, with a repeat across statements.
+    let mut rows: Vec<SpendRow> = (0..250)
+        .map(|i| {
+            let mut r = row(&format!("req-{i:03}"), "k", 1 + i, 10 + i);
+            r.scopes = vec![(Kind::Key, "k".to_string())];
+            r
+        })
+        .collect();
+    rows.push(rows[5].clone());
+    assert_eq!(store.record(&rows).await.unwrap(), 250);
+    let want: i64 = (1..=250).sum();
+    assert_eq!(spend_of(&store, Kind::Key, "k").await, want);
+    let mut q = SpendQuery::default();
+    q.limit = 1000;
+    assert_eq!(store.spend_logs(&q).await.unwrap().len(), 250);
+    // The same batch again adds nothing.
+    assert_eq!(store.record(&rows).await.unwrap(), 0);
+    assert_eq!(spend_of(&store, Kind::Key, "k").await, want);
+}
+each_db!(
+    record_writes_batches_larger_than_one_statement,
+    record_large_batch
+);
+
 async fn logs(db: &Db) {
     let store = db.open().await;
     let mut full = row("r1", "k1", 11, 1_000);

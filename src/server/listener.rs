@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pingora_core::apps::ServerApp;
-use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::server::{ListenFds, ShutdownWatch};
 use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 
+use super::conn::Conn;
 use crate::proxy::Gateway;
 
 pub struct GatewayService {
@@ -68,7 +68,7 @@ impl Service for GatewayService {
                     let app = self.app.clone();
                     let shutdown = shutdown.clone();
                     tokio::spawn(async move {
-                        let mut next = app.process_new(Box::new(L4Stream::from(tcp)), &shutdown).await;
+                        let mut next = app.process_new(Box::new(Conn::new(tcp)), &shutdown).await;
                         while let Some(stream) = next {
                             next = app.process_new(stream, &shutdown).await;
                         }

@@ -1,5 +1,6 @@
 //! Process lifecycle: build the Pingora server, listen, reload on SIGHUP, drain on SIGTERM.
 
+mod conn;
 mod health_loop;
 mod listener;
 mod signals;

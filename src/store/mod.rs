@@ -242,7 +242,11 @@ impl Store {
         };
         let init_sql = match (backend, &schema) {
             (Backend::Sqlite, _) => Some(
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+                // WAL with synchronous = NORMAL: a commit survives a crash of the process (what
+                // the spend ledger needs) without an fsync per commit; only power loss can take
+                // the last commits back, and the database stays consistent either way.
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;"
                     .to_string(),
             ),
             (Backend::Postgres, Some(schema)) => Some(format!("SET search_path TO \"{schema}\"")),

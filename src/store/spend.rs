@@ -1,6 +1,8 @@
 //! The spend ledger: recording spend rows idempotently and querying them back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -160,6 +162,43 @@ impl Filter {
     }
 }
 
+/// Rows per INSERT statement: 22 parameters each, well under SQLite's and Postgres's limits.
+const INSERT_CHUNK: usize = 100;
+/// Columns per spend row, in `SPEND_COLUMNS` order.
+const SPEND_ARITY: usize = 22;
+
+/// `INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING RETURNING request_id` for `n`
+/// rows; the full-chunk statements are built once (and so prepared once per connection).
+/// SQLite gets anonymous `?` placeholders: it looks a numbered one up by a linear scan, which
+/// makes binding a statement with thousands of them quadratic.
+fn insert_sql(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
+    static FULL: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let numbered = backend == Backend::Postgres;
+    let build = |n: usize| {
+        let mut sql = format!("INSERT INTO sy_spend_logs ({SPEND_COLUMNS}) VALUES ");
+        for r in 0..n {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..SPEND_ARITY {
+                sql.push_str(if c == 0 { "" } else { ", " });
+                if numbered {
+                    let _ = write!(sql, "${}", r * SPEND_ARITY + c + 1);
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+        sql
+    };
+    if n == INSERT_CHUNK {
+        let full = FULL[usize::from(numbered)].get_or_init(|| build(INSERT_CHUNK));
+        std::borrow::Cow::Borrowed(full.as_str())
+    } else {
+        std::borrow::Cow::Owned(build(n))
+    }
+}
+
 const SPEND_COLUMNS: &str = "request_id, call_type, api_key, key_alias, team_id, user_id, \
     end_user, model, model_group, model_id, custom_llm_provider, api_base, prompt_tokens, \
     completion_tokens, total_tokens, spend_nano, start_time, end_time, status, cache_hit, \
@@ -174,45 +213,56 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
-        let insert_sql = format!(
-            "INSERT INTO sy_spend_logs ({SPEND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-             ON CONFLICT (request_id) DO NOTHING"
-        );
         let mut tx = self.pool.begin().await.map_err(db_err("record spend"))?;
+        // Multi-row inserts: one statement per INSERT_CHUNK rows, not one per row (each
+        // statement is a round trip to the database, and to SQLite's worker thread).
+        let mut fresh: HashSet<String> = HashSet::with_capacity(rows.len());
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let sql = insert_sql(self.backend, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                let tags = serde_json::to_string(&row.request_tags)
+                    .map_err(|e| StoreError(format!("record spend: request_tags: {e}")))?;
+                query = query
+                    .bind(row.request_id.as_str())
+                    .bind(row.call_type.as_str())
+                    .bind(row.api_key.as_str())
+                    .bind(row.key_alias.as_deref())
+                    .bind(row.team_id.as_deref())
+                    .bind(row.user_id.as_deref())
+                    .bind(row.end_user.as_deref())
+                    .bind(row.model.as_str())
+                    .bind(row.model_group.as_str())
+                    .bind(row.model_id.as_deref())
+                    .bind(row.custom_llm_provider.as_deref())
+                    .bind(row.api_base.as_deref())
+                    .bind(row.prompt_tokens)
+                    .bind(row.completion_tokens)
+                    .bind(row.total_tokens)
+                    .bind(row.spend_nano)
+                    .bind(row.start_time)
+                    .bind(row.end_time)
+                    .bind(row.status.as_str())
+                    .bind(row.cache_hit)
+                    .bind(row.metadata.as_str())
+                    .bind(tags);
+            }
+            // RETURNING names the rows this statement inserted: those not logged before.
+            for r in query
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err("record spend"))?
+            {
+                let id: String = r.try_get(0).map_err(db_err("record spend"))?;
+                fresh.insert(id);
+            }
+        }
         let mut inserted = 0usize;
         // Summed per scope and applied in a fixed order, so concurrent writers lock alike.
         let mut deltas: BTreeMap<(&'static str, &str), i64> = BTreeMap::new();
         for row in rows {
-            let tags = serde_json::to_string(&row.request_tags)
-                .map_err(|e| StoreError(format!("record spend: request_tags: {e}")))?;
-            let done = sqlx::query(&insert_sql)
-                .bind(row.request_id.as_str())
-                .bind(row.call_type.as_str())
-                .bind(row.api_key.as_str())
-                .bind(row.key_alias.as_deref())
-                .bind(row.team_id.as_deref())
-                .bind(row.user_id.as_deref())
-                .bind(row.end_user.as_deref())
-                .bind(row.model.as_str())
-                .bind(row.model_group.as_str())
-                .bind(row.model_id.as_deref())
-                .bind(row.custom_llm_provider.as_deref())
-                .bind(row.api_base.as_deref())
-                .bind(row.prompt_tokens)
-                .bind(row.completion_tokens)
-                .bind(row.total_tokens)
-                .bind(row.spend_nano)
-                .bind(row.start_time)
-                .bind(row.end_time)
-                .bind(row.status.as_str())
-                .bind(row.cache_hit)
-                .bind(row.metadata.as_str())
-                .bind(tags)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err("record spend"))?;
-            if done.rows_affected() == 0 {
+            // `remove`: a request id twice in one batch counts once, as it is logged once.
+            if !fresh.remove(&row.request_id) {
                 continue;
             }
             inserted += 1;

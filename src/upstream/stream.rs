@@ -15,6 +15,10 @@ use crate::api::error::{ApiError, ErrorKind};
 use crate::api::response::header;
 use crate::router::Deployment;
 
+/// Bytes of translated events gathered from already-arrived upstream chunks before they are
+/// written to the client.
+const COALESCE_MAX: usize = 16 * 1024;
+
 /// The lifecycle of one streamed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StreamState {
@@ -42,13 +46,18 @@ pub(super) async fn pump(
     let mut out = BytesMut::with_capacity(4096);
     let mut state = StreamState::Buffering;
     let mut saw_done = false;
+    // A read already taken from the upstream, to handle before waiting again.
+    let mut carried = None;
     loop {
         let until = if state == StreamState::Buffering {
             first_deadline
         } else {
             deadline
         };
-        let read = tokio::select! {
+        let read = if let Some(r) = carried.take() {
+            Some(r)
+        } else {
+            tokio::select! {
             biased;
             _ = session.as_downstream_mut().read_body_or_idle(true) => {
                 up.shutdown().await;
@@ -57,6 +66,7 @@ pub(super) async fn pump(
             }
             _ = tokio::time::sleep_until(until.into()) => None,
             r = up.read_response_body() => Some(r),
+            }
         };
         let failure = match read {
             None => {
@@ -163,6 +173,19 @@ pub(super) async fn pump(
                         state = StreamState::Committed;
                     }
                     _ => {}
+                }
+                if state == StreamState::Committed && out.len() < COALESCE_MAX {
+                    // Events the upstream already delivered (one HTTP chunk each) leave with
+                    // these in one write: one send per read, not one per event.
+                    let more = tokio::select! {
+                        biased;
+                        r = up.read_response_body() => Some(r),
+                        () = std::future::ready(()) => None,
+                    };
+                    if more.is_some() {
+                        carried = more;
+                        continue;
+                    }
                 }
                 if state == StreamState::Committed
                     && !out.is_empty()
