@@ -310,7 +310,9 @@ def main():
                         if profile not in target.bases:
                             continue
                         one_run(ctx, name, target, profile, c, duration, rate, stream, tool)
-        meta["peak_rss_mib"] = {tg.name: round(t.memory_mib(tg.all_pids(), "VmHWM"), 1) for tg in tgts}
+        # Per serving process (a bare Pingora or a mock per profile; one process or tree otherwise).
+        meta["peak_rss_mib"] = {tg.name: max(round(t.memory_mib(tg.pids(p), "VmHWM"), 1) for p in tg.bases)
+                                for tg in tgts}
         if args.soak:
             gov = next((tg for tg in tgts if tg.name == "switchyard-governed"), None)
             if gov:
@@ -359,7 +361,7 @@ def warm_up(ctx, tgts):
             if profile in tg.bases:
                 oha(tg.url(profile), tg.key, ctx["bodies"][(profile, False)], 8, 1)
     time.sleep(1)
-    return {tg.name: round(t.memory_mib(tg.all_pids(), "VmRSS"), 1) for tg in tgts}
+    return {tg.name: round(t.memory_mib(tg.pids("m0"), "VmRSS"), 1) for tg in tgts}
 
 
 def reset_postgres(url):

@@ -184,12 +184,6 @@ class Target:
     def pids(self, profile):
         return proc_tree(self.procs[profile].pid)
 
-    def all_pids(self):
-        seen = []
-        for proc in {id(p): p for p in self.procs.values()}.values():
-            seen.extend(proc_tree(proc.pid))
-        return seen
-
     def start(self):
         raise NotImplementedError
 

@@ -412,8 +412,10 @@ async fn record_large_batch(db: &Db) {
     assert_eq!(store.record(&rows).await.unwrap(), 250);
     let want: i64 = (1..=250).sum();
     assert_eq!(spend_of(&store, Kind::Key, "k").await, want);
-    let mut q = SpendQuery::default();
-    q.limit = 1000;
+    let q = SpendQuery {
+        limit: 1000,
+        ..SpendQuery::default()
+    };
     assert_eq!(store.spend_logs(&q).await.unwrap().len(), 250);
     // The same batch again adds nothing.
     assert_eq!(store.record(&rows).await.unwrap(), 0);
