@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 
 use async_trait::async_trait;
 use clap::Parser;
-use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::Server;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_error::Result;
@@ -51,13 +50,8 @@ fn main() {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let conf = ServerConf {
-        threads,
-        grace_period_seconds: Some(0),
-        graceful_shutdown_timeout_seconds: Some(1),
-        upstream_keepalive_pool_size: 1024,
-        ..ServerConf::default()
-    };
+    // The same server settings as Switchyard's own (workers, upstream pool size).
+    let conf = switchyard::server::server_conf(threads);
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let mut proxy = pingora_proxy::http_proxy_service(

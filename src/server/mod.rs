@@ -27,6 +27,19 @@ pub fn draining() -> bool {
     DRAINING.load(Ordering::Relaxed)
 }
 
+/// The Pingora server settings Switchyard runs with: `threads` workers, an upstream pool of
+/// 1024 idle connections, no grace period (the drain is ours). `examples/pingora_passthrough.rs`
+/// uses them too, so the load tests compare like with like.
+pub fn server_conf(threads: usize) -> ServerConf {
+    ServerConf {
+        threads,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        upstream_keepalive_pool_size: 1024,
+        ..ServerConf::default()
+    }
+}
+
 /// What `switchyard` was asked to do.
 pub struct ServeOptions {
     pub config: PathBuf,
@@ -140,14 +153,7 @@ pub fn run(opts: ServeOptions) -> i32 {
     }
     let local: Option<SocketAddr> = std_listener.local_addr().ok();
 
-    let conf = ServerConf {
-        threads: opts.workers,
-        grace_period_seconds: Some(0),
-        graceful_shutdown_timeout_seconds: Some(1),
-        upstream_keepalive_pool_size: 1024,
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let mut server = Server::new_with_opt_and_conf(None, server_conf(opts.workers));
     server.bootstrap();
     let conf = server.configuration.clone();
     let connector = Arc::new(Connector::new(Some(ConnectorOptions::from_server_conf(
