@@ -278,7 +278,9 @@ def main():
     args.scenarios = [x for x in args.scenarios.split(",") if x]
     args.concurrency = [int(x) for x in args.concurrency.split(",")]
     args.rates = [int(x) for x in args.rates.split(",")]
-    out_dir = args.out or os.path.join(HERE, "results", datetime.date.today().isoformat())
+    # A quick run never overwrites the day's full run.
+    folder = datetime.date.today().isoformat() + ("-quick" if args.quick else "")
+    out_dir = args.out or os.path.join(HERE, "results", folder)
     os.makedirs(out_dir, exist_ok=True)
 
     ensure_tools(args)
