@@ -58,14 +58,14 @@ pub(super) async fn pump(
             Some(r)
         } else {
             tokio::select! {
-            biased;
-            _ = session.as_downstream_mut().read_body_or_idle(true) => {
-                up.shutdown().await;
-                log::debug!("client left mid-stream; upstream {} cancelled", dep.id);
-                return if state == StreamState::Committed { Outcome::Done } else { Outcome::ClientGone };
-            }
-            _ = tokio::time::sleep_until(until.into()) => None,
-            r = up.read_response_body() => Some(r),
+                biased;
+                _ = session.as_downstream_mut().read_body_or_idle(true) => {
+                    up.shutdown().await;
+                    log::debug!("client left mid-stream; upstream {} cancelled", dep.id);
+                    return if state == StreamState::Committed { Outcome::Done } else { Outcome::ClientGone };
+                }
+                _ = tokio::time::sleep_until(until.into()) => None,
+                r = up.read_response_body() => Some(r),
             }
         };
         let failure = match read {
