@@ -127,14 +127,20 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
-def oha(url, key, body, c, duration, rate=None):
+def oha_argv(url, key, body, c, duration, rate=None):
+    """oha posting `body` to `url` for `duration` s from `c` connections, JSON on stdout."""
     argv = ["oha", "-z", f"{duration}s", "-c", str(c), "--no-tui", "--output-format", "json",
             "-m", "POST", "-T", "application/json", "-D", body]
     if key:
         argv += ["-H", f"authorization: Bearer {key}"]
     if rate:
         argv += ["-q", str(rate), "--latency-correction"]
-    out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=duration + 120)
+    return argv + [url]
+
+
+def oha(url, key, body, c, duration, rate=None):
+    out = subprocess.run(oha_argv(url, key, body, c, duration, rate),
+                         capture_output=True, text=True, timeout=duration + 120)
     if out.returncode != 0:
         raise RuntimeError(f"oha failed: {out.stderr.strip()[:500]}")
     j = json.loads(out.stdout)
@@ -230,10 +236,8 @@ def soak(ctx, target, seconds, rate):
     pids = target.pids("m0")
     body = ctx["bodies"][("m0", False)]
     samples = []
-    proc = subprocess.Popen(["oha", "-z", f"{seconds}s", "-c", "64", "-q", str(rate), "--no-tui",
-                             "--output-format", "json", "-m", "POST", "-T", "application/json",
-                             "-D", body, "-H", f"authorization: Bearer {target.key}",
-                             target.url("m0")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(oha_argv(target.url("m0"), target.key, body, 64, seconds, rate),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     start = time.monotonic()
     while proc.poll() is None:
         samples.append((round(time.monotonic() - start), round(t.memory_mib(pids, "VmRSS"), 1)))

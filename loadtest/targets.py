@@ -36,15 +36,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_http(url, proc, log, timeout=120.0, headers=None):
+def wait_http(url, proc, log, timeout=120.0):
     """Polls `url` until it answers (any status below 500) or `proc` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{url}: process exited ({proc.returncode}); log {log}:\n{tail(log)}")
         try:
-            req = urllib.request.Request(url, headers=headers or {})
-            with urllib.request.urlopen(req, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status < 500:
                     return
         except urllib.error.HTTPError as e:
@@ -187,6 +186,11 @@ class Target:
     def start(self):
         raise NotImplementedError
 
+    def serve_every_group(self, base, proc):
+        """One gateway process at `base` answers every profile's model group (and Anthropic's)."""
+        for profile in list(self.fleet.mocks) + ["anthropic"]:
+            self.bases[profile], self.procs[profile] = base, proc
+
 
 class Direct(Target):
     """Straight at the mock: the baseline every other target's added latency is taken over."""
@@ -277,7 +281,7 @@ class Nginx(Target):
         return m.group(1) if m else "?"
 
 
-def model_list(mocks, anthropic=True):
+def model_list(mocks):
     """One model group per profile (`bench-<profile>`), plus `bench-anthropic` on the m0 mock."""
     lines = ["model_list:"]
     for profile, (base, _) in mocks.items():
@@ -290,16 +294,15 @@ def model_list(mocks, anthropic=True):
             "      input_cost_per_token: 0.0000025",
             "      output_cost_per_token: 0.00001",
         ]
-    if anthropic:
-        lines += [
-            "  - model_name: bench-anthropic",
-            "    litellm_params:",
-            "      model: anthropic/bench-anthropic",
-            f"      api_base: {mocks['m0'][0]}",
-            "      api_key: sk-ant-mock",
-            "      input_cost_per_token: 0.000003",
-            "      output_cost_per_token: 0.000015",
-        ]
+    lines += [
+        "  - model_name: bench-anthropic",
+        "    litellm_params:",
+        "      model: anthropic/bench-anthropic",
+        f"      api_base: {mocks['m0'][0]}",
+        "      api_key: sk-ant-mock",
+        "      input_cost_per_token: 0.000003",
+        "      output_cost_per_token: 0.000015",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -351,8 +354,7 @@ class Switchyard(Target):
                 "max_parallel_requests": 1000000,
             }, MASTER_KEY)
             self.key = generated["key"]
-        for profile in list(self.fleet.mocks) + ["anthropic"]:
-            self.bases[profile], self.procs[profile] = base, proc
+        self.serve_every_group(base, proc)
 
 
 class LiteLLM(Target):
@@ -380,8 +382,7 @@ class LiteLLM(Target):
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/health/readiness", proc, log, timeout=300)
         self.key = MASTER_KEY
-        for profile in list(self.fleet.mocks) + ["anthropic"]:
-            self.bases[profile], self.procs[profile] = base, proc
+        self.serve_every_group(base, proc)
 
     def version(self):
         py = os.path.join(self.venv, "bin", "python")

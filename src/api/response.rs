@@ -13,22 +13,14 @@ use crate::providers::chat::ClientWire;
 /// random bits. Time-ordered ids land next to each other in the spend log's primary-key index,
 /// so a batch of inserts touches a few index pages instead of one page per row.
 pub fn new_uuid() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-        & 0xFFFF_FFFF_FFFF;
+    let ms = u128::try_from(crate::store::now_ms()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
     let random: u128 = rand::random();
-    let mut v = (u128::from(ms) << 80) | (random & ((1u128 << 80) - 1));
+    let mut v = (ms << 80) | (random & ((1u128 << 80) - 1));
     v = (v & !(0xFu128 << 76)) | (0x7u128 << 76); // version 7
     v = (v & !(0x3u128 << 62)) | (0x2u128 << 62); // variant 10
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        let nibble = (v >> (124 - 4 * i)) & 0xF;
-        out.push(char::from(HEX[nibble as usize]));
+    let mut out = crate::governance::tables::hex(&v.to_be_bytes());
+    for at in [8, 13, 18, 23] {
+        out.insert(at, '-');
     }
     out
 }
@@ -96,10 +88,8 @@ mod tests {
         let dashes: Vec<usize> = u.match_indices('-').map(|(i, _)| i).collect();
         assert_eq!(dashes, [8, 13, 18, 23]);
         // The first 48 bits are the time in milliseconds: ids sort by creation time.
-        let ms = u64::from_str_radix(&u.replace('-', "")[..12], 16).unwrap_or(0);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let ms = i64::from_str_radix(&u.replace('-', "")[..12], 16).unwrap_or(0);
+        let now = crate::store::now_ms();
         assert!(now.abs_diff(ms) < 60_000, "{u}: {ms} vs {now}");
     }
 }
