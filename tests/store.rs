@@ -549,6 +549,51 @@ async fn grouping(db: &Db) {
 }
 each_db!(spend_by_groups_and_sums, grouping);
 
+async fn upgrade_v1(db: &Db) {
+    let store = db.open().await;
+    let mut with_team = row("r1", "k1", 11, 1_000);
+    with_team.team_id = Some("t1".to_string());
+    with_team.end_user = Some("e1".to_string());
+    store
+        .record(&[with_team, row("r2", "k1", 22, 2_000)])
+        .await
+        .unwrap();
+    drop(store);
+    // The schema as version 1 left it: full indexes on the mostly empty columns.
+    db.exec(
+        "DROP INDEX sy_spend_logs_team_id; DROP INDEX sy_spend_logs_user_id; \
+         DROP INDEX sy_spend_logs_end_user; \
+         CREATE INDEX sy_spend_logs_team_id ON sy_spend_logs (team_id); \
+         CREATE INDEX sy_spend_logs_user_id ON sy_spend_logs (user_id); \
+         CREATE INDEX sy_spend_logs_end_user ON sy_spend_logs (end_user); \
+         UPDATE sy_meta SET version = 1",
+    )
+    .await;
+    let store = db.open().await;
+    let ids = |rows: Vec<SpendRow>| rows.into_iter().map(|r| r.request_id).collect::<Vec<_>>();
+    let all = store.spend_logs(&SpendQuery::default()).await.unwrap();
+    assert_eq!(ids(all), ["r2", "r1"]);
+    let by_team = SpendQuery {
+        team_id: Some("t1".into()),
+        ..SpendQuery::default()
+    };
+    assert_eq!(ids(store.spend_logs(&by_team).await.unwrap()), ["r1"]);
+    let teams = store.spend_by(SpendGroup::Team, None, None, 10).await;
+    assert_eq!(teams.unwrap().len(), 1);
+    let mut r3 = row("r3", "k1", 33, 3_000);
+    r3.end_user = Some("e1".to_string());
+    store.record(&[r3]).await.unwrap();
+    let by_end_user = SpendQuery {
+        end_user: Some("e1".into()),
+        ..SpendQuery::default()
+    };
+    assert_eq!(
+        ids(store.spend_logs(&by_end_user).await.unwrap()),
+        ["r3", "r1"]
+    );
+}
+each_db!(version_1_database_upgrades_with_its_rows, upgrade_v1);
+
 async fn future_version(db: &Db) {
     drop(db.open().await);
     db.exec("UPDATE sy_meta SET version = 99").await;

@@ -3,6 +3,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
@@ -32,19 +34,36 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Build a response header with a content type and length.
+/// The head of a response with a content type and a length (`None`: chunked), as plain
+/// `http` parts: headers go straight into the map (Pingora's `insert_header` re-parses every
+/// name and keeps a second map for its case). Names go out lowercase, as uvicorn (LiteLLM's
+/// server) sends them.
+pub fn parts(
+    status: u16,
+    content_type: &'static str,
+    len: Option<usize>,
+) -> pingora_error::Result<http::response::Parts> {
+    let (mut p, ()) = http::Response::new(()).into_parts();
+    p.status = http::StatusCode::from_u16(status).map_err(|_| {
+        pingora_error::Error::explain(pingora_error::ErrorType::InvalidHTTPHeader, "status")
+    })?;
+    let h = &mut p.headers;
+    h.reserve(16);
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    match len {
+        Some(n) => h.insert(CONTENT_LENGTH, HeaderValue::from(n)),
+        None => h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+    };
+    Ok(p)
+}
+
+/// [`parts`] as Pingora's response header, for responses that add nothing else.
 pub fn header(
     status: u16,
     content_type: &'static str,
     len: Option<usize>,
 ) -> pingora_error::Result<ResponseHeader> {
-    let mut h = ResponseHeader::build(status, Some(6))?;
-    h.insert_header(http::header::CONTENT_TYPE, content_type)?;
-    match len {
-        Some(n) => h.insert_header(http::header::CONTENT_LENGTH, n)?,
-        None => h.insert_header(http::header::TRANSFER_ENCODING, "chunked")?,
-    }
-    Ok(h)
+    parts(status, content_type, len).map(ResponseHeader::from)
 }
 
 /// Write a complete response with a body.

@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use http::{HeaderName, HeaderValue};
+
 use super::counters::{Admit, Admitted, Denial, LimitKind, Scope, ScopeLimits, Settle};
 use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
@@ -21,6 +23,7 @@ use super::Governance;
 use crate::api::error::ErrorKind;
 use crate::api::ApiError;
 use crate::metrics::metrics;
+use crate::upstream::headers::names;
 
 /// A key's own checks, before the body is read: blocked and expired keys are refused.
 pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
@@ -138,35 +141,51 @@ impl Ticket {
 
     /// LiteLLM's governance headers for the response: the key's spend so far and, when the
     /// key has rpm/tpm limits, what is left of them this minute.
-    pub fn response_headers(&self, out: &mut Vec<(&'static str, String)>) {
+    pub fn response_headers(&self, out: &mut Vec<(HeaderName, HeaderValue)>) {
+        let mut text = |name: HeaderName, value: String| {
+            if let Ok(v) = HeaderValue::try_from(value) {
+                out.push((name, v));
+            }
+        };
         // The key's spend before this request, from admission (no extra round trip).
         if let (Some(_), Some(spend)) = (&self.key, self.admitted.first_spent) {
-            out.push(("x-litellm-key-spend", from_nano(spend).to_string()));
+            text(names::KEY_SPEND, from_nano(spend).to_string());
         }
-        if let Some(k) = self.key.as_deref() {
-            if let Some(max) = k.scopes.first().and_then(|s| s.max_budget) {
-                out.push(("x-litellm-key-max-budget", from_nano(max).to_string()));
-            }
-            let key = k.scopes.first();
-            if let Some(rpm) = key.and_then(|s| s.rpm) {
-                out.push(("x-ratelimit-limit-requests", rpm.to_string()));
-            }
-            if let Some(tpm) = key.and_then(|s| s.tpm) {
-                out.push(("x-ratelimit-limit-tokens", tpm.to_string()));
-            }
+        if let Some(max) = self
+            .key
+            .as_deref()
+            .and_then(|k| k.scopes.first()?.max_budget)
+        {
+            text(names::KEY_MAX_BUDGET, from_nano(max).to_string());
         }
         let a = &self.admitted;
-        if let Some(r) = a.remaining_requests {
-            out.push(("x-ratelimit-remaining-requests", r.max(0).to_string()));
+        let reset = (a.remaining_requests.is_some() || a.remaining_tokens.is_some())
+            .then(|| format!("{}s", a.reset_after_secs));
+        if let Some(reset) = reset {
+            text(names::RESET_REQUESTS, reset);
         }
-        if let Some(r) = a.remaining_tokens {
-            out.push(("x-ratelimit-remaining-tokens", r.max(0).to_string()));
-        }
-        if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
-            out.push((
-                "x-ratelimit-reset-requests",
-                format!("{}s", a.reset_after_secs),
-            ));
+        let key = self.key.as_deref().and_then(|k| k.scopes.first());
+        for (name, value) in [
+            (
+                names::LIMIT_REQUESTS,
+                key.and_then(|s| s.rpm).map(HeaderValue::from),
+            ),
+            (
+                names::LIMIT_TOKENS,
+                key.and_then(|s| s.tpm).map(HeaderValue::from),
+            ),
+            (
+                names::REMAINING_REQUESTS,
+                a.remaining_requests.map(|r| r.max(0).into()),
+            ),
+            (
+                names::REMAINING_TOKENS,
+                a.remaining_tokens.map(|r| r.max(0).into()),
+            ),
+        ] {
+            if let Some(v) = value {
+                out.push((name, v));
+            }
         }
     }
 }

@@ -177,16 +177,30 @@ fn is_error_object(payload: &[u8]) -> bool {
         || memmem::find(payload, b"\"finish_reason\":\"error\"").is_some()
 }
 
-/// Usage from a non-stream response body, if present.
+/// Usage from a non-stream response body, if present. Reads only the `usage` object: the
+/// last `"usage": {` in the body, where every OpenAI-compatible server puts the top-level one
+/// (inside a JSON string the quotes would be escaped, so text cannot fake it). Bodies where
+/// that object does not parse fall back to reading the whole body.
 pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     struct WithUsage {
         usage: Option<Usage>,
     }
-    if !has_usage_object(body) {
-        return None;
+    let mut end = body.len();
+    while let Some(p) = memmem::rfind(&body[..end], b"\"usage\"") {
+        let rest = body[p + 7..].trim_ascii_start();
+        if let Some(value) = rest.strip_prefix(b":").map(<[u8]>::trim_ascii_start) {
+            if value.first() == Some(&b'{') {
+                let mut de = serde_json::Deserializer::from_slice(value);
+                return match Usage::deserialize(&mut de) {
+                    Ok(u) => Some(u),
+                    Err(_) => serde_json::from_slice::<WithUsage>(body).ok()?.usage,
+                };
+            }
+        }
+        end = p;
     }
-    serde_json::from_slice::<WithUsage>(body).ok()?.usage
+    None
 }
 
 #[cfg(test)]
@@ -204,6 +218,26 @@ mod tests {
         }
         assert!(f.pending().is_empty());
         out
+    }
+
+    #[test]
+    fn usage_in_body_reads_the_top_level_usage_object() {
+        let body = br#"{"id":"c1","choices":[{"message":{"content":"my \"usage\": {\"total_tokens\": 9}"}}],"usage": {
+            "prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
+            "prompt_tokens_details": {"cached_tokens": 1}}}"#;
+        let u = usage_in_body(body).expect("usage");
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (3, 2, 5)
+        );
+        assert_eq!(
+            u.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            Some(1)
+        );
+        assert_eq!(usage_in_body(br#"{"choices":[],"usage":null}"#), None);
+        assert_eq!(usage_in_body(br#"{"content":"say \"usage\":{}"}"#), None);
+        // A usage object that does not parse where it starts: the whole body decides.
+        assert_eq!(usage_in_body(br#"{"usage":{"total_tokens":"x"}}"#), None);
     }
 
     #[test]

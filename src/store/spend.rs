@@ -166,15 +166,28 @@ impl Filter {
 const INSERT_CHUNK: usize = 100;
 /// Columns per spend row, in `SPEND_COLUMNS` order.
 const SPEND_ARITY: usize = 22;
+/// Statement sizes a batch is cut into: full chunks, then powers of two. A batch of any size
+/// reuses at most eight statement texts per backend, each prepared once per connection
+/// (a statement for every odd remainder was parsed anew at each flush).
+const CHUNK_SIZES: [usize; 8] = [INSERT_CHUNK, 64, 32, 16, 8, 4, 2, 1];
 
-/// `INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING RETURNING request_id` for `n`
-/// rows; the full-chunk statements are built once (and so prepared once per connection).
+/// The next statement size for `left` rows.
+fn chunk_size(left: usize) -> usize {
+    CHUNK_SIZES.into_iter().find(|&n| n <= left).unwrap_or(1)
+}
+
+/// `INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING` for `n` rows (one of
+/// [`CHUNK_SIZES`]), with `RETURNING request_id` when `returning`; built once per shape.
 /// SQLite gets anonymous `?` placeholders: it looks a numbered one up by a linear scan, which
 /// makes binding a statement with thousands of them quadratic.
-fn insert_sql(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
-    static FULL: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+fn insert_sql(backend: Backend, n: usize, returning: bool) -> &'static str {
+    const SIZES: usize = CHUNK_SIZES.len();
+    static BUILT: [[[OnceLock<String>; SIZES]; 2]; 2] =
+        [const { [const { [const { OnceLock::new() }; SIZES] }; 2] }; 2];
     let numbered = backend == Backend::Postgres;
-    let build = |n: usize| {
+    let slot = CHUNK_SIZES.iter().position(|&c| c == n).unwrap_or(0);
+    BUILT[usize::from(numbered)][usize::from(returning)][slot].get_or_init(|| {
+        let n = CHUNK_SIZES[slot];
         let mut sql = format!("INSERT INTO sy_spend_logs ({SPEND_COLUMNS}) VALUES ");
         for r in 0..n {
             sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -188,15 +201,47 @@ fn insert_sql(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
             }
             sql.push(')');
         }
-        sql.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+        sql.push_str(" ON CONFLICT (request_id) DO NOTHING");
+        if returning {
+            sql.push_str(" RETURNING request_id");
+        }
         sql
-    };
-    if n == INSERT_CHUNK {
-        let full = FULL[usize::from(numbered)].get_or_init(|| build(INSERT_CHUNK));
-        std::borrow::Cow::Borrowed(full.as_str())
-    } else {
-        std::borrow::Cow::Owned(build(n))
+    })
+}
+
+/// Binds `rows` in `SPEND_COLUMNS` order.
+fn bind_rows<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    rows: &'q [SpendRow],
+) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
+    for row in rows {
+        let tags = serde_json::to_string(&row.request_tags)
+            .map_err(|e| StoreError(format!("record spend: request_tags: {e}")))?;
+        query = query
+            .bind(row.request_id.as_str())
+            .bind(row.call_type.as_str())
+            .bind(row.api_key.as_str())
+            .bind(row.key_alias.as_deref())
+            .bind(row.team_id.as_deref())
+            .bind(row.user_id.as_deref())
+            .bind(row.end_user.as_deref())
+            .bind(row.model.as_str())
+            .bind(row.model_group.as_str())
+            .bind(row.model_id.as_deref())
+            .bind(row.custom_llm_provider.as_deref())
+            .bind(row.api_base.as_deref())
+            .bind(row.prompt_tokens)
+            .bind(row.completion_tokens)
+            .bind(row.total_tokens)
+            .bind(row.spend_nano)
+            .bind(row.start_time)
+            .bind(row.end_time)
+            .bind(row.status.as_str())
+            .bind(row.cache_hit)
+            .bind(row.metadata.as_str())
+            .bind(tags);
     }
+    Ok(query)
 }
 
 const SPEND_COLUMNS: &str = "request_id, call_type, api_key, key_alias, team_id, user_id, \
@@ -213,48 +258,53 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
+        // Every row new, the usual case: plain inserts, counted. A request id already logged
+        // (a batch retried after a commit whose answer was lost) or repeated in the batch
+        // makes a count come up short; then the transaction is rolled back and run again,
+        // asking the database which rows it inserted.
+        match self.record_tx(rows, false).await? {
+            Some(inserted) => Ok(inserted),
+            None => Ok(self.record_tx(rows, true).await?.unwrap_or(0)),
+        }
+    }
+
+    /// One attempt of [`Store::record`]. Without `returning`, `None` (and nothing written)
+    /// when a statement inserted fewer rows than it carried.
+    async fn record_tx(
+        &self,
+        rows: &[SpendRow],
+        returning: bool,
+    ) -> Result<Option<usize>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("record spend"))?;
-        // Multi-row inserts: one statement per INSERT_CHUNK rows, not one per row (each
-        // statement is a round trip to the database, and to SQLite's worker thread).
-        let mut fresh: HashSet<String> = HashSet::with_capacity(rows.len());
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let sql = insert_sql(self.backend, chunk.len());
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                let tags = serde_json::to_string(&row.request_tags)
-                    .map_err(|e| StoreError(format!("record spend: request_tags: {e}")))?;
-                query = query
-                    .bind(row.request_id.as_str())
-                    .bind(row.call_type.as_str())
-                    .bind(row.api_key.as_str())
-                    .bind(row.key_alias.as_deref())
-                    .bind(row.team_id.as_deref())
-                    .bind(row.user_id.as_deref())
-                    .bind(row.end_user.as_deref())
-                    .bind(row.model.as_str())
-                    .bind(row.model_group.as_str())
-                    .bind(row.model_id.as_deref())
-                    .bind(row.custom_llm_provider.as_deref())
-                    .bind(row.api_base.as_deref())
-                    .bind(row.prompt_tokens)
-                    .bind(row.completion_tokens)
-                    .bind(row.total_tokens)
-                    .bind(row.spend_nano)
-                    .bind(row.start_time)
-                    .bind(row.end_time)
-                    .bind(row.status.as_str())
-                    .bind(row.cache_hit)
-                    .bind(row.metadata.as_str())
-                    .bind(tags);
-            }
-            // RETURNING names the rows this statement inserted: those not logged before.
-            for r in query
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err("record spend"))?
-            {
-                let id: String = r.try_get(0).map_err(db_err("record spend"))?;
-                fresh.insert(id);
+        // Multi-row inserts: one statement per chunk, not one per row (each statement is a
+        // round trip to the database, and to SQLite's worker thread).
+        let mut fresh: Option<HashSet<String>> = returning.then(HashSet::new);
+        let mut left = rows;
+        while !left.is_empty() {
+            let (chunk, rest) = left.split_at(chunk_size(left.len()));
+            left = rest;
+            let sql = insert_sql(self.backend, chunk.len(), returning);
+            let query = bind_rows(sqlx::query(sql), chunk)?;
+            if let Some(fresh) = fresh.as_mut() {
+                // RETURNING names the rows this statement inserted: those not logged before.
+                for r in query
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err("record spend"))?
+                {
+                    fresh.insert(r.try_get(0).map_err(db_err("record spend"))?);
+                }
+            } else {
+                let done = query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("record spend"))?;
+                if done.rows_affected() != chunk.len() as u64 {
+                    tx.rollback()
+                        .await
+                        .map_err(db_err("record spend: roll back"))?;
+                    return Ok(None);
+                }
             }
         }
         let mut inserted = 0usize;
@@ -262,7 +312,7 @@ impl Store {
         let mut deltas: BTreeMap<(&'static str, &str), i64> = BTreeMap::new();
         for row in rows {
             // `remove`: a request id twice in one batch counts once, as it is logged once.
-            if !fresh.remove(&row.request_id) {
+            if fresh.as_mut().is_some_and(|f| !f.remove(&row.request_id)) {
                 continue;
             }
             inserted += 1;
@@ -305,7 +355,7 @@ impl Store {
                 .map_err(db_err("record spend: add to scope"))?;
         }
         tx.commit().await.map_err(db_err("record spend: commit"))?;
-        Ok(inserted)
+        Ok(Some(inserted))
     }
 
     /// Logged rows matching `q`, newest `start_time` first (`scopes` is empty).

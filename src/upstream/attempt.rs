@@ -1,6 +1,9 @@
 //! One HTTP attempt: connect, send the body, read the header, then commit or report.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -10,12 +13,13 @@ use pingora_core::upstreams::peer::HttpPeer;
 use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 
+use super::headers::put;
 use super::stream::pump;
 use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
-use crate::api::response::header;
+use crate::api::response::parts;
 use crate::api::Endpoint;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
@@ -169,17 +173,47 @@ pub(crate) async fn auth_header(
     }
 }
 
-/// Wait for `fut` unless the client leaves or the deadline passes.
-pub(super) async fn guarded<T>(
-    session: &mut Session,
+/// Wait for `fut` unless the client leaves or the deadline passes: `None` when the client
+/// left, `Some(Err(()))` at the deadline.
+pub(super) fn guarded<'s, F: Future>(
+    session: &'s mut Session,
     deadline: Instant,
-    fut: impl std::future::Future<Output = T>,
-) -> Option<Result<T, ()>> {
-    tokio::select! {
-        biased;
-        _ = session.as_downstream_mut().read_body_or_idle(true) => None,
-        _ = tokio::time::sleep_until(deadline.into()) => Some(Err(())),
-        v = fut => Some(Ok(v)),
+    fut: F,
+) -> Guarded<impl Future + 's, F> {
+    Guarded {
+        idle: session.as_downstream_mut().read_body_or_idle(true),
+        sleep: tokio::time::sleep_until(deadline.into()),
+        fut,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`guarded`]'s future. A plain struct rather than an `async fn` around `select!`, which
+    /// would hold `fut` twice (as its argument, then inside the select) and so make every
+    /// future that awaits it as much larger.
+    pub(super) struct Guarded<I, F> {
+        #[pin]
+        idle: I,
+        #[pin]
+        sleep: tokio::time::Sleep,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<I: Future, F: Future> Future for Guarded<I, F> {
+    type Output = Option<Result<F::Output, ()>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // In this order: a client that left, then the deadline, then the work.
+        if this.idle.poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        if this.sleep.poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(())));
+        }
+        this.fut.poll(cx).map(|v| Some(Ok(v)))
     }
 }
 
@@ -333,11 +367,19 @@ pub(super) async fn run(
         Ok(p) => p,
         Err(e) => return failed(upstream_error(dep, "unreachable", e)),
     };
-    let extra = match guarded(session, first_deadline, auth_header(ex.connector, target)).await {
-        None => return Outcome::ClientGone,
-        Some(Err(())) => return failed(timeout_error(dep, first_limit)),
-        Some(Ok(Err(e))) => return failed(e),
-        Some(Ok(Ok(h))) => h,
+    // Only Vertex AI's service-account tokens can make an attempt wait here. Their future is
+    // large, so it gets its own allocation and every other attempt's state stays small.
+    let extra = match target.google {
+        None => None,
+        Some(_) => {
+            let auth = Box::pin(auth_header(ex.connector, target));
+            match guarded(session, first_deadline, auth).await {
+                None => return Outcome::ClientGone,
+                Some(Err(())) => return failed(timeout_error(dep, first_limit)),
+                Some(Ok(Err(e))) => return failed(e),
+                Some(Ok(Ok(h))) => h,
+            }
+        }
     };
     // Anthropic's beta features are asked for by header (Claude Code sends several).
     let extra = extra.or_else(|| match (&ex.call.anthropic_beta, target.kind) {
@@ -480,16 +522,14 @@ pub(super) async fn run(
     ex.record.upstream_wait += started.elapsed();
     ex.record.committed_at = Some(Instant::now());
     let len = body.len();
-    let Ok(mut h) = header(status, "application/json", Some(len)) else {
+    let Ok(mut h) = parts(status, "application/json", Some(len)) else {
         return Outcome::ClientGone;
     };
     if !content_type.starts_with("application/json") {
-        if let Err(e) = h.insert_header(http::header::CONTENT_TYPE, content_type.as_str()) {
-            log::debug!("content-type header: {e}");
-        }
+        put(&mut h.headers, http::header::CONTENT_TYPE, content_type);
     }
-    ex.meta.apply(&mut h, ex.record);
-    match crate::api::response::write_full(session, h, body).await {
+    ex.meta.apply(&mut h.headers, ex.record);
+    match crate::api::response::write_full(session, h.into(), body).await {
         Ok(()) => Outcome::Done,
         Err(_) => Outcome::ClientGone,
     }

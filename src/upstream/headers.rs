@@ -1,7 +1,8 @@
 //! The `x-litellm-*` response headers and the upstream headers passed through to clients.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora_http::ResponseHeader;
 
 use super::Record;
@@ -18,7 +19,7 @@ pub struct ResponseMeta {
     /// Upstream `x-ratelimit-*` headers of the committed attempt.
     pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
     /// Governance headers (`x-litellm-key-spend`, the key's `x-ratelimit-*`).
-    pub governance: Vec<(&'static str, String)>,
+    pub governance: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ResponseMeta {
@@ -36,52 +37,34 @@ impl ResponseMeta {
         }
     }
 
-    /// Add LiteLLM's headers (and passed-through upstream ones) to a response header.
-    pub fn apply(&self, h: &mut ResponseHeader, record: &Record) {
+    /// Add LiteLLM's headers (and passed-through upstream ones) to a response head.
+    pub fn apply(&self, h: &mut HeaderMap, record: &Record) {
         let total = self.started.elapsed();
-        let total_ms = total.as_secs_f64() * 1000.0;
-        let overhead_ms = (total.saturating_sub(record.upstream_wait)).as_secs_f64() * 1000.0;
-        let mut put = |k: &'static str, v: String| {
-            if let Err(e) = h.insert_header(k, v) {
-                log::debug!("header {k}: {e}");
-            }
-        };
-        put("x-litellm-call-id", self.call_id.clone());
+        let overhead = total.saturating_sub(record.upstream_wait);
+        put_str(h, names::CALL_ID, &self.call_id);
         if let Some(d) = &record.deployment {
-            put("x-litellm-model-id", d.id.to_string());
+            put_str(h, names::MODEL_ID, &d.id);
         }
         if !self.group.is_empty() {
-            put("x-litellm-model-group", self.group.clone());
+            put_str(h, names::MODEL_GROUP, &self.group);
         }
-        put(
-            "x-litellm-attempted-retries",
-            self.attempted_retries.to_string(),
-        );
+        h.insert(names::ATTEMPTED_RETRIES, self.attempted_retries.into());
         if let Some(max) = self.max_fallbacks {
-            put(
-                "x-litellm-attempted-fallbacks",
-                self.attempted_fallbacks.to_string(),
-            );
-            put("x-litellm-max-fallbacks", max.to_string());
+            h.insert(names::ATTEMPTED_FALLBACKS, self.attempted_fallbacks.into());
+            h.insert(names::MAX_FALLBACKS, max.into());
         }
-        put("x-litellm-response-duration-ms", format!("{total_ms:.3}"));
-        put(
-            "x-litellm-overhead-duration-ms",
-            format!("{:.4}", overhead_ms),
-        );
+        put(h, names::RESPONSE_DURATION_MS, fixed_ms(total, 3));
+        put(h, names::OVERHEAD_DURATION_MS, fixed_ms(overhead, 4));
         if let (Some(d), Some(u)) = (&record.deployment, &record.usage) {
             let cost = crate::governance::entities::from_nano(d.price.cost(u));
-            put("x-litellm-response-cost", cost.to_string());
+            put(h, names::RESPONSE_COST, cost.to_string());
         }
         for (k, v) in &self.governance {
-            put(k, v.clone());
+            h.insert(k, v.clone());
         }
         for (k, v) in &self.passthrough {
-            if self.governance.iter().any(|(g, _)| *g == k.as_str()) {
-                continue;
-            }
-            if let Err(e) = h.insert_header(k.clone(), v.clone()) {
-                log::debug!("header {k}: {e}");
+            if !self.governance.iter().any(|(g, _)| g == k) {
+                h.insert(k, v.clone());
             }
         }
     }
@@ -96,4 +79,66 @@ impl ResponseMeta {
             }
         }
     }
+}
+
+/// The names of the headers Switchyard adds, parsed once.
+pub mod names {
+    use http::HeaderName;
+
+    pub const CALL_ID: HeaderName = HeaderName::from_static("x-litellm-call-id");
+    pub const MODEL_ID: HeaderName = HeaderName::from_static("x-litellm-model-id");
+    pub const MODEL_GROUP: HeaderName = HeaderName::from_static("x-litellm-model-group");
+    pub const ATTEMPTED_RETRIES: HeaderName =
+        HeaderName::from_static("x-litellm-attempted-retries");
+    pub const ATTEMPTED_FALLBACKS: HeaderName =
+        HeaderName::from_static("x-litellm-attempted-fallbacks");
+    pub const MAX_FALLBACKS: HeaderName = HeaderName::from_static("x-litellm-max-fallbacks");
+    pub const RESPONSE_DURATION_MS: HeaderName =
+        HeaderName::from_static("x-litellm-response-duration-ms");
+    pub const OVERHEAD_DURATION_MS: HeaderName =
+        HeaderName::from_static("x-litellm-overhead-duration-ms");
+    pub const RESPONSE_COST: HeaderName = HeaderName::from_static("x-litellm-response-cost");
+    pub const KEY_SPEND: HeaderName = HeaderName::from_static("x-litellm-key-spend");
+    pub const KEY_MAX_BUDGET: HeaderName = HeaderName::from_static("x-litellm-key-max-budget");
+    pub const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
+    pub const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
+    pub const REMAINING_REQUESTS: HeaderName =
+        HeaderName::from_static("x-ratelimit-remaining-requests");
+    pub const REMAINING_TOKENS: HeaderName =
+        HeaderName::from_static("x-ratelimit-remaining-tokens");
+    pub const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+}
+
+/// Sets `name` to `value`, or leaves it out when `value` is not a valid header value (a model
+/// name with a control character in it, say).
+pub fn put(h: &mut HeaderMap, name: HeaderName, value: String) {
+    match HeaderValue::try_from(value) {
+        Ok(v) => {
+            h.insert(name, v);
+        }
+        Err(e) => log::debug!("header {name}: {e}"),
+    }
+}
+
+fn put_str(h: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(v) => {
+            h.insert(name, v);
+        }
+        Err(e) => log::debug!("header {name}: {e}"),
+    }
+}
+
+/// `d` in milliseconds with `decimals` (3 or 4) digits after the point, by integer arithmetic
+/// (fixed-precision float formatting takes the slow exact path).
+fn fixed_ms(d: Duration, decimals: u32) -> String {
+    let unit = 10u128.pow(6 - decimals); // nanoseconds per last digit
+    let ticks = d.as_nanos() / unit;
+    let per_ms = 10u128.pow(decimals);
+    format!(
+        "{}.{:0width$}",
+        ticks / per_ms,
+        ticks % per_ms,
+        width = decimals as usize
+    )
 }

@@ -4,7 +4,7 @@
 
 mod attempt;
 pub(crate) use attempt::{auth_header, peer, send, ExtraHeader};
-mod headers;
+pub(crate) mod headers;
 mod stream;
 mod translate;
 
@@ -17,7 +17,7 @@ use pingora_proxy::Session;
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
-use crate::api::response::{header, write_full};
+use crate::api::response::{parts, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
 use crate::metrics::metrics;
@@ -31,6 +31,8 @@ use crate::router::retry::{backoff, retry_after_hint};
 use crate::router::{
     fallback, Backend, Deployment, Exhausted, ModelGroup, PreCallRejection, Strategy,
 };
+use headers::put;
+use http::HeaderValue;
 
 pub use headers::ResponseMeta;
 
@@ -224,16 +226,14 @@ impl Exchange<'_> {
         let (err, retry_after) = last;
         self.meta.status = err.status;
         let body = err.body_for(self.call.client);
-        let Ok(mut h) = header(err.status, "application/json", Some(body.len())) else {
+        let Ok(mut h) = parts(err.status, "application/json", Some(body.len())) else {
             return 0;
         };
-        self.meta.apply(&mut h, self.record);
+        self.meta.apply(&mut h.headers, self.record);
         if let Some(ra) = retry_after {
-            if let Err(e) = h.insert_header("retry-after", ra) {
-                log::debug!("retry-after header: {e}");
-            }
+            put(&mut h.headers, http::header::RETRY_AFTER, ra);
         }
-        if let Err(e) = write_full(session, h, body).await {
+        if let Err(e) = write_full(session, h.into(), body).await {
             log::debug!("client write failed: {e}");
         }
         err.status
@@ -533,16 +533,17 @@ impl Exchange<'_> {
     ) -> Outcome {
         self.meta.status = status;
         self.record.committed_at = Some(Instant::now());
-        let Ok(mut h) = header(status, ct, len) else {
+        let Ok(mut h) = parts(status, ct, len) else {
             return Outcome::ClientGone;
         };
-        self.meta.apply(&mut h, self.record);
+        self.meta.apply(&mut h.headers, self.record);
         if len.is_none() {
-            if let Err(e) = h.insert_header("cache-control", "no-cache") {
-                log::debug!("cache-control header: {e}");
-            }
+            h.headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
         }
-        match write_full(session, h, body).await {
+        match write_full(session, h.into(), body).await {
             Ok(()) => Outcome::Done,
             Err(_) => Outcome::ClientGone,
         }

@@ -12,8 +12,9 @@ use super::attempt::timeout_error;
 use super::translate::{Scan, Translator};
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
-use crate::api::response::header;
+use crate::api::response::parts;
 use crate::router::Deployment;
+use http::HeaderValue;
 
 /// Bytes of translated events gathered from already-arrived upstream chunks before they are
 /// written to the client.
@@ -232,14 +233,18 @@ async fn commit(
     ex.record.upstream_wait += now - started;
     ex.record.committed_at = Some(now);
     ex.meta.status = 200;
-    let Ok(mut h) = header(200, "text/event-stream", None) else {
+    let Ok(mut h) = parts(200, "text/event-stream", None) else {
         return Some(Outcome::ClientGone);
     };
-    if let Err(e) = h.insert_header("cache-control", "no-cache") {
-        log::debug!("cache-control header: {e}");
-    }
-    ex.meta.apply(&mut h, ex.record);
-    match session.write_response_header(Box::new(h), false).await {
+    h.headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    ex.meta.apply(&mut h.headers, ex.record);
+    match session
+        .write_response_header(Box::new(h.into()), false)
+        .await
+    {
         Ok(()) => None,
         Err(_) => Some(Outcome::Done),
     }
