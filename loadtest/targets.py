@@ -118,14 +118,18 @@ def memory_mib(pids, field):
 class Fleet:
     """Starts and stops every process of a run."""
 
-    def __init__(self, workdir, binaries, workers):
+    def __init__(self, workdir, binaries, workers, wrap=None):
         self.workdir = workdir
         self.bin = binaries
         self.workers = workers
         self.procs = []
         self.mocks = {}  # profile -> (base "http://127.0.0.1:P", proc)
+        # wrap(name, argv) -> argv: runs a process under a tool (instructions.py: valgrind).
+        self.wrap = wrap
 
     def spawn(self, name, argv, cwd=None, env=None):
+        if self.wrap:
+            argv = self.wrap(name, argv)
         log = os.path.join(self.workdir, f"{name}.log")
         f = open(log, "w")
         proc = subprocess.Popen(

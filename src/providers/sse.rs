@@ -1,5 +1,7 @@
 //! Server-sent events: a framer that is correct at every chunk boundary, and event helpers.
 
+use std::sync::LazyLock;
+
 use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
@@ -186,8 +188,10 @@ pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
     struct WithUsage {
         usage: Option<Usage>,
     }
+    static USAGE_KEY: LazyLock<memmem::FinderRev<'static>> =
+        LazyLock::new(|| memmem::FinderRev::new(b"\"usage\""));
     let mut end = body.len();
-    while let Some(p) = memmem::rfind(&body[..end], b"\"usage\"") {
+    while let Some(p) = USAGE_KEY.rfind(&body[..end]) {
         let rest = body[p + 7..].trim_ascii_start();
         if let Some(value) = rest.strip_prefix(b":").map(<[u8]>::trim_ascii_start) {
             if value.first() == Some(&b'{') {
