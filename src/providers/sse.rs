@@ -6,6 +6,33 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
+/// The byte patterns searched for in every event, each searcher built once: building one
+/// (`memmem::find` does it on every call) costs more than searching a short event.
+pub struct Finders {
+    blank_lf: memmem::Finder<'static>,
+    blank_crlf: memmem::Finder<'static>,
+    usage: memmem::Finder<'static>,
+    usage_rev: memmem::FinderRev<'static>,
+    error_member: memmem::Finder<'static>,
+    finish_error: memmem::Finder<'static>,
+    /// `data:`, the field that starts an event's payload.
+    pub data: memmem::Finder<'static>,
+}
+
+/// The shared [`Finders`].
+pub fn finders() -> &'static Finders {
+    static FINDERS: LazyLock<Finders> = LazyLock::new(|| Finders {
+        blank_lf: memmem::Finder::new(b"\n\n"),
+        blank_crlf: memmem::Finder::new(b"\r\n\r\n"),
+        usage: memmem::Finder::new(b"\"usage\""),
+        usage_rev: memmem::FinderRev::new(b"\"usage\""),
+        error_member: memmem::Finder::new(b",\"error\":{"),
+        finish_error: memmem::Finder::new(b"\"finish_reason\":\"error\""),
+        data: memmem::Finder::new(b"data:"),
+    });
+    &FINDERS
+}
+
 /// Splits a byte stream into SSE events (terminated by a blank line, `\n\n` or `\r\n\r\n`).
 #[derive(Default)]
 pub struct SseFramer {
@@ -20,8 +47,8 @@ impl SseFramer {
         loop {
             let from = self.scanned.saturating_sub(3);
             let hay = &self.buf[from..];
-            let lf = memmem::find(hay, b"\n\n").map(|p| (p, 2));
-            let crlf = memmem::find(hay, b"\r\n\r\n").map(|p| (p, 4));
+            let lf = finders().blank_lf.find(hay).map(|p| (p, 2));
+            let crlf = finders().blank_crlf.find(hay).map(|p| (p, 4));
             let Some((p, len)) = [lf, crlf].into_iter().flatten().min_by_key(|x| x.0) else {
                 self.scanned = self.buf.len();
                 return;
@@ -113,7 +140,7 @@ impl Usage {
 /// Whether the payload has a non-null top-level-looking `"usage": {` member.
 fn has_usage_object(payload: &[u8]) -> bool {
     let mut from = 0;
-    while let Some(p) = memmem::find(&payload[from..], b"\"usage\"") {
+    while let Some(p) = finders().usage.find(&payload[from..]) {
         let rest = &payload[from + p + 7..];
         let rest = rest.trim_ascii_start();
         if let Some(after) = rest.strip_prefix(b":") {
@@ -175,8 +202,7 @@ fn is_error_object(payload: &[u8]) -> bool {
     // An `error` member after others (OpenRouter: `{"id":..,"error":{..},"choices":[..
     // "finish_reason":"error"}]}`). Quotes inside strings are escaped, so these patterns only
     // match real keys.
-    memmem::find(payload, b",\"error\":{").is_some()
-        || memmem::find(payload, b"\"finish_reason\":\"error\"").is_some()
+    finders().error_member.find(payload).is_some() || finders().finish_error.find(payload).is_some()
 }
 
 /// Usage from a non-stream response body, if present. Reads only the `usage` object: the
@@ -188,10 +214,8 @@ pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
     struct WithUsage {
         usage: Option<Usage>,
     }
-    static USAGE_KEY: LazyLock<memmem::FinderRev<'static>> =
-        LazyLock::new(|| memmem::FinderRev::new(b"\"usage\""));
     let mut end = body.len();
-    while let Some(p) = USAGE_KEY.rfind(&body[..end]) {
+    while let Some(p) = finders().usage_rev.rfind(&body[..end]) {
         let rest = body[p + 7..].trim_ascii_start();
         if let Some(value) = rest.strip_prefix(b":").map(<[u8]>::trim_ascii_start) {
             if value.first() == Some(&b'{') {
