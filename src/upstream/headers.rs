@@ -41,12 +41,12 @@ impl ResponseMeta {
     pub fn apply(&self, h: &mut HeaderMap, record: &Record) {
         let total = self.started.elapsed();
         let overhead = total.saturating_sub(record.upstream_wait);
-        put_str(h, names::CALL_ID, &self.call_id);
+        put(h, names::CALL_ID, self.call_id.as_str());
         if let Some(d) = &record.deployment {
-            put_str(h, names::MODEL_ID, &d.id);
+            put(h, names::MODEL_ID, &*d.id);
         }
         if !self.group.is_empty() {
-            put_str(h, names::MODEL_GROUP, &self.group);
+            put(h, names::MODEL_GROUP, self.group.as_str());
         }
         h.insert(names::ATTEMPTED_RETRIES, self.attempted_retries.into());
         if let Some(max) = self.max_fallbacks {
@@ -109,19 +109,14 @@ pub mod names {
     pub const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
 }
 
-/// Sets `name` to `value`, or leaves it out when `value` is not a valid header value (a model
-/// name with a control character in it, say).
-pub fn put(h: &mut HeaderMap, name: HeaderName, value: String) {
+/// Sets `name` to `value` (a `String` is taken without a copy), or leaves it out when `value`
+/// is not a valid header value (a model name with a control character in it, say).
+pub fn put<V>(h: &mut HeaderMap, name: HeaderName, value: V)
+where
+    HeaderValue: TryFrom<V>,
+    <HeaderValue as TryFrom<V>>::Error: std::fmt::Display,
+{
     match HeaderValue::try_from(value) {
-        Ok(v) => {
-            h.insert(name, v);
-        }
-        Err(e) => log::debug!("header {name}: {e}"),
-    }
-}
-
-fn put_str(h: &mut HeaderMap, name: HeaderName, value: &str) {
-    match HeaderValue::from_str(value) {
         Ok(v) => {
             h.insert(name, v);
         }
