@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(16);
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key()? {
                     let value: &'de RawValue = map.next_value()?;
                     out.push((key, value));
                 }
@@ -104,6 +104,29 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// An object key, borrowed from the body unless it has escapes (serde's own `Cow<str>` always
+/// copies: one allocation per top-level field of every request).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -509,6 +532,14 @@ mod tests {
         let out = c.splice(Some(br#""gpt-4o-mini""#), &[], &[]);
         let s = std::str::from_utf8(&out).unwrap();
         assert_eq!(s, body.replace(r#""gpt""#, r#""gpt-4o-mini""#));
+    }
+
+    #[test]
+    fn escaped_keys_are_read_as_their_text() {
+        let c = parse(r#"{"m\u006fdel":"gpt","messages":[],"num_r\u0065tries":2}"#).unwrap();
+        assert_eq!((c.model.as_str(), c.num_retries), ("gpt", Some(2)));
+        let v: Value = serde_json::from_slice(&c.splice(Some(br#""u""#), &[], &[])).unwrap();
+        assert_eq!(v, json!({"model":"u","messages":[]}));
     }
 
     #[test]
