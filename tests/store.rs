@@ -420,6 +420,22 @@ async fn record_large_batch(db: &Db) {
     // The same batch again adds nothing.
     assert_eq!(store.record(&rows).await.unwrap(), 0);
     assert_eq!(spend_of(&store, Kind::Key, "k").await, want);
+    // A batch with no repeats (the usual case, written without asking which rows are new).
+    let fresh: Vec<SpendRow> = (250..550)
+        .map(|i| {
+            let mut r = row(&format!("req-{i:03}"), "k", 1 + i, 10 + i);
+            r.scopes = vec![(Kind::Key, "k".to_string())];
+            r.request_tags = vec![format!("t\"{i}")];
+            r
+        })
+        .collect();
+    assert_eq!(store.record(&fresh).await.unwrap(), 300);
+    let want: i64 = (1..=550).sum();
+    assert_eq!(spend_of(&store, Kind::Key, "k").await, want);
+    let logged = store.spend_logs(&q).await.unwrap();
+    assert_eq!(logged.len(), 550);
+    let r300 = logged.iter().find(|r| r.request_id == "req-300").unwrap();
+    assert_eq!(r300.request_tags, ["t\"300"]);
 }
 each_db!(
     record_writes_batches_larger_than_one_statement,
