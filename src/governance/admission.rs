@@ -23,7 +23,7 @@ use super::Governance;
 use crate::api::error::ErrorKind;
 use crate::api::ApiError;
 use crate::metrics::metrics;
-use crate::upstream::headers::names;
+use crate::upstream::headers::{self, names};
 
 /// A key's own checks, before the body is read: blocked and expired keys are refused.
 pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
@@ -142,8 +142,8 @@ impl Ticket {
     /// LiteLLM's governance headers for the response: the key's spend so far and, when the
     /// key has rpm/tpm limits, what is left of them this minute.
     pub fn response_headers(&self, out: &mut Vec<(HeaderName, HeaderValue)>) {
-        let mut text = |name: HeaderName, value: String| {
-            if let Ok(v) = HeaderValue::try_from(value) {
+        let mut text = |name: HeaderName, v: String| {
+            if let Some(v) = headers::value(&name, v) {
                 out.push((name, v));
             }
         };

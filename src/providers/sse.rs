@@ -137,16 +137,20 @@ impl Usage {
     }
 }
 
+/// The object a `"usage"` key found at `at` opens (`"usage": {...`, from the `{`), if the key
+/// has one for its value (not `null`, not a string).
+fn usage_object_at(payload: &[u8], at: usize) -> Option<&[u8]> {
+    let rest = payload[at + b"\"usage\"".len()..].trim_ascii_start();
+    let value = rest.strip_prefix(b":")?.trim_ascii_start();
+    value.starts_with(b"{").then_some(value)
+}
+
 /// Whether the payload has a non-null top-level-looking `"usage": {` member.
 fn has_usage_object(payload: &[u8]) -> bool {
     let mut from = 0;
     while let Some(p) = finders().usage.find(&payload[from..]) {
-        let rest = &payload[from + p + 7..];
-        let rest = rest.trim_ascii_start();
-        if let Some(after) = rest.strip_prefix(b":") {
-            if after.trim_ascii_start().first() == Some(&b'{') {
-                return true;
-            }
+        if usage_object_at(payload, from + p).is_some() {
+            return true;
         }
         from += p + 7;
     }
@@ -216,15 +220,12 @@ pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
     }
     let mut end = body.len();
     while let Some(p) = finders().usage_rev.rfind(&body[..end]) {
-        let rest = body[p + 7..].trim_ascii_start();
-        if let Some(value) = rest.strip_prefix(b":").map(<[u8]>::trim_ascii_start) {
-            if value.first() == Some(&b'{') {
-                let mut de = serde_json::Deserializer::from_slice(value);
-                return match Usage::deserialize(&mut de) {
-                    Ok(u) => Some(u),
-                    Err(_) => serde_json::from_slice::<WithUsage>(body).ok()?.usage,
-                };
-            }
+        if let Some(object) = usage_object_at(body, p) {
+            let mut de = serde_json::Deserializer::from_slice(object);
+            return match Usage::deserialize(&mut de) {
+                Ok(u) => Some(u),
+                Err(_) => serde_json::from_slice::<WithUsage>(body).ok()?.usage,
+            };
         }
         end = p;
     }

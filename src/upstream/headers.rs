@@ -109,18 +109,26 @@ pub mod names {
     pub const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
 }
 
-/// Sets `name` to `value` (a `String` is taken without a copy), or leaves it out when `value`
-/// is not a valid header value (a model name with a control character in it, say).
-pub fn put<V>(h: &mut HeaderMap, name: HeaderName, value: V)
+/// `value` as the value of header `name` (a `String` is taken without a copy), or `None` when
+/// it is not a valid header value (a model name with a control character in it, say).
+pub fn value<V>(name: &HeaderName, value: V) -> Option<HeaderValue>
 where
     HeaderValue: TryFrom<V>,
     <HeaderValue as TryFrom<V>>::Error: std::fmt::Display,
 {
-    match HeaderValue::try_from(value) {
-        Ok(v) => {
-            h.insert(name, v);
-        }
-        Err(e) => log::debug!("header {name}: {e}"),
+    HeaderValue::try_from(value)
+        .map_err(|e| log::debug!("header {name}: {e}"))
+        .ok()
+}
+
+/// Sets `name` to `v`, or leaves it out when [`value`] refuses it.
+pub fn put<V>(h: &mut HeaderMap, name: HeaderName, v: V)
+where
+    HeaderValue: TryFrom<V>,
+    <HeaderValue as TryFrom<V>>::Error: std::fmt::Display,
+{
+    if let Some(v) = value(&name, v) {
+        h.insert(name, v);
     }
 }
 
