@@ -180,8 +180,8 @@ fn request_header(
         up.insert_header(k.clone(), v.clone())?;
     }
     for (k, v) in provider(target.kind).static_headers() {
-        if !req.headers.contains_key(*k) {
-            up.insert_header(*k, *v)?;
+        if !req.headers.contains_key(k) {
+            up.insert_header(k.clone(), v.clone())?;
         }
     }
     for (k, v) in &target.extra_headers {

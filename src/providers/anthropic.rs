@@ -62,8 +62,12 @@ impl Provider for Anthropic {
         })
     }
 
-    fn static_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[("anthropic-version", "2023-06-01")]
+    fn static_headers(&self) -> &'static [(HeaderName, HeaderValue)] {
+        static VERSION: [(HeaderName, HeaderValue); 1] = [(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        )];
+        &VERSION
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {

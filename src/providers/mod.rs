@@ -140,8 +140,8 @@ pub trait Provider: Sync {
     /// The header that carries the provider credential.
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)>;
 
-    /// Headers every request carries (e.g. `anthropic-version`).
-    fn static_headers(&self) -> &'static [(&'static str, &'static str)] {
+    /// Headers every request carries (e.g. `anthropic-version`), parsed once.
+    fn static_headers(&self) -> &'static [(HeaderName, HeaderValue)] {
         &[]
     }
 

@@ -71,37 +71,44 @@ pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, Strin
 /// A header added to one request only (a Google access token), after the target's own.
 pub(crate) type ExtraHeader = (http::header::HeaderName, http::header::HeaderValue);
 
+/// The upstream request head, as plain `http` parts: headers go straight into the map (Pingora's
+/// `insert_header` re-parses every name and keeps a second map for its case). Names go out
+/// lowercase, as HTTP/2 requires and every provider accepts over HTTP/1.1.
 fn request_header(
     target: &HttpTarget,
     path: &str,
     body: &[u8],
     extra: Option<&ExtraHeader>,
 ) -> pingora_error::Result<RequestHeader> {
-    let len = body.len();
+    use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+    use http::HeaderValue;
+    let invalid = |what: &'static str| {
+        pingora_error::Error::explain(pingora_error::ErrorType::InvalidHTTPHeader, what)
+    };
+    let (mut p, ()) = http::Request::new(()).into_parts();
+    p.method = http::Method::POST;
+    p.uri = http::Uri::try_from(path).map_err(|_| invalid("invalid upstream path"))?;
     let fixed = provider(target.kind).static_headers();
-    let mut req = RequestHeader::build(
-        "POST",
-        path.as_bytes(),
-        Some(7 + fixed.len() + target.extra_headers.len()),
-    )?;
-    req.insert_header(http::header::HOST, target.host_header.clone())?;
-    req.insert_header(http::header::CONTENT_TYPE, "application/json")?;
-    req.insert_header(http::header::CONTENT_LENGTH, len)?;
-    req.insert_header(
-        http::header::USER_AGENT,
-        concat!("switchyard/", env!("CARGO_PKG_VERSION")),
-    )?;
+    let h = &mut p.headers;
+    h.reserve(8 + fixed.len() + target.extra_headers.len());
+    h.insert(HOST, target.host_header.clone());
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    h.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("switchyard/", env!("CARGO_PKG_VERSION"))),
+    );
     if let Some((k, v)) = &target.auth {
-        req.insert_header(k.clone(), v.clone())?;
+        h.insert(k, v.clone());
     }
     for (k, v) in fixed {
-        req.insert_header(*k, *v)?;
+        h.insert(k, v.clone());
     }
     for (k, v) in &target.extra_headers {
-        req.insert_header(k.clone(), v.clone())?;
+        h.insert(k, v.clone());
     }
     if let Some((k, v)) = extra {
-        req.insert_header(k.clone(), v.clone())?;
+        h.insert(k, v.clone());
     }
     if let Some(aws) = &target.aws {
         let signed = crate::providers::bedrock::sigv4::sign(
@@ -115,10 +122,15 @@ fn request_header(
             std::time::SystemTime::now(),
         );
         for (k, v) in signed {
-            req.insert_header(k, v)?;
+            let name = http::HeaderName::from_bytes(k.as_bytes());
+            let value = HeaderValue::try_from(v);
+            let (Ok(name), Ok(value)) = (name, value) else {
+                return Err(invalid("invalid signature header"));
+            };
+            h.insert(name, value);
         }
     }
-    Ok(req)
+    Ok(RequestHeader::from(p))
 }
 
 /// Send the request and read the response header; `Err` on transport failure, with whether
