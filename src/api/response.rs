@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
@@ -34,8 +34,8 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The head of a response with a content type and a length (`None`: chunked), as plain
-/// `http` parts: headers go straight into the map (Pingora's `insert_header` re-parses every
+/// The head of a response with a content type and a length (`None`: chunked, and then
+/// `cache-control: no-cache`, as a streamed answer is never cacheable), as plain `http` parts: headers go straight into the map (Pingora's `insert_header` re-parses every
 /// name and keeps a second map for its case). Names go out lowercase, as uvicorn (LiteLLM's
 /// server) sends them.
 pub fn parts(
@@ -51,9 +51,14 @@ pub fn parts(
     h.reserve(16);
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     match len {
-        Some(n) => h.insert(CONTENT_LENGTH, HeaderValue::from(n)),
-        None => h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
-    };
+        Some(n) => {
+            h.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        None => {
+            h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+    }
     Ok(p)
 }
 

@@ -151,20 +151,14 @@ impl Ticket {
         if let (Some(_), Some(spend)) = (&self.key, self.admitted.first_spent) {
             text(names::KEY_SPEND, from_nano(spend).to_string());
         }
-        if let Some(max) = self
-            .key
-            .as_deref()
-            .and_then(|k| k.scopes.first()?.max_budget)
-        {
+        let key = self.key.as_deref().and_then(|k| k.scopes.first());
+        if let Some(max) = key.and_then(|s| s.max_budget) {
             text(names::KEY_MAX_BUDGET, from_nano(max).to_string());
         }
         let a = &self.admitted;
-        let reset = (a.remaining_requests.is_some() || a.remaining_tokens.is_some())
-            .then(|| format!("{}s", a.reset_after_secs));
-        if let Some(reset) = reset {
-            text(names::RESET_REQUESTS, reset);
+        if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
+            text(names::RESET_REQUESTS, format!("{}s", a.reset_after_secs));
         }
-        let key = self.key.as_deref().and_then(|k| k.scopes.first());
         for (name, value) in [
             (
                 names::LIMIT_REQUESTS,

@@ -6,6 +6,9 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
+/// The key of the usage object, as it appears in a payload.
+const USAGE_KEY: &[u8] = b"\"usage\"";
+
 /// The byte patterns searched for in every event, each searcher built once: building one
 /// (`memmem::find` does it on every call) costs more than searching a short event.
 pub struct Finders {
@@ -24,8 +27,8 @@ pub fn finders() -> &'static Finders {
     static FINDERS: LazyLock<Finders> = LazyLock::new(|| Finders {
         blank_lf: memmem::Finder::new(b"\n\n"),
         blank_crlf: memmem::Finder::new(b"\r\n\r\n"),
-        usage: memmem::Finder::new(b"\"usage\""),
-        usage_rev: memmem::FinderRev::new(b"\"usage\""),
+        usage: memmem::Finder::new(USAGE_KEY),
+        usage_rev: memmem::FinderRev::new(USAGE_KEY),
         error_member: memmem::Finder::new(b",\"error\":{"),
         finish_error: memmem::Finder::new(b"\"finish_reason\":\"error\""),
         data: memmem::Finder::new(b"data:"),
@@ -140,7 +143,7 @@ impl Usage {
 /// The object a `"usage"` key found at `at` opens (`"usage": {...`, from the `{`), if the key
 /// has one for its value (not `null`, not a string).
 fn usage_object_at(payload: &[u8], at: usize) -> Option<&[u8]> {
-    let rest = payload[at + b"\"usage\"".len()..].trim_ascii_start();
+    let rest = payload[at + USAGE_KEY.len()..].trim_ascii_start();
     let value = rest.strip_prefix(b":")?.trim_ascii_start();
     value.starts_with(b"{").then_some(value)
 }
@@ -152,7 +155,7 @@ fn has_usage_object(payload: &[u8]) -> bool {
         if usage_object_at(payload, from + p).is_some() {
             return true;
         }
-        from += p + 7;
+        from += p + USAGE_KEY.len();
     }
     false
 }

@@ -171,21 +171,23 @@ const SPEND_ARITY: usize = 22;
 /// (a statement for every odd remainder was parsed anew at each flush).
 const CHUNK_SIZES: [usize; 8] = [INSERT_CHUNK, 64, 32, 16, 8, 4, 2, 1];
 
-/// The next statement size for `left` rows.
-fn chunk_size(left: usize) -> usize {
-    CHUNK_SIZES.into_iter().find(|&n| n <= left).unwrap_or(1)
+/// The index in [`CHUNK_SIZES`] of the next statement size for `left` (at least 1) rows.
+fn chunk_slot(left: usize) -> usize {
+    CHUNK_SIZES
+        .iter()
+        .position(|&n| n <= left)
+        .unwrap_or(CHUNK_SIZES.len() - 1)
 }
 
-/// `INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING` for `n` rows (one of
-/// [`CHUNK_SIZES`]), with `RETURNING request_id` when `returning`; built once per shape.
+/// `INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING` for `CHUNK_SIZES[slot]` rows,
+/// with `RETURNING request_id` when `returning`; built once per shape.
 /// SQLite gets anonymous `?` placeholders: it looks a numbered one up by a linear scan, which
 /// makes binding a statement with thousands of them quadratic.
-fn insert_sql(backend: Backend, n: usize, returning: bool) -> &'static str {
+fn insert_sql(backend: Backend, slot: usize, returning: bool) -> &'static str {
     const SIZES: usize = CHUNK_SIZES.len();
     static BUILT: [[[OnceLock<String>; SIZES]; 2]; 2] =
         [const { [const { [const { OnceLock::new() }; SIZES] }; 2] }; 2];
     let numbered = backend == Backend::Postgres;
-    let slot = CHUNK_SIZES.iter().position(|&c| c == n).unwrap_or(0);
     BUILT[usize::from(numbered)][usize::from(returning)][slot].get_or_init(|| {
         let n = CHUNK_SIZES[slot];
         let mut sql = format!("INSERT INTO sy_spend_logs ({SPEND_COLUMNS}) VALUES ");
@@ -281,9 +283,10 @@ impl Store {
         let mut fresh: Option<HashSet<String>> = returning.then(HashSet::new);
         let mut left = rows;
         while !left.is_empty() {
-            let (chunk, rest) = left.split_at(chunk_size(left.len()));
+            let slot = chunk_slot(left.len());
+            let (chunk, rest) = left.split_at(CHUNK_SIZES[slot]);
             left = rest;
-            let sql = insert_sql(self.backend, chunk.len(), returning);
+            let sql = insert_sql(self.backend, slot, returning);
             let query = bind_rows(sqlx::query(sql), chunk)?;
             if let Some(fresh) = fresh.as_mut() {
                 // RETURNING names the rows this statement inserted: those not logged before.

@@ -32,7 +32,6 @@ use crate::router::{
     fallback, Backend, Deployment, Exhausted, ModelGroup, PreCallRejection, Strategy,
 };
 use headers::put;
-use http::HeaderValue;
 
 pub use headers::ResponseMeta;
 
@@ -537,12 +536,6 @@ impl Exchange<'_> {
             return Outcome::ClientGone;
         };
         self.meta.apply(&mut h.headers, self.record);
-        if len.is_none() {
-            h.headers.insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-cache"),
-            );
-        }
         match write_full(session, h.into(), body).await {
             Ok(()) => Outcome::Done,
             Err(_) => Outcome::ClientGone,

@@ -14,7 +14,6 @@ use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::response::parts;
 use crate::router::Deployment;
-use http::HeaderValue;
 
 /// Bytes of translated events gathered from already-arrived upstream chunks before they are
 /// written to the client.
@@ -238,10 +237,6 @@ async fn commit(
     let Ok(mut h) = parts(200, "text/event-stream", None) else {
         return Some(Outcome::ClientGone);
     };
-    h.headers.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
     ex.meta.apply(&mut h.headers, ex.record);
     match session
         .write_response_header(Box::new(h.into()), false)
