@@ -18,6 +18,8 @@ use pingora_proxy::Session;
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::config::Runtime;
+use crate::governance::admission::Clearance;
+use crate::governance::cost::Price;
 use crate::providers::chat::{Event, StreamDecoder};
 use crate::providers::sse::Usage;
 use crate::providers::{provider, ProviderKind};
@@ -46,34 +48,137 @@ pub fn route(path: &str) -> Option<ProviderKind> {
         .map(|(_, k)| *k)
 }
 
-/// Headers never forwarded upstream: the gateway's own credentials and hop-by-hop ones.
-const DROP_REQUEST: &[&str] = &[
-    "authorization",
-    "x-api-key",
-    "api-key",
-    "x-goog-api-key",
-    "x-litellm-api-key",
-    "ocp-apim-subscription-key",
-    "host",
-    "content-length",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "expect",
-    "upgrade",
+/// Client headers forwarded upstream; everything else (the gateway key, cookies,
+/// `proxy-authorization`, `openai-organization`/`-project`, hop-by-hop headers,
+/// `accept-encoding` so that usage stays readable) stays here.
+const FORWARD_REQUEST: &[&str] = &[
+    "content-type",
+    "accept",
+    "user-agent",
+    "anthropic-version",
+    "anthropic-beta",
+    "openai-beta",
+    "idempotency-key",
+    "x-request-id",
 ];
+
+/// Forwarded too: the SDKs' own telemetry headers (`x-stainless-os`, ...).
+const FORWARD_PREFIX: &str = "x-stainless-";
 
 const DROP_RESPONSE: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
 
-fn target_for(rt: &Runtime, kind: ProviderKind) -> Option<(&Arc<Deployment>, &HttpTarget)> {
-    rt.model_names
+fn forwarded(name: &str) -> bool {
+    FORWARD_REQUEST.contains(&name) || name.starts_with(FORWARD_PREFIX)
+}
+
+/// The deployment whose base URL and credentials serve a pass-through call of `kind`: one
+/// marked `use_in_pass_through`, else one serving the model asked for, else the first.
+fn target_for<'a>(
+    rt: &'a Runtime,
+    kind: ProviderKind,
+    model: Option<&str>,
+) -> Option<(&'a Arc<Deployment>, &'a HttpTarget)> {
+    let of_kind = || {
+        rt.model_names
+            .iter()
+            .filter_map(|name| rt.group(name))
+            .flat_map(|g| g.deployments.iter())
+            .filter_map(move |d| match &d.backend {
+                Backend::Http(t) if t.kind == kind => Some((d, &**t)),
+                _ => None,
+            })
+    };
+    of_kind()
+        .find(|(d, _)| d.use_in_pass_through)
+        .or_else(|| model.and_then(|m| of_kind().find(|(d, _)| &*d.upstream_model == m)))
+        .or_else(|| of_kind().next())
+}
+
+/// The model a pass-through request names: in the path for Gemini, Vertex, Bedrock and
+/// Azure (`models/{m}:generateContent`, `model/{m}/invoke`, `deployments/{m}/...`), else the
+/// body's `model`.
+pub fn model_of(kind: ProviderKind, path: &str, body: &[u8]) -> Option<String> {
+    let in_path = matches!(
+        kind,
+        ProviderKind::Gemini | ProviderKind::VertexAi | ProviderKind::Bedrock | ProviderKind::Azure
+    );
+    if in_path {
+        let mut segments = path.split('/');
+        while let Some(s) = segments.next() {
+            if matches!(s, "models" | "model" | "deployments") {
+                if let Some(m) = segments.next() {
+                    let m = m.split_once(':').map_or(m, |(m, _)| m);
+                    if !m.is_empty() {
+                        return Some(m.to_string());
+                    }
+                }
+            }
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        model: String,
+    }
+    serde_json::from_slice::<Named>(body)
+        .ok()
+        .map(|n| n.model)
+        .filter(|m| !m.is_empty())
+}
+
+/// The price of a pass-through call: the configured deployment serving that model, else
+/// the bundled table's entry for it, else unknown (free, counted in a metric).
+pub fn price_of(rt: &Runtime, kind: ProviderKind, model: Option<&str>) -> Price {
+    let Some(model) = model else {
+        return Price::default();
+    };
+    let configured = rt
+        .model_names
         .iter()
         .filter_map(|name| rt.group(name))
         .flat_map(|g| g.deployments.iter())
-        .find_map(|d| match &d.backend {
-            Backend::Http(t) if t.kind == kind => Some((d, &**t)),
-            _ => None,
-        })
+        .find(|d| {
+            &*d.upstream_model == model && matches!(&d.backend, Backend::Http(t) if t.kind == kind)
+        });
+    if let Some(d) = configured {
+        return d.price;
+    }
+    let bare = model.rsplit_once('/').map_or(model, |(_, m)| m);
+    match crate::pricing::lookup(kind.as_str(), bare, Some(model)) {
+        Some(p) => Price::from_usd(
+            p.input_cost_per_token,
+            p.output_cost_per_token,
+            p.cache_read_input_token_cost,
+            p.cache_creation_input_token_cost,
+            p.max_output_tokens,
+        ),
+        None => Price::default(),
+    }
+}
+
+/// The `max_tokens` a pass-through body asks for (OpenAI, Anthropic), for the reservation.
+pub fn max_tokens_of(body: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Max {
+        #[serde(alias = "max_completion_tokens", alias = "max_output_tokens")]
+        max_tokens: Option<u64>,
+    }
+    serde_json::from_slice::<Max>(body).ok()?.max_tokens
+}
+
+/// Refuse a forwarded path that could leave the provider's API: dot segments, encoded
+/// separators or dots, backslashes.
+pub fn check_path(path: &str) -> Result<(), ApiError> {
+    let lower = path.to_ascii_lowercase();
+    let dots = path.split('/').any(|s| s == "." || s == "..");
+    let encoded = ["%2e", "%2f", "%5c", "%00"]
+        .iter()
+        .any(|e| lower.contains(e));
+    if dots || encoded || path.contains('\\') {
+        return Err(ApiError::bad_request(format!(
+            "pass-through path {path:?} has dot segments or encoded separators"
+        )));
+    }
+    Ok(())
 }
 
 /// Most of a response body kept for usage extraction; larger bodies are not read for it.
@@ -170,7 +275,7 @@ fn request_header(
     let req = session.req_header();
     let mut up = RequestHeader::build(req.method.as_str(), path.as_bytes(), None)?;
     for (name, value) in req.headers.iter() {
-        if !DROP_REQUEST.contains(&name.as_str()) {
+        if forwarded(name.as_str()) {
             up.append_header(name.clone(), value.clone())?;
         }
     }
@@ -217,16 +322,34 @@ fn bad_gateway(target: &HttpTarget, what: &str, e: impl std::fmt::Display) -> Ap
     )
 }
 
-/// Forward one request; returns the status written.
+/// One admitted pass-through call.
+pub struct Forward<'a> {
+    pub kind: ProviderKind,
+    /// The model it names (path or body), if any.
+    pub model: Option<&'a str>,
+    pub body: Bytes,
+    /// `x-litellm-call-id`, the spend row's request id.
+    pub call_id: &'a str,
+}
+
+/// Forward one admitted request to the deployment serving its model; returns the status
+/// written. The upstream's head and each body read must come within the deployment's
+/// `timeout`.
 pub async fn serve(
     session: &mut Session,
     rt: &Runtime,
     connector: &Connector,
-    kind: ProviderKind,
-    body: Bytes,
+    call: Forward<'_>,
     record: &mut Record,
+    cleared: &Clearance,
 ) -> Result<u16, ApiError> {
-    let Some((dep, target)) = target_for(rt, kind) else {
+    let Forward {
+        kind,
+        model,
+        body,
+        call_id,
+    } = call;
+    let Some((dep, target)) = target_for(rt, kind, model) else {
         return Err(ApiError::new(
             404,
             ErrorKind::NotFound,
@@ -250,8 +373,8 @@ pub async fn serve(
     let peer = crate::upstream::peer(target)
         .await
         .map_err(|e| bad_gateway(target, "unreachable", e))?;
-    let (mut up, _) = connector
-        .get_http_session(&*peer)
+    let read_timeout = dep.timeout;
+    let (mut up, _) = crate::upstream::connect(cleared, connector, &peer)
         .await
         .map_err(|e| bad_gateway(target, "connection failed", e))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
@@ -259,14 +382,23 @@ pub async fn serve(
     let token = crate::upstream::auth_header(connector, target).await?;
     let req = request_header(session, target, &path, &body, token.as_ref())
         .map_err(|e| bad_gateway(target, "bad request header", e))?;
-    let sent: pingora_error::Result<()> = async {
+    let sent = async {
         up.write_request_header(Box::new(req)).await?;
         up.write_request_body(body, true).await?;
         up.finish_request_body().await?;
         up.read_response_header().await
+    };
+    record.deployment = Some(dep.clone());
+    match tokio::time::timeout(read_timeout, sent).await {
+        Ok(r) => r.map_err(|e| bad_gateway(target, "request failed", e))?,
+        Err(_) => {
+            return Err(ApiError::timeout(format!(
+                "pass-through to {} sent no response within {:.1}s",
+                target.display,
+                read_timeout.as_secs_f64()
+            )))
+        }
     }
-    .await;
-    sent.map_err(|e| bad_gateway(target, "request failed", e))?;
     let Some(resp) = up.response_header() else {
         return Err(bad_gateway(target, "sent no header", ""));
     };
@@ -277,7 +409,6 @@ pub async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    record.deployment = Some(dep.clone());
     let mut seen = Vec::new();
     let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len()))
         .map_err(|e| bad_gateway(target, "bad response header", e))?;
@@ -290,6 +421,12 @@ pub async fn serve(
         HeaderName::from_static("x-litellm-pass-through"),
         HeaderValue::from_static("true"),
     );
+    let _ = h.insert_header(HeaderName::from_static("x-litellm-call-id"), call_id);
+    let ok = (200..300).contains(&status);
+    if ok {
+        // From here a cut response is still billed (the prompt at least).
+        record.committed_at = Some(std::time::Instant::now());
+    }
     if session
         .write_response_header(Box::new(h), false)
         .await
@@ -304,21 +441,33 @@ pub async fn serve(
                 up.shutdown().await;
                 return Ok(status);
             }
-            c = up.read_response_body() => c,
+            c = tokio::time::timeout(read_timeout, up.read_response_body()) => c,
         };
         match chunk {
-            Ok(Some(c)) => {
+            Ok(Ok(Some(c))) => {
                 if seen.len() + c.len() <= USAGE_SCAN_LIMIT {
                     seen.extend_from_slice(&c);
+                }
+                if ok && content_type.starts_with("text/event-stream") {
+                    record.stream_events += memchr::memmem::find_iter(&c, b"\n\n").count() as u64;
                 }
                 if session.write_response_body(Some(c), false).await.is_err() {
                     up.shutdown().await;
                     return Ok(status);
                 }
             }
-            Ok(None) => break,
-            Err(e) => {
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
                 log::warn!("pass-through to {}: body failed: {e}", target.display);
+                up.shutdown().await;
+                return Ok(status);
+            }
+            Err(_) => {
+                log::warn!(
+                    "pass-through to {}: no data for {:.1}s, closed",
+                    target.display,
+                    read_timeout.as_secs_f64()
+                );
                 up.shutdown().await;
                 return Ok(status);
             }
@@ -327,7 +476,7 @@ pub async fn serve(
     connector
         .release_http_session(up, &*peer, peer.options.idle_timeout)
         .await;
-    if (200..300).contains(&status) {
+    if ok {
         record.usage = usage_of(kind, &content_type, &seen);
     }
     if let Err(e) = session.write_response_body(None, true).await {

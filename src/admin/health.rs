@@ -73,6 +73,7 @@ async fn probe_http(
         .await
         .map_err(|e| e.message)?;
     let (mut up, _) = crate::upstream::send(
+        &crate::governance::admission::Clearance::health_probe(),
         connector,
         target,
         target.path(endpoint),
@@ -174,4 +175,30 @@ pub async fn check(connector: &Arc<Connector>, rt: &Runtime) -> Value {
         "healthy_count": healthy.len(),
         "unhealthy_count": unhealthy.len(),
     })
+}
+
+/// The last `/health` round, reused for `general_settings.health_check_cache_seconds` so
+/// repeated calls cannot turn into a storm of real provider calls. Callers that arrive
+/// while a round runs wait for it (one round at a time).
+#[derive(Default)]
+pub struct HealthCache {
+    last: tokio::sync::Mutex<Option<(std::time::Instant, usize, Bytes)>>,
+}
+
+impl HealthCache {
+    /// The body of a round no older than `rt.settings.health_cache` for this config
+    /// snapshot, probing again when there is none.
+    pub async fn get(&self, connector: &Arc<Connector>, rt: &Arc<Runtime>) -> Bytes {
+        // A reload publishes a new snapshot: its deployments are probed afresh.
+        let snapshot = Arc::as_ptr(rt) as usize;
+        let mut last = self.last.lock().await;
+        if let Some((at, snap, body)) = &*last {
+            if *snap == snapshot && at.elapsed() < rt.settings.health_cache {
+                return body.clone();
+            }
+        }
+        let body = Bytes::from(check(connector, rt).await.to_string());
+        *last = Some((std::time::Instant::now(), snapshot, body.clone()));
+        body
+    }
 }

@@ -3,31 +3,47 @@
 pub mod health;
 pub mod manage;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use pingora_core::connectors::http::Connector;
 use pingora_proxy::Session;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::api::response::{header, write_full};
 use crate::api::{ApiError, Endpoint};
 use crate::config::Runtime;
+use crate::governance::tables::KeyView;
+use crate::governance::Governance;
 use crate::metrics::metrics;
 
 /// LiteLLM's fixed `created` for model entries (`DEFAULT_MODEL_CREATED_AT_TIME`).
 const MODEL_CREATED: u64 = 1_677_610_602;
 
+/// What a non-model endpoint may read besides the config.
+pub struct Admin<'a> {
+    pub connector: &'a Arc<Connector>,
+    pub gov: Option<&'a Governance>,
+    pub health: &'a health::HealthCache,
+    /// The caller's virtual key: listings show only what it may call.
+    pub key: Option<&'a KeyView>,
+}
+
 /// Answer a non-model endpoint; returns the status written.
 pub async fn serve(
     session: &mut Session,
-    rt: &Runtime,
-    connector: &std::sync::Arc<pingora_core::connectors::http::Connector>,
+    rt: &Arc<Runtime>,
     endpoint: Endpoint,
+    a: Admin<'_>,
 ) -> pingora_error::Result<u16> {
+    let visible = |id: &str| {
+        a.key.is_none_or(|k| {
+            let group = rt.resolve(id).map_or(id, |g| &g.name);
+            k.allows(group, id)
+        })
+    };
     let (status, ct, body) = match endpoint {
-        Endpoint::Health => (
-            200,
-            "application/json",
-            Bytes::from(health::check(connector, rt).await.to_string()),
-        ),
+        Endpoint::Health => (200, "application/json", a.health.get(a.connector, rt).await),
         Endpoint::Liveliness => (
             200,
             "application/json",
@@ -38,20 +54,20 @@ pub async fn serve(
             "application/json",
             Bytes::from_static(br#"{"status":"shutting_down"}"#),
         ),
-        Endpoint::Readiness => (200, "application/json", readiness(rt)),
+        Endpoint::Readiness => readiness(rt, a.gov).await,
         Endpoint::Metrics => (
             200,
             "text/plain; version=0.0.4",
             Bytes::from(metrics().render()),
         ),
-        Endpoint::Models => (200, "application/json", models(rt)),
+        Endpoint::Models => (200, "application/json", models(rt, &visible)),
         Endpoint::Model => {
             let path = session.req_header().uri.path().to_string();
             let id = path
                 .rsplit_once("/models/")
                 .map(|(_, id)| id)
                 .unwrap_or_default();
-            match rt.resolve(id) {
+            match rt.resolve(id).filter(|_| visible(id)) {
                 Some(_) => (
                     200,
                     "application/json",
@@ -94,28 +110,58 @@ fn model_entry(id: &str) -> serde_json::Value {
     json!({"id": id, "object": "model", "created": MODEL_CREATED, "owned_by": "openai"})
 }
 
-fn models(rt: &Runtime) -> Bytes {
-    let data: Vec<_> = rt.listed_models().into_iter().map(model_entry).collect();
+/// `/v1/models`: the listed names the caller may call.
+fn models(rt: &Runtime, visible: &dyn Fn(&str) -> bool) -> Bytes {
+    let data: Vec<_> = rt
+        .listed_models()
+        .into_iter()
+        .filter(|m| visible(m))
+        .map(model_entry)
+        .collect();
     Bytes::from(json!({"data": data, "object": "list"}).to_string())
 }
 
-fn readiness(rt: &Runtime) -> Bytes {
-    let db = if rt.settings.database_url.is_some() {
-        "configured (not used in this version)"
-    } else {
-        "Not connected"
+/// How long readiness waits on the database or Redis before calling it disconnected.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `/health/readiness` as LiteLLM answers it: the database's and the cache's state, 503 when
+/// the database is down.
+async fn readiness(rt: &Runtime, gov: Option<&Governance>) -> (u16, &'static str, Bytes) {
+    let (db, cache) = match gov {
+        None => ("Not connected", Value::Null),
+        Some(g) => {
+            let store = g.store().clone();
+            let ping =
+                g.run(async move { tokio::time::timeout(READINESS_TIMEOUT, store.ping()).await });
+            let db = match ping.await {
+                Ok(Ok(Ok(()))) => "connected",
+                _ => "disconnected",
+            };
+            let cache = match g.counters().backend() {
+                "redis" => {
+                    let none = Default::default();
+                    let probe = g.counters().usage("readiness", &none);
+                    match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
+                        Ok(Ok(_)) => json!("redis"),
+                        _ => json!("redis (disconnected)"),
+                    }
+                }
+                _ => Value::Null,
+            };
+            (db, cache)
+        }
     };
-    Bytes::from(
-        json!({
-            "status": "healthy",
-            "db": db,
-            "cache": null,
-            "litellm_version": env!("CARGO_PKG_VERSION"),
-            "switchyard_version": env!("CARGO_PKG_VERSION"),
-            "success_callbacks": [],
-            "model_groups": rt.model_names.len(),
-            "deployments": rt.deployment_count(),
-        })
-        .to_string(),
-    )
+    let healthy = db != "disconnected";
+    let body = json!({
+        "status": if healthy { "healthy" } else { "unhealthy" },
+        "db": db,
+        "cache": cache,
+        "litellm_version": env!("CARGO_PKG_VERSION"),
+        "switchyard_version": env!("CARGO_PKG_VERSION"),
+        "success_callbacks": [],
+        "model_groups": rt.model_names.len(),
+        "deployments": rt.deployment_count(),
+    });
+    let status = if healthy { 200 } else { 503 };
+    (status, "application/json", Bytes::from(body.to_string()))
 }

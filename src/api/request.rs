@@ -374,6 +374,17 @@ impl ModelCall {
             .map(|v| &self.body[v.clone()])
     }
 
+    /// How many answers the request asks for (`n`, `best_of`; at least 1, at most 128):
+    /// the budget reservation multiplies the output by it.
+    pub fn choices(&self) -> u64 {
+        let count = |name| {
+            self.raw_field(name)
+                .and_then(|v| serde_json::from_slice::<u64>(v).ok())
+                .unwrap_or(1)
+        };
+        count("n").max(count("best_of")).clamp(1, 128)
+    }
+
     fn has_key(&self, name: &str) -> bool {
         self.keys
             .iter()

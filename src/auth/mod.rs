@@ -21,6 +21,24 @@ pub enum Principal {
     Key(Arc<KeyView>),
 }
 
+impl Principal {
+    /// The virtual key, when the caller presented one.
+    pub fn key(&self) -> Option<Arc<KeyView>> {
+        match self {
+            Principal::Key(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    /// The master key, or a virtual key with the `proxy_admin` role.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::Master | Principal::Open => true,
+            Principal::Key(k) => k.user_role.as_deref() == Some("proxy_admin"),
+        }
+    }
+}
+
 impl PartialEq for Principal {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {

@@ -213,6 +213,7 @@ pub(super) fn deployment(
                 .or(table.and_then(|t| t.max_output_tokens)),
         ),
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
+        use_in_pass_through: p.use_in_pass_through.unwrap_or(false),
         mode: m.model_info.mode.clone(),
         health_check_model: m
             .model_info

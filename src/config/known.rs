@@ -273,7 +273,6 @@ pub const LITELLM_PARAMS: &[&str] = &[
     "max_file_size_mb",
     "max_budget",
     "budget_duration",
-    "use_in_pass_through",
     "use_litellm_proxy",
     "merge_reasoning_content_in_choices",
     "vertex_project",

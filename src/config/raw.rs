@@ -69,6 +69,8 @@ pub struct RawLitellmParams {
     pub output_cost_per_token: Option<f64>,
     pub drop_params: Option<bool>,
     pub additional_drop_params: Option<Vec<String>>,
+    /// This deployment's credentials serve its provider's pass-through route.
+    pub use_in_pass_through: Option<bool>,
     pub aws_access_key_id: Option<String>,
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
@@ -291,6 +293,9 @@ pub struct RawGeneralSettings {
     pub background_health_checks: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub health_check_interval: Option<f64>,
+    /// Switchyard: how long `GET /health` answers from its last probe round (default 10 s).
+    #[serde(default, deserialize_with = "lenient")]
+    pub health_check_cache_seconds: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
 }

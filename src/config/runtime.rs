@@ -57,6 +57,8 @@ pub struct Settings {
     pub default_max_parallel: Option<u32>,
     /// `general_settings.background_health_checks`: probe every deployment this often.
     pub health_check_interval: Option<Duration>,
+    /// `general_settings.health_check_cache_seconds`: `/health` reuses a probe round this long.
+    pub health_cache: Duration,
     /// `litellm_settings.drop_params`: leave out parameters a provider does not support.
     pub drop_params: bool,
     pub governance: GovSettings,
@@ -174,6 +176,39 @@ impl Runtime {
         self.groups
             .values()
             .find(|g| g.deployments.iter().any(|d| &*d.id == id))
+    }
+
+    /// A fallback entry: a model group (or alias), else the group holding that deployment
+    /// id, with the id when it named one.
+    pub fn fallback_target<'a>(
+        &self,
+        name: &'a str,
+    ) -> Option<(&Arc<ModelGroup>, Option<&'a str>)> {
+        match self.resolve(name) {
+            Some(g) => Some((g, None)),
+            None => self.group_of_deployment(name).map(|g| (g, Some(name))),
+        }
+    }
+
+    /// Every group a request to `primary` may fall back to (the config lists of every error
+    /// class, then the request's own list), at most `max_fallbacks` of each list.
+    pub fn fallback_groups<'a>(
+        &'a self,
+        primary: &'a str,
+        per_request: Option<&'a [String]>,
+    ) -> impl Iterator<Item = &'a Arc<ModelGroup>> {
+        use crate::router::fallback::ErrorClass;
+        let f = &self.fallbacks;
+        [
+            ErrorClass::Other,
+            ErrorClass::ContextWindow,
+            ErrorClass::ContentPolicy,
+        ]
+        .into_iter()
+        .map(move |class| f.for_error(primary, class))
+        .chain(per_request)
+        .flat_map(move |list| list.iter().take(f.max_fallbacks))
+        .filter_map(move |name| self.fallback_target(name).map(|(g, _)| g))
     }
 
     /// Names `/v1/models` lists: groups in config order, then visible aliases.
@@ -386,6 +421,11 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                 "general_settings.health_check_interval",
             )?),
             _ => None,
+        },
+        health_cache: match gs.health_check_cache_seconds {
+            Some(0.0) => Duration::ZERO,
+            Some(v) => secs(v, "general_settings.health_check_cache_seconds")?,
+            None => Duration::from_secs(10),
         },
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
         drop_params: ls.drop_params.unwrap_or(false),

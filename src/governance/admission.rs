@@ -72,6 +72,8 @@ pub struct Ask<'a> {
     pub end_user: Option<&'a str>,
     pub prompt_tokens: u64,
     pub cost_estimate: i64,
+    /// Admit only the key's per-model limits of `group` (see [`Clearance::enter_group`]).
+    pub model_only: bool,
 }
 
 /// An admitted request's reservation; settle it once with what the request really used.
@@ -88,6 +90,10 @@ pub struct Ticket {
     cost: i64,
     /// Redis failed at admission: the reservation lives in the local counters.
     local: bool,
+    /// Only the key's per-model limits of `group` (a fallback group's own ticket).
+    model_only: bool,
+    /// Tickets of the fallback groups tried, each holding that group's per-model limits.
+    groups: Vec<Ticket>,
     pub admitted: Admitted,
     settled: bool,
 }
@@ -96,11 +102,13 @@ impl Ticket {
     /// The scopes in admission order.
     fn specs(&self) -> impl Iterator<Item = &ScopeSpec> {
         let key = self.key.as_deref();
-        key.into_iter()
+        let whole = !self.model_only;
+        key.filter(|_| whole)
+            .into_iter()
             .flat_map(|k| k.scopes.iter())
             .chain(key.and_then(|k| k.model_limits.get(&self.group)))
-            .chain(self.customer.as_deref().map(|c| &c.scope))
-            .chain(self.tables.global.as_ref())
+            .chain(self.customer.as_deref().filter(|_| whole).map(|c| &c.scope))
+            .chain(self.tables.global.as_ref().filter(|_| whole))
     }
 
     fn counters(&self) -> &dyn Counters {
@@ -112,9 +120,15 @@ impl Ticket {
     }
 
     /// Settle with the real usage: spend moves from reserved to spent, in-flight slots and
-    /// token estimates are trued up. Idempotent per request id in the counters.
-    pub async fn settle(mut self, tokens: u64, cost: i64) {
+    /// token estimates are trued up. Idempotent per request id in the counters. A fallback
+    /// group's per-model limits are charged only when that group `served`.
+    pub async fn settle(mut self, served: Option<&str>, tokens: u64, cost: i64) {
         self.settled = true;
+        for g in std::mem::take(&mut self.groups) {
+            let used = served == Some(g.group.as_str());
+            let (t, c) = if used { (tokens, cost) } else { (0, 0) };
+            Box::pin(g.settle(None, t, c)).await;
+        }
         if self.limits.is_empty() {
             return;
         }
@@ -202,6 +216,8 @@ impl Drop for Ticket {
             tokens: self.tokens,
             cost: self.cost,
             local: self.local,
+            model_only: self.model_only,
+            groups: std::mem::take(&mut self.groups),
             admitted: Admitted::default(),
             settled: true,
         };
@@ -209,8 +225,100 @@ impl Drop for Ticket {
         self.gov.runtime.spawn(async move {
             let mut t = t;
             t.settled = false;
-            t.settle(0, 0).await;
+            t.settle(None, 0, 0).await;
         });
+    }
+}
+
+/// Proof that a request was authorized and admitted. The upstream exchange, the
+/// pass-through forwarder and the connection helpers under them take one, and only
+/// [`Clearance::admit`] makes one for a client request, so no route can reach a provider
+/// without passing model access and admission. It carries the key every fallback group is
+/// checked against and the reservation that `logging` settles.
+pub struct Clearance {
+    key: Option<Arc<KeyView>>,
+    gov: Option<Arc<Governance>>,
+    ticket: Option<Ticket>,
+}
+
+impl Clearance {
+    /// Check that the key may use `ask.group` (asked for as `asked`) and, with governance,
+    /// reserve room for the request in every scope it touches.
+    pub async fn admit(
+        gov: Option<&Arc<Governance>>,
+        asked: &str,
+        ask: Ask<'_>,
+    ) -> Result<Clearance, ApiError> {
+        if let Some(k) = &ask.key {
+            if !k.allows(ask.group, asked) {
+                return Err(model_denied(k, asked));
+            }
+        }
+        let key = ask.key.clone();
+        let ticket = match gov {
+            Some(g) => Some(g.admit(ask).await?),
+            None => None,
+        };
+        Ok(Clearance {
+            key,
+            gov: gov.cloned(),
+            ticket,
+        })
+    }
+
+    /// The gateway's own calls, never a client's: `/health` probes (admin only) and the
+    /// background health checks.
+    pub fn health_probe() -> Clearance {
+        Clearance {
+            key: None,
+            gov: None,
+            ticket: None,
+        }
+    }
+
+    /// Whether the key (and its team) may use the model group `group`.
+    pub fn permits(&self, group: &str) -> bool {
+        self.key.as_deref().is_none_or(|k| k.allows(group, group))
+    }
+
+    /// Before a fallback group is tried: the key must be allowed to use it, and its
+    /// per-model limits of that group (`model_rpm_limit`, ...) must admit the request.
+    pub async fn enter_group(&mut self, group: &str) -> Result<(), ApiError> {
+        if let Some(k) = &self.key {
+            if !k.allows(group, group) {
+                return Err(model_denied(k, group));
+            }
+        }
+        let (Some(gov), Some(key), Some(t)) = (&self.gov, &self.key, &mut self.ticket) else {
+            return Ok(());
+        };
+        let known = t.group == group || t.groups.iter().any(|g| g.group == group);
+        if known || !key.model_limits.contains_key(group) {
+            return Ok(());
+        }
+        let request_id = format!("{}/{group}", t.request_id);
+        let sub = gov
+            .admit(Ask {
+                request_id: &request_id,
+                key: Some(key.clone()),
+                group,
+                end_user: None,
+                prompt_tokens: t.tokens,
+                cost_estimate: t.cost,
+                model_only: true,
+            })
+            .await?;
+        t.groups.push(sub);
+        Ok(())
+    }
+
+    pub fn ticket(&self) -> Option<&Ticket> {
+        self.ticket.as_ref()
+    }
+
+    /// The reservation, for settlement at the end of the request.
+    pub fn take_ticket(&mut self) -> Option<Ticket> {
+        self.ticket.take()
     }
 }
 
@@ -281,6 +389,8 @@ impl Governance {
             tokens: ask.prompt_tokens,
             cost: ask.cost_estimate,
             local: false,
+            model_only: ask.model_only,
+            groups: Vec::new(),
             admitted: Admitted::default(),
             settled: true,
         };

@@ -23,16 +23,20 @@ pub struct SpendCtx<'a> {
     pub started: Instant,
     pub record: &'a Record,
     pub master_key: Option<&'a MasterKey>,
+    /// A pass-through call's path (empty otherwise).
+    pub route: &'a str,
 }
 
-/// The usage to bill: the upstream's report, else (a stream cut short) the prompt estimate
-/// plus one token per event streamed.
+/// The usage to bill: the upstream's report, else (a stream cut short, or a client that left
+/// while the upstream was answering) the prompt estimate plus one token per event streamed.
 fn billed_usage(ticket: &Ticket, record: &Record) -> Option<Usage> {
     if let Some(u) = record.usage {
         return Some(u);
     }
-    // Nothing reached the client: nothing to bill.
-    record.committed_at?;
+    // Nothing reached the client, and no upstream was left answering: nothing to bill.
+    if record.committed_at.is_none() && !record.abandoned {
+        return None;
+    }
     let prompt = ticket.prompt_estimate();
     let completion = record.stream_events;
     Some(Usage {
@@ -52,12 +56,16 @@ fn unix_ms(at: SystemTime) -> i64 {
 pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) {
     let Some(ticket) = ticket else { return };
     let usage = billed_usage(&ticket, c.record);
-    let cost = match (&c.record.deployment, &usage) {
-        (Some(d), Some(u)) => {
-            if !d.price.known {
+    let price = c
+        .record
+        .price
+        .or_else(|| c.record.deployment.as_ref().map(|d| d.price));
+    let cost = match (price, &usage) {
+        (Some(p), Some(u)) => {
+            if !p.known {
                 metrics().unpriced.with_label_values(&[c.group]).inc();
             }
-            d.price.cost(u)
+            p.cost(u)
         }
         _ => 0,
     };
@@ -70,7 +78,8 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
     }
     let key = ticket.key.clone();
     let end_user = ticket.end_user.clone();
-    ticket.settle(tokens, cost).await;
+    let served = c.record.deployment.as_ref().map(|d| &*d.group);
+    ticket.settle(served, tokens, cost).await;
     if !gov.settings().spend_logs || c.endpoint == Endpoint::CountTokens {
         return;
     }
@@ -111,7 +120,10 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
     let d = c.record.deployment.as_deref();
     let row = SpendRow {
         request_id: c.call_id.to_string(),
-        call_type: c.endpoint.as_str().to_string(),
+        call_type: match c.endpoint {
+            Endpoint::PassThrough(_) => "pass_through_endpoint".to_string(),
+            e => e.as_str().to_string(),
+        },
         api_key,
         key_alias: alias,
         team_id: team,
@@ -130,7 +142,10 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
         end_time: unix_ms(now),
         status: if c.status < 400 { "success" } else { "failure" }.to_string(),
         cache_hit: false,
-        metadata: "{}".to_string(),
+        metadata: match c.route {
+            "" => "{}".to_string(),
+            r => serde_json::json!({ "user_api_key_request_route": r }).to_string(),
+        },
         request_tags: key.as_ref().map_or_else(Vec::new, |k| k.doc.tags.clone()),
         scopes,
     };

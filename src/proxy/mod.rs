@@ -19,7 +19,7 @@ use crate::api::response::{new_uuid, write_error};
 use crate::api::{ApiError, Endpoint};
 use crate::auth::{authenticate, route_allowed, Principal};
 use crate::config::Runtime;
-use crate::governance::admission::{model_denied, Ask, Ticket};
+use crate::governance::admission::{Ask, Clearance};
 use crate::governance::spend::SpendCtx;
 use crate::governance::Governance;
 use crate::metrics::{count_request, metrics};
@@ -33,6 +33,8 @@ pub struct Gateway {
     pub connector: Arc<Connector>,
     /// Virtual keys, budgets, limits and spend; present when a master key is set.
     pub gov: Option<Arc<Governance>>,
+    /// The last `/health` probe round.
+    pub health: crate::admin::health::HealthCache,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -43,10 +45,12 @@ pub struct Ctx {
     group: Option<Arc<ModelGroup>>,
     status: u16,
     record: Record,
-    /// The admitted request's reservation, settled in `logging`.
-    ticket: Option<Ticket>,
+    /// What admission granted; its reservation is settled in `logging`.
+    clearance: Option<Clearance>,
     call_id: String,
     asked_model: String,
+    /// The path of a pass-through call, for its spend row.
+    route: String,
 }
 
 #[async_trait]
@@ -62,9 +66,10 @@ impl ProxyHttp for Gateway {
             group: None,
             status: 0,
             record: Record::default(),
-            ticket: None,
+            clearance: None,
             call_id: String::new(),
             asked_model: String::new(),
+            route: String::new(),
         }
     }
 
@@ -112,18 +117,21 @@ impl Gateway {
     /// Metrics, settlement and the spend row of one finished request.
     async fn log_request(&self, ctx: &mut Ctx) {
         let Some(endpoint) = ctx.endpoint else { return };
-        if let (Endpoint::PassThrough(_), Some(d), Some(u)) =
-            (endpoint, &ctx.record.deployment, ctx.record.usage)
-        {
-            // Pass-through usage counts against the deployment whose credentials it used.
-            d.metrics.input_tokens.inc_by(u.prompt_tokens);
-            d.metrics.output_tokens.inc_by(u.completion_tokens);
-            d.metrics.total_tokens.inc_by(u.total_tokens);
+        if let Endpoint::PassThrough(_) = endpoint {
+            if let (Some(d), Some(u)) = (&ctx.record.deployment, ctx.record.usage) {
+                // Pass-through usage counts against the deployment whose credentials it used.
+                d.metrics.input_tokens.inc_by(u.prompt_tokens);
+                d.metrics.output_tokens.inc_by(u.completion_tokens);
+                d.metrics.total_tokens.inc_by(u.total_tokens);
+            }
+            self.settle(ctx, endpoint, &ctx.asked_model.clone()).await;
+            return;
         }
         if !endpoint.is_model_call() {
             return;
         }
-        let group = ctx.group.as_deref();
+        let group = ctx.group.clone();
+        let group = group.as_deref();
         let name = group.map_or("unknown", |g| &g.name);
         match (group, ctx.status) {
             (Some(g), 200) => {
@@ -138,23 +146,7 @@ impl Gateway {
             }
             _ => count_request(name, endpoint.as_str(), ctx.status),
         }
-        if let Some(gov) = &self.gov {
-            crate::governance::spend::finish(
-                gov,
-                ctx.ticket.take(),
-                &SpendCtx {
-                    call_id: &ctx.call_id,
-                    asked_model: &ctx.asked_model,
-                    group: name,
-                    endpoint,
-                    status: ctx.status,
-                    started: ctx.started,
-                    record: &ctx.record,
-                    master_key: ctx.rt.master_key.as_ref(),
-                },
-            )
-            .await;
-        }
+        self.settle(ctx, endpoint, name).await;
         if let Some(g) = group {
             g.metrics
                 .total_latency
@@ -169,6 +161,30 @@ impl Gateway {
             d.metrics.output_tokens.inc_by(u.completion_tokens);
             d.metrics.total_tokens.inc_by(u.total_tokens);
         }
+    }
+}
+
+impl Gateway {
+    /// Settle the request's reservation and queue its spend row.
+    async fn settle(&self, ctx: &mut Ctx, endpoint: Endpoint, group: &str) {
+        let Some(gov) = &self.gov else { return };
+        let ticket = ctx.clearance.as_mut().and_then(Clearance::take_ticket);
+        crate::governance::spend::finish(
+            gov,
+            ticket,
+            &SpendCtx {
+                call_id: &ctx.call_id,
+                asked_model: &ctx.asked_model,
+                group,
+                endpoint,
+                status: ctx.status,
+                started: ctx.started,
+                record: &ctx.record,
+                master_key: ctx.rt.master_key.as_ref(),
+                route: &ctx.route,
+            },
+        )
+        .await;
     }
 }
 
@@ -232,19 +248,28 @@ impl Gateway {
             return self.manage(session, &rt, &principal).await;
         }
         if let Endpoint::PassThrough(kind) = endpoint {
-            let body = body::read(session, rt.settings.max_body_bytes).await?;
-            return crate::passthrough::serve(
-                session,
-                &rt,
-                &self.connector,
-                kind,
-                body,
-                &mut ctx.record,
-            )
-            .await;
+            return self.pass_through(session, ctx, &rt, &principal, kind).await;
         }
         if !endpoint.is_model_call() {
-            return crate::admin::serve(session, &rt, &self.connector, endpoint)
+            if endpoint == Endpoint::Health && !principal.is_admin() {
+                // `/health` makes a real call to every deployment.
+                return Err(ApiError::new(
+                    403,
+                    ErrorKind::PermissionDenied,
+                    "/health probes every deployment with real calls: it needs the master key or role proxy_admin.",
+                ));
+            }
+            let key = match &principal {
+                Principal::Key(k) => Some(&**k),
+                _ => None,
+            };
+            let admin = crate::admin::Admin {
+                connector: &self.connector,
+                gov: self.gov.as_deref(),
+                health: &self.health,
+                key,
+            };
+            return crate::admin::serve(session, &rt, endpoint, admin)
                 .await
                 .map_err(internal);
         }
@@ -310,49 +335,70 @@ impl Gateway {
             )).with_param("model"));
         };
         ctx.group = Some(group.clone());
-        if let Principal::Key(k) = &principal {
-            if !k.allows(&group.name, &call.model) {
-                return Err(model_denied(k, &call.model));
-            }
-        }
         ctx.call_id = new_uuid();
-        if let Some(gov) = &self.gov {
-            if endpoint != Endpoint::CountTokens {
-                let headers = &session.req_header().headers;
-                let end_user = ["x-litellm-customer-id", "x-litellm-end-user-id"]
-                    .iter()
-                    .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
-                    .map(str::to_string)
-                    .or_else(|| {
-                        call.raw_field("user")
-                            .and_then(|u| serde_json::from_slice::<String>(u).ok())
-                    });
-                let prompt_tokens = call.input_json().len() as u64 / 4 + 1;
-                let key = match &principal {
-                    Principal::Key(k) => Some(k.clone()),
-                    _ => None,
-                };
-                let ticket = gov
-                    .admit(Ask {
-                        request_id: &ctx.call_id,
-                        key,
-                        group: &group.name,
-                        end_user: end_user.as_deref(),
-                        prompt_tokens,
-                        cost_estimate: group.worst_price.estimate(prompt_tokens, call.max_tokens),
-                    })
-                    .await?;
-                ctx.asked_model = call.model.to_string();
-                ctx.ticket = Some(ticket);
-            }
+        ctx.asked_model = call.model.to_string();
+        let counting = endpoint == Endpoint::CountTokens;
+        if counting && call.input_json().len() > COUNT_TOKENS_MAX_BYTES {
+            return Err(ApiError::new(
+                413,
+                ErrorKind::InvalidRequest,
+                format!("count_tokens takes at most {COUNT_TOKENS_MAX_BYTES} bytes of input"),
+            ));
         }
-        if endpoint == Endpoint::CountTokens {
-            let tokens = crate::router::precall::PromptTokens::new(call.input_json()).count(
-                group
-                    .deployments
-                    .first()
-                    .map_or(crate::router::precall::Tokenizer::Cl100k, |d| d.tokenizer),
-            );
+        let prompt_tokens = call.input_json().len() as u64 / 4 + 1;
+        // Reserve for the dearest group that may serve: the requested one, or any fallback
+        // the key may use; `n`/`best_of` answers cost as many times the output.
+        let choices = call.choices();
+        let estimate = |g: &ModelGroup| {
+            let out = call.max_tokens.map(|m| m.saturating_mul(choices));
+            let one = g.worst_price.estimate(prompt_tokens, out);
+            match (out, choices) {
+                (None, n) if n > 1 => {
+                    let prompt = g.worst_price.estimate(prompt_tokens, Some(0));
+                    prompt.saturating_add((one - prompt).saturating_mul(n as i64))
+                }
+                _ => one,
+            }
+        };
+        let key = principal.key();
+        let may_use =
+            |g: &&Arc<ModelGroup>| key.as_ref().is_none_or(|k| k.allows(&g.name, &g.name));
+        let cost_estimate = if counting || call.disable_fallbacks {
+            if counting {
+                0
+            } else {
+                estimate(&group)
+            }
+        } else {
+            rt.fallback_groups(&group.name, call.fallbacks.as_deref())
+                .filter(may_use)
+                .map(|g| estimate(g))
+                .fold(estimate(&group), i64::max)
+        };
+        let end_user = end_user_of(&session.req_header().headers, &call);
+        let ask = Ask {
+            request_id: &ctx.call_id,
+            key,
+            group: &group.name,
+            end_user: end_user.as_deref(),
+            prompt_tokens: if counting { 0 } else { prompt_tokens },
+            cost_estimate,
+            model_only: false,
+        };
+        let clearance = Clearance::admit(self.gov.as_ref(), &call.model, ask).await?;
+        let clearance = ctx.clearance.insert(clearance);
+        if counting {
+            let tokenizer = group
+                .deployments
+                .first()
+                .map_or(crate::router::precall::Tokenizer::Cl100k, |d| d.tokenizer);
+            // Tokenizing a large prompt is CPU work: off the proxy's worker threads.
+            let input = call.input_json().to_vec();
+            let tokens = tokio::task::spawn_blocking(move || {
+                crate::router::precall::PromptTokens::new(&input).count(tokenizer)
+            })
+            .await
+            .map_err(|e| ApiError::new(500, ErrorKind::ApiError, format!("count_tokens: {e}")))?;
             let body = crate::api::messages::count_tokens_body(tokens);
             let h = crate::api::response::header(200, "application/json", Some(body.len()))
                 .map_err(internal)?;
@@ -377,7 +423,7 @@ impl Gateway {
             call.stream_timeout = Some(t);
         }
         let mut meta = ResponseMeta::new(ctx.call_id.clone(), ctx.started);
-        if let Some(t) = &ctx.ticket {
+        if let Some(t) = clearance.ticket() {
             t.response_headers(&mut meta.governance);
         }
         meta.group = group.name.to_string();
@@ -391,12 +437,101 @@ impl Gateway {
             wildcard,
             meta: &mut meta,
             record: &mut ctx.record,
+            clearance,
         };
         Ok(exchange.run(session).await)
     }
 }
 
 impl Gateway {
+    /// A pass-through call, governed as a model call: the model it names must be allowed for
+    /// the key, admission reserves for it, and `logging` settles and writes its spend row.
+    async fn pass_through(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        rt: &Runtime,
+        principal: &Principal,
+        kind: crate::providers::ProviderKind,
+    ) -> std::result::Result<u16, ApiError> {
+        use crate::passthrough;
+        let path = session.req_header().uri.path();
+        passthrough::check_path(path)?;
+        let body = body::read(session, rt.settings.max_body_bytes).await?;
+        let path = session.req_header().uri.path();
+        let model = passthrough::model_of(kind, path, &body);
+        let key = principal.key();
+        let listed = key
+            .as_ref()
+            .is_some_and(|k| k.models.is_some() || k.team_models.is_some());
+        let model = match (model, listed) {
+            (Some(m), _) => m,
+            (None, false) => String::new(),
+            (None, true) => {
+                return Err(ApiError::new(
+                    403,
+                    ErrorKind::KeyModelAccessDenied,
+                    format!(
+                        "This key may only call listed models, and {path} names no model (body `model`, or a model in the path)."
+                    ),
+                ))
+            }
+        };
+        // A key may name the provider's model itself, or a group it may use that serves it.
+        let group = match &key {
+            Some(k) if !k.allows(&model, &model) => rt
+                .model_names
+                .iter()
+                .filter_map(|n| rt.group(n))
+                .find(|g| {
+                    k.allows(&g.name, &g.name)
+                        && g.deployments.iter().any(|d| {
+                            *d.upstream_model == *model
+                                && matches!(&d.backend, crate::router::Backend::Http(t) if t.kind == kind)
+                        })
+                })
+                .map_or_else(|| model.clone(), |g| g.name.to_string()),
+            _ => model.clone(),
+        };
+        let named = (!model.is_empty()).then_some(model.as_str());
+        let price = passthrough::price_of(rt, kind, named);
+        let prompt_tokens = body.len() as u64 / 4 + 1;
+        ctx.call_id = new_uuid();
+        ctx.asked_model = model.clone();
+        ctx.route = path.to_string();
+        ctx.record.price = Some(price);
+        let end_user = ["x-litellm-customer-id", "x-litellm-end-user-id"]
+            .iter()
+            .find_map(|h| session.req_header().headers.get(*h)?.to_str().ok())
+            .map(str::to_string);
+        let ask = Ask {
+            request_id: &ctx.call_id,
+            key,
+            group: &group,
+            end_user: end_user.as_deref(),
+            prompt_tokens,
+            cost_estimate: price.estimate(prompt_tokens, passthrough::max_tokens_of(&body)),
+            model_only: false,
+        };
+        let clearance = Clearance::admit(self.gov.as_ref(), &model, ask).await?;
+        let clearance = ctx.clearance.insert(clearance);
+        let call = passthrough::Forward {
+            kind,
+            model: named,
+            body,
+            call_id: &ctx.call_id,
+        };
+        passthrough::serve(
+            session,
+            rt,
+            &self.connector,
+            call,
+            &mut ctx.record,
+            clearance,
+        )
+        .await
+    }
+
     /// Answer a management route (`/key/*`, `/team/*`, …).
     async fn manage(
         &self,
@@ -448,6 +583,21 @@ fn openai_only(rt: &Runtime, body: &bytes::Bytes) -> bool {
                 if t.kind == crate::providers::ProviderKind::OpenAi)
         })
     })
+}
+
+/// The most input bytes `count_tokens` tokenizes.
+const COUNT_TOKENS_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// The end user a request is made for: LiteLLM's headers, else the body's `user`.
+fn end_user_of(headers: &http::HeaderMap, call: &ModelCall) -> Option<String> {
+    ["x-litellm-customer-id", "x-litellm-end-user-id"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .map(str::to_string)
+        .or_else(|| {
+            call.raw_field("user")
+                .and_then(|u| serde_json::from_slice::<String>(u).ok())
+        })
 }
 
 /// A per-request control header (`x-litellm-*`), parsed; a bad value is a 400 naming it.

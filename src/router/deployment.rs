@@ -99,6 +99,8 @@ pub struct Deployment {
     pub mode: Option<String>,
     /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.
     pub max_parallel: Option<u32>,
+    /// `litellm_params.use_in_pass_through`: its credentials serve the pass-through route.
+    pub use_in_pass_through: bool,
     pub timeout: Duration,
     pub stream_timeout: Option<Duration>,
     pub num_retries: Option<u32>,

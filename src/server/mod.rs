@@ -171,6 +171,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         runtime: runtime.clone(),
         connector: connector.clone(),
         gov: gov.clone(),
+        health: Default::default(),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(

@@ -21,6 +21,7 @@ use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::json_string;
 use crate::api::response::parts;
 use crate::api::Endpoint;
+use crate::governance::admission::Clearance;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
@@ -136,6 +137,7 @@ fn request_header(
 /// Send the request and read the response header; `Err` on transport failure, with whether
 /// the connection came from the pool. `extra` is a per-request header ([`auth_header`]).
 pub(crate) async fn send(
+    cleared: &Clearance,
     connector: &Connector,
     target: &HttpTarget,
     path: &str,
@@ -143,8 +145,7 @@ pub(crate) async fn send(
     body: &Bytes,
     extra: Option<&ExtraHeader>,
 ) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
-    let (mut up, reused) = connector
-        .get_http_session(peer)
+    let (mut up, reused) = connect(cleared, connector, peer)
         .await
         .map_err(|e| (e, false))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
@@ -168,6 +169,15 @@ pub(crate) async fn send(
         Ok(()) => Ok((up, reused)),
         Err(e) => Err((e, reused)),
     }
+}
+
+/// An upstream connection (pooled when one is idle), for an admitted request only.
+pub(crate) async fn connect(
+    _cleared: &Clearance,
+    connector: &Connector,
+    peer: &HttpPeer,
+) -> pingora_error::Result<(HttpSession, bool)> {
+    connector.get_http_session(peer).await
 }
 
 /// The per-request credential header: `Authorization: Bearer <token>` for a target with a
@@ -408,11 +418,23 @@ pub(super) async fn run(
         match guarded(
             session,
             first_deadline,
-            send(ex.connector, target, &path, &peer, &body, extra.as_ref()),
+            send(
+                ex.clearance,
+                ex.connector,
+                target,
+                &path,
+                &peer,
+                &body,
+                extra.as_ref(),
+            ),
         )
         .await
         {
-            None => return Outcome::ClientGone,
+            None => {
+                // The request may have reached the upstream, which bills for it.
+                ex.record.abandoned = true;
+                return Outcome::ClientGone;
+            }
             Some(Err(())) => return failed(timeout_error(dep, first_limit)),
             Some(Ok(Ok(s))) => {
                 sent = Some(s);
@@ -503,6 +525,17 @@ pub(super) async fn run(
     let read = guarded(session, deadline, read_body(&mut up, BODY_LIMIT)).await;
     let body = match read {
         None => {
+            // The upstream is answering a client that left: read the answer anyway (to the
+            // same deadline), so the request is billed for what the provider bills.
+            ex.record.abandoned = true;
+            let rest = tokio::time::timeout_at(deadline.into(), read_body(&mut up, BODY_LIMIT));
+            if let Ok(Ok((b, true))) = rest.await {
+                ex.record.usage = match translate::completion_body(prov, target.kind, ex.call, &b) {
+                    None => usage_in_body(&b),
+                    Some(Ok((_, usage))) => Some(usage),
+                    Some(Err(_)) => None,
+                };
+            }
             up.shutdown().await;
             return Outcome::ClientGone;
         }

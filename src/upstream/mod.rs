@@ -3,7 +3,7 @@
 //! stream can fail over until its first event is committed.
 
 mod attempt;
-pub(crate) use attempt::{auth_header, peer, send, ExtraHeader};
+pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
 pub(crate) mod headers;
 mod stream;
 mod translate;
@@ -20,6 +20,7 @@ use crate::api::request::ModelCall;
 use crate::api::response::{parts, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::governance::admission::Clearance;
 use crate::metrics::metrics;
 use crate::providers::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
 use crate::providers::is_retryable_status;
@@ -46,6 +47,11 @@ pub struct Record {
     pub committed_at: Option<Instant>,
     /// SSE events read from the upstream (about one token each), for streams cut short.
     pub stream_events: u64,
+    /// The client left while an upstream was answering it: the prompt is billed at least.
+    pub abandoned: bool,
+    /// The price to bill at when it is not the serving deployment's (pass-through calls,
+    /// priced by the model they name).
+    pub price: Option<crate::governance::cost::Price>,
 }
 
 /// How one attempt ended.
@@ -74,6 +80,8 @@ pub struct Exchange<'a> {
     pub wildcard: Option<String>,
     pub meta: &'a mut ResponseMeta,
     pub record: &'a mut Record,
+    /// What admission granted: the only way to reach an upstream.
+    pub clearance: &'a mut Clearance,
 }
 
 /// How one model group's attempts ended.
@@ -184,18 +192,17 @@ impl Exchange<'_> {
             let max = self.rt.fallbacks.max_fallbacks;
             self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
             for name in list.iter().take(max) {
-                let (group, fixed) = match self.rt.resolve(name) {
-                    Some(g) => (g.clone(), None),
-                    None => {
-                        match self.rt.group_of_deployment(name) {
-                            Some(g) => (g.clone(), Some(name.as_str())),
-                            None => {
-                                log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
-                                continue;
-                            }
-                        }
-                    }
+                let Some((group, fixed)) = self.rt.fallback_target(name) else {
+                    log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
+                    continue;
                 };
+                let group = group.clone();
+                // A group the key may not use, or whose per-model limits are spent, is
+                // skipped; with none left the client gets the original error.
+                if let Err(e) = self.clearance.enter_group(&group.name).await {
+                    log::debug!("fallback {name} skipped: {}", e.message);
+                    continue;
+                }
                 self.meta.attempted_fallbacks += 1;
                 self.meta.group = group.name.to_string();
                 log::info!(

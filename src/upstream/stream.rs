@@ -62,7 +62,11 @@ pub(super) async fn pump(
                 _ = session.as_downstream_mut().read_body_or_idle(true) => {
                     up.shutdown().await;
                     log::debug!("client left mid-stream; upstream {} cancelled", dep.id);
-                    return if state == StreamState::Committed { Outcome::Done } else { Outcome::ClientGone };
+                    if state == StreamState::Committed {
+                        return Outcome::Done;
+                    }
+                    ex.record.abandoned = true;
+                    return Outcome::ClientGone;
                 }
                 _ = tokio::time::sleep_until(until.into()) => None,
                 r = up.read_response_body() => Some(r),

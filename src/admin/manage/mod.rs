@@ -96,8 +96,8 @@ pub async fn serve(
         Route::SpendLogs => spend::logs(g, &q).await,
         Route::GlobalSpend => spend::global(g).await,
         Route::GlobalSpendBy(group) => spend::by(g, group, &q).await,
-        Route::ModelInfo => models::info(rt),
-        Route::ModelGroupInfo => models::group_info(rt),
+        Route::ModelInfo => models::info(rt, access),
+        Route::ModelGroupInfo => models::group_info(rt, access),
     }
 }
 
@@ -116,6 +116,10 @@ fn authorize<'a>(caller: &Caller<'a>, route: &Route) -> Result<Access<'a>, ApiEr
             route.name()
         ))
     };
+    if matches!(route, Route::ModelInfo | Route::ModelGroupInfo) {
+        // Any key sees the models it may call, and no others.
+        return Ok(Access::Own(key));
+    }
     match role {
         "proxy_admin" => return Ok(Access::Admin),
         "proxy_admin_viewer" if route.read_only() => return Ok(Access::Admin),

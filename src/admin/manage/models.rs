@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{reply, Reply};
+use super::{reply, Access, Reply};
 use crate::config::Runtime;
 use crate::router::{Backend, Deployment};
 
@@ -27,17 +27,25 @@ fn provider_model(d: &Deployment) -> String {
     format!("{}/{}", d.backend.provider_label(), d.upstream_model)
 }
 
-/// Every deployment of every group, in config order.
-fn deployments(rt: &Runtime) -> impl Iterator<Item = &std::sync::Arc<Deployment>> {
+/// Every group the caller may call, in config order.
+fn groups<'a>(
+    rt: &'a Runtime,
+    access: Access<'a>,
+) -> impl Iterator<Item = &'a std::sync::Arc<crate::router::ModelGroup>> {
     rt.model_names
         .iter()
         .filter_map(|n| rt.group(n))
-        .flat_map(|g| g.deployments.iter())
+        .filter(move |g| match access {
+            Access::Admin => true,
+            Access::Own(k) => k.allows(&g.name, &g.name),
+        })
 }
 
-/// `GET /model/info` (and `/v1/model/info`).
-pub(crate) fn info(rt: &Runtime) -> Reply {
-    let data: Vec<Value> = deployments(rt)
+/// `GET /model/info` (and `/v1/model/info`): the deployments of the groups the caller may
+/// call.
+pub(crate) fn info(rt: &Runtime, access: Access<'_>) -> Reply {
+    let data: Vec<Value> = groups(rt, access)
+        .flat_map(|g| g.deployments.iter())
         .map(|d| {
             json!({
                 "model_name": &*d.group,
@@ -68,11 +76,8 @@ pub(crate) fn info(rt: &Runtime) -> Reply {
 
 /// `GET /model_group/info`: per group, the widest limits and the highest prices of its
 /// deployments, and the sum of their rpm/tpm.
-pub(crate) fn group_info(rt: &Runtime) -> Reply {
-    let data: Vec<Value> = rt
-        .model_names
-        .iter()
-        .filter_map(|n| rt.group(n))
+pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
+    let data: Vec<Value> = groups(rt, access)
         .map(|g| {
             let ds = &g.deployments;
             let mut providers: Vec<&str> = ds.iter().map(|d| d.backend.provider_label()).collect();
