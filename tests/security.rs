@@ -10,6 +10,8 @@
 )]
 
 mod common;
+#[path = "security/cves.rs"]
+mod cves;
 #[path = "security/governed.rs"]
 mod governed;
 #[path = "security/hostile.rs"]

@@ -34,6 +34,14 @@ const GATEWAY_FIELDS: &[&str] = &[
     "mock_testing_fallbacks",
     "mock_testing_rate_limit_error",
     "drop_params",
+    // Routing and credentials are the gateway's: a client's own are never used or forwarded
+    // (LiteLLM's SSRF class, CVE-2024-6587).
+    "api_base",
+    "base_url",
+    "api_key",
+    "api_version",
+    "extra_headers",
+    "user_config",
 ];
 
 /// What the gateway needs from a model request, with byte ranges into the client's body.
