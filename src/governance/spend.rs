@@ -47,6 +47,20 @@ fn billed_usage(ticket: &Ticket, record: &Record) -> Option<Usage> {
     })
 }
 
+/// The longest client-supplied string (end user, tag) a spend row keeps, in bytes.
+pub const MAX_LOGGED_STRING: usize = 256;
+/// The most tags a spend row keeps.
+pub const MAX_TAGS: usize = 64;
+
+/// `s` cut to [`MAX_LOGGED_STRING`] bytes on a character boundary.
+fn capped(s: &str) -> String {
+    let mut end = s.len().min(MAX_LOGGED_STRING);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 fn unix_ms(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -128,7 +142,7 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
         key_alias: alias,
         team_id: team,
         user_id: user,
-        end_user,
+        end_user: end_user.as_deref().map(capped),
         model: c.asked_model.to_string(),
         model_group: c.group.to_string(),
         model_id: d.map(|d| d.id.to_string()),
@@ -146,7 +160,14 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
             "" => "{}".to_string(),
             r => serde_json::json!({ "user_api_key_request_route": r }).to_string(),
         },
-        request_tags: key.as_ref().map_or_else(Vec::new, |k| k.doc.tags.clone()),
+        request_tags: key.as_ref().map_or_else(Vec::new, |k| {
+            k.doc
+                .tags
+                .iter()
+                .take(MAX_TAGS)
+                .map(|t| capped(t))
+                .collect()
+        }),
         scopes,
     };
     if !gov.log_spend(row) {

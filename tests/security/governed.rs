@@ -475,3 +475,18 @@ async fn readiness_reports_the_database() {
     assert_eq!(v["db"], "connected", "{v}");
     assert_eq!(v["status"], "healthy");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spend_rows_cap_client_supplied_strings() {
+    let (_cheap, _dear, gw) = two_groups("").await;
+    let api = Api::new(&gw);
+    let long = "é".repeat(5_000);
+    let r = api
+        .chat_with(MASTER_KEY, &chat("cheap", json!({"user": long})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows = api.await_spend_rows(&[r.call_id()]).await;
+    let logged = rows[0]["end_user"].as_str().unwrap();
+    assert_eq!(logged.len(), 256, "{} bytes", logged.len());
+    assert!(long.starts_with(logged));
+}
