@@ -34,7 +34,7 @@ fn key_lookup(c: &mut Criterion) {
             }
         })
         .collect();
-    let tables = Tables::build(&entities, None, 1);
+    let tables = Tables::build(&entities, None, &Default::default(), 1);
     assert_eq!(tables.keys.len(), 10_000);
     let presented = b"sk-bench-04242";
     c.bench_function("governance/key_lookup_10k", |b| {

@@ -52,6 +52,10 @@ const OURS_PARAMS: &[&str] = &[
     "cooldown_time",
     "input_cost_per_token",
     "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+    "input_cost_per_second",
+    "output_cost_per_second",
 ];
 
 pub(super) fn deployment(

@@ -8,6 +8,7 @@ mod deployment;
 pub mod env;
 pub mod error;
 pub mod known;
+mod minting;
 pub mod raw;
 pub mod routing;
 pub mod runtime;

@@ -67,6 +67,18 @@ pub struct RawLitellmParams {
     pub input_cost_per_token: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub output_cost_per_token: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cache_read_input_token_cost: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cache_creation_input_token_cost: Option<f64>,
+    /// USD per second of the call's duration, for the input side when no per-token input
+    /// price is set (LiteLLM's semantics).
+    #[serde(default, deserialize_with = "lenient")]
+    pub input_cost_per_second: Option<f64>,
+    /// USD per second of the call's duration, for the output side when no per-token
+    /// output price is set.
+    #[serde(default, deserialize_with = "lenient")]
+    pub output_cost_per_second: Option<f64>,
     pub drop_params: Option<bool>,
     pub additional_drop_params: Option<Vec<String>>,
     /// This deployment's credentials serve its provider's pass-through route.
@@ -142,6 +154,18 @@ pub struct RawModelInfo {
     pub input_cost_per_token: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub output_cost_per_token: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cache_read_input_token_cost: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub cache_creation_input_token_cost: Option<f64>,
+    /// USD per second of the call's duration, for the input side when no per-token input
+    /// price is set (LiteLLM's semantics).
+    #[serde(default, deserialize_with = "lenient")]
+    pub input_cost_per_second: Option<f64>,
+    /// USD per second of the call's duration, for the output side when no per-token
+    /// output price is set.
+    #[serde(default, deserialize_with = "lenient")]
+    pub output_cost_per_second: Option<f64>,
     pub base_model: Option<String>,
     /// The model `/health` probes for this deployment (needed for wildcard deployments).
     pub health_check_model: Option<String>,
@@ -172,8 +196,74 @@ pub struct RawLitellmSettings {
     pub timezone: Option<String>,
     /// LiteLLM's older alias map: requested name -> model group.
     pub model_alias_map: Option<BTreeMap<String, String>>,
+    /// The most any `/key/generate` (and `/key/update`, `/key/regenerate`) may set.
+    pub upperbound_key_generate_params: Option<RawKeyBounds>,
+    /// What `/key/generate` fills in for fields left out.
+    pub default_key_generate_params: Option<RawKeyDefaults>,
+    /// The budget (USD) of an `internal_user` without its own.
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_internal_user_budget: Option<f64>,
+    /// The budget period of an `internal_user` without its own.
+    pub internal_user_budget_duration: Option<String>,
+    /// Defaults for new internal users (`/user/new`).
+    pub default_internal_user_params: Option<RawInternalUserParams>,
     #[serde(flatten)]
     pub routing: RawRouting,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+/// `upperbound_key_generate_params` (LiteLLM's six fields).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyBounds {
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_budget: Option<f64>,
+    pub budget_duration: Option<String>,
+    pub duration: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_parallel_requests: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub tpm_limit: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub rpm_limit: Option<u64>,
+}
+
+/// `default_key_generate_params`: the fields LiteLLM fills in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyDefaults {
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_budget: Option<f64>,
+    pub budget_duration: Option<String>,
+    pub duration: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_parallel_requests: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub tpm_limit: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub rpm_limit: Option<u64>,
+    pub user_id: Option<String>,
+    pub team_id: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub metadata: Option<serde_yaml::Mapping>,
+}
+
+/// `default_internal_user_params`; other keys LiteLLM reads (`available_teams`, ...) load
+/// with a warning.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawInternalUserParams {
+    pub user_role: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_budget: Option<f64>,
+    pub budget_duration: Option<String>,
+    pub models: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub tpm_limit: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub rpm_limit: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_parallel_requests: Option<u64>,
     #[serde(flatten)]
     pub rest: Rest,
 }
@@ -286,6 +376,10 @@ pub struct RawGeneralSettings {
     pub proxy_batch_write_at: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub disable_spend_logs: Option<bool>,
+    /// Switchyard: refuse budgeted requests to models without a price (default false:
+    /// they are served and cost 0).
+    #[serde(default, deserialize_with = "lenient")]
+    pub reject_unpriced_models: Option<bool>,
     /// Switchyard: admit requests when the shared budget counters (Redis) are unreachable.
     #[serde(default, deserialize_with = "lenient")]
     pub budget_fail_open: Option<bool>,

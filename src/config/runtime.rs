@@ -78,11 +78,17 @@ pub struct GovSettings {
     pub batch_write: Duration,
     pub spend_logs: bool,
     pub budget_fail_open: bool,
+    /// `general_settings.reject_unpriced_models`: refuse budgeted requests to models
+    /// without a price (default false: they are served and cost 0).
+    pub reject_unpriced_models: bool,
+    /// Key and user creation: upper bounds and defaults from `litellm_settings`.
+    pub minting: crate::governance::minting::MintingPolicy,
 }
 
 fn governance_settings(
     ls: &super::raw::RawLitellmSettings,
     gs: &super::raw::RawGeneralSettings,
+    warnings: &mut Vec<String>,
 ) -> Result<GovSettings, ConfigError> {
     use crate::governance::period::{parse_timezone, Period};
     let global_period = match &ls.budget_duration {
@@ -123,6 +129,8 @@ fn governance_settings(
         batch_write,
         spend_logs: !gs.disable_spend_logs.unwrap_or(false),
         budget_fail_open: gs.budget_fail_open.unwrap_or(false),
+        reject_unpriced_models: gs.reject_unpriced_models.unwrap_or(false),
+        minting: super::minting::policy(ls, warnings)?,
     })
 }
 
@@ -347,6 +355,11 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "max_budget",
             "budget_duration",
             "timezone",
+            "upperbound_key_generate_params",
+            "default_key_generate_params",
+            "max_internal_user_budget",
+            "internal_user_budget_duration",
+            "default_internal_user_params",
         ],
     )?;
     let rs = &raw.router_settings;
@@ -380,6 +393,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "proxy_batch_write_at",
             "disable_spend_logs",
             "budget_fail_open",
+            "reject_unpriced_models",
         ],
     )?;
 
@@ -450,7 +464,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                     None => format!("redis://{host}:{port}"),
                 })
             }),
-        governance: governance_settings(ls, gs)?,
+        governance: governance_settings(ls, gs, &mut check.warnings)?,
     };
 
     let master_key = match gs

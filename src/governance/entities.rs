@@ -62,6 +62,10 @@ pub struct KeyDoc {
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub created_by: Option<String>,
+    /// Switchyard: the record id (`token_id` when it was made) of the non-admin key that
+    /// made this one; the key also spends that key's budget and limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_key_id: Option<String>,
 }
 
 /// A team: shared budget and limits for its keys.

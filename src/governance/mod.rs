@@ -11,6 +11,7 @@ pub mod admission;
 pub mod cost;
 pub mod counters;
 pub mod entities;
+pub mod minting;
 pub mod period;
 pub mod redis;
 pub mod spend;
@@ -157,7 +158,12 @@ impl Governance {
             .map_err(|e| e.to_string())?;
         let global = self.global_scope(&entities);
         self.tables
-            .store(Arc::new(Tables::build(&entities, global, seq)));
+            .store(Arc::new(Tables::build(
+                &entities,
+                global,
+                &self.settings.minting.users,
+                seq,
+            )));
         self.seq.store(seq, Ordering::Relaxed);
         Ok(())
     }

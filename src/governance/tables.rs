@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::entities::{to_nano, BudgetDoc, CustomerDoc, KeyDoc, MemberDoc, TeamDoc, UserDoc};
+use super::minting::UserDefaults;
 use super::period::{parse_date, Period};
 use crate::store::{Entity, Kind};
 
@@ -75,7 +76,8 @@ pub struct KeyView {
     pub models: Option<Vec<String>>,
     pub team_models: Option<Vec<String>>,
     pub user_role: Option<String>,
-    /// Key first, then team or user, then team member.
+    /// Key first, then the keys that made it (parent first), then team, user and team
+    /// member (a team key spends its user's budget only when a non-admin key made it).
     pub scopes: Vec<ScopeSpec>,
     /// Per-model rpm/tpm of this key (`model_rpm_limit`, `model_tpm_limit`).
     pub model_limits: HashMap<String, ScopeSpec>,
@@ -157,9 +159,26 @@ pub fn key_name(key: &str) -> String {
     format!("sk-...{tail}")
 }
 
+/// Keys a key's chain of parents is followed through (a guard against cycles).
+const MAX_ANCESTORS: usize = 8;
+
+/// The stored documents `key_view` joins a key with.
+struct Docs<'a, F> {
+    teams: HashMap<&'a str, TeamDoc>,
+    users: HashMap<&'a str, UserDoc>,
+    budgets: HashMap<&'a str, BudgetDoc>,
+    user_defaults: &'a UserDefaults,
+    entity: F,
+}
+
 impl Tables {
-    /// Build from every stored entity.
-    pub fn build(entities: &[Entity], global: Option<ScopeSpec>, seq: i64) -> Tables {
+    /// Build from every stored entity; `users` fills in an internal user's missing budget.
+    pub fn build(
+        entities: &[Entity],
+        global: Option<ScopeSpec>,
+        users: &UserDefaults,
+        seq: i64,
+    ) -> Tables {
         let mut by: HashMap<(Kind, &str), &Entity> = HashMap::with_capacity(entities.len());
         for e in entities {
             by.insert((e.kind, e.id.as_str()), e);
@@ -171,7 +190,7 @@ impl Tables {
             .filter(|e| e.kind == Kind::Team)
             .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
             .collect();
-        let users: HashMap<&str, UserDoc> = entities
+        let users_by_id: HashMap<&str, UserDoc> = entities
             .iter()
             .filter(|e| e.kind == Kind::User)
             .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
@@ -181,6 +200,14 @@ impl Tables {
             .filter(|e| e.kind == Kind::Budget)
             .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
             .collect();
+        let docs = Docs {
+            teams,
+            users: users_by_id,
+            budgets,
+            user_defaults: users,
+            entity: doc,
+        };
+        let budgets = &docs.budgets;
         let mut t = Tables {
             global,
             seq,
@@ -198,7 +225,7 @@ impl Tables {
                     let Some(hash) = unhex(&k.token).or_else(|| unhex(&e.id)) else {
                         continue;
                     };
-                    let view = key_view(k, hash, e, &teams, &users, &budgets, &doc);
+                    let view = key_view(k, hash, e, &docs);
                     t.keys.insert(hash, Arc::new(view));
                 }
                 Kind::Customer => {
@@ -230,15 +257,8 @@ impl Tables {
     }
 }
 
-fn key_view<'a>(
-    k: KeyDoc,
-    hash: [u8; 32],
-    e: &Entity,
-    teams: &HashMap<&str, TeamDoc>,
-    users: &HashMap<&str, UserDoc>,
-    budgets: &HashMap<&str, BudgetDoc>,
-    doc: &impl Fn(Kind, &str) -> Option<&'a Entity>,
-) -> KeyView {
+/// A key's own scope: its limits, else its budget tier's (`budget_id`).
+fn key_scope(k: &KeyDoc, e: &Entity, budgets: &HashMap<&str, BudgetDoc>) -> ScopeSpec {
     let label = match &k.key_alias {
         Some(a) => format!("Key={a} ({})", k.key_name),
         None => format!("Key={}", k.key_name),
@@ -257,9 +277,69 @@ fn key_view<'a>(
         k.max_parallel_requests
             .or(b.and_then(|b| b.max_parallel_requests)),
     );
-    let mut scopes = vec![key];
-    let team = k.team_id.as_deref().and_then(|t| teams.get(t));
-    let user = k.user_id.as_deref().and_then(|u| users.get(u));
+    key
+}
+
+/// The scopes of the keys that made `k` (a key made by a non-admin key spends its parent's
+/// budget and limits too, up the chain), and whether one of them is blocked.
+fn ancestors<'a>(
+    k: &KeyDoc,
+    budgets: &HashMap<&str, BudgetDoc>,
+    entity: &impl Fn(Kind, &str) -> Option<&'a Entity>,
+) -> (Vec<ScopeSpec>, bool) {
+    let mut out: Vec<ScopeSpec> = Vec::new();
+    let mut blocked = false;
+    let mut next = k.parent_key_id.clone();
+    while let Some(id) = next.take() {
+        if out.len() >= MAX_ANCESTORS || out.iter().any(|s| s.id == id) {
+            break;
+        }
+        let Some((e, parent)) = entity(Kind::Key, &id)
+            .and_then(|e| Some((e, serde_json::from_str::<KeyDoc>(&e.doc).ok()?)))
+        else {
+            break;
+        };
+        blocked |= parent.blocked == Some(true);
+        out.push(key_scope(&parent, e, budgets));
+        next = parent.parent_key_id;
+    }
+    (out, blocked)
+}
+
+/// The user's scope: its own limits, and for an internal user the configured defaults
+/// (`max_internal_user_budget`, ...) where it has none.
+fn user_scope(id: &str, u: &UserDoc, defaults: &UserDefaults, ledger: Option<&Entity>) -> ScopeSpec {
+    let internal = u.user_role.as_deref().is_none_or(|r| r == "internal_user");
+    let fill = |own: Option<f64>, d: Option<f64>| own.or(d.filter(|_| internal));
+    let period = u
+        .budget_duration
+        .clone()
+        .or_else(|| defaults.budget_duration.clone().filter(|_| internal));
+    let mut s = scope(Kind::User, id, format!("User={id}"), ledger);
+    limits(
+        &mut s,
+        fill(u.max_budget, defaults.max_budget),
+        u.soft_budget,
+        period.as_deref(),
+        u.rpm_limit,
+        u.tpm_limit,
+        u.max_parallel_requests,
+    );
+    s
+}
+
+fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
+    k: KeyDoc,
+    hash: [u8; 32],
+    e: &Entity,
+    docs: &Docs<'_, F>,
+) -> KeyView {
+    let doc = &docs.entity;
+    let (parents, parent_blocked) = ancestors(&k, &docs.budgets, doc);
+    let mut scopes = vec![key_scope(&k, e, &docs.budgets)];
+    scopes.extend(parents);
+    let team = k.team_id.as_deref().and_then(|t| docs.teams.get(t));
+    let user = k.user_id.as_deref().and_then(|u| docs.users.get(u));
     if let (Some(id), Some(t)) = (k.team_id.as_deref(), team) {
         let mut s = scope(Kind::Team, id, format!("Team={id}"), doc(Kind::Team, id));
         s.alias = t.team_alias.clone();
@@ -297,19 +377,13 @@ fn key_view<'a>(
                 scopes.push(s);
             }
         }
-    } else if let (Some(id), Some(u)) = (k.user_id.as_deref(), user) {
-        // LiteLLM: a key in a team spends the team's budget, not its user's.
-        let mut s = scope(Kind::User, id, format!("User={id}"), doc(Kind::User, id));
-        limits(
-            &mut s,
-            u.max_budget,
-            u.soft_budget,
-            u.budget_duration.as_deref(),
-            u.rpm_limit,
-            u.tpm_limit,
-            u.max_parallel_requests,
-        );
-        scopes.push(s);
+    }
+    // LiteLLM: a key in a team spends the team's budget, not its user's. A key a non-admin
+    // key made spends its user's budget in a team too, so that what a user mints is bounded
+    // by the user's budget.
+    let user_pays = team.is_none() || k.parent_key_id.is_some();
+    if let (Some(id), Some(u), true) = (k.user_id.as_deref(), user, user_pays) {
+        scopes.push(user_scope(id, u, docs.user_defaults, doc(Kind::User, id)));
     }
     let model_limits = k
         .model_rpm_limit
@@ -327,6 +401,7 @@ fn key_view<'a>(
         })
         .collect();
     let blocked = k.blocked == Some(true)
+        || parent_blocked
         || team.is_some_and(|t| t.blocked)
         || user.is_some_and(|u| u.blocked);
     KeyView {
@@ -393,7 +468,7 @@ mod tests {
                 0,
             ),
         ];
-        let t = Tables::build(&es, None, 1);
+        let t = Tables::build(&es, None, &UserDefaults::default(), 1);
         let k = &t.keys[&hash_key(b"sk-1")];
         let kinds: Vec<_> = k.scopes.iter().map(|s| s.kind).collect();
         assert_eq!(

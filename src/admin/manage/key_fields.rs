@@ -9,14 +9,15 @@ use serde_json::{Map, Value};
 use super::{bad, forbidden, money, period};
 use crate::api::ApiError;
 use crate::governance::entities::{to_nano, KeyDoc};
-use crate::governance::period::{iso, Period};
+use crate::governance::minting::{period_secs, period_text, seconds};
+use crate::governance::period::{iso, now_secs, Period};
 use crate::governance::tables::KeyView;
 
 /// LiteLLM's key types.
 const KEY_TYPES: &[&str] = &["default", "llm_api", "management", "read_only"];
 
 /// A key request's fields; `None` (absent or null) leaves a field as it is.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct KeyFields {
     /// generate: a custom key (`sk-...`); update, block, regenerate: the key to change.
@@ -46,16 +47,42 @@ pub(crate) struct KeyFields {
     pub allowed_routes: Option<Vec<String>>,
     /// Not a key field: accepted only to refuse it from non-admin keys.
     pub user_role: Option<String>,
+    /// The latest the key may expire (unix seconds): a non-admin caller's own expiry. A key
+    /// without `duration` expires then.
+    #[serde(skip)]
+    pub not_after: Option<i64>,
+    /// The record id of the non-admin key making this one.
+    #[serde(skip)]
+    pub parent: Option<String>,
 }
+
+/// The fields a non-admin key may send to `/key/generate`; any other field with a value is
+/// refused (mass assignment: `permissions`, `spend`, `budget_id`, `organization_id`, ...).
+const SELF_SERVICE_FIELDS: &[&str] = &[
+    "key",
+    "key_alias",
+    "duration",
+    "models",
+    "aliases",
+    "max_budget",
+    "soft_budget",
+    "budget_duration",
+    "user_id",
+    "team_id",
+    "tpm_limit",
+    "rpm_limit",
+    "max_parallel_requests",
+    "model_rpm_limit",
+    "model_tpm_limit",
+    "metadata",
+    "tags",
+    "allowed_routes",
+];
 
 /// Seconds in a `duration` (`30s`, `1h`, `30d`; months count 30 days).
 pub(crate) fn duration_secs(d: &str) -> Result<i64, ApiError> {
     let p = Period::parse(d).map_err(|e| bad("duration", format!("duration: {e}")))?;
-    Ok(match p {
-        Period::Every(n) => n,
-        Period::Week => 7 * 86_400,
-        Period::Months(n) => n * 30 * 86_400,
-    })
+    Ok(period_secs(p))
 }
 
 /// A custom key must look like one.
@@ -99,8 +126,19 @@ impl KeyFields {
                 *slot = v;
             }
         }
-        if let Some(d) = &self.duration {
-            doc.expires = Some(iso(now + duration_secs(d)?));
+        let by_duration = match &self.duration {
+            Some(d) => Some(now.saturating_add(duration_secs(d)?)),
+            None => None,
+        };
+        let expires = match (by_duration, self.not_after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = expires {
+            doc.expires = Some(iso(at));
+        }
+        if self.parent.is_some() {
+            doc.parent_key_id = self.parent;
         }
         let opt = |v: Option<String>| v.map(Some);
         set(&mut doc.key_alias, opt(self.key_alias));
@@ -182,17 +220,83 @@ fn cap<T: PartialOrd + Copy + std::fmt::Display>(
     }
 }
 
+/// A non-admin key sends only the fields it may set: any other field with a value (not
+/// null, `{}`, `[]` or `""`) is a 403 naming it.
+pub(crate) fn check_self_service(body: &Map<String, Value>) -> Result<(), ApiError> {
+    let set = |v: &Value| match v {
+        Value::Null => false,
+        Value::Object(o) => !o.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    };
+    let refused = body
+        .iter()
+        .find(|(k, v)| set(v) && !SELF_SERVICE_FIELDS.contains(&k.as_str()));
+    match refused {
+        Some((field, _)) => Err(denied(field, "only an admin may set it".into())),
+        None => Ok(()),
+    }
+}
+
+/// `duration` and `budget_duration` against the caller's own: the new key expires no later
+/// than the caller, and its budget period is no shorter (a key with a budget but no period
+/// makes only keys without one).
+fn restrict_time(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
+    if let (Some(d), Some(at)) = (&f.duration, own.expires_at) {
+        let until = now_secs().saturating_add(duration_secs(d)?);
+        if until > at {
+            let why = format!(
+                "\"{d}\" would outlive this key, which expires at {}",
+                iso(at)
+            );
+            return Err(denied("duration", why));
+        }
+    }
+    f.not_after = own.expires_at;
+    let scope = own.scopes.first();
+    if scope.and_then(|s| s.max_budget).is_none() {
+        return Ok(());
+    }
+    let mine = scope.and_then(|s| s.period);
+    match (&f.budget_duration, mine) {
+        (None, _) => {
+            f.budget_duration = mine.map(period_text);
+            Ok(())
+        }
+        (Some(asked), None) => Err(denied(
+            "budget_duration",
+            format!("\"{asked}\" is shorter than this key's budget, which never resets"),
+        )),
+        (Some(asked), Some(p)) => {
+            let secs = seconds(asked).map_err(|e| bad("budget_duration", e))?;
+            if secs < period_secs(p) {
+                let why = format!(
+                    "\"{asked}\" is shorter than this key's budget_duration \"{}\"",
+                    period_text(p)
+                );
+                return Err(denied("budget_duration", why));
+            }
+            Ok(())
+        }
+    }
+}
+
 /// What a non-admin key may ask for when it makes a key: nothing it does not have itself.
-/// Fields left out are narrowed to the caller's own, so the new key is never wider.
+/// Fields left out are narrowed to the caller's own, so the new key is never wider; the new
+/// key also spends the caller's budget and limits (`parent`).
 pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
     let admin_only = [
         ("key_type", f.key_type.is_some()),
         ("user_role", f.user_role.is_some()),
         ("blocked", f.blocked.is_some()),
+        ("budget_id", f.budget_id.is_some()),
     ];
     if let Some((field, _)) = admin_only.into_iter().find(|(_, set)| *set) {
         return Err(denied(field, "only an admin may set it".into()));
     }
+    restrict_time(own, f)?;
+    f.parent = own.scopes.first().map(|s| s.id.clone());
     force_own("user_id", &mut f.user_id, &own.doc.user_id)?;
     force_own("team_id", &mut f.team_id, &own.doc.team_id)?;
     let mine = &own.doc.models;

@@ -5,7 +5,8 @@ use rand::distributions::{Alphanumeric, DistString};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::key_fields::{check_custom_key, covers, restrict_own, KeyFields};
+use super::key_bounds::{enforce_bounds, fill_defaults};
+use super::key_fields::{check_custom_key, check_self_service, covers, restrict_own, KeyFields};
 use super::{bad, forbidden, get, load, not_found, now_iso, object, of_kind, parse, put};
 use super::{live_spend, reload, remove, reply, reset_iso, start_period, Access, Query};
 use super::{ApiError, Reply};
@@ -157,16 +158,23 @@ fn iso_opt(t: Option<i64>) -> Value {
     })
 }
 
-/// `POST /key/generate`.
+/// `POST /key/generate`: a non-admin key's request is narrowed to the caller first (see
+/// `restrict_own`), then the configured defaults fill what is still unset, then the
+/// configured upper bounds apply to every caller.
 pub(crate) async fn generate(gov: &Governance, access: Access<'_>, body: &[u8]) -> Reply {
     let mut f: KeyFields = parse(body)?;
+    let asked = f.clone();
+    let policy = &gov.settings().minting;
     let by = match access {
         Access::Admin => None,
         Access::Own(own) => {
+            check_self_service(&parse::<Map<String, Value>>(body)?)?;
             restrict_own(own, &mut f)?;
             own.doc.user_id.clone()
         }
     };
+    fill_defaults(&policy.defaults, &mut f, matches!(access, Access::Admin));
+    enforce_bounds(&policy.bounds, &mut f, &asked, true)?;
     reply(&create(gov, f, by).await?)
 }
 
@@ -191,7 +199,9 @@ async fn existing(gov: &Governance, key: Option<&str>) -> Result<(Entity, KeyDoc
 
 /// `POST /key/update`.
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
-    let f: KeyFields = parse(body)?;
+    let mut f: KeyFields = parse(body)?;
+    let asked = f.clone();
+    enforce_bounds(&gov.settings().minting.bounds, &mut f, &asked, false)?;
     f.validate()?;
     let (e, mut doc) = existing(gov, f.key.as_deref()).await?;
     if f.team_id.is_some() || f.models.is_some() {
@@ -347,6 +357,8 @@ pub(crate) async fn block(gov: &Governance, body: &[u8], blocked: bool) -> Reply
 /// spend kept); the old key stops working.
 pub(crate) async fn regenerate(gov: &Governance, path_key: Option<&str>, body: &[u8]) -> Reply {
     let mut f: KeyFields = parse(body)?;
+    let asked = f.clone();
+    enforce_bounds(&gov.settings().minting.bounds, &mut f, &asked, false)?;
     f.validate()?;
     let (e, mut doc) = existing(gov, path_key.or(f.key.as_deref())).await?;
     if f.team_id.is_some() || f.models.is_some() {

@@ -3,6 +3,7 @@
 
 mod budgets;
 mod customers;
+mod key_bounds;
 mod key_fields;
 mod keys;
 mod models;

@@ -33,7 +33,7 @@ fn view(key: Value, role: &str) -> Arc<KeyView> {
         entity(Kind::Key, &h, doc),
         entity(Kind::User, "u", json!({"user_id": "u", "user_role": role})),
     ];
-    let t = Tables::build(&es, None, 1);
+    let t = Tables::build(&es, None, &Default::default(), 1);
     t.keys[&hash_key(b"sk-own")].clone()
 }
 
@@ -189,6 +189,8 @@ async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
         batch_write: std::time::Duration::from_millis(50),
         spend_logs: true,
         budget_fail_open: false,
+        reject_unpriced_models: false,
+        minting: Default::default(),
     };
     let handle = tokio::runtime::Handle::current();
     Governance::open(Some(&url), None, settings, handle)

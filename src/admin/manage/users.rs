@@ -11,16 +11,11 @@ use super::{check_all, Reply};
 use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
+use crate::governance::minting::UserDefaults;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
 
-/// LiteLLM's user roles.
-pub(crate) const ROLES: &[&str] = &[
-    "proxy_admin",
-    "proxy_admin_viewer",
-    "internal_user",
-    "internal_user_viewer",
-];
+use crate::governance::minting::ROLES;
 
 /// `/user/new` and `/user/update` fields; `None` leaves a field as it is.
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +53,30 @@ impl UserFields {
             }
         }
         Ok(())
+    }
+
+    /// An internal user's missing fields from the config (`default_internal_user_params`,
+    /// `max_internal_user_budget`, `internal_user_budget_duration`), as LiteLLM's `/user/new`.
+    fn fill_defaults(&mut self, d: &UserDefaults) {
+        fn fill<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+            if slot.is_none() {
+                slot.clone_from(v);
+            }
+        }
+        if self.user_role.is_none() {
+            self.user_role.clone_from(&d.user_role);
+        }
+        if self.user_role.as_deref().is_some_and(|r| r != "internal_user") {
+            return;
+        }
+        fill(&mut self.max_budget, &d.max_budget);
+        fill(&mut self.budget_duration, &d.budget_duration);
+        fill(&mut self.tpm_limit, &d.tpm_limit);
+        fill(&mut self.rpm_limit, &d.rpm_limit);
+        fill(&mut self.max_parallel_requests, &d.max_parallel_requests);
+        if self.models.as_ref().is_none_or(Vec::is_empty) && d.models.is_some() {
+            self.models.clone_from(&d.models);
+        }
     }
 
     /// Every field given except `teams` (joined through the teams' member lists).
@@ -158,6 +177,7 @@ async fn join_teams(gov: &Governance, user: &UserDoc, teams: &[String]) -> Resul
 /// `POST /user/new`: the user, and a key for it (`key`).
 pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: UserFields = parse(body)?;
+    f.fill_defaults(&gov.settings().minting.users);
     f.validate()?;
     let id = f.user_id.take().unwrap_or_else(new_uuid);
     if get::<UserDoc>(gov, Kind::User, &id).await?.is_some() {
