@@ -13,6 +13,7 @@ use super::raw::RawModel;
 use super::runtime::{secs, BuildOptions, Checker, Settings};
 use crate::api::request::json_string;
 use crate::api::Endpoint;
+use crate::governance::cost::{Price, TablePricing, UsdPrices};
 use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
 use crate::providers::{provider, ProviderKind};
@@ -182,6 +183,35 @@ pub(super) fn deployment(
     let metrics = DeploymentMetrics::new(&group, &id, backend.provider_label());
     // The bundled table fills in what model_info does not say (LiteLLM's model cost map).
     let table = crate::pricing::lookup(prefix, name, m.model_info.base_model.as_deref());
+    let i = &m.model_info;
+    let configured = UsdPrices {
+        input_per_token: p.input_cost_per_token,
+        output_per_token: p.output_cost_per_token,
+        cache_read_per_token: p.cache_read_input_token_cost,
+        cache_write_per_token: p.cache_creation_input_token_cost,
+        input_per_second: p.input_cost_per_second,
+        output_per_second: p.output_cost_per_second,
+    }
+    .or(UsdPrices {
+        input_per_token: i.input_cost_per_token,
+        output_per_token: i.output_cost_per_token,
+        cache_read_per_token: i.cache_read_input_token_cost,
+        cache_write_per_token: i.cache_creation_input_token_cost,
+        input_per_second: i.input_cost_per_second,
+        output_per_second: i.output_cost_per_second,
+    });
+    let prices = configured.or(table.map(UsdPrices::of_table).unwrap_or_default());
+    let max_output = i.max_output_tokens.or(table.and_then(|t| t.max_output_tokens));
+    // A wildcard (`openai/*`) priced nowhere in the config: each request is priced by the
+    // model it asks for.
+    let table_pricing = (name.contains('*') && !configured.any() && table.is_none()).then(|| {
+        Box::new(TablePricing {
+            provider: prefix.to_string(),
+            pattern: m.model_name.clone(),
+            template: name.to_string(),
+            max_output: i.max_output_tokens,
+        })
+    });
     Ok(Deployment {
         id,
         group,
@@ -192,30 +222,12 @@ pub(super) fn deployment(
         rpm: p.rpm,
         tpm: p.tpm,
         order: p.order,
-        cost_per_token: match (
-            p.input_cost_per_token
-                .or(m.model_info.input_cost_per_token)
-                .or(table.and_then(|t| t.input_cost_per_token)),
-            p.output_cost_per_token
-                .or(m.model_info.output_cost_per_token)
-                .or(table.and_then(|t| t.output_cost_per_token)),
-        ) {
+        cost_per_token: match (prices.input_per_token, prices.output_per_token) {
             (None, None) => None,
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
-        price: crate::governance::cost::Price::from_usd(
-            p.input_cost_per_token
-                .or(m.model_info.input_cost_per_token)
-                .or(table.and_then(|t| t.input_cost_per_token)),
-            p.output_cost_per_token
-                .or(m.model_info.output_cost_per_token)
-                .or(table.and_then(|t| t.output_cost_per_token)),
-            table.and_then(|t| t.cache_read_input_token_cost),
-            table.and_then(|t| t.cache_creation_input_token_cost),
-            m.model_info
-                .max_output_tokens
-                .or(table.and_then(|t| t.max_output_tokens)),
-        ),
+        price: Price::from_usd(prices, max_output),
+        table_pricing,
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         use_in_pass_through: p.use_in_pass_through.unwrap_or(false),
         mode: m.model_info.mode.clone(),

@@ -357,6 +357,40 @@ pub(crate) fn limits_of(s: &ScopeSpec, now: i64, tz: i64) -> ScopeLimits {
 }
 
 impl Governance {
+    /// Whether a request by `key` (for `end_user`) spends in any scope with a budget: the
+    /// key's scopes, the customer's, or the proxy-wide budget.
+    pub fn budgeted(&self, key: Option<&KeyView>, end_user: Option<&str>) -> bool {
+        let tables = self.tables.load();
+        let customer = end_user.and_then(|id| tables.customers.get(id));
+        key.into_iter()
+            .flat_map(|k| k.scopes.iter())
+            .chain(customer.map(|c| &c.scope))
+            .chain(tables.global.as_ref())
+            .any(|s| s.max_budget.is_some())
+    }
+
+    /// Strict mode (`general_settings.reject_unpriced_models`): refuse, before admission, a
+    /// budgeted request for `asked` whose price (`price`, called only in strict mode:
+    /// `ModelGroup::price_for`) is unknown. A key that may not use the model is left to the
+    /// model check's 403.
+    pub fn check_priced(
+        &self,
+        ask: &Ask<'_>,
+        asked: &str,
+        price: impl FnOnce() -> super::cost::Price,
+    ) -> Result<(), ApiError> {
+        if !self.settings.reject_unpriced_models {
+            return Ok(());
+        }
+        let key = ask.key.as_deref();
+        if key.is_some_and(|k| !k.allows(ask.group, asked)) {
+            return Ok(());
+        }
+        let price = price();
+        let budgeted = !price.known && self.budgeted(key, ask.end_user);
+        super::cost::check_priced(true, budgeted, &price, asked)
+    }
+
     /// Reserve room for one request in every scope it touches, or say why not.
     pub async fn admit(self: &Arc<Self>, ask: Ask<'_>) -> Result<Ticket, ApiError> {
         let tables = self.tables.load_full();

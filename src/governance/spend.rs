@@ -70,16 +70,20 @@ fn unix_ms(at: SystemTime) -> i64 {
 pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) {
     let Some(ticket) = ticket else { return };
     let usage = billed_usage(&ticket, c.record);
-    let price = c
-        .record
-        .price
-        .or_else(|| c.record.deployment.as_ref().map(|d| d.price));
+    // A wildcard deployment is priced by the model asked for (a table lookup); any other
+    // deployment returns its own price.
+    let price = c.record.price.or_else(|| {
+        c.record
+            .deployment
+            .as_ref()
+            .map(|d| d.price_for(c.asked_model))
+    });
     let cost = match (price, &usage) {
         (Some(p), Some(u)) => {
             if !p.known {
                 metrics().unpriced.with_label_values(&[c.group]).inc();
             }
-            p.cost(u)
+            p.cost_over(u, c.started.elapsed())
         }
         _ => 0,
     };

@@ -385,6 +385,9 @@ impl Gateway {
             cost_estimate,
             model_only: false,
         };
+        if let (Some(gov), false) = (&self.gov, counting) {
+            gov.check_priced(&ask, &call.model, || group.price_for(&call.model))?;
+        }
         let clearance = Clearance::admit(self.gov.as_ref(), &call.model, ask).await?;
         let clearance = ctx.clearance.insert(clearance);
         if counting {

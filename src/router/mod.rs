@@ -37,6 +37,8 @@ pub struct ModelGroup {
     /// The dearest price among the deployments, field by field: what a budget reservation
     /// is priced at, before the deployment is chosen.
     pub worst_price: crate::governance::cost::Price,
+    /// Whether a deployment is priced per request by the model asked for (wildcards).
+    priced_per_model: bool,
 }
 
 impl ModelGroup {
@@ -61,8 +63,10 @@ impl ModelGroup {
             .map(|d| d.price)
             .reduce(crate::governance::cost::Price::max)
             .unwrap_or_default();
+        let priced_per_model = deployments.iter().any(|d| d.table_pricing.is_some());
         ModelGroup {
             worst_price,
+            priced_per_model,
             name,
             deployments,
             weights,
@@ -74,6 +78,20 @@ impl ModelGroup {
             enforce_rate_limits: false,
             metrics,
         }
+    }
+
+    /// What a request for `asked` is reserved and checked at: the dearest price among the
+    /// deployments, wildcard deployments priced by the model asked for
+    /// ([`Deployment::price_for`]); `worst_price` itself for groups without wildcards.
+    pub fn price_for(&self, asked: &str) -> crate::governance::cost::Price {
+        if !self.priced_per_model {
+            return self.worst_price;
+        }
+        self.deployments
+            .iter()
+            .map(|d| d.price_for(asked))
+            .reduce(crate::governance::cost::Price::max)
+            .unwrap_or_default()
     }
 
     /// Set the group's retry policy (from `model_group_retry_policy` / `retry_policy`).
