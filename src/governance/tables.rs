@@ -483,4 +483,57 @@ mod tests {
             "the key's own list is narrower than the team's"
         );
     }
+
+    #[test]
+    fn a_minted_key_spends_its_parents_and_its_users_budgets() {
+        let parent = hex(&hash_key(b"sk-parent"));
+        let child = hex(&hash_key(b"sk-child"));
+        let es = [
+            entity(
+                Kind::Key,
+                &parent,
+                serde_json::json!({"token": parent, "team_id": "t", "user_id": "u",
+                                   "max_budget": 1.0, "rpm_limit": 5, "blocked": true}),
+                9,
+            ),
+            entity(
+                Kind::Key,
+                &child,
+                serde_json::json!({"token": child, "team_id": "t", "user_id": "u",
+                                   "max_budget": 1.0, "parent_key_id": parent}),
+                0,
+            ),
+            entity(Kind::Team, "t", serde_json::json!({"team_id": "t"}), 0),
+            entity(
+                Kind::User,
+                "u",
+                serde_json::json!({"user_id": "u", "user_role": "internal_user"}),
+                0,
+            ),
+        ];
+        let defaults = UserDefaults {
+            max_budget: Some(2.0),
+            budget_duration: Some("30d".into()),
+            ..UserDefaults::default()
+        };
+        let t = Tables::build(&es, None, &defaults, 1);
+        let c = &t.keys[&hash_key(b"sk-child")];
+        let kinds: Vec<_> = c.scopes.iter().map(|s| (s.kind, s.id.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Some(Kind::Key), child.as_str()),
+                (Some(Kind::Key), parent.as_str()),
+                (Some(Kind::Team), "t"),
+                (Some(Kind::User), "u"),
+            ]
+        );
+        assert_eq!(c.scopes[1].counter, format!("key:{parent}"), "the parent's counter");
+        assert_eq!((c.scopes[1].rpm, c.scopes[1].ledger_spent), (Some(5), 9));
+        assert_eq!(c.scopes[3].max_budget, Some(2_000_000_000), "internal-user default");
+        assert_eq!(c.scopes[3].period, Period::parse("30d").ok());
+        assert!(c.blocked, "a blocked parent blocks what it made");
+        let p = &t.keys[&hash_key(b"sk-parent")];
+        assert_eq!(p.scopes.len(), 2, "an admin-made team key spends the team's budget only");
+    }
 }

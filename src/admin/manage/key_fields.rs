@@ -261,7 +261,9 @@ fn restrict_time(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
     let mine = scope.and_then(|s| s.period);
     match (&f.budget_duration, mine) {
         (None, _) => {
-            f.budget_duration = mine.map(period_text);
+            // The caller's own text (`30d`), else its budget tier's period.
+            let own_text = own.doc.budget_duration.clone().filter(|_| mine.is_some());
+            f.budget_duration = own_text.or_else(|| mine.map(period_text));
             Ok(())
         }
         (Some(asked), None) => Err(denied(

@@ -177,6 +177,56 @@ fn a_key_makes_keys_no_wider_than_itself() {
     assert_eq!(f.max_budget, Some(100.0));
 }
 
+#[test]
+fn a_key_makes_keys_that_expire_no_later_and_reset_no_sooner() {
+    use crate::governance::period::{iso, now_secs};
+    let at = now_secs() + 3600;
+    let own = view(
+        json!({"max_budget": 1.0, "budget_duration": "30d", "expires": iso(at)}),
+        "internal_user",
+    );
+    let check = |v: Value| denied_param(restrict_own(&own, &mut fields(v)));
+    assert_eq!(check(json!({"duration": "2h"})), "duration");
+    assert_eq!(check(json!({"budget_duration": "1s"})), "budget_duration");
+    assert_eq!(check(json!({"budget_duration": "1d"})), "budget_duration");
+    assert_eq!(check(json!({"budget_id": "tier"})), "budget_id");
+
+    let mut f = fields(json!({"budget_duration": "1mo"}));
+    restrict_own(&own, &mut f).unwrap();
+    assert_eq!(f.not_after, Some(at));
+    assert_eq!(f.parent.as_deref(), Some(hex(&hash_key(b"sk-own")).as_str()));
+    let mut f = fields(json!({"duration": "10m"}));
+    restrict_own(&own, &mut f).unwrap();
+    assert_eq!(f.budget_duration.as_deref(), Some("30d"), "inherited");
+
+    let mut doc = crate::governance::entities::KeyDoc::default();
+    let now = now_secs();
+    f.apply(&mut doc, now).unwrap();
+    assert_eq!(doc.expires, Some(iso(now + 600)), "its own, shorter life");
+    let mut f = fields(json!({}));
+    restrict_own(&own, &mut f).unwrap();
+    f.apply(&mut doc, now).unwrap();
+    assert_eq!(doc.expires, Some(iso(at)), "no duration: the caller's expiry");
+    assert!(doc.parent_key_id.is_some());
+}
+
+#[test]
+fn a_non_admin_sends_only_self_service_fields() {
+    use super::key_fields::check_self_service;
+    let body = |v: Value| v.as_object().cloned().unwrap();
+    let param = |v: Value| {
+        let e = check_self_service(&body(v)).unwrap_err();
+        assert_eq!(e.status, 403);
+        e.param.unwrap_or_default()
+    };
+    assert_eq!(param(json!({"permissions": {"x": 1}})), "permissions");
+    assert_eq!(param(json!({"spend": 0})), "spend");
+    assert_eq!(param(json!({"organization_id": "o"})), "organization_id");
+    let ok = json!({"models": ["a"], "max_budget": 1, "permissions": {}, "config": null,
+                    "guardrails": [], "key_alias": "k"});
+    assert!(check_self_service(&body(ok)).is_ok());
+}
+
 async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
     let url = format!("sqlite://{}", dir.path().join("gov.db").display());
     let settings = GovSettings {
