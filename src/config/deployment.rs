@@ -226,7 +226,7 @@ pub(super) fn deployment(
             (None, None) => None,
             (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
         },
-        price: Price::from_usd(prices, max_output),
+        price: Price::from_prices(prices, max_output),
         table_pricing,
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         use_in_pass_through: p.use_in_pass_through.unwrap_or(false),

@@ -76,8 +76,27 @@ pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 4096;
 pub const DEFAULT_SECONDS_ESTIMATE: f64 = 60.0;
 
 impl Price {
-    /// Build from USD figures; negative, NaN and infinite figures count as unset.
-    pub fn from_usd(p: UsdPrices, max_output: Option<u64>) -> Price {
+    /// Build from USD-per-token figures as the config and the table give them.
+    pub fn from_usd(
+        input: Option<f64>,
+        output: Option<f64>,
+        cache_read: Option<f64>,
+        cache_write: Option<f64>,
+        max_output: Option<u64>,
+    ) -> Price {
+        let p = UsdPrices {
+            input_per_token: input,
+            output_per_token: output,
+            cache_read_per_token: cache_read,
+            cache_write_per_token: cache_write,
+            ..UsdPrices::default()
+        };
+        Price::from_prices(p, max_output)
+    }
+
+    /// Build from USD figures (per token and per second); negative, NaN and infinite
+    /// figures count as unset.
+    pub fn from_prices(p: UsdPrices, max_output: Option<u64>) -> Price {
         let nano = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v * 1e9);
         let i = nano(p.input_per_token);
         Price {
@@ -199,7 +218,7 @@ impl TablePricing {
         let t = crate::pricing::lookup(&self.provider, &model, None)
             .or_else(|| stripped.and_then(|(p, m)| crate::pricing::lookup(p, m, None)))
             .or_else(|| asked_provider.and_then(|p| crate::pricing::lookup(p, &model, None)))?;
-        Some(Price::from_usd(
+        Some(Price::from_prices(
             UsdPrices::of_table(t),
             self.max_output.or(t.max_output_tokens),
         ))
@@ -268,7 +287,7 @@ mod tests {
     #[test]
     fn prompt_completion_and_cache_tokens_are_priced_apart() {
         // $1/M input, $2/M output, $0.1/M cache read, $1.25/M cache write.
-        let p = Price::from_usd(
+        let p = Price::from_prices(
             UsdPrices {
                 input_per_token: Some(1e-6),
                 output_per_token: Some(2e-6),
@@ -290,10 +309,10 @@ mod tests {
 
     #[test]
     fn unknown_prices_cost_nothing_and_estimates_bound_output() {
-        let none = Price::from_usd(UsdPrices::default(), None);
+        let none = Price::from_prices(UsdPrices::default(), None);
         assert!(!none.known);
         assert_eq!(none.cost(&usage(1000, 1000, 0, 0)), 0);
-        let p = Price::from_usd(tokens(1e-6, 1e-6), Some(100));
+        let p = Price::from_prices(tokens(1e-6, 1e-6), Some(100));
         assert_eq!(p.estimate(10, None), 110_000);
         assert_eq!(
             p.estimate(10, Some(5000)),
@@ -301,7 +320,7 @@ mod tests {
             "clamped to the model's limit"
         );
         assert_eq!(p.estimate(10, Some(20)), 30_000);
-        let open = Price::from_usd(tokens(1e-6, 1e-6), None);
+        let open = Price::from_prices(tokens(1e-6, 1e-6), None);
         assert_eq!(open.estimate(0, None), 4_096_000);
     }
 
@@ -316,7 +335,7 @@ mod tests {
     #[test]
     fn per_second_prices_bill_the_duration_where_no_token_price_is_set() {
         // $0.01/s for the input side, $0.02/s for the output side.
-        let timed = Price::from_usd(
+        let timed = Price::from_prices(
             UsdPrices {
                 input_per_second: Some(0.01),
                 output_per_second: Some(0.02),
@@ -334,7 +353,7 @@ mod tests {
             "60 s reserved"
         );
         // A per-token side wins over its per-second price (LiteLLM's order).
-        let mixed = Price::from_usd(
+        let mixed = Price::from_prices(
             UsdPrices {
                 input_per_token: Some(1e-6),
                 input_per_second: Some(1.0),
@@ -351,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_group_is_known_only_when_every_price_is() {
-        let priced = Price::from_usd(tokens(1e-6, 2e-6), None);
+        let priced = Price::from_prices(tokens(1e-6, 2e-6), None);
         let unpriced = Price::default();
         assert!(!priced.max(unpriced).known);
         assert!(priced.max(priced).known);
@@ -367,7 +386,7 @@ mod tests {
             max_output: None,
         };
         let table = crate::pricing::lookup("openai", "gpt-4o", None).unwrap();
-        let gpt4o = Price::from_usd(UsdPrices::of_table(table), table.max_output_tokens);
+        let gpt4o = Price::from_prices(UsdPrices::of_table(table), table.max_output_tokens);
         assert!(gpt4o.known && gpt4o.input > 0.0);
         assert_eq!(t("openai/*", "*").price("openai/gpt-4o"), Some(gpt4o));
         assert_eq!(t("*", "*").price("gpt-4o"), Some(gpt4o));
@@ -379,7 +398,7 @@ mod tests {
     #[test]
     fn strict_mode_refuses_only_budgeted_requests_to_unpriced_models() {
         let unpriced = Price::default();
-        let priced = Price::from_usd(tokens(1e-6, 2e-6), None);
+        let priced = Price::from_prices(tokens(1e-6, 2e-6), None);
         assert!(check_priced(false, true, &unpriced, "m").is_ok());
         assert!(check_priced(true, false, &unpriced, "m").is_ok());
         assert!(check_priced(true, true, &priced, "m").is_ok());
