@@ -201,7 +201,9 @@ pub(super) fn deployment(
         output_per_second: i.output_cost_per_second,
     });
     let prices = configured.or(table.map(UsdPrices::of_table).unwrap_or_default());
-    let max_output = i.max_output_tokens.or(table.and_then(|t| t.max_output_tokens));
+    let max_output = i
+        .max_output_tokens
+        .or(table.and_then(|t| t.max_output_tokens));
     // A wildcard (`openai/*`) priced nowhere in the config: each request is priced by the
     // model it asks for.
     let table_pricing = (name.contains('*') && !configured.any() && table.is_none()).then(|| {

@@ -4,8 +4,8 @@
 
 use super::error::ConfigError;
 use super::raw::{RawInternalUserParams, RawKeyBounds, RawKeyDefaults, RawLitellmSettings};
-use crate::governance::minting::{seconds, KeyBounds, KeyDefaults, MintingPolicy, UserDefaults};
 use crate::governance::minting::ROLES;
+use crate::governance::minting::{seconds, KeyBounds, KeyDefaults, MintingPolicy, UserDefaults};
 use crate::governance::period::Period;
 
 const LS: &str = "litellm_settings";
@@ -155,7 +155,10 @@ fn users(
             ));
         }
     }
-    let own = dollars(&format!("{LS}.max_internal_user_budget"), ls.max_internal_user_budget)?;
+    let own = dollars(
+        &format!("{LS}.max_internal_user_budget"),
+        ls.max_internal_user_budget,
+    )?;
     let own_period = period(
         &format!("{LS}.internal_user_budget_duration"),
         &ls.internal_user_budget_duration,
@@ -225,7 +228,9 @@ mod tests {
         );
         assert!(
             err("litellm_settings:\n  upperbound_key_generate_params:\n    max_budgt: 1\n")
-                .starts_with("litellm_settings.upperbound_key_generate_params.max_budgt: unknown field"),
+                .starts_with(
+                    "litellm_settings.upperbound_key_generate_params.max_budgt: unknown field"
+                ),
         );
         assert_eq!(
             err("litellm_settings:\n  upperbound_key_generate_params: {max_budget: 1}\n  default_key_generate_params: {max_budget: 2}\n"),

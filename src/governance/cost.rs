@@ -243,7 +243,12 @@ impl UsdPrices {
 /// without a price is refused (400) instead of being served for free. `price` is what the
 /// request would be priced at (`ModelGroup::price_for`); `budgeted` whether any scope it
 /// spends in has a `max_budget` (`Governance::budgeted`).
-pub fn check_priced(strict: bool, budgeted: bool, price: &Price, model: &str) -> Result<(), ApiError> {
+pub fn check_priced(
+    strict: bool,
+    budgeted: bool,
+    price: &Price,
+    model: &str,
+) -> Result<(), ApiError> {
     if !strict || !budgeted || price.known {
         return Ok(());
     }
@@ -390,7 +395,11 @@ mod tests {
         assert!(gpt4o.known && gpt4o.input > 0.0);
         assert_eq!(t("openai/*", "*").price("openai/gpt-4o"), Some(gpt4o));
         assert_eq!(t("*", "*").price("gpt-4o"), Some(gpt4o));
-        assert_eq!(t("*", "*").price("openai/gpt-4o"), Some(gpt4o), "prefix stripped");
+        assert_eq!(
+            t("*", "*").price("openai/gpt-4o"),
+            Some(gpt4o),
+            "prefix stripped"
+        );
         assert_eq!(t("my-*", "gpt-*").price("my-4o"), Some(gpt4o));
         assert_eq!(t("openai/*", "*").price("openai/surely-not-a-model"), None);
     }

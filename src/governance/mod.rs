@@ -157,13 +157,12 @@ impl Governance {
             .await?
             .map_err(|e| e.to_string())?;
         let global = self.global_scope(&entities);
-        self.tables
-            .store(Arc::new(Tables::build(
-                &entities,
-                global,
-                &self.settings.minting.users,
-                seq,
-            )));
+        self.tables.store(Arc::new(Tables::build(
+            &entities,
+            global,
+            &self.settings.minting.users,
+            seq,
+        )));
         self.seq.store(seq, Ordering::Relaxed);
         Ok(())
     }

@@ -113,7 +113,10 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) 
             }
             // A team key's user still sees its spend (LiteLLM tracks both).
             if let (Some(u), Some(_)) = (&k.doc.user_id, &k.doc.team_id) {
-                if !scopes.iter().any(|(kind, id)| *kind == Kind::User && id == u) {
+                if !scopes
+                    .iter()
+                    .any(|(kind, id)| *kind == Kind::User && id == u)
+                {
                     scopes.push((Kind::User, u.clone()));
                 }
             }

@@ -308,7 +308,12 @@ fn ancestors<'a>(
 
 /// The user's scope: its own limits, and for an internal user the configured defaults
 /// (`max_internal_user_budget`, ...) where it has none.
-fn user_scope(id: &str, u: &UserDoc, defaults: &UserDefaults, ledger: Option<&Entity>) -> ScopeSpec {
+fn user_scope(
+    id: &str,
+    u: &UserDoc,
+    defaults: &UserDefaults,
+    ledger: Option<&Entity>,
+) -> ScopeSpec {
     let internal = u.user_role.as_deref().is_none_or(|r| r == "internal_user");
     let fill = |own: Option<f64>, d: Option<f64>| own.or(d.filter(|_| internal));
     let period = u
@@ -528,12 +533,24 @@ mod tests {
                 (Some(Kind::User), "u"),
             ]
         );
-        assert_eq!(c.scopes[1].counter, format!("key:{parent}"), "the parent's counter");
+        assert_eq!(
+            c.scopes[1].counter,
+            format!("key:{parent}"),
+            "the parent's counter"
+        );
         assert_eq!((c.scopes[1].rpm, c.scopes[1].ledger_spent), (Some(5), 9));
-        assert_eq!(c.scopes[3].max_budget, Some(2_000_000_000), "internal-user default");
+        assert_eq!(
+            c.scopes[3].max_budget,
+            Some(2_000_000_000),
+            "internal-user default"
+        );
         assert_eq!(c.scopes[3].period, Period::parse("30d").ok());
         assert!(c.blocked, "a blocked parent blocks what it made");
         let p = &t.keys[&hash_key(b"sk-parent")];
-        assert_eq!(p.scopes.len(), 2, "an admin-made team key spends the team's budget only");
+        assert_eq!(
+            p.scopes.len(),
+            2,
+            "an admin-made team key spends the team's budget only"
+        );
     }
 }

@@ -54,7 +54,10 @@ async fn a_minted_key_expires_no_later_than_the_key_that_made_it() {
 
     let (s, v) = mint(&api, &parent, json!({})).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["expires"], parent_expiry, "no duration: the parent's expiry");
+    assert_eq!(
+        v["expires"], parent_expiry,
+        "no duration: the parent's expiry"
+    );
     let child = v["key"].as_str().unwrap();
     assert_eq!(api.key_info(child).await["expires"], parent_expiry);
 }
@@ -79,8 +82,7 @@ async fn a_minted_key_resets_its_budget_no_sooner_than_its_parent() {
     assert_eq!(v["budget_duration"], "30d", "left out: the parent's period");
 
     // A parent budget that never resets allows no period at all.
-    let lifetime =
-        internal_user_key(&api, "u-life", json!({}), json!({"max_budget": 1.0})).await;
+    let lifetime = internal_user_key(&api, "u-life", json!({}), json!({"max_budget": 1.0})).await;
     let (s, v) = mint(&api, &lifetime, json!({"budget_duration": "30d"})).await;
     assert_denied(s, &v, "budget_duration");
 }
@@ -148,7 +150,9 @@ async fn keys_a_user_mints_count_against_the_internal_user_budget() {
 async fn a_team_key_minted_by_a_user_spends_the_users_budget() {
     let (mock, gw) = gateway("").await;
     let api = Api::new(&gw);
-    let team = api.post_ok("/team/new", &json!({"team_alias": "open"})).await;
+    let team = api
+        .post_ok("/team/new", &json!({"team_alias": "open"}))
+        .await;
     let team_id = team["team_id"].as_str().unwrap().to_string();
     let parent = internal_user_key(
         &api,
@@ -173,7 +177,9 @@ async fn a_team_key_minted_by_a_user_spends_the_users_budget() {
 async fn a_non_admin_key_may_not_set_fields_only_an_admin_may() {
     let (_mock, gw) = gateway("").await;
     let api = Api::new(&gw);
-    let team = api.post_ok("/team/new", &json!({"team_alias": "other"})).await;
+    let team = api
+        .post_ok("/team/new", &json!({"team_alias": "other"}))
+        .await;
     let parent = internal_user_key(
         &api,
         "u-mass",
@@ -182,7 +188,10 @@ async fn a_non_admin_key_may_not_set_fields_only_an_admin_may() {
     )
     .await;
     for (body, field) in [
-        (json!({"permissions": {"allow_pii_controls": true}}), "permissions"),
+        (
+            json!({"permissions": {"allow_pii_controls": true}}),
+            "permissions",
+        ),
         (json!({"spend": 100}), "spend"),
         (json!({"budget_id": "any"}), "budget_id"),
         (json!({"organization_id": "org"}), "organization_id"),
@@ -215,9 +224,7 @@ async fn upperbound_key_generate_params_hold_for_every_caller() {
     )
     .await;
     let api = Api::new(&gw);
-    let (s, v) = api
-        .post("/key/generate", &json!({"max_budget": 11}))
-        .await;
+    let (s, v) = api.post("/key/generate", &json!({"max_budget": 11})).await;
     assert_eq!(s, 400, "{v}");
     assert_error(&v, "invalid_request_error");
     assert_eq!(v["error"]["param"], "max_budget");
@@ -226,7 +233,11 @@ async fn upperbound_key_generate_params_hold_for_every_caller() {
         "max_budget is over max limit set in config - user_value=11; max_value=10"
     );
     let (s, v) = api.post("/key/generate", &json!({"duration": "31d"})).await;
-    assert_eq!((s, v["error"]["param"].clone()), (400, json!("duration")), "{v}");
+    assert_eq!(
+        (s, v["error"]["param"].clone()),
+        (400, json!("duration")),
+        "{v}"
+    );
 
     let generated = api.post_ok("/key/generate", &json!({})).await;
     assert_eq!(generated["max_budget"].as_f64(), Some(10.0), "{generated}");
@@ -238,11 +249,19 @@ async fn upperbound_key_generate_params_hold_for_every_caller() {
     let (s, v) = api
         .post("/key/update", &json!({"key": key, "rpm_limit": 1000}))
         .await;
-    assert_eq!((s, v["error"]["param"].clone()), (400, json!("rpm_limit")), "{v}");
+    assert_eq!(
+        (s, v["error"]["param"].clone()),
+        (400, json!("rpm_limit")),
+        "{v}"
+    );
     let (s, v) = api
         .post("/key/regenerate", &json!({"key": key, "max_budget": 50}))
         .await;
-    assert_eq!((s, v["error"]["param"].clone()), (400, json!("max_budget")), "{v}");
+    assert_eq!(
+        (s, v["error"]["param"].clone()),
+        (400, json!("max_budget")),
+        "{v}"
+    );
     let updated = api
         .post_ok("/key/update", &json!({"key": key, "rpm_limit": 50}))
         .await;
@@ -251,11 +270,18 @@ async fn upperbound_key_generate_params_hold_for_every_caller() {
 
     // A non-admin key inherits its parent's wider value lowered to the bound.
     let created = api
-        .post_ok("/user/new", &json!({"user_id": "u-bound", "user_role": "internal_user"}))
+        .post_ok(
+            "/user/new",
+            &json!({"user_id": "u-bound", "user_role": "internal_user"}),
+        )
         .await;
     let parent = created["key"].as_str().unwrap();
     let (s, v) = mint(&api, parent, json!({"rpm_limit": 101})).await;
-    assert_eq!((s, v["error"]["param"].clone()), (400, json!("rpm_limit")), "{v}");
+    assert_eq!(
+        (s, v["error"]["param"].clone()),
+        (400, json!("rpm_limit")),
+        "{v}"
+    );
     let (s, v) = mint(&api, parent, json!({})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["max_budget"].as_f64(), Some(10.0), "{v}");

@@ -102,8 +102,7 @@ async fn cache_and_per_second_prices_come_from_the_config() {
     ];
     let gw = Gateway::start(&config(&models, ""));
     assert!(
-        !gw.log().contains("cache_read_input_token_cost")
-            && !gw.log().contains("cost_per_second"),
+        !gw.log().contains("cache_read_input_token_cost") && !gw.log().contains("cost_per_second"),
         "the price keys load without a warning:\n{}",
         gw.log()
     );

@@ -211,7 +211,10 @@ mod tests {
         let mut update = fields(json!({"rpm_limit": 5}));
         let asked = update.clone();
         enforce_bounds(&bounds(), &mut update, &asked, false).unwrap();
-        assert_eq!(update.max_budget, None, "an update leaves missing fields alone");
+        assert_eq!(
+            update.max_budget, None,
+            "an update leaves missing fields alone"
+        );
     }
 
     #[test]

@@ -194,7 +194,10 @@ fn a_key_makes_keys_that_expire_no_later_and_reset_no_sooner() {
     let mut f = fields(json!({"budget_duration": "1mo"}));
     restrict_own(&own, &mut f).unwrap();
     assert_eq!(f.not_after, Some(at));
-    assert_eq!(f.parent.as_deref(), Some(hex(&hash_key(b"sk-own")).as_str()));
+    assert_eq!(
+        f.parent.as_deref(),
+        Some(hex(&hash_key(b"sk-own")).as_str())
+    );
     let mut f = fields(json!({"duration": "10m"}));
     restrict_own(&own, &mut f).unwrap();
     assert_eq!(f.budget_duration.as_deref(), Some("30d"), "inherited");
@@ -206,7 +209,11 @@ fn a_key_makes_keys_that_expire_no_later_and_reset_no_sooner() {
     let mut f = fields(json!({}));
     restrict_own(&own, &mut f).unwrap();
     f.apply(&mut doc, now).unwrap();
-    assert_eq!(doc.expires, Some(iso(at)), "no duration: the caller's expiry");
+    assert_eq!(
+        doc.expires,
+        Some(iso(at)),
+        "no duration: the caller's expiry"
+    );
     assert!(doc.parent_key_id.is_some());
 }
 

@@ -66,7 +66,11 @@ impl UserFields {
         if self.user_role.is_none() {
             self.user_role.clone_from(&d.user_role);
         }
-        if self.user_role.as_deref().is_some_and(|r| r != "internal_user") {
+        if self
+            .user_role
+            .as_deref()
+            .is_some_and(|r| r != "internal_user")
+        {
             return;
         }
         fill(&mut self.max_budget, &d.max_budget);
