@@ -351,10 +351,11 @@ impl Gateway {
         let choices = call.choices();
         let estimate = |g: &ModelGroup| {
             let out = call.max_tokens.map(|m| m.saturating_mul(choices));
-            let one = g.worst_price.estimate(prompt_tokens, out);
+            let price = g.price_for(&call.model);
+            let one = price.estimate(prompt_tokens, out);
             match (out, choices) {
                 (None, n) if n > 1 => {
-                    let prompt = g.worst_price.estimate(prompt_tokens, Some(0));
+                    let prompt = price.estimate(prompt_tokens, Some(0));
                     prompt.saturating_add((one - prompt).saturating_mul(n as i64))
                 }
                 _ => one,
@@ -516,6 +517,9 @@ impl Gateway {
             cost_estimate: price.estimate(prompt_tokens, passthrough::max_tokens_of(&body)),
             model_only: false,
         };
+        if let Some(gov) = &self.gov {
+            gov.check_priced(&ask, &model, || price)?;
+        }
         let clearance = Clearance::admit(self.gov.as_ref(), &model, ask).await?;
         let clearance = ctx.clearance.insert(clearance);
         let call = passthrough::Forward {

@@ -289,6 +289,10 @@ pub(super) async fn run(
         }
         _ => None,
     };
+    if wildcard_model.is_some() {
+        // Priced by the model asked for, not the `*` (the headers and the spend row read it).
+        ex.record.price = Some(dep.price_for(&ex.call.model));
+    }
     let model = match &wildcard_model {
         Some(_) => Cow::Owned(dep.upstream_model.replacen(
             '*',

@@ -56,7 +56,8 @@ impl ResponseMeta {
         put(h, names::RESPONSE_DURATION_MS, fixed_ms(total, 3));
         put(h, names::OVERHEAD_DURATION_MS, fixed_ms(overhead, 4));
         if let (Some(d), Some(u)) = (&record.deployment, &record.usage) {
-            let cost = crate::governance::entities::from_nano(d.price.cost(u));
+            let price = record.price.unwrap_or(d.price);
+            let cost = crate::governance::entities::from_nano(price.cost_over(u, total));
             put(h, names::RESPONSE_COST, cost.to_string());
         }
         for (k, v) in &self.governance {
