@@ -209,23 +209,21 @@ mod tests {
     #[test]
     fn seconds_accept_the_range_and_refuse_the_rest() {
         for ok in ["0.5", "1", "600", "86400", "8.64e4"] {
-            assert!(seconds_field(&raw(ok), "timeout").unwrap().is_some(), "{ok}");
+            assert!(
+                seconds_field(&raw(ok), "timeout").unwrap().is_some(),
+                "{ok}"
+            );
         }
         assert_eq!(seconds_field(&raw("null"), "timeout").unwrap(), None);
         for bad in [
-            "0",
-            "-1",
-            "86400.5",
-            "1e19",
-            "1e400",
-            "\"NaN\"",
-            "\"30\"",
-            "{}",
-            "[1]",
-            "true",
+            "0", "-1", "86400.5", "1e19", "1e400", "\"NaN\"", "\"30\"", "{}", "[1]", "true",
         ] {
             let e = seconds_field(&raw(bad), "timeout").unwrap_err();
-            assert_eq!((e.status, e.param.as_deref()), (400, Some("timeout")), "{bad}");
+            assert_eq!(
+                (e.status, e.param.as_deref()),
+                (400, Some("timeout")),
+                "{bad}"
+            );
         }
     }
 

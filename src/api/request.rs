@@ -286,7 +286,9 @@ impl ModelCall {
                         limits::integer_field(raw, "num_retries", &limits::NUM_RETRIES)?
                 }
                 "n" => call.n = limits::integer_field(raw, "n", &limits::CHOICES)?,
-                "best_of" => call.best_of = limits::integer_field(raw, "best_of", &limits::CHOICES)?,
+                "best_of" => {
+                    call.best_of = limits::integer_field(raw, "best_of", &limits::CHOICES)?
+                }
                 "timeout" => call.timeout = limits::seconds_field(raw, "timeout")?,
                 "fallbacks" => call.fallbacks = field(raw, "fallbacks")?,
                 "stream_timeout" => {
@@ -370,7 +372,8 @@ impl ModelCall {
         if let Some(t) = limits::seconds_header(headers, "x-litellm-stream-timeout")? {
             self.stream_timeout = Some(t);
         }
-        let retries = limits::integer_header(headers, "x-litellm-num-retries", &limits::NUM_RETRIES)?;
+        let retries =
+            limits::integer_header(headers, "x-litellm-num-retries", &limits::NUM_RETRIES)?;
         if retries.is_some() {
             self.num_retries = retries;
         }
@@ -677,6 +680,87 @@ mod tests {
         assert_eq!(e.param.as_deref(), Some("model"));
         assert!(parse("[1,2]").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn hostile_bodies_are_refused_with_a_reason() {
+        let deep = format!(
+            r#"{{"model":"m","messages":[],"x":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let e = parse(&deep).unwrap_err();
+        assert!(
+            e.message.contains("nested deeper than 128"),
+            "{}",
+            e.message
+        );
+        let e = parse(r#"{"model":"a","messages":[],"m\u006fdel":"b"}"#).unwrap_err();
+        assert_eq!((e.status, e.param.as_deref()), (400, Some("model")));
+        let many: String = (0..100).map(|i| format!(r#""k{i}":1,"#)).collect();
+        let e = parse(&format!(r#"{{{many}"model":"m","messages":[],"k7":2}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("k7"));
+        // Nested duplicates are the upstream's to judge.
+        assert!(parse(r#"{"model":"m","messages":[],"x":{"a":1,"a":2}}"#).is_ok());
+        let long = "x".repeat(limits::MAX_NAME_BYTES + 1);
+        let e = parse(&format!(r#"{{"model":"{long}","messages":[]}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        let e = parse(&format!(r#"{{"model":"m","messages":[],"user":"{long}"}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("user"));
+        // A long prompt is not a long name.
+        let prompt = "y".repeat(2 << 20);
+        assert!(parse(&format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":"{prompt}"}}]}}"#
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn numbers_are_read_within_bounds() {
+        let c = parse(r#"{"model":"m","messages":[],"n":3,"best_of":5,"max_completion_tokens":7,"timeout":2.5,"stream_timeout":1,"num_retries":4}"#).unwrap();
+        assert_eq!((c.n, c.best_of, c.max_tokens), (Some(3), Some(5), Some(7)));
+        assert_eq!(
+            (c.timeout, c.stream_timeout, c.num_retries),
+            (Some(2.5), Some(1.0), Some(4))
+        );
+        for (field, value) in [
+            ("n", "0"),
+            ("n", "129"),
+            ("best_of", "-1"),
+            ("max_tokens", "0"),
+            ("max_tokens", "1e19"),
+            ("timeout", "1e19"),
+            ("timeout", "-1"),
+            ("stream_timeout", "0"),
+            ("num_retries", "101"),
+            ("max_completion_tokens", "{}"),
+        ] {
+            let e = parse(&format!(
+                r#"{{"model":"m","messages":[],"{field}":{value}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(
+                (e.status, e.param.as_deref()),
+                (400, Some(field)),
+                "{field}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_override_the_body_within_bounds() {
+        let mut c = parse(r#"{"model":"m","messages":[],"timeout":5,"num_retries":1}"#).unwrap();
+        let mut h = http::HeaderMap::new();
+        h.insert("x-litellm-timeout", "7".parse().unwrap());
+        h.insert("x-litellm-num-retries", "3".parse().unwrap());
+        c.apply_headers(&h).unwrap();
+        assert_eq!(
+            (c.timeout, c.num_retries, c.stream_timeout),
+            (Some(7.0), Some(3), None)
+        );
+        h.insert("x-litellm-stream-timeout", "1e19".parse().unwrap());
+        let e = c.apply_headers(&h).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("x-litellm-stream-timeout"));
     }
 
     proptest::proptest! {

@@ -19,11 +19,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::protocols::raw_connect::ProxyDigest;
+use pingora_core::protocols::IO;
 use pingora_core::protocols::{
     GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl,
     TimingDigest, UniqueID, UniqueIDType,
 };
-use pingora_core::protocols::IO;
 use pingora_proxy::Session;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter, ReadBuf};
 use tokio::time::Sleep;
@@ -102,7 +102,10 @@ impl Conn {
         }
         io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("request header not complete within {:?}", self.header_timeout),
+            format!(
+                "request header not complete within {:?}",
+                self.header_timeout
+            ),
         )
     }
 }

@@ -1,7 +1,7 @@
 //! A listening service over a socket bound before start (so `--port 0` reports its port),
 //! with a cap on open client connections (`general_settings.max_client_connections`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ pub struct GatewayService {
     /// The live config: the cap and the header timeout are read at each accept.
     runtime: Arc<ArcSwap<Runtime>>,
     open: Arc<AtomicUsize>,
+    refused: AtomicU64,
+    refusal_logged_at: AtomicU64,
 }
 
 impl GatewayService {
@@ -39,6 +41,8 @@ impl GatewayService {
             threads,
             runtime,
             open: Arc::new(AtomicUsize::new(0)),
+            refused: AtomicU64::new(0),
+            refusal_logged_at: AtomicU64::new(0),
         }
     }
 }
@@ -64,10 +68,17 @@ impl Drop for Slot {
 }
 
 /// Turn away a connection over the cap: a 503 if the socket takes it at once, then close.
-fn refuse(tcp: tokio::net::TcpStream, cap: usize) {
-    log::warn!(
-        "refused a client connection: {cap} are open (general_settings.max_client_connections)"
-    );
+/// Refusals are logged at most once a second, however many come (the cap is hit in a flood).
+fn refuse(tcp: tokio::net::TcpStream, cap: usize, refused: &AtomicU64, last_logged: &AtomicU64) {
+    let total = refused.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if last_logged.swap(now, Ordering::Relaxed) != now {
+        log::warn!(
+            "refusing client connections: {cap} are open (general_settings.max_client_connections); {total} refused so far"
+        );
+    }
     let body = ApiError::new(
         503,
         ErrorKind::ServiceUnavailable,
@@ -127,7 +138,7 @@ impl Service for GatewayService {
                         (rt.settings.max_client_connections, rt.settings.client_header_timeout)
                     };
                     let Some(slot) = Slot::take(&self.open, cap) else {
-                        refuse(tcp, cap);
+                        refuse(tcp, cap, &self.refused, &self.refusal_logged_at);
                         continue;
                     };
                     if let Err(e) = tcp.set_nodelay(true) {
