@@ -15,6 +15,7 @@ use pingora_proxy::{ProxyHttp, Session};
 
 use crate::api::endpoint::Route;
 use crate::api::error::ErrorKind;
+use crate::api::limits;
 use crate::api::request::ModelCall;
 use crate::api::response::{new_uuid, write_error};
 use crate::api::{ApiError, Endpoint};
@@ -302,7 +303,7 @@ impl Gateway {
         call.anthropic_beta = session.req_header().headers.get("anthropic-beta").cloned();
         // The client's own body, for a deployment that speaks the client's API.
         match (native, endpoint) {
-            (Some(native), Endpoint::Messages) => {
+            (Some(native), Endpoint::Messages | Endpoint::CountTokens) => {
                 call.native = Some(Box::new(ModelCall::parse(Endpoint::Messages, native)?));
             }
             (Some(native), Endpoint::Responses) => {
@@ -420,6 +421,9 @@ impl Gateway {
             }
         };
         let body = body::read(session, rt.settings.max_body_bytes).await?;
+        if limits::nested_deeper_than(&body, limits::MAX_JSON_DEPTH) {
+            return Err(limits::too_deep());
+        }
         let req = session.req_header();
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();
