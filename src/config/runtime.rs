@@ -583,6 +583,40 @@ mod tests {
     }
 
     #[test]
+    fn listener_limits_have_defaults_and_bounds() {
+        let rt = load_str("model_list: []\n", &BuildOptions::default()).unwrap();
+        assert_eq!(rt.settings.max_client_connections, 10_000);
+        assert_eq!(rt.settings.client_header_timeout, Duration::from_secs(10));
+        let rt = load_str(
+            "general_settings:\n  max_client_connections: 5\n  client_header_timeout: \"2.5\"\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(rt.settings.max_client_connections, 5);
+        assert_eq!(
+            rt.settings.client_header_timeout,
+            Duration::from_millis(2500)
+        );
+        for (yaml, path) in [
+            (
+                "max_client_connections: 0",
+                "general_settings.max_client_connections",
+            ),
+            (
+                "client_header_timeout: 0",
+                "general_settings.client_header_timeout",
+            ),
+            (
+                "client_header_timeout: 1e19",
+                "general_settings.client_header_timeout",
+            ),
+        ] {
+            let e = err(&format!("general_settings:\n  {yaml}\n"));
+            assert!(e.starts_with(path), "{e}");
+        }
+    }
+
+    #[test]
     fn insecure_master_key_is_refused() {
         let e = err("general_settings:\n  master_key: sk-1234\n");
         assert!(

@@ -7,6 +7,8 @@
 //! Pingora's own read timeout applies to each read, so a client trickling a byte a minute
 //! would hold a connection for ever; the clock bounds the whole header instead. The proxy
 //! tells the connection where it is through [`header_received`] and [`request_finished`].
+//! HTTP/1 only: h2c is not enabled, and an HTTP/2 session cannot reach its `Conn` to stop
+//! the clock, so enabling h2c needs the clock switched off for HTTP/2 connections.
 
 use std::future::Future;
 use std::io;
