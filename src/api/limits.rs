@@ -187,6 +187,22 @@ pub fn nested_deeper_than(json: &[u8], limit: usize) -> bool {
     false
 }
 
+/// A body the handler reads with its own types (management API): one JSON value, valid
+/// UTF-8, nothing after it, nested at most [`MAX_JSON_DEPTH`]; an empty body passes.
+pub fn check_document(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    if nested_deeper_than(body, MAX_JSON_DEPTH) {
+        return Err(too_deep());
+    }
+    serde_json::from_slice::<&RawValue>(body).map_err(|e| {
+        ApiError::bad_request(format!("Invalid JSON in request body: {e}"))
+            .with_code("invalid_json")
+    })?;
+    Ok(())
+}
+
 /// The 400 for a top-level member given twice (`{"model":"a","model":"b"}`): the gateway and
 /// the upstream could read different values.
 pub fn duplicate_key(name: &str) -> ApiError {
@@ -289,6 +305,25 @@ mod tests {
         let long = format!("\"{}\"", "x".repeat(10_000));
         let e = seconds_field(&raw(&long), "timeout").unwrap_err();
         assert!(e.message.len() < 200, "{}", e.message);
+    }
+
+    #[test]
+    fn documents_are_one_valid_value() {
+        assert!(check_document(b"").is_ok());
+        assert!(check_document(b" \n").is_ok());
+        assert!(check_document(br#"{"a":[1,{"b":null}]}"#).is_ok());
+        for bad in [
+            &b"{} x"[..],
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\":NaN}",
+            b"[[[",
+            b"{",
+        ] {
+            let e = check_document(bad).unwrap_err();
+            assert_eq!(e.code.as_deref(), Some("invalid_json"));
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(check_document(deep.as_bytes()).is_err());
     }
 
     #[test]

@@ -421,9 +421,7 @@ impl Gateway {
             }
         };
         let body = body::read(session, rt.settings.max_body_bytes).await?;
-        if limits::nested_deeper_than(&body, limits::MAX_JSON_DEPTH) {
-            return Err(limits::too_deep());
-        }
+        limits::check_document(&body)?;
         let req = session.req_header();
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();

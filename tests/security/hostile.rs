@@ -304,14 +304,30 @@ async fn hostile_bodies_are_400s_on_every_ingress() {
             );
         }
     }
-    // Management bodies: nesting past the limit is refused before any handler reads it.
+    // Management bodies: checked as one JSON document before any handler reads them.
     for body in [
         format!(r#"{{"metadata":{{"a":{deep}}}}}"#),
         format!(r#"{{"x":{deep}}}"#),
+        r#"{"key_alias":"a"} xyz"#.to_string(),
+        r#"{"key_alias":"a","key_alias":"b"}"#.to_string(),
+        r#"{"max_budget":NaN}"#.to_string(),
+        r#"{"rpm_limit":1e19}"#.to_string(),
     ] {
-        let (s, v) = post(&gw, "/key/generate", body.into_bytes(), &[], "key/generate").await;
-        assert_eq!(s, 400, "{v}");
+        let what = format!("key/generate {}", &body[..body.len().min(40)]);
+        let (s, v) = post(&gw, "/key/generate", body.into_bytes(), &[], &what).await;
+        assert_eq!(s, 400, "{what}: {v}");
     }
+    let mut bad_utf8 = br#"{"key_alias":"a"#.to_vec();
+    bad_utf8.extend_from_slice(b"\xff\"}");
+    let (s, v) = post(
+        &gw,
+        "/key/generate",
+        bad_utf8,
+        &[],
+        "key/generate: invalid UTF-8",
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
     assert_eq!(
         mock.request_count(),
         0,
