@@ -73,8 +73,8 @@ impl ProxyHttp for Gateway {
     }
 
     /// Always `Ok(true)`: every response is written here (errors included), so Pingora's
-    /// own upstream phases never run.
-    /// A panic in the handler is contained: 500 if nothing was sent, and `logging` still runs.
+    /// own upstream phases never run. A panic in the handler is contained: a 500 if nothing
+    /// was sent yet, and `logging` still runs.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         crate::server::header_received(session);
         if crate::server::draining() {
