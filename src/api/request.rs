@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use super::endpoint::Endpoint;
 use super::error::ApiError;
+use super::limits;
 
 /// Body fields that steer the gateway and are never sent upstream (LiteLLM's names).
 const GATEWAY_FIELDS: &[&str] = &[
@@ -65,16 +66,21 @@ pub struct ModelCall {
     /// Whether each member is a gateway-only field.
     gateway: Vec<bool>,
     open_brace: usize,
+    /// Per-request `num_retries` (body, or the `x-litellm-num-retries` header), 0 to 100.
     pub num_retries: Option<u32>,
     /// Per-request `mock_response`, as LiteLLM allows.
     pub mock_response: Option<String>,
+    /// `max_tokens`, `max_completion_tokens` or `max_output_tokens`: 1 to `u32::MAX`.
     pub max_tokens: Option<u64>,
-    /// Per-request `timeout` (seconds), as LiteLLM allows.
+    /// Choices asked for (`n`) and generated server-side (`best_of`): 1 to 128 each.
+    pub n: Option<u32>,
+    pub best_of: Option<u32>,
+    /// Per-request `timeout` (seconds, at most a day), as LiteLLM allows.
     pub timeout: Option<f64>,
     /// Per-request `fallbacks` (model group names or deployment ids).
     pub fallbacks: Option<Vec<String>>,
     pub disable_fallbacks: bool,
-    /// Per-request `stream_timeout` (seconds to the first event).
+    /// Per-request `stream_timeout` (seconds to the first event, at most a day).
     pub stream_timeout: Option<f64>,
     /// LiteLLM's test switches: fail the first group as if it errored (500 / 429).
     pub mock_testing_fallbacks: bool,
@@ -180,6 +186,21 @@ fn key_before(body: &[u8], value_start: usize) -> Option<(Range<usize>, usize)> 
     }
 }
 
+/// The first top-level member named twice (escapes decoded, so `"m\u006fdel"` is `model`).
+fn duplicate<'a>(fields: &'a [(Cow<'_, str>, &RawValue)]) -> Option<&'a str> {
+    if fields.len() <= 32 {
+        return fields.iter().enumerate().find_map(|(i, (k, _))| {
+            fields[..i]
+                .iter()
+                .any(|(seen, _)| seen == k)
+                .then_some(k.as_ref())
+        });
+    }
+    let mut names: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
+    names.sort_unstable();
+    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
 fn json_error(e: serde_json::Error) -> ApiError {
     ApiError::bad_request(format!("Invalid JSON in request body: {e}")).with_code("invalid_json")
 }
@@ -195,6 +216,12 @@ impl ModelCall {
     pub fn parse(endpoint: Endpoint, body: Bytes) -> Result<ModelCall, ApiError> {
         let Fields(fields) = serde_json::from_slice::<Fields>(&body).map_err(json_error)?;
         let bytes: &[u8] = &body;
+        if limits::nested_deeper_than(bytes, limits::MAX_JSON_DEPTH) {
+            return Err(limits::too_deep());
+        }
+        if let Some(name) = duplicate(&fields) {
+            return Err(limits::duplicate_key(name));
+        }
         let open_brace = bytes.iter().position(|&b| b == b'{').unwrap_or(0);
         let mut call = ModelCall {
             body: Bytes::new(),
@@ -212,6 +239,8 @@ impl ModelCall {
             num_retries: None,
             mock_response: None,
             max_tokens: None,
+            n: None,
+            best_of: None,
             timeout: None,
             fallbacks: None,
             disable_fallbacks: false,
@@ -246,6 +275,7 @@ impl ModelCall {
             match key.as_ref() {
                 "model" => {
                     let m: Cow<str> = field(raw, "model")?;
+                    limits::check_name("model", &m)?;
                     model = Some(m.into_owned());
                     call.model_span = span;
                 }
@@ -259,10 +289,24 @@ impl ModelCall {
                     call.include_usage = so.and_then(|s| s.include_usage).unwrap_or(false);
                     call.stream_options_span = Some(span);
                 }
-                "num_retries" => call.num_retries = field(raw, "num_retries")?,
-                "timeout" => call.timeout = field(raw, "timeout")?,
+                "num_retries" => {
+                    call.num_retries =
+                        limits::integer_field(raw, "num_retries", &limits::NUM_RETRIES)?
+                }
+                "n" => call.n = limits::integer_field(raw, "n", &limits::CHOICES)?,
+                "best_of" => {
+                    call.best_of = limits::integer_field(raw, "best_of", &limits::CHOICES)?
+                }
+                "timeout" => call.timeout = limits::seconds_field(raw, "timeout")?,
                 "fallbacks" => call.fallbacks = field(raw, "fallbacks")?,
-                "stream_timeout" => call.stream_timeout = field(raw, "stream_timeout")?,
+                "stream_timeout" => {
+                    call.stream_timeout = limits::seconds_field(raw, "stream_timeout")?
+                }
+                "user" if raw.get().len() > limits::MAX_NAME_BYTES => {
+                    if let Ok(user) = serde_json::from_str::<Cow<str>>(raw.get()) {
+                        limits::check_name("user", &user)?;
+                    }
+                }
                 "mock_testing_fallbacks" => {
                     call.mock_testing_fallbacks =
                         field::<Option<bool>>(raw, "mock_testing_fallbacks")?.unwrap_or(false)
@@ -283,8 +327,10 @@ impl ModelCall {
                     call.mock_response =
                         field::<Option<Cow<str>>>(raw, "mock_response")?.map(Cow::into_owned)
                 }
-                "max_tokens" | "max_completion_tokens" => {
-                    call.max_tokens = field::<Option<u64>>(raw, key)?.or(call.max_tokens)
+                "max_tokens" | "max_completion_tokens" | "max_output_tokens" => {
+                    call.max_tokens = limits::integer_field(raw, key, &limits::MAX_TOKENS)?
+                        .map(u64::from)
+                        .or(call.max_tokens)
                 }
                 k if k == required => {
                     let first = raw.get().as_bytes().first().copied();
@@ -322,6 +368,24 @@ impl ModelCall {
         drop(fields);
         call.body = body;
         Ok(call)
+    }
+
+    /// Apply LiteLLM's per-request control headers (`x-litellm-timeout`,
+    /// `x-litellm-stream-timeout`, `x-litellm-num-retries`): range-checked like the body
+    /// fields they override, a bad value is a 400 naming the header.
+    pub fn apply_headers(&mut self, headers: &http::HeaderMap) -> Result<(), ApiError> {
+        if let Some(t) = limits::seconds_header(headers, "x-litellm-timeout")? {
+            self.timeout = Some(t);
+        }
+        if let Some(t) = limits::seconds_header(headers, "x-litellm-stream-timeout")? {
+            self.stream_timeout = Some(t);
+        }
+        let retries =
+            limits::integer_header(headers, "x-litellm-num-retries", &limits::NUM_RETRIES)?;
+        if retries.is_some() {
+            self.num_retries = retries;
+        }
+        Ok(())
     }
 
     /// The raw JSON of `messages` (chat), `prompt` (completions) or `input` (embeddings).
@@ -385,12 +449,8 @@ impl ModelCall {
     /// How many answers the request asks for (`n`, `best_of`; at least 1, at most 128):
     /// the budget reservation multiplies the output by it.
     pub fn choices(&self) -> u64 {
-        let count = |name| {
-            self.raw_field(name)
-                .and_then(|v| serde_json::from_slice::<u64>(v).ok())
-                .unwrap_or(1)
-        };
-        count("n").max(count("best_of")).clamp(1, 128)
+        let n = self.n.unwrap_or(1).max(self.best_of.unwrap_or(1));
+        u64::from(n.clamp(1, 128))
     }
 
     fn has_key(&self, name: &str) -> bool {
@@ -635,6 +695,87 @@ mod tests {
         assert_eq!(e.param.as_deref(), Some("model"));
         assert!(parse("[1,2]").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn hostile_bodies_are_refused_with_a_reason() {
+        let deep = format!(
+            r#"{{"model":"m","messages":[],"x":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let e = parse(&deep).unwrap_err();
+        assert!(
+            e.message.contains("nested deeper than 128"),
+            "{}",
+            e.message
+        );
+        let e = parse(r#"{"model":"a","messages":[],"m\u006fdel":"b"}"#).unwrap_err();
+        assert_eq!((e.status, e.param.as_deref()), (400, Some("model")));
+        let many: String = (0..100).map(|i| format!(r#""k{i}":1,"#)).collect();
+        let e = parse(&format!(r#"{{{many}"model":"m","messages":[],"k7":2}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("k7"));
+        // Nested duplicates are the upstream's to judge.
+        assert!(parse(r#"{"model":"m","messages":[],"x":{"a":1,"a":2}}"#).is_ok());
+        let long = "x".repeat(limits::MAX_NAME_BYTES + 1);
+        let e = parse(&format!(r#"{{"model":"{long}","messages":[]}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        let e = parse(&format!(r#"{{"model":"m","messages":[],"user":"{long}"}}"#)).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("user"));
+        // A long prompt is not a long name.
+        let prompt = "y".repeat(2 << 20);
+        assert!(parse(&format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":"{prompt}"}}]}}"#
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn numbers_are_read_within_bounds() {
+        let c = parse(r#"{"model":"m","messages":[],"n":3,"best_of":5,"max_completion_tokens":7,"timeout":2.5,"stream_timeout":1,"num_retries":4}"#).unwrap();
+        assert_eq!((c.n, c.best_of, c.max_tokens), (Some(3), Some(5), Some(7)));
+        assert_eq!(
+            (c.timeout, c.stream_timeout, c.num_retries),
+            (Some(2.5), Some(1.0), Some(4))
+        );
+        for (field, value) in [
+            ("n", "0"),
+            ("n", "129"),
+            ("best_of", "-1"),
+            ("max_tokens", "0"),
+            ("max_tokens", "1e19"),
+            ("timeout", "1e19"),
+            ("timeout", "-1"),
+            ("stream_timeout", "0"),
+            ("num_retries", "101"),
+            ("max_completion_tokens", "{}"),
+        ] {
+            let e = parse(&format!(
+                r#"{{"model":"m","messages":[],"{field}":{value}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(
+                (e.status, e.param.as_deref()),
+                (400, Some(field)),
+                "{field}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_override_the_body_within_bounds() {
+        let mut c = parse(r#"{"model":"m","messages":[],"timeout":5,"num_retries":1}"#).unwrap();
+        let mut h = http::HeaderMap::new();
+        h.insert("x-litellm-timeout", "7".parse().unwrap());
+        h.insert("x-litellm-num-retries", "3".parse().unwrap());
+        c.apply_headers(&h).unwrap();
+        assert_eq!(
+            (c.timeout, c.num_retries, c.stream_timeout),
+            (Some(7.0), Some(3), None)
+        );
+        h.insert("x-litellm-stream-timeout", "1e19".parse().unwrap());
+        let e = c.apply_headers(&h).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("x-litellm-stream-timeout"));
     }
 
     proptest::proptest! {

@@ -390,6 +390,12 @@ pub struct RawGeneralSettings {
     /// Switchyard: how long `GET /health` answers from its last probe round (default 10 s).
     #[serde(default, deserialize_with = "lenient")]
     pub health_check_cache_seconds: Option<f64>,
+    /// Switchyard: most client connections open at once (default 10000).
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_client_connections: Option<usize>,
+    /// Switchyard: seconds a client has to send a whole request header (default 10).
+    #[serde(default, deserialize_with = "lenient")]
+    pub client_header_timeout: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
 }

@@ -50,6 +50,12 @@ pub struct Settings {
     pub timeout: Duration,
     pub stream_timeout: Option<Duration>,
     pub max_body_bytes: usize,
+    /// `general_settings.max_client_connections`: connections over it get a 503 and are
+    /// closed (default 10000).
+    pub max_client_connections: usize,
+    /// `general_settings.client_header_timeout`: a request header must be whole this long
+    /// after its first byte, or after accept (default 10 s, at most a day).
+    pub client_header_timeout: Duration,
     pub metrics_require_auth: bool,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
@@ -394,6 +400,9 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "disable_spend_logs",
             "budget_fail_open",
             "reject_unpriced_models",
+            "max_client_connections",
+            "client_header_timeout",
+            "health_check_cache_seconds",
         ],
     )?;
 
@@ -422,11 +431,33 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         }
         None => 16 * 1024 * 1024,
     };
+    let max_client_connections = match gs.max_client_connections {
+        Some(0) => {
+            return Err(ConfigError::new(
+                "general_settings.max_client_connections",
+                "expected at least 1 connection, got 0",
+            ))
+        }
+        Some(n) => n,
+        None => 10_000,
+    };
+    let client_header_timeout = match gs.client_header_timeout {
+        Some(v) if v > 86_400.0 => {
+            return Err(ConfigError::new(
+                "general_settings.client_header_timeout",
+                format!("expected at most 86400 seconds, got {v}"),
+            ))
+        }
+        Some(v) => secs(v, "general_settings.client_header_timeout")?,
+        None => Duration::from_secs(10),
+    };
     let settings = Settings {
         num_retries: rs.num_retries.or(ls.num_retries).unwrap_or(2),
         timeout,
         stream_timeout,
         max_body_bytes,
+        max_client_connections,
+        client_header_timeout,
         default_max_parallel: rs.default_max_parallel_requests,
         // LiteLLM's default interval is 300 s.
         health_check_interval: match (gs.background_health_checks, gs.health_check_interval) {
@@ -604,6 +635,40 @@ mod tests {
             "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, rpm: lots}\n",
         );
         assert!(e.starts_with("model_list[0].litellm_params.rpm: "), "{e}");
+    }
+
+    #[test]
+    fn listener_limits_have_defaults_and_bounds() {
+        let rt = load_str("model_list: []\n", &BuildOptions::default()).unwrap();
+        assert_eq!(rt.settings.max_client_connections, 10_000);
+        assert_eq!(rt.settings.client_header_timeout, Duration::from_secs(10));
+        let rt = load_str(
+            "general_settings:\n  max_client_connections: 5\n  client_header_timeout: \"2.5\"\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(rt.settings.max_client_connections, 5);
+        assert_eq!(
+            rt.settings.client_header_timeout,
+            Duration::from_millis(2500)
+        );
+        for (yaml, path) in [
+            (
+                "max_client_connections: 0",
+                "general_settings.max_client_connections",
+            ),
+            (
+                "client_header_timeout: 0",
+                "general_settings.client_header_timeout",
+            ),
+            (
+                "client_header_timeout: 1e19",
+                "general_settings.client_header_timeout",
+            ),
+        ] {
+            let e = err(&format!("general_settings:\n  {yaml}\n"));
+            assert!(e.starts_with(path), "{e}");
+        }
     }
 
     #[test]

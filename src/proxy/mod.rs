@@ -1,6 +1,7 @@
 //! The Pingora `ProxyHttp` impl: thin phases that delegate to auth, admin and the exchange.
 
 mod body;
+mod guard;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use pingora_proxy::{ProxyHttp, Session};
 
 use crate::api::endpoint::Route;
 use crate::api::error::ErrorKind;
+use crate::api::limits;
 use crate::api::request::ModelCall;
 use crate::api::response::{new_uuid, write_error};
 use crate::api::{ApiError, Endpoint};
@@ -22,7 +24,7 @@ use crate::config::Runtime;
 use crate::governance::admission::{Ask, Clearance};
 use crate::governance::spend::SpendCtx;
 use crate::governance::Governance;
-use crate::metrics::{count_request, metrics};
+use crate::metrics::count_request;
 use crate::providers::chat::ClientWire;
 use crate::router::ModelGroup;
 use crate::upstream::{Exchange, Record, ResponseMeta};
@@ -51,6 +53,8 @@ pub struct Ctx {
     asked_model: String,
     /// The path of a pass-through call, for its spend row.
     route: String,
+    /// Counted in `litellm_in_flight_requests`; released in `logging`, or when dropped.
+    in_flight: Option<guard::InFlight>,
 }
 
 #[async_trait]
@@ -58,7 +62,6 @@ impl ProxyHttp for Gateway {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        metrics().in_flight.inc();
         Ctx {
             rt: self.runtime.load_full(),
             started: Instant::now(),
@@ -70,16 +73,26 @@ impl ProxyHttp for Gateway {
             call_id: String::new(),
             asked_model: String::new(),
             route: String::new(),
+            in_flight: Some(guard::InFlight::start()),
         }
     }
 
     /// Always `Ok(true)`: every response is written here (errors included), so Pingora's
-    /// own upstream phases never run.
+    /// own upstream phases never run. A panic in the handler is contained: a 500 if nothing
+    /// was sent yet, and `logging` still runs.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        crate::server::header_received(session);
         if crate::server::draining() {
             session.set_keepalive(None);
         }
-        let status = match self.handle(session, ctx).await {
+        let handled = match guard::contain(self.handle(session, ctx)).await {
+            Ok(handled) => handled,
+            Err(panic) => match guard::answer_panic(session, &panic) {
+                Some(err) => Err(err),
+                None => Ok(500),
+            },
+        };
+        let status = match handled {
             Ok(status) => status,
             Err(err) => {
                 ctx.status = err.status;
@@ -102,10 +115,11 @@ impl ProxyHttp for Gateway {
         )
     }
 
-    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+        crate::server::request_finished(session);
         self.log_request(ctx).await;
         // Last: a drain waits for this, so spend is queued before the writer is flushed.
-        metrics().in_flight.dec();
+        ctx.in_flight.take();
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
@@ -308,12 +322,13 @@ impl Gateway {
             e => (e, body, ClientWire::OpenAi, None),
         };
         let mut call = ModelCall::parse(wire_endpoint, body)?;
+        call.apply_headers(&session.req_header().headers)?;
         call.disable_fallbacks |= unbridged;
         call.client = client;
         call.anthropic_beta = session.req_header().headers.get("anthropic-beta").cloned();
         // The client's own body, for a deployment that speaks the client's API.
         match (native, endpoint) {
-            (Some(native), Endpoint::Messages) => {
+            (Some(native), Endpoint::Messages | Endpoint::CountTokens) => {
                 call.native = Some(Box::new(ModelCall::parse(Endpoint::Messages, native)?));
             }
             (Some(native), Endpoint::Responses) => {
@@ -411,21 +426,6 @@ impl Gateway {
                 .map_err(internal)?;
             return Ok(200);
         }
-        let headers = &session.req_header().headers;
-        let num_retries = header_value::<u32>(headers, "x-litellm-num-retries", "an integer")?
-            .or(call.num_retries);
-        let seconds = |name: &str| match header_value::<f64>(headers, name, "seconds")? {
-            Some(t) if !(t > 0.0 && t.is_finite()) => Err(ApiError::bad_request(format!(
-                "{name}: expected a positive number of seconds, got {t}"
-            ))),
-            v => Ok(v),
-        };
-        if let Some(t) = seconds("x-litellm-timeout")? {
-            call.timeout = Some(t);
-        }
-        if let Some(t) = seconds("x-litellm-stream-timeout")? {
-            call.stream_timeout = Some(t);
-        }
         let mut meta = ResponseMeta::new(ctx.call_id.clone(), ctx.started);
         if let Some(t) = clearance.ticket() {
             t.response_headers(&mut meta.governance);
@@ -437,7 +437,7 @@ impl Gateway {
             endpoint: wire_endpoint,
             rt: &rt,
             group: &group,
-            num_retries: num_retries.map(|n| n.min(10)),
+            num_retries: call.num_retries.map(|n| n.min(10)),
             wildcard,
             meta: &mut meta,
             record: &mut ctx.record,
@@ -563,6 +563,7 @@ impl Gateway {
             }
         };
         let body = body::read(session, rt.settings.max_body_bytes).await?;
+        limits::check_document(&body)?;
         let req = session.req_header();
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();
@@ -605,21 +606,6 @@ fn end_user_of(headers: &http::HeaderMap, call: &ModelCall) -> Option<String> {
             call.raw_field("user")
                 .and_then(|u| serde_json::from_slice::<String>(u).ok())
         })
-}
-
-/// A per-request control header (`x-litellm-*`), parsed; a bad value is a 400 naming it.
-fn header_value<T: std::str::FromStr>(
-    headers: &http::HeaderMap,
-    name: &str,
-    what: &str,
-) -> std::result::Result<Option<T>, ApiError> {
-    let Some(v) = headers.get(name) else {
-        return Ok(None);
-    };
-    let v = v.to_str().unwrap_or_default().trim();
-    v.parse::<T>()
-        .map(Some)
-        .map_err(|_| ApiError::bad_request(format!("{name}: expected {what}, got \"{v}\"")))
 }
 
 fn internal(e: Box<Error>) -> ApiError {

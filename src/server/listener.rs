@@ -1,7 +1,11 @@
-//! A listening service over a socket bound before start (so `--port 0` reports its port).
+//! A listening service over a socket bound before start (so `--port 0` reports its port),
+//! with a cap on open client connections (`general_settings.max_client_connections`).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora_core::apps::ServerApp;
 use pingora_core::server::{ListenFds, ShutdownWatch};
@@ -9,21 +13,86 @@ use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 
 use super::conn::Conn;
+use crate::api::error::{ApiError, ErrorKind};
+use crate::config::Runtime;
 use crate::proxy::Gateway;
 
 pub struct GatewayService {
     listener: Option<std::net::TcpListener>,
     app: Arc<HttpProxy<Gateway>>,
     threads: usize,
+    /// The live config: the cap and the header timeout are read at each accept.
+    runtime: Arc<ArcSwap<Runtime>>,
+    open: Arc<AtomicUsize>,
+    refused: AtomicU64,
+    refusal_logged_at: AtomicU64,
 }
 
 impl GatewayService {
-    pub fn new(listener: std::net::TcpListener, app: HttpProxy<Gateway>, threads: usize) -> Self {
+    pub fn new(
+        listener: std::net::TcpListener,
+        app: HttpProxy<Gateway>,
+        threads: usize,
+        runtime: Arc<ArcSwap<Runtime>>,
+    ) -> Self {
         GatewayService {
             listener: Some(listener),
             app: Arc::new(app),
             threads,
+            runtime,
+            open: Arc::new(AtomicUsize::new(0)),
+            refused: AtomicU64::new(0),
+            refusal_logged_at: AtomicU64::new(0),
         }
+    }
+}
+
+/// One open client connection, counted against the cap until dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(open: &Arc<AtomicUsize>, cap: usize) -> Option<Slot> {
+        let was = open.fetch_add(1, Ordering::AcqRel);
+        if was >= cap {
+            open.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Slot(open.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Turn away a connection over the cap: a 503 if the socket takes it at once, then close.
+/// Refusals are logged at most once a second, however many come (the cap is hit in a flood).
+fn refuse(tcp: tokio::net::TcpStream, cap: usize, refused: &AtomicU64, last_logged: &AtomicU64) {
+    let total = refused.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if last_logged.swap(now, Ordering::Relaxed) != now {
+        log::warn!(
+            "refusing client connections: {cap} are open (general_settings.max_client_connections); {total} refused so far"
+        );
+    }
+    let body = ApiError::new(
+        503,
+        ErrorKind::ServiceUnavailable,
+        "Too many open connections to the gateway; try again.",
+    )
+    .body();
+    let mut answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(&body);
+    if let Err(e) = tcp.try_write(&answer) {
+        log::debug!("could not tell the refused client: {e}");
     }
 }
 
@@ -59,8 +128,18 @@ impl Service for GatewayService {
                         Ok(a) => a,
                         Err(e) => {
                             log::error!("accept failed: {e}");
+                            // Out of descriptors or memory: let connections finish first.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
                             continue;
                         }
+                    };
+                    let (cap, header_timeout) = {
+                        let rt = self.runtime.load();
+                        (rt.settings.max_client_connections, rt.settings.client_header_timeout)
+                    };
+                    let Some(slot) = Slot::take(&self.open, cap) else {
+                        refuse(tcp, cap, &self.refused, &self.refusal_logged_at);
+                        continue;
                     };
                     if let Err(e) = tcp.set_nodelay(true) {
                         log::debug!("set_nodelay: {e}");
@@ -68,7 +147,9 @@ impl Service for GatewayService {
                     let app = self.app.clone();
                     let shutdown = shutdown.clone();
                     tokio::spawn(async move {
-                        let mut next = app.process_new(Box::new(Conn::new(tcp)), &shutdown).await;
+                        let _slot = slot;
+                        let conn = Conn::new(tcp, header_timeout);
+                        let mut next = app.process_new(Box::new(conn), &shutdown).await;
                         while let Some(stream) = next {
                             next = app.process_new(stream, &shutdown).await;
                         }

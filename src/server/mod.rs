@@ -20,6 +20,8 @@ use pingora_core::server::{RunArgs, Server};
 use crate::config::{self, BuildOptions, Runtime};
 use crate::proxy::Gateway;
 
+pub use conn::{header_received, request_finished};
+
 static DRAINING: AtomicBool = AtomicBool::new(false);
 
 /// True once SIGTERM was received: new connections are refused, keep-alive ends.
@@ -178,6 +180,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         std_listener,
         proxy,
         opts.workers,
+        runtime.clone(),
     ));
     if let Some(a) = local {
         // A stable line that scripts and tests wait for (the port is real even for --port 0).

@@ -195,6 +195,15 @@ pub(crate) async fn auth_header(
     }
 }
 
+/// `start + limit`, never a panic: a limit too far to represent (a config's `timeout: 1e19`)
+/// becomes a deadline a day away.
+pub(super) fn deadline_after(start: Instant, limit: Duration) -> Instant {
+    start
+        .checked_add(limit)
+        .or_else(|| start.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(start)
+}
+
 /// Wait for `fut` unless the client leaves or the deadline passes: `None` when the client
 /// left, `Some(Err(()))` at the deadline.
 pub(super) fn guarded<'s, F: Future>(
@@ -376,7 +385,7 @@ pub(super) async fn run(
         .timeout
         .and_then(|t| Duration::try_from_secs_f64(t).ok())
         .unwrap_or(dep.timeout);
-    let deadline = started + limit;
+    let deadline = deadline_after(started, limit);
     // Time to first chunk for streams; otherwise the whole request.
     let stream_timeout = ex
         .call
@@ -387,7 +396,7 @@ pub(super) async fn run(
         (true, Some(st)) => st.min(limit),
         _ => limit,
     };
-    let first_deadline = started + first_limit;
+    let first_deadline = deadline_after(started, first_limit);
 
     let peer = match peer(target).await {
         Ok(p) => p,
@@ -588,5 +597,19 @@ fn failed(err: ApiError) -> Outcome {
     Outcome::Failed {
         err,
         retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate_instead_of_panicking() {
+        let now = Instant::now();
+        let five = Duration::from_secs(5);
+        assert_eq!(deadline_after(now, five), now + five);
+        assert!(deadline_after(now, Duration::MAX) > now);
+        assert!(deadline_after(now, Duration::from_secs_f64(1e19)) > now);
     }
 }
