@@ -414,11 +414,16 @@ impl StreamState {
 impl StreamDecoder for GeminiStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         let state = &mut self.state;
-        self.framer.feed(chunk, |event| {
+        let fed = self.framer.feed(chunk, |event| {
             if let Some(payload) = data(&event) {
                 state.chunk(&payload, emit);
             }
         });
+        if let Err(e) = fed {
+            // Nothing after the cut can be trusted: no finish, usage or Done at the close.
+            self.state.ended = true;
+            emit(Event::Error(e.to_error("an SSE event")));
+        }
     }
 
     fn finish(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
@@ -433,6 +438,10 @@ impl StreamDecoder for GeminiStream {
             }
         }
         self.state.end(emit);
+    }
+
+    fn buffered(&self) -> usize {
+        self.framer.pending().len()
     }
 }
 

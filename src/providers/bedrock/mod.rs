@@ -519,6 +519,10 @@ impl StreamDecoder for ConverseStream {
             emit(Event::Done);
         }
     }
+
+    fn buffered(&self) -> usize {
+        self.frames.pending()
+    }
 }
 
 // ---- errors --------------------------------------------------------------------------
