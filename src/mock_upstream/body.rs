@@ -16,6 +16,8 @@ pub(super) enum Ending {
     Clean,
     /// A body error, which makes hyper abort the connection (no final chunk on HTTP/1, RST_STREAM on h2).
     Abort,
+    /// No end at all: the body stays open and silent until the client goes away.
+    Stall,
 }
 
 /// Where an event body is in its life.
@@ -74,7 +76,7 @@ impl EventBody {
         match self.phase {
             Phase::Events => match self.events.pop_front() {
                 Some(event) => {
-                    let more = !self.events.is_empty() || self.ending == Ending::Abort;
+                    let more = !self.events.is_empty() || self.ending != Ending::Clean;
                     if more && !self.delay.is_zero() {
                         self.sleep = Some(Box::pin(tokio::time::sleep(self.delay)));
                     }
@@ -84,6 +86,8 @@ impl EventBody {
                     self.phase = Phase::Done;
                     Poll::Ready(None)
                 }
+                // Never woken: the connection task drops the body when the peer leaves.
+                None if self.ending == Ending::Stall => Poll::Pending,
                 None => {
                     self.phase = Phase::Flushing;
                     cx.waker().wake_by_ref();

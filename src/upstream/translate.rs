@@ -40,7 +40,7 @@ impl ResponsesUsage {
         Usage {
             prompt_tokens: self.input_tokens,
             completion_tokens: self.output_tokens,
-            total_tokens: self.input_tokens + self.output_tokens,
+            total_tokens: self.input_tokens.saturating_add(self.output_tokens),
             ..Usage::default()
         }
     }
