@@ -11,9 +11,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::gov::{poll, Api};
 use common::{
-    chat_body, client, config, metrics_text, refused_port, send_chat, sse_payloads, Gateway,
-    MASTER_KEY,
+    chat_body, client, config, metrics_text, openai_model, refused_port, send_chat, sse_payloads,
+    Gateway, MASTER_KEY,
 };
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -383,20 +384,23 @@ async fn a_stream_silent_past_stream_timeout_ends_with_an_error_event_and_is_bil
     // 0.3 s of silence (its `timeout` is far away).
     let a = mock("a", Behavior::StallAfterEvents(2)).await;
     let yaml = config(
-        &[model(
-            "a",
+        &[openai_model(
             "g",
             &a.base_url(),
-            "      stream_timeout: 0.3\n      timeout: 600\n",
+            "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n      stream_timeout: 0.3\n      timeout: 600\n",
         )],
         "",
     );
     let gw = Gateway::start(&yaml);
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({})).await;
     let mut body = chat_body("g");
     body["stream"] = json!(true);
-    let (status, payloads, clean) = stream_of(&gw, &body).await;
-    assert_eq!(status, 200);
-    assert!(clean, "the stream ends cleanly after the error event");
+    let reply = tokio::time::timeout(Duration::from_secs(30), api.chat_with(&key, &body, &[]))
+        .await
+        .expect("the stream ends");
+    assert_eq!(reply.status, 200);
+    let payloads = &reply.events;
     assert!(payloads.iter().any(|p| p.contains("tok1")), "{payloads:?}");
     let last: Value = serde_json::from_str(payloads.last().unwrap()).unwrap();
     assert_eq!(last["error"]["type"], "timeout", "{last}");
@@ -409,14 +413,15 @@ async fn a_stream_silent_past_stream_timeout_ends_with_an_error_event_and_is_bil
     );
     assert!(!payloads.iter().any(|p| p == "[DONE]"));
     assert_eq!(a.request_count(), 1, "no retry once committed");
-    // What was streamed is counted (an estimate: the upstream never sent its usage).
-    let metrics = metrics_text(&gw).await;
-    assert!(
-        metrics.lines().any(|l| l.starts_with("litellm_total_tokens_metric")
-            && l.contains("dep-a")
-            && !l.ends_with(" 0")),
-        "{metrics}"
-    );
+    // What was streamed is billed: the prompt estimate plus one token per event (the role
+    // chunk and two contents), since the upstream never sent its usage.
+    let rows = api.await_spend_rows(&[reply.call_id()]).await;
+    assert_eq!(rows[0]["completion_tokens"], 3, "{}", rows[0]);
+    assert!(rows[0]["spend"].as_f64().unwrap() > 0.0, "{}", rows[0]);
+    poll("the key's spend", Duration::from_secs(3), async || {
+        (api.key_spend(&key).await > 0.0).then_some(())
+    })
+    .await;
     drop(gw);
 
     // The per-request `stream_timeout` body field does the same on a deployment without one.
