@@ -11,12 +11,12 @@ mod common;
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::gov::{poll, Api};
 use common::{
     chat_body, client, config, metrics_text, openai_model, refused_port, send_chat, sse_payloads,
     Gateway, MASTER_KEY,
 };
-use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
@@ -456,8 +456,15 @@ async fn stream_timeout_bounds_each_gap_not_the_whole_stream() {
     let (status, payloads, clean) = stream_of(&gw, &body).await;
     assert_eq!(status, 200);
     assert!(clean);
-    assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"), "{payloads:?}");
-    assert!(!payloads.iter().any(|p| p.contains("\"error\"")), "{payloads:?}");
+    assert_eq!(
+        payloads.last().map(String::as_str),
+        Some("[DONE]"),
+        "{payloads:?}"
+    );
+    assert!(
+        !payloads.iter().any(|p| p.contains("\"error\"")),
+        "{payloads:?}"
+    );
 }
 
 #[tokio::test]
@@ -467,7 +474,10 @@ async fn an_event_over_the_size_cap_ends_the_stream_with_an_error_event() {
     );
     // One event that never ends, longer than the cap.
     let mut huge = b"data: {\"x\":\"".to_vec();
-    huge.resize(switchyard::providers::sse::MAX_EVENT_BYTES + 64 * 1024, b'x');
+    huge.resize(
+        switchyard::providers::sse::MAX_EVENT_BYTES + 64 * 1024,
+        b'x',
+    );
     let a = mock(
         "a",
         Behavior::RawEvents {

@@ -22,7 +22,7 @@ use switchyard::providers::bedrock::eventstream::encode_frame;
 use switchyard::providers::chat::{ClientWire, Event, StreamDecoder};
 use switchyard::providers::openai::OpenAiStream;
 use switchyard::providers::sse::{self, SseFramer, MAX_EVENT_BYTES};
-use switchyard::providers::{provider, presets, EncodeTarget, ProviderKind};
+use switchyard::providers::{presets, provider, EncodeTarget, ProviderKind};
 
 /// Cases per property: a few hundred each, thousands in all, well under a minute in debug.
 fn cases(n: u32) -> ProptestConfig {
@@ -224,7 +224,9 @@ fn request_json() -> impl Strategy<Value = Value> {
         vec(
             prop_oneof![
                 any::<String>().prop_map(|t| json!({"type": "text", "text": t})),
-                Just(json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}})),
+                Just(
+                    json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}})
+                ),
                 Just(json!({"type": "tool_use", "id": "t1", "name": "f", "input": {}})),
                 Just(json!({"type": "tool_result", "tool_use_id": "t1", "content": "ok"})),
                 Just(json!({"type": "input_text", "text": "hi"})),
@@ -661,7 +663,9 @@ fn bedrock_frames() -> impl Strategy<Value = Vec<u8>> {
     let payload = prop_oneof![
         any_json().prop_map(|v| v.to_string().into_bytes()),
         Just(br#"{"delta":{"text":"hi"},"contentBlockIndex":0}"#.to_vec()),
-        Just(br#"{"start":{"toolUse":{"toolUseId":"t","name":"f"}},"contentBlockIndex":1}"#.to_vec()),
+        Just(
+            br#"{"start":{"toolUse":{"toolUseId":"t","name":"f"}},"contentBlockIndex":1}"#.to_vec()
+        ),
         Just(br#"{"delta":{"toolUse":{"input":"{\"a\":"}},"contentBlockIndex":1}"#.to_vec()),
         Just(br#"{"stopReason":"tool_use"}"#.to_vec()),
         Just(br#"{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}"#.to_vec()),
@@ -671,8 +675,15 @@ fn bedrock_frames() -> impl Strategy<Value = Vec<u8>> {
         frames
             .into_iter()
             .flat_map(|(m, t, p)| {
-                let kind = if m == "exception" { ":exception-type" } else { ":event-type" };
-                encode_frame(&[(":message-type", m), (kind, t), (":error-message", "e")], &p)
+                let kind = if m == "exception" {
+                    ":exception-type"
+                } else {
+                    ":event-type"
+                };
+                encode_frame(
+                    &[(":message-type", m), (kind, t), (":error-message", "e")],
+                    &p,
+                )
             })
             .collect()
     })
@@ -807,7 +818,10 @@ fn a_bedrock_frame_over_the_cap_fails_at_once() {
     let crc = crc32fast::hash(&prelude);
     prelude.extend_from_slice(&crc.to_be_bytes());
     let out = decode(Dec::Bedrock, &[&prelude]);
-    assert!(out.len() == 1 && out[0].contains("impossible frame length"), "{out:?}");
+    assert!(
+        out.len() == 1 && out[0].contains("impossible frame length"),
+        "{out:?}"
+    );
 }
 
 // ---- non-stream response decoders ------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! The mock's response body: a whole buffer, or stream events written one frame each and ended cleanly or by an abort.
+//! The mock's response body: a whole buffer, or stream events written one frame each and ended
+//! cleanly, by an abort, or never (a stall).
 
 use std::collections::VecDeque;
 use std::future::Future;

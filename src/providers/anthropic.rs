@@ -149,7 +149,9 @@ impl UsageIn {
             u.completion = o;
         }
         // Anthropic's input_tokens excludes cached tokens; OpenAI's prompt_tokens has them.
-        u.prompt = input.saturating_add(u.cache_read).saturating_add(u.cache_write);
+        u.prompt = input
+            .saturating_add(u.cache_read)
+            .saturating_add(u.cache_write);
     }
 }
 

@@ -178,7 +178,9 @@ impl From<UsageMetadata> for TokenUsage {
     fn from(u: UsageMetadata) -> TokenUsage {
         TokenUsage {
             prompt: u.prompt_token_count,
-            completion: u.candidates_token_count.saturating_add(u.thoughts_token_count),
+            completion: u
+                .candidates_token_count
+                .saturating_add(u.thoughts_token_count),
             cache_read: u.cached_content_token_count,
             cache_write: 0,
             reasoning: u.thoughts_token_count,

@@ -1,4 +1,5 @@
-//! Server-sent events: a framer that is correct at every chunk boundary, and event helpers.
+//! Server-sent events: a framer that is correct at every chunk boundary and refuses events over
+//! [`MAX_EVENT_BYTES`], and event helpers.
 
 use std::sync::LazyLock;
 

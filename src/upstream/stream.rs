@@ -1,5 +1,6 @@
 //! Pumping an SSE stream to the client: commit on the first content event, fail over before
-//! that, report failures in-band after it, stop the upstream when the client leaves.
+//! that, report failures in-band after it (an upstream silent past `stream_timeout` included),
+//! stop the upstream when the client leaves.
 
 use std::time::{Duration, Instant};
 
