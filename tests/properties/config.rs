@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use switchyard::config::{load_str, BuildOptions};
 
-use crate::inputs::cases;
+use crate::inputs::{cases, picks, renumber};
 
 const CONFIGS: &[&str] = &[
     include_str!("../../conf/quickstart.yaml"),
@@ -107,5 +107,11 @@ proptest! {
             }
         }
         load(&lines.join("\n"));
+    }
+
+    #[test]
+    fn config_loader_takes_shipped_configs_with_extreme_numbers(which in any::<Index>(), picks in picks()) {
+        let text = renumber(CONFIGS[which.index(CONFIGS.len())].as_bytes(), &picks);
+        load(&String::from_utf8_lossy(&text));
     }
 }
