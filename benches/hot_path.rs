@@ -124,7 +124,7 @@ fn frame_and_classify<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (u32, u64) 
     let mut events = 0;
     let mut tokens = 0;
     for piece in pieces {
-        framer.feed(piece, |event| {
+        let fed = framer.feed(piece, |event| {
             events += 1;
             if let Some(payload) = data(&event) {
                 match classify(&payload) {
@@ -135,6 +135,9 @@ fn frame_and_classify<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (u32, u64) 
                 }
             }
         });
+        if fed.is_err() {
+            break;
+        }
     }
     (events, tokens)
 }

@@ -45,6 +45,9 @@ pub enum Behavior {
     CutBeforeFirstEvent,
     /// 200, the role chunk (chat only) and this many content events, then the connection is aborted (no `[DONE]`).
     CutAfterEvents(usize),
+    /// 200, the role chunk (chat only) and this many content events, then silence: the
+    /// stream stays open, sending nothing, until the client goes away.
+    StallAfterEvents(usize),
     /// 200 `text/event-stream`, one OpenAI-style `data: {"error":..}` event, then a clean end without `[DONE]`.
     ErrorEvent,
     /// Read the request and never answer, until the client goes away.

@@ -11,9 +11,11 @@ mod common;
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use common::gov::{poll, Api};
 use common::{
-    chat_body, client, config, metrics_text, refused_port, send_chat, sse_payloads, Gateway,
-    MASTER_KEY,
+    chat_body, client, config, metrics_text, openai_model, refused_port, send_chat, sse_payloads,
+    Gateway, MASTER_KEY,
 };
 use serde_json::{json, Value};
 use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
@@ -357,4 +359,148 @@ async fn per_deployment_num_retries_is_honoured() {
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["x-litellm-attempted-retries"], "0");
     assert_eq!(a.request_count() + b.request_count(), 1);
+}
+
+// ---- Bounded streams: the inter-chunk idle limit and the per-event size cap ------------------
+
+/// Send a streamed chat and read it to its end (a hung stream fails the test after 30 s).
+async fn stream_of(gw: &Gateway, body: &Value) -> (u16, Vec<String>, bool) {
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .json(body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let (payloads, clean) = sse_payloads(r).await;
+    (status, payloads, clean)
+}
+
+#[tokio::test]
+async fn a_stream_silent_past_stream_timeout_ends_with_an_error_event_and_is_billed() {
+    // The upstream sends two content events, then nothing, for ever; the deployment allows
+    // 0.3 s of silence (its `timeout` is far away).
+    let a = mock("a", Behavior::StallAfterEvents(2)).await;
+    let yaml = config(
+        &[openai_model(
+            "g",
+            &a.base_url(),
+            "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n      stream_timeout: 0.3\n      timeout: 600\n",
+        )],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({})).await;
+    let mut body = chat_body("g");
+    body["stream"] = json!(true);
+    let reply = tokio::time::timeout(Duration::from_secs(30), api.chat_with(&key, &body, &[]))
+        .await
+        .expect("the stream ends");
+    assert_eq!(reply.status, 200);
+    let payloads = &reply.events;
+    assert!(payloads.iter().any(|p| p.contains("tok1")), "{payloads:?}");
+    let last: Value = serde_json::from_str(payloads.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["type"], "timeout", "{last}");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stream_timeout"),
+        "{last}"
+    );
+    assert!(!payloads.iter().any(|p| p == "[DONE]"));
+    assert_eq!(a.request_count(), 1, "no retry once committed");
+    // What was streamed is billed: the prompt estimate plus one token per event (the role
+    // chunk and two contents), since the upstream never sent its usage.
+    let rows = api.await_spend_rows(&[reply.call_id()]).await;
+    assert_eq!(rows[0]["completion_tokens"], 3, "{}", rows[0]);
+    assert!(rows[0]["spend"].as_f64().unwrap() > 0.0, "{}", rows[0]);
+    poll("the key's spend", Duration::from_secs(3), async || {
+        (api.key_spend(&key).await > 0.0).then_some(())
+    })
+    .await;
+    drop(gw);
+
+    // The per-request `stream_timeout` body field does the same on a deployment without one.
+    let yaml = config(
+        &[model("a", "g", &a.base_url(), "      timeout: 600\n")],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    body["stream_timeout"] = json!(0.3);
+    let (status, payloads, _) = stream_of(&gw, &body).await;
+    assert_eq!(status, 200);
+    let last: Value = serde_json::from_str(payloads.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["type"], "timeout", "{last}");
+}
+
+#[tokio::test]
+async fn stream_timeout_bounds_each_gap_not_the_whole_stream() {
+    // Eight events 0.3 s apart: 2.4 s in all, each gap well under the 2 s limit.
+    let a = MockUpstream::start(Script {
+        chunk_delay: Duration::from_millis(300),
+        ..Script::named("a")
+    })
+    .await
+    .unwrap();
+    let yaml = config(
+        &[model("a", "g", &a.base_url(), "      stream_timeout: 2\n")],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    let mut body = chat_body("g");
+    body["stream"] = json!(true);
+    let (status, payloads, clean) = stream_of(&gw, &body).await;
+    assert_eq!(status, 200);
+    assert!(clean);
+    assert_eq!(
+        payloads.last().map(String::as_str),
+        Some("[DONE]"),
+        "{payloads:?}"
+    );
+    assert!(
+        !payloads.iter().any(|p| p.contains("\"error\"")),
+        "{payloads:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_over_the_size_cap_ends_the_stream_with_an_error_event() {
+    let first = Bytes::from_static(
+        b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n",
+    );
+    // One event that never ends, longer than the cap.
+    let mut huge = b"data: {\"x\":\"".to_vec();
+    huge.resize(
+        switchyard::providers::sse::MAX_EVENT_BYTES + 64 * 1024,
+        b'x',
+    );
+    let a = mock(
+        "a",
+        Behavior::RawEvents {
+            content_type: "text/event-stream".into(),
+            events: vec![first, Bytes::from(huge)],
+            delay: Duration::ZERO,
+        },
+    )
+    .await;
+    let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
+    let mut body = chat_body("g");
+    body["stream"] = json!(true);
+    let (status, payloads, clean) = stream_of(&gw, &body).await;
+    assert_eq!(status, 200);
+    assert!(clean);
+    assert!(payloads[0].contains("\"Hi\""), "{payloads:?}");
+    let last: Value = serde_json::from_str(payloads.last().unwrap()).unwrap();
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than"),
+        "{last}"
+    );
+    assert!(!payloads.iter().any(|p| p == "[DONE]"));
 }

@@ -358,7 +358,9 @@ struct UsageOut {
 
 fn usage_out(u: &TokenUsage) -> UsageOut {
     UsageOut {
-        input_tokens: u.prompt.saturating_sub(u.cache_read + u.cache_write),
+        input_tokens: u
+            .prompt
+            .saturating_sub(u.cache_read.saturating_add(u.cache_write)),
         output_tokens: u.completion,
         cache_creation_input_tokens: u.cache_write,
         cache_read_input_tokens: u.cache_read,

@@ -115,7 +115,10 @@ pub(super) fn respond(
     let route = Route::of(&parts.method, parts.uri.path());
     let needs_fields = matches!(
         behavior,
-        Behavior::Ok | Behavior::CutBeforeFirstEvent | Behavior::CutAfterEvents(_)
+        Behavior::Ok
+            | Behavior::CutBeforeFirstEvent
+            | Behavior::CutAfterEvents(_)
+            | Behavior::StallAfterEvents(_)
     );
     let parsed = if needs_fields {
         RequestFields::parse(route, body)
@@ -180,6 +183,17 @@ pub(super) fn respond(
                 &fields,
                 stream.events(Some(n)),
                 shared.script.chunk_delay,
+            )
+        }
+        Behavior::StallAfterEvents(n) => {
+            let Some(r) = route.filter(|r| r.streams() && fields.wants_stream()) else {
+                return cut(route, &fields, Vec::new(), shared.script.chunk_delay);
+            };
+            let stream = StreamAnswer::new(shared, r, parts, &fields, body.len(), id);
+            events(
+                stream.events(Some(n)),
+                shared.script.chunk_delay,
+                Ending::Stall,
             )
         }
         Behavior::Ok => match route {

@@ -1,4 +1,5 @@
-//! The mock's response body: a whole buffer, or stream events written one frame each and ended cleanly or by an abort.
+//! The mock's response body: a whole buffer, or stream events written one frame each and ended
+//! cleanly, by an abort, or never (a stall).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -16,6 +17,8 @@ pub(super) enum Ending {
     Clean,
     /// A body error, which makes hyper abort the connection (no final chunk on HTTP/1, RST_STREAM on h2).
     Abort,
+    /// No end at all: the body stays open and silent until the client goes away.
+    Stall,
 }
 
 /// Where an event body is in its life.
@@ -74,7 +77,7 @@ impl EventBody {
         match self.phase {
             Phase::Events => match self.events.pop_front() {
                 Some(event) => {
-                    let more = !self.events.is_empty() || self.ending == Ending::Abort;
+                    let more = !self.events.is_empty() || self.ending != Ending::Clean;
                     if more && !self.delay.is_zero() {
                         self.sleep = Some(Box::pin(tokio::time::sleep(self.delay)));
                     }
@@ -84,6 +87,8 @@ impl EventBody {
                     self.phase = Phase::Done;
                     Poll::Ready(None)
                 }
+                // Never woken: the connection task drops the body when the peer leaves.
+                None if self.ending == Ending::Stall => Poll::Pending,
                 None => {
                     self.phase = Phase::Flushing;
                     cx.waker().wake_by_ref();

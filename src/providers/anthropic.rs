@@ -149,7 +149,9 @@ impl UsageIn {
             u.completion = o;
         }
         // Anthropic's input_tokens excludes cached tokens; OpenAI's prompt_tokens has them.
-        u.prompt = *input + u.cache_read + u.cache_write;
+        u.prompt = input
+            .saturating_add(u.cache_read)
+            .saturating_add(u.cache_write);
     }
 }
 
@@ -430,12 +432,19 @@ impl StreamDecoder for AnthropicStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         // The framer is moved out for the call so events are handled as they are framed.
         let mut framer = std::mem::take(&mut self.framer);
-        framer.feed(chunk, |e| {
+        let fed = framer.feed(chunk, |e| {
             if let Some(payload) = sse::data(&e) {
                 self.on_event(&payload, emit);
             }
         });
         self.framer = framer;
+        if let Err(e) = fed {
+            emit(Event::Error(e.to_error("an SSE event")));
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.framer.pending().len()
     }
 }
 

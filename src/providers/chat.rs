@@ -77,7 +77,7 @@ pub struct TokenUsage {
 
 impl TokenUsage {
     pub fn total(&self) -> u64 {
-        self.prompt + self.completion
+        self.prompt.saturating_add(self.completion)
     }
 
     pub fn as_usage(&self) -> Usage {
@@ -149,6 +149,9 @@ pub trait StreamDecoder: Send {
     /// The upstream closed the body: emit what the close implies (for providers whose
     /// stream ends with the connection, `Finish`, `Usage` and `Done`).
     fn finish(&mut self, _emit: &mut dyn FnMut(Event<'_>)) {}
+    /// Bytes held for an event, line or message not yet complete: never more than
+    /// [`super::sse::MAX_EVENT_BYTES`] plus the last chunk fed.
+    fn buffered(&self) -> usize;
 }
 
 /// A chat/completions request, read into borrowed types for translation.

@@ -178,7 +178,9 @@ impl From<UsageMetadata> for TokenUsage {
     fn from(u: UsageMetadata) -> TokenUsage {
         TokenUsage {
             prompt: u.prompt_token_count,
-            completion: u.candidates_token_count + u.thoughts_token_count,
+            completion: u
+                .candidates_token_count
+                .saturating_add(u.thoughts_token_count),
             cache_read: u.cached_content_token_count,
             cache_write: 0,
             reasoning: u.thoughts_token_count,
@@ -414,11 +416,16 @@ impl StreamState {
 impl StreamDecoder for GeminiStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         let state = &mut self.state;
-        self.framer.feed(chunk, |event| {
+        let fed = self.framer.feed(chunk, |event| {
             if let Some(payload) = data(&event) {
                 state.chunk(&payload, emit);
             }
         });
+        if let Err(e) = fed {
+            // Nothing after the cut can be trusted: no finish, usage or Done at the close.
+            self.state.ended = true;
+            emit(Event::Error(e.to_error("an SSE event")));
+        }
     }
 
     fn finish(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
@@ -433,6 +440,10 @@ impl StreamDecoder for GeminiStream {
             }
         }
         self.state.end(emit);
+    }
+
+    fn buffered(&self) -> usize {
+        self.framer.pending().len()
     }
 }
 

@@ -149,7 +149,7 @@ mod tests {
         let s = stream(Endpoint::ChatCompletions, "gpt-4o", "This is a mock", true);
         let mut f = SseFramer::default();
         let mut events = Vec::new();
-        f.feed(&s, |e| events.push(data(&e).unwrap()));
+        f.feed(&s, |e| events.push(data(&e).unwrap())).unwrap();
         assert_eq!(events.len(), 5 + 1 + 1 + 1);
         let first: serde_json::Value = serde_json::from_slice(&events[0]).unwrap();
         assert_eq!(first["choices"][0]["delta"]["content"], "Thi");

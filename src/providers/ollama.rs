@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 
 use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::openai::kind_for;
+use super::sse::{Oversized, MAX_EVENT_BYTES};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
@@ -313,18 +314,53 @@ impl StreamState {
     }
 }
 
+impl OllamaStream {
+    /// A line over [`MAX_EVENT_BYTES`]: the stream ends here with an error.
+    fn oversized(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
+        self.state.phase = Phase::Ended;
+        self.buf = Vec::new();
+        self.scanned = 0;
+        emit(Event::Error(
+            Oversized {
+                limit: MAX_EVENT_BYTES,
+            }
+            .to_error("an NDJSON line"),
+        ));
+    }
+}
+
 impl StreamDecoder for OllamaStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
+        if self.state.phase == Phase::Ended {
+            // Past the `done` line (or a failure) nothing counts: hold nothing either.
+            self.buf = Vec::new();
+            return;
+        }
         self.buf.extend_from_slice(chunk);
         let mut start = 0;
         while let Some(n) = memchr::memchr(b'\n', &self.buf[self.scanned..]) {
             let end = self.scanned + n;
+            if end - start > MAX_EVENT_BYTES {
+                return self.oversized(emit);
+            }
             self.state.line(&self.buf[start..end], emit);
+            if self.state.phase == Phase::Ended {
+                self.buf = Vec::new();
+                self.scanned = 0;
+                return;
+            }
             start = end + 1;
             self.scanned = start;
         }
         self.buf.drain(..start);
         self.scanned = self.buf.len();
+        if self.buf.len() > MAX_EVENT_BYTES {
+            self.oversized(emit);
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     fn finish(&mut self, emit: &mut dyn FnMut(Event<'_>)) {

@@ -379,12 +379,19 @@ impl OpenAiStream {
 impl StreamDecoder for OpenAiStream {
     fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         let mut framer = std::mem::take(&mut self.framer);
-        framer.feed(chunk, |e| {
+        let fed = framer.feed(chunk, |e| {
             if let Some(payload) = sse::data(&e) {
                 self.on_payload(&payload, emit);
             }
         });
         self.framer = framer;
+        if let Err(e) = fed {
+            emit(Event::Error(e.to_error("an SSE event")));
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.framer.pending().len()
     }
 }
 

@@ -1,10 +1,13 @@
-//! Server-sent events: a framer that is correct at every chunk boundary, and event helpers.
+//! Server-sent events: a framer that is correct at every chunk boundary and refuses events over
+//! [`MAX_EVENT_BYTES`], and event helpers.
 
 use std::sync::LazyLock;
 
 use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
+
+use crate::api::error::{ApiError, ErrorKind};
 
 /// The key of the usage object, as it appears in a payload.
 const USAGE_KEY: &[u8] = b"\"usage\"";
@@ -36,16 +39,67 @@ pub fn finders() -> &'static Finders {
     &FINDERS
 }
 
+/// The longest event, NDJSON line or event-stream message a stream decoder holds while it
+/// waits for the end: 16 MiB, the largest message AWS's event stream allows and well above
+/// any single event providers send (inline base64 images included). A longer one fails the
+/// stream (an in-band error event after commit) instead of growing memory without bound.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// An event longer than the framer's limit: the stream cannot go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Oversized {
+    pub limit: usize,
+}
+
+impl Oversized {
+    /// The error the client sees (502, like other broken upstream streams).
+    pub fn to_error(self, what: &str) -> ApiError {
+        ApiError::new(
+            502,
+            ErrorKind::ApiError,
+            format!(
+                "the upstream sent {what} longer than {} bytes; the stream was stopped",
+                self.limit
+            ),
+        )
+    }
+}
+
 /// Splits a byte stream into SSE events (terminated by a blank line, `\n\n` or `\r\n\r\n`).
-#[derive(Default)]
+///
+/// An event longer than the limit ([`MAX_EVENT_BYTES`] by default), whole or still
+/// unterminated, makes [`SseFramer::feed`] fail once; the framer then discards everything.
+/// The failure does not depend on where the chunks are cut.
 pub struct SseFramer {
     buf: BytesMut,
     scanned: usize,
+    limit: usize,
+    failed: bool,
+}
+
+impl Default for SseFramer {
+    fn default() -> Self {
+        SseFramer::with_limit(MAX_EVENT_BYTES)
+    }
 }
 
 impl SseFramer {
-    /// Feed one chunk; `f` receives each complete event without its terminator.
-    pub fn feed(&mut self, chunk: &[u8], mut f: impl FnMut(Bytes)) {
+    /// A framer that refuses events longer than `limit` bytes.
+    pub fn with_limit(limit: usize) -> SseFramer {
+        SseFramer {
+            buf: BytesMut::new(),
+            scanned: 0,
+            limit,
+            failed: false,
+        }
+    }
+
+    /// Feed one chunk; `f` receives each complete event without its terminator. `Err` once,
+    /// when an event is over the limit (events before it were delivered).
+    pub fn feed(&mut self, chunk: &[u8], mut f: impl FnMut(Bytes)) -> Result<(), Oversized> {
+        if self.failed {
+            return Ok(());
+        }
         self.buf.extend_from_slice(chunk);
         loop {
             let from = self.scanned.saturating_sub(3);
@@ -54,12 +108,27 @@ impl SseFramer {
             let crlf = finders().blank_crlf.find(hay).map(|p| (p, 4));
             let Some((p, len)) = [lf, crlf].into_iter().flatten().min_by_key(|x| x.0) else {
                 self.scanned = self.buf.len();
-                return;
+                // Up to 3 bytes may be the start of the terminator: only past them is the
+                // event itself known to be too long.
+                if self.buf.len() > self.limit.saturating_add(3) {
+                    return Err(self.fail());
+                }
+                return Ok(());
             };
+            if from + p > self.limit {
+                return Err(self.fail());
+            }
             let event = self.buf.split_to(from + p + len).freeze();
             self.scanned = 0;
             f(event.slice(..from + p));
         }
+    }
+
+    fn fail(&mut self) -> Oversized {
+        self.failed = true;
+        self.buf = BytesMut::new();
+        self.scanned = 0;
+        Oversized { limit: self.limit }
     }
 
     /// Bytes of an unterminated trailing event.
@@ -246,7 +315,7 @@ mod tests {
         let mut f = SseFramer::default();
         let mut out = Vec::new();
         for c in chunks {
-            f.feed(c, |e| out.push(e));
+            f.feed(c, |e| out.push(e)).unwrap();
         }
         assert!(f.pending().is_empty());
         out
@@ -315,11 +384,12 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
             let mut f = SseFramer::default();
-            f.feed(&raw, |e| {
+            let fed = f.feed(&raw, |e| {
                 if let Some(d) = data(&e) {
                     let _kind = classify(&d);
                 }
             });
+            prop_assert!(fed.is_ok());
         }
 
         #[test]

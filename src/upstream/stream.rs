@@ -1,7 +1,8 @@
 //! Pumping an SSE stream to the client: commit on the first content event, fail over before
-//! that, report failures in-band after it, stop the upstream when the client leaves.
+//! that, report failures in-band after it (an upstream silent past `stream_timeout` included),
+//! stop the upstream when the client leaves.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use pingora_core::protocols::http::client::HttpSession;
@@ -48,11 +49,16 @@ pub(super) async fn pump(
     let mut saw_done = false;
     // A read already taken from the upstream, to handle before waiting again.
     let mut carried = None;
+    // `stream_timeout` (else the attempt's `timeout`) bounds the wait for the first content
+    // event and, once committed, every silence between two upstream reads.
+    let idle = first_deadline.saturating_duration_since(started);
+    let mut last_read = started;
     loop {
-        let until = if state == StreamState::Buffering {
-            first_deadline
-        } else {
-            deadline
+        let until = match state {
+            StreamState::Buffering => first_deadline,
+            StreamState::Committed => last_read
+                .checked_add(idle)
+                .map_or(deadline, |t| t.min(deadline)),
         };
         let read = if let Some(r) = carried.take() {
             Some(r)
@@ -73,6 +79,10 @@ pub(super) async fn pump(
             }
         };
         let failure = match read {
+            None if state == StreamState::Committed && until < deadline => {
+                up.shutdown().await;
+                Some(idle_error(dep, idle))
+            }
             None => {
                 up.shutdown().await;
                 Some(timeout_error(dep, until - started))
@@ -142,6 +152,7 @@ pub(super) async fn pump(
                 return Outcome::Done;
             }
             Some(Ok(Some(chunk))) => {
+                last_read = Instant::now();
                 // Events seen, to bill a stream that ends before its usage chunk.
                 ex.record.stream_events += crate::providers::sse::finders()
                     .data
@@ -224,6 +235,16 @@ pub(super) async fn pump(
             return Outcome::Done;
         }
     }
+}
+
+/// The upstream went silent mid-stream for longer than the idle limit.
+fn idle_error(dep: &Deployment, idle: Duration) -> ApiError {
+    ApiError::timeout(format!(
+        "Stream idle: deployment {} of model group {} sent nothing for {:.1}s (stream_timeout)",
+        dep.id,
+        dep.group,
+        idle.as_secs_f64()
+    ))
 }
 
 /// Write the stream's response header; `Some` if the client is already gone.

@@ -40,7 +40,7 @@ impl ResponsesUsage {
         Usage {
             prompt_tokens: self.input_tokens,
             completion_tokens: self.output_tokens,
-            total_tokens: self.input_tokens + self.output_tokens,
+            total_tokens: self.input_tokens.saturating_add(self.output_tokens),
             ..Usage::default()
         }
     }
@@ -216,7 +216,7 @@ impl Translator {
             }
             Translator::NativeResponses { framer } => {
                 let mut s = Scan::default();
-                framer.feed(chunk, |event| {
+                let fed = framer.feed(chunk, |event| {
                     if s.error.is_some() {
                         return;
                     }
@@ -239,11 +239,12 @@ impl Translator {
                     out.extend_from_slice(&event);
                     out.extend_from_slice(b"\n\n");
                 });
+                oversized(&mut s, fed);
                 s
             }
             Translator::NativeAnthropic { framer, decoder } => {
                 let mut s = Scan::default();
-                framer.feed(chunk, |event| {
+                let fed = framer.feed(chunk, |event| {
                     if s.error.is_some() {
                         return;
                     }
@@ -259,6 +260,7 @@ impl Translator {
                     out.extend_from_slice(&event);
                     out.extend_from_slice(b"\n\n");
                 });
+                oversized(&mut s, fed);
                 s
             }
         }
@@ -337,7 +339,7 @@ fn passthrough(
     include_usage: bool,
 ) -> Scan {
     let mut s = Scan::default();
-    framer.feed(chunk, |event| {
+    let fed = framer.feed(chunk, |event| {
         if s.error.is_some() {
             return;
         }
@@ -370,7 +372,15 @@ fn passthrough(
         out.extend_from_slice(&event);
         out.extend_from_slice(b"\n\n");
     });
+    oversized(&mut s, fed);
     s
+}
+
+/// An event over the framer's limit fails the stream (unless an error already did).
+fn oversized(s: &mut Scan, fed: Result<(), sse::Oversized>) {
+    if let (Err(e), None) = (fed, &s.error) {
+        s.error = Some(e.to_error("an SSE event"));
+    }
 }
 
 /// A non-stream 2xx body for the client: `None` to send the upstream body as it is;

@@ -129,7 +129,11 @@ impl From<UsageIn> for TokenUsage {
         let cache_read = u.cache_read_input_tokens.unwrap_or(0);
         let cache_write = u.cache_write_input_tokens.unwrap_or(0);
         TokenUsage {
-            prompt: u.input_tokens.unwrap_or(0) + cache_read + cache_write,
+            prompt: u
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(cache_read)
+                .saturating_add(cache_write),
             completion: u.output_tokens.unwrap_or(0),
             cache_read,
             cache_write,
@@ -518,6 +522,10 @@ impl StreamDecoder for ConverseStream {
             self.phase = Phase::Ended;
             emit(Event::Done);
         }
+    }
+
+    fn buffered(&self) -> usize {
+        self.frames.pending()
     }
 }
 

@@ -373,7 +373,7 @@ pub fn parse_token(status: u16, body: &[u8], now: u64) -> Result<Token, ApiError
     header.set_sensitive(true);
     Ok(Token {
         header,
-        expires_at: now + r.expires_in.unwrap_or(DEFAULT_EXPIRES_IN),
+        expires_at: now.saturating_add(r.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
     })
 }
 
