@@ -196,14 +196,8 @@ pub(super) fn policy(
 
 #[cfg(test)]
 mod tests {
+    use crate::config::runtime::tests::err;
     use crate::config::{load_str, BuildOptions};
-
-    fn err(yaml: &str) -> String {
-        match load_str(yaml, &BuildOptions::default()) {
-            Ok(_) => String::from("<ok>"),
-            Err(e) => e.to_string(),
-        }
-    }
 
     #[test]
     fn bounds_and_defaults_load_and_are_checked() {

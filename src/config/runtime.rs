@@ -588,13 +588,14 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::load_str;
     use super::*;
     use crate::api::Endpoint;
     use crate::router::Backend;
 
-    fn err(yaml: &str) -> String {
+    /// The load error of `yaml`, or `<ok>`.
+    pub(in crate::config) fn err(yaml: &str) -> String {
         match load_str(yaml, &BuildOptions::default()) {
             Ok(_) => String::from("<ok>"),
             Err(e) => e.to_string(),

@@ -221,6 +221,12 @@ async fn pass_through_with_id(
     (status, v, id)
 }
 
+/// `/anthropic/v1/messages` for `model` as `key`.
+async fn claude_as(gw: &Gateway, key: &str, model: &str) -> (u16, Value) {
+    let path = "/anthropic/v1/messages";
+    anthropic_pass_through(gw, key, path, &messages(model), &[]).await
+}
+
 fn messages(model: &str) -> Value {
     json!({"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
 }
@@ -262,14 +268,7 @@ async fn an_over_budget_key_cannot_pass_through() {
     let (mock, gw) = pass_through_gateway().await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 0.0})).await;
-    let (s, v) = anthropic_pass_through(
-        &gw,
-        &key,
-        "/anthropic/v1/messages",
-        &messages("claude-sonnet-4-5"),
-        &[],
-    )
-    .await;
+    let (s, v) = claude_as(&gw, &key, "claude-sonnet-4-5").await;
     assert_eq!(s, 400, "{v}");
     assert_error(&v, "budget_exceeded");
     assert_eq!(mock.request_count(), 0, "the provider was never called");
@@ -281,24 +280,10 @@ async fn pass_through_checks_the_model_the_request_names() {
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["claude"]})).await;
     // The group `claude` serves claude-sonnet-4-5: its provider name is allowed.
-    let (s, v) = anthropic_pass_through(
-        &gw,
-        &key,
-        "/anthropic/v1/messages",
-        &messages("claude-sonnet-4-5"),
-        &[],
-    )
-    .await;
+    let (s, v) = claude_as(&gw, &key, "claude-sonnet-4-5").await;
     assert_eq!(s, 200, "{v}");
     // Another of the provider's models is not.
-    let (s, v) = anthropic_pass_through(
-        &gw,
-        &key,
-        "/anthropic/v1/messages",
-        &messages("claude-opus-4-1"),
-        &[],
-    )
-    .await;
+    let (s, v) = claude_as(&gw, &key, "claude-opus-4-1").await;
     assert_eq!(s, 403, "{v}");
     assert_error(&v, "key_model_access_denied");
     // Nor is a request that names no model at all.
@@ -323,14 +308,7 @@ async fn allowed_routes_keep_a_key_off_pass_through() {
     let key = api
         .new_key(json!({"allowed_routes": ["/v1/chat/completions"]}))
         .await;
-    let (s, v) = anthropic_pass_through(
-        &gw,
-        &key,
-        "/anthropic/v1/messages",
-        &messages("claude-sonnet-4-5"),
-        &[],
-    )
-    .await;
+    let (s, v) = claude_as(&gw, &key, "claude-sonnet-4-5").await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(mock.request_count(), 0);
 }
