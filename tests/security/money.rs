@@ -178,3 +178,50 @@ async fn strict_mode_refuses_budgeted_requests_to_unpriced_models() {
     assert_eq!(served.status, 200, "{}", served.body);
     assert_eq!(spend_row(&api, &served).await["spend"].as_f64(), Some(0.0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_leaves_a_non_streaming_call_pays_the_prompt() {
+    let mock = MockUpstream::start(Script::named("slow")).await.unwrap();
+    let models = [crate::common::gov::priced_model("slow", &mock.base_url())];
+    let gw = Gateway::start(&config(&models, ""));
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({"max_budget": 100.0})).await;
+    // The upstream takes the request and never answers; the client gives up.
+    mock.push(Behavior::Hang);
+    let (url, k) = (gw.url("/v1/chat/completions"), key.clone());
+    let body =
+        json!({"model": "slow", "messages": [{"role": "user", "content": "x".repeat(4000)}]});
+    let waiting = tokio::spawn(async move {
+        let _ = crate::common::client()
+            .post(url)
+            .bearer_auth(k)
+            .json(&body)
+            .send()
+            .await;
+    });
+    crate::common::gov::poll(
+        "the request upstream",
+        Duration::from_secs(10),
+        async || (mock.request_count() == 1).then_some(()),
+    )
+    .await;
+    waiting.abort();
+    // About 1,000 prompt tokens (4 bytes each) at $0.001: about $1, never $0.
+    let spend = crate::common::gov::poll(
+        "the abandoned call billed",
+        Duration::from_secs(5),
+        async || {
+            let s = api.key_spend(&key).await;
+            (s > 0.0).then_some(s)
+        },
+    )
+    .await;
+    assert!((0.9..1.2).contains(&spend), "spend {spend}");
+    let row = crate::common::gov::poll("its spend row", Duration::from_secs(3), async || {
+        let rows = api.spend_logs("").await;
+        rows.into_iter().find(|r| r["model_group"] == "slow")
+    })
+    .await;
+    assert_eq!(row["completion_tokens"], 0, "{row}");
+    assert!(row["prompt_tokens"].as_u64().unwrap() > 900, "{row}");
+}
