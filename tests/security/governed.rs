@@ -468,3 +468,20 @@ async fn spend_rows_cap_client_supplied_strings() {
     assert_eq!(logged.len(), 256, "{} bytes", logged.len());
     assert!(long.starts_with(logged));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_pass_through_upstream_times_out() {
+    let mock = MockUpstream::start(Script::named("up")).await.unwrap();
+    let yaml = config(
+        &[format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant-provider\n      timeout: 0.3\n", mock.base_url())],
+        "",
+    );
+    let gw = Gateway::start(&yaml);
+    mock.push(Behavior::Hang);
+    let (s, v) = claude_as(&gw, MASTER_KEY, "claude-sonnet-4-5").await;
+    assert_eq!(s, 408, "{v}");
+    assert_error(&v, "timeout");
+    // The connection slot and the gateway are free for the next call.
+    let (s, v) = claude_as(&gw, MASTER_KEY, "claude-sonnet-4-5").await;
+    assert_eq!(s, 200, "{v}");
+}
