@@ -32,12 +32,12 @@ impl Drop for InFlight {
     }
 }
 
-/// Run `fut`, turning a panic inside it into `Err` with the panic's message.
-pub async fn contain<F: Future>(fut: F) -> Result<F::Output, String> {
+/// Run `fut`, turning a panic inside it into `Err` with the panic's message. Pass a large
+/// future boxed: it is moved into the wrapper.
+pub fn contain<F: Future + Unpin>(fut: F) -> impl Future<Output = Result<F::Output, String>> {
     AssertUnwindSafe(fut)
         .catch_unwind()
-        .await
-        .map_err(|p| panic_message(p.as_ref()))
+        .map(|r| r.map_err(|p| panic_message(p.as_ref())))
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -74,18 +74,18 @@ mod tests {
     async fn a_panic_is_contained_and_the_gauge_released() {
         let before = metrics().in_flight.get();
         let guard = InFlight::start();
-        let r = contain(async move {
+        let r = contain(Box::pin(async move {
             let _held = guard;
             if before > -1 {
                 panic!("boom");
             }
             1
-        })
+        }))
         .await;
         assert_eq!(r, Err("boom".to_string()));
         assert_eq!(metrics().in_flight.get(), before);
-        assert_eq!(contain(async { 2 }).await, Ok(2));
-        let formatted = contain(async { panic!("{}", 3) }).await;
+        assert_eq!(contain(Box::pin(async { 2 })).await, Ok(2));
+        let formatted = contain(Box::pin(async { panic!("{}", 3) })).await;
         assert_eq!(formatted, Err::<(), _>("3".to_string()));
     }
 }

@@ -85,7 +85,8 @@ impl ProxyHttp for Gateway {
         if crate::server::draining() {
             session.set_keepalive(None);
         }
-        let handled = match guard::contain(self.handle(session, ctx)).await {
+        // Boxed: the handler's future is large, and `contain` would otherwise copy it.
+        let handled = match guard::contain(Box::pin(self.handle(session, ctx))).await {
             Ok(handled) => handled,
             Err(panic) => match guard::answer_panic(session, &panic) {
                 Some(err) => Err(err),
