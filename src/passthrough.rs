@@ -67,8 +67,13 @@ const FORWARD_PREFIX: &str = "x-stainless-";
 
 const DROP_RESPONSE: &[&str] = &["connection", "keep-alive", "transfer-encoding"];
 
-fn forwarded(name: &str) -> bool {
-    FORWARD_REQUEST.contains(&name) || name.starts_with(FORWARD_PREFIX)
+/// Forwarded only with `general_settings.forward_openai_org_id: true`.
+const FORWARD_OPENAI_ORG: &[&str] = &["openai-organization", "openai-project"];
+
+fn forwarded(name: &str, openai_org: bool) -> bool {
+    FORWARD_REQUEST.contains(&name)
+        || name.starts_with(FORWARD_PREFIX)
+        || (openai_org && FORWARD_OPENAI_ORG.contains(&name))
 }
 
 /// The deployment whose base URL and credentials serve a pass-through call of `kind`: one
@@ -271,11 +276,12 @@ fn request_header(
     path: &str,
     body: &[u8],
     token: Option<&crate::upstream::ExtraHeader>,
+    openai_org: bool,
 ) -> pingora_error::Result<RequestHeader> {
     let req = session.req_header();
     let mut up = RequestHeader::build(req.method.as_str(), path.as_bytes(), None)?;
     for (name, value) in req.headers.iter() {
-        if forwarded(name.as_str()) {
+        if forwarded(name.as_str(), openai_org) {
             up.append_header(name.clone(), value.clone())?;
         }
     }
@@ -380,7 +386,8 @@ pub async fn serve(
     up.set_write_timeout(Some(Duration::from_secs(30)));
     // Vertex: the service account's OAuth token (cached).
     let token = crate::upstream::auth_header(connector, target).await?;
-    let req = request_header(session, target, &path, &body, token.as_ref())
+    let org = rt.settings.forward_openai_org;
+    let req = request_header(session, target, &path, &body, token.as_ref(), org)
         .map_err(|e| bad_gateway(target, "bad request header", e))?;
     let sent = async {
         up.write_request_header(Box::new(req)).await?;

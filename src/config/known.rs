@@ -230,7 +230,6 @@ pub const GENERAL_SETTINGS: &[&str] = &[
     "enforce_user_param",
     "enforced_params",
     "forward_client_headers_to_llm_api",
-    "forward_openai_org_id",
     "image_generation_model",
     "litellm_jwtauth",
     "litellm_key_header_name",

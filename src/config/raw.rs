@@ -387,6 +387,9 @@ pub struct RawGeneralSettings {
     pub background_health_checks: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub health_check_interval: Option<f64>,
+    /// Forward the client's `OpenAI-Organization` (and `OpenAI-Project`) on pass-through calls.
+    #[serde(default, deserialize_with = "lenient")]
+    pub forward_openai_org_id: Option<bool>,
     /// Switchyard: how long `GET /health` answers from its last probe round (default 10 s).
     #[serde(default, deserialize_with = "lenient")]
     pub health_check_cache_seconds: Option<f64>,

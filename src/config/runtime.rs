@@ -67,6 +67,9 @@ pub struct Settings {
     pub health_cache: Duration,
     /// `litellm_settings.drop_params`: leave out parameters a provider does not support.
     pub drop_params: bool,
+    /// `general_settings.forward_openai_org_id`: pass-through calls carry the client's
+    /// `openai-organization` / `openai-project` (default off: the deployment's own are used).
+    pub forward_openai_org: bool,
     pub governance: GovSettings,
 }
 
@@ -403,6 +406,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "max_client_connections",
             "client_header_timeout",
             "health_check_cache_seconds",
+            "forward_openai_org_id",
         ],
     )?;
 
@@ -474,6 +478,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
         },
         metrics_require_auth: ls.require_auth_for_metrics_endpoint.unwrap_or(false),
         drop_params: ls.drop_params.unwrap_or(false),
+        forward_openai_org: gs.forward_openai_org_id.unwrap_or(false),
         database_url: gs.database_url.clone().or_else(|| env.get("DATABASE_URL")),
         redis_url: rs
             .redis_url

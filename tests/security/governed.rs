@@ -365,6 +365,27 @@ async fn pass_through_refuses_dot_segments_and_forwards_only_allowed_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_openai_organization_is_forwarded_only_when_configured() {
+    let mock = MockUpstream::start(Script::named("up")).await.unwrap();
+    mock.set_recording(true);
+    let models = [openai_model("gpt", &mock.base_url(), "")];
+    let gw = Gateway::start(&config(&models, "  forward_openai_org_id: true\n"));
+    let r = client()
+        .post(gw.url("/openai/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .header("openai-organization", "org-client")
+        .header("cookie", "session=secret")
+        .json(&json!({"model": "upstream-gpt", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.header("openai-organization"), Some("org-client"));
+    assert_eq!(sent.header("cookie"), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_key_sees_only_the_models_it_may_call() {
     let (_cheap, _dear, gw) = two_groups("").await;
     let api = Api::new(&gw);
