@@ -695,3 +695,30 @@ async fn openai_compatible_presets_use_the_openai_wire_format() {
     let metrics = metrics_text(&gw).await;
     assert!(metrics.contains(r#"api_provider="groq""#), "{metrics}");
 }
+
+#[tokio::test]
+async fn provider_wildcards_win_over_the_catch_all() {
+    let up = mock("up", Behavior::Ok).await;
+    let b = up.base_url();
+    // The catch-all comes first: config order must not decide.
+    let cfg = format!(
+        "model_list:\n  - model_name: \"*\"\n    litellm_params: {{model: \"openai/*\", api_base: {b}, api_key: k}}\n  - model_name: \"groq/*\"\n    litellm_params: {{model: \"groq/*\", api_base: {b}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
+    );
+    let gw = Gateway::start(&cfg);
+    let (s, h, v) = chat(&gw, chat_body("groq/llama-3.1-8b-instant"), &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-group"].to_str().unwrap()),
+        (200, "groq/*"),
+        "{v}"
+    );
+    assert_eq!(
+        up.requests()[0].json().unwrap()["model"],
+        "llama-3.1-8b-instant"
+    );
+    let (s, h, _) = chat(&gw, chat_body("gpt-4o"), &[]).await;
+    assert_eq!(
+        (s, h["x-litellm-model-group"].to_str().unwrap()),
+        (200, "*")
+    );
+    assert_eq!(up.requests()[1].json().unwrap()["model"], "gpt-4o");
+}

@@ -167,16 +167,26 @@ impl Runtime {
     }
 
     /// A wildcard group (`openai/*`, `*`) matching `name`, and the part the `*` matched,
-    /// which replaces the `*` in the deployment's model. The first match in config order wins.
+    /// which replaces the `*` in the deployment's model. The most specific pattern wins, as
+    /// in LiteLLM's pattern router (`groq/*` before `*`); config order breaks ties.
     pub fn resolve_wildcard(&self, name: &str) -> Option<(&Arc<ModelGroup>, String)> {
-        self.model_names
-            .iter()
-            .filter(|m| m.contains('*'))
-            .find_map(|pattern| {
-                let (pre, post) = pattern.split_once('*')?;
-                let mid = name.strip_prefix(pre)?.strip_suffix(post)?;
-                Some((self.groups.get(pattern)?, mid.to_string()))
-            })
+        let mut best: Option<((usize, usize), &Arc<ModelGroup>, &str)> = None;
+        for pattern in self.model_names.iter().filter(|m| m.contains('*')) {
+            let Some((pre, post)) = pattern.split_once('*') else {
+                continue;
+            };
+            let Some(mid) = name.strip_prefix(pre).and_then(|r| r.strip_suffix(post)) else {
+                continue;
+            };
+            let Some(group) = self.groups.get(pattern) else {
+                continue;
+            };
+            let key = pattern_specificity(pattern);
+            if best.as_ref().is_none_or(|(k, _, _)| key > *k) {
+                best = Some((key, group, mid));
+            }
+        }
+        best.map(|(_, g, mid)| (g, mid.to_string()))
     }
 
     /// The group a requested model name means: a `model_name`, else an alias.
@@ -592,6 +602,29 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
     })
 }
 
+/// LiteLLM's specificity of a wildcard pattern: the length of the regex it becomes (Python's
+/// `re.escape`, then each `*` as `(.*)`) and how many regex metacharacters that regex holds.
+/// A larger key is more specific.
+fn pattern_specificity(pattern: &str) -> (usize, usize) {
+    const ESCAPED: &str = "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c";
+    const COMPLEX: &str = "*+?\\^$|()";
+    let (mut len, mut complexity) = (0, 0);
+    for c in pattern.chars() {
+        if c == '*' {
+            // `(.*)`: four characters, three of them metacharacters.
+            len += 4;
+            complexity += 3;
+        } else if ESCAPED.contains(c) {
+            // A backslash before the character.
+            len += 2;
+            complexity += 1 + usize::from(COMPLEX.contains(c));
+        } else {
+            len += 1;
+        }
+    }
+    (len, complexity)
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::super::load_str;
@@ -765,5 +798,28 @@ pub(super) mod tests {
         assert_eq!(da.id, db.id);
         assert_eq!(da.defaults[0].0, "temperature");
         assert_eq!(da.defaults[0].1.get(), "0.2");
+    }
+
+    #[test]
+    fn wildcards_by_specificity_not_config_order() {
+        let y = "model_list:\n  - model_name: \"*\"\n    litellm_params: {model: \"openai/*\"}\n  - model_name: \"groq/*\"\n    litellm_params: {model: \"groq/*\"}\n  - model_name: \"anthropic/*\"\n    litellm_params: {model: \"anthropic/*\"}\n  - model_name: \"other/*\"\n    litellm_params: {model: \"openai/*\"}\n";
+        let rt = load_str(y, &BuildOptions::default()).unwrap();
+        let pick = |m: &str| {
+            let (g, mid) = rt.resolve_wildcard(m).unwrap();
+            (g.name.to_string(), mid)
+        };
+        assert_eq!(
+            pick("groq/llama-3.1-8b-instant"),
+            ("groq/*".into(), "llama-3.1-8b-instant".into())
+        );
+        assert_eq!(
+            pick("anthropic/claude-x"),
+            ("anthropic/*".into(), "claude-x".into())
+        );
+        assert_eq!(pick("gpt-4o"), ("*".into(), "gpt-4o".into()));
+        // `groq/*` and `other/*` tie on LiteLLM's key; neither matches the other's names.
+        assert_eq!(pattern_specificity("groq/*"), (9, 3));
+        assert_eq!(pattern_specificity("*"), (4, 3));
+        assert_eq!(pattern_specificity("gpt-4*"), (10, 4));
     }
 }
