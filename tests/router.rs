@@ -354,11 +354,17 @@ async fn litellm_test_switches_and_stream_timeout_header() {
         "{v}"
     );
     assert_eq!(a.request_count(), 0);
+    // With no retries left, the simulated 429 is the answer.
     let mut body = chat_body("a");
     body["mock_testing_rate_limit_error"] = json!(true);
     body["disable_fallbacks"] = json!(true);
-    let (s, _, _) = chat(&gw, body, &[]).await;
+    body["num_retries"] = json!(0);
+    let (s, _, v) = chat(&gw, body, &[]).await;
     assert_eq!(s, 429);
+    assert_eq!(
+        v["error"]["message"],
+        "litellm.RateLimitError: This is a mock exception for model=a, to trigger a rate limit error."
+    );
 
     // A stream that stalls before its first event fails over once x-litellm-stream-timeout passes.
     let hang = mock("hang", Behavior::Hang).await;
@@ -721,4 +727,86 @@ async fn provider_wildcards_win_over_the_catch_all() {
         (200, "*")
     );
     assert_eq!(up.requests()[1].json().unwrap()["model"], "gpt-4o");
+}
+
+#[tokio::test]
+async fn the_simulated_rate_limit_is_retried_like_litellm() {
+    let a = mock("a", Behavior::Ok).await;
+    let cfg = yaml(&[model("a", "a", &a, "      num_retries: 5\n")], "");
+    let gw = Gateway::start(&cfg);
+    let mut body = chat_body("a");
+    body["mock_testing_rate_limit_error"] = json!(true);
+    let (s, h, v) = chat(&gw, body, &[]).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(h["x-litellm-attempted-retries"], "1");
+    assert_eq!(h["x-litellm-max-retries"], "5");
+    assert_eq!(
+        a.request_count(),
+        1,
+        "the simulated failure reaches no upstream"
+    );
+    // An answer without a retry names no retry budget, as LiteLLM's does not.
+    let (s, h, _) = chat(&gw, chat_body("a"), &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["x-litellm-attempted-retries"], "0");
+    assert!(h.get("x-litellm-max-retries").is_none());
+}
+
+#[tokio::test]
+async fn per_request_mock_response_answers_for_any_deployment() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = yaml(&[model("a", "a", &up, "")], "");
+    let gw = Gateway::start(&cfg);
+    let mut body = chat_body("a");
+    body["mock_response"] = json!("canned answer");
+    let (s, h, v) = chat(&gw, body.clone(), &[]).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["choices"][0]["message"]["content"], "canned answer");
+    assert_eq!(v["usage"]["total_tokens"], 30);
+    assert_eq!(h["x-litellm-model-id"], "a");
+    body["stream"] = json!(true);
+    let r = send_chat(&gw, &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("\"content\":\"can\""), "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    // LiteLLM's error form fails like that error, and is retried like it.
+    let mut body = chat_body("a");
+    body["mock_response"] = json!("litellm.InternalServerError");
+    body["num_retries"] = json!(1);
+    let (s, h, v) = chat(&gw, body, &[]).await;
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "litellm.InternalServerError: this is a mock internal server error"
+    );
+    assert_eq!(h["x-litellm-attempted-retries"], "1");
+    assert_eq!(up.request_count(), 0, "no mock reaches the upstream");
+}
+
+#[tokio::test]
+async fn mock_timeout_waits_out_the_timeout_and_reports_it() {
+    let up = mock("up", Behavior::Ok).await;
+    let cfg = yaml(&[model("a", "a", &up, "      timeout: 0.2\n")], "");
+    let gw = Gateway::start(&cfg);
+    let mut body = chat_body("a");
+    body["mock_timeout"] = json!(true);
+    body["num_retries"] = json!(0);
+    let started = std::time::Instant::now();
+    let (s, h, v) = chat(&gw, body.clone(), &[]).await;
+    assert_eq!(s, 408, "{v}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert_eq!(
+        v["error"]["message"],
+        "litellm.Timeout: This is a mock timeout error"
+    );
+    assert_eq!(v["error"]["type"], "timeout");
+    assert_eq!(h["x-litellm-timeout"], "0.2");
+    // The request's own timeout wins, and is what the header reports.
+    let (s, h, _) = chat(&gw, body, &[("x-litellm-timeout", "0.05")]).await;
+    assert_eq!((s, h["x-litellm-timeout"].to_str().unwrap()), (408, "0.05"));
+    assert_eq!(up.request_count(), 0);
+    // Every model answer carries the timeout in effect.
+    let (s, h, _) = chat(&gw, chat_body("a"), &[]).await;
+    assert_eq!((s, h["x-litellm-timeout"].to_str().unwrap()), (200, "0.2"));
 }

@@ -34,6 +34,7 @@ const GATEWAY_FIELDS: &[&str] = &[
     "stream_timeout",
     "mock_testing_fallbacks",
     "mock_testing_rate_limit_error",
+    "mock_timeout",
     "drop_params",
     // Routing and credentials are the gateway's: a client's own are never used or forwarded
     // (LiteLLM's SSRF class, CVE-2024-6587).
@@ -82,9 +83,12 @@ pub struct ModelCall {
     pub disable_fallbacks: bool,
     /// Per-request `stream_timeout` (seconds to the first event, at most a day).
     pub stream_timeout: Option<f64>,
-    /// LiteLLM's test switches: fail the first group as if it errored (500 / 429).
+    /// LiteLLM's test switches: fail the first group as if it errored (500), or its first
+    /// attempt with a simulated 429 that the group then retries.
     pub mock_testing_fallbacks: bool,
     pub mock_testing_rate_limit_error: bool,
+    /// LiteLLM's `mock_timeout`: every attempt waits out its timeout, then fails with a 408.
+    pub mock_timeout: bool,
     /// Per-request `drop_params`, as LiteLLM allows.
     pub drop_params: bool,
     /// The API the client speaks (set by the ingress route).
@@ -247,6 +251,7 @@ impl ModelCall {
             stream_timeout: None,
             mock_testing_fallbacks: false,
             mock_testing_rate_limit_error: false,
+            mock_timeout: false,
             drop_params: false,
             client: Default::default(),
             native: None,
@@ -315,6 +320,9 @@ impl ModelCall {
                     call.mock_testing_rate_limit_error =
                         field::<Option<bool>>(raw, "mock_testing_rate_limit_error")?
                             .unwrap_or(false)
+                }
+                "mock_timeout" => {
+                    call.mock_timeout = field::<Option<bool>>(raw, "mock_timeout")?.unwrap_or(false)
                 }
                 "drop_params" => {
                     call.drop_params = field::<Option<bool>>(raw, "drop_params")?.unwrap_or(false)

@@ -18,7 +18,7 @@ use super::stream::pump;
 use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
 use crate::api::error::{ApiError, ErrorKind};
-use crate::api::request::json_string;
+use crate::api::request::{json_string, ModelCall};
 use crate::api::response::parts;
 use crate::api::Endpoint;
 use crate::governance::admission::Clearance;
@@ -37,6 +37,13 @@ fn upstream_error(dep: &Deployment, what: &str, e: impl std::fmt::Display) -> Ap
         ErrorKind::ApiError,
         format!("upstream {} {what}: {e}", dep.id),
     )
+}
+
+/// The whole attempt's time limit: the request's `timeout`, else the deployment's.
+pub(super) fn limit(call: &ModelCall, dep: &Deployment) -> Duration {
+    call.timeout
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
+        .unwrap_or(dep.timeout)
 }
 
 pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
@@ -380,11 +387,7 @@ pub(super) async fn run(
         }
     };
     let started = Instant::now();
-    let limit = ex
-        .call
-        .timeout
-        .and_then(|t| Duration::try_from_secs_f64(t).ok())
-        .unwrap_or(dep.timeout);
+    let limit = limit(ex.call, dep);
     let deadline = deadline_after(started, limit);
     // Time to first chunk for streams; otherwise the whole request.
     let stream_timeout = ex

@@ -15,6 +15,10 @@ pub struct ResponseMeta {
     pub attempted_retries: u32,
     pub attempted_fallbacks: u32,
     pub max_fallbacks: Option<usize>,
+    /// The retries the group allowed, once one was made (`x-litellm-max-retries`).
+    pub max_retries: Option<u32>,
+    /// Seconds the last attempt was given (`x-litellm-timeout`).
+    pub timeout: Option<f64>,
     pub status: u16,
     /// Upstream `x-ratelimit-*` headers of the committed attempt.
     pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -31,6 +35,8 @@ impl ResponseMeta {
             attempted_retries: 0,
             attempted_fallbacks: 0,
             max_fallbacks: None,
+            max_retries: None,
+            timeout: None,
             status: 0,
             passthrough: Vec::new(),
             governance: Vec::new(),
@@ -49,6 +55,12 @@ impl ResponseMeta {
             put(h, names::MODEL_GROUP, self.group.as_str());
         }
         h.insert(names::ATTEMPTED_RETRIES, self.attempted_retries.into());
+        if let Some(max) = self.max_retries {
+            h.insert(names::MAX_RETRIES, max.into());
+        }
+        if let Some(t) = self.timeout {
+            put(h, names::TIMEOUT, python_float(t));
+        }
         if let Some(max) = self.max_fallbacks {
             h.insert(names::ATTEMPTED_FALLBACKS, self.attempted_fallbacks.into());
             h.insert(names::MAX_FALLBACKS, max.into());
@@ -82,6 +94,11 @@ impl ResponseMeta {
     }
 }
 
+/// Seconds as LiteLLM's Python prints a float: `1.0`, `0.001`, `600.0`.
+fn python_float(secs: f64) -> String {
+    format!("{secs:?}")
+}
+
 /// The names of the headers Switchyard adds, parsed once.
 pub mod names {
     use http::HeaderName;
@@ -94,6 +111,8 @@ pub mod names {
     pub const ATTEMPTED_FALLBACKS: HeaderName =
         HeaderName::from_static("x-litellm-attempted-fallbacks");
     pub const MAX_FALLBACKS: HeaderName = HeaderName::from_static("x-litellm-max-fallbacks");
+    pub const MAX_RETRIES: HeaderName = HeaderName::from_static("x-litellm-max-retries");
+    pub const TIMEOUT: HeaderName = HeaderName::from_static("x-litellm-timeout");
     pub const RESPONSE_DURATION_MS: HeaderName =
         HeaderName::from_static("x-litellm-response-duration-ms");
     pub const OVERHEAD_DURATION_MS: HeaderName =

@@ -130,6 +130,18 @@ fn mock_translated(call: &ModelCall, text: &str) -> (Bytes, &'static str, Option
     (out.freeze(), "text/event-stream", None)
 }
 
+/// Whether a failed attempt may be retried: `retry_policy` sets a budget per error class;
+/// otherwise the status decides.
+fn retry_allowed(group: &ModelGroup, err: &ApiError, attempt: u32) -> bool {
+    match group
+        .retry_policy
+        .for_status(err.status, err.code.as_deref())
+    {
+        Some(budget) => attempt < budget,
+        None => is_retryable_status(err.status) || err.status == 501,
+    }
+}
+
 /// LiteLLM's latency sample: time to first token for streams, else latency per output token.
 fn latency_sample(
     total: Duration,
@@ -151,16 +163,7 @@ impl Exchange<'_> {
     /// left; always answers the client unless it went away. Returns the status written.
     pub async fn run(mut self, session: &mut Session) -> u16 {
         let primary = self.group.clone();
-        let first = if self.call.mock_testing_rate_limit_error {
-            GroupResult::Failed(
-                ApiError::new(
-                    429,
-                    ErrorKind::RateLimit,
-                    "mock_testing_rate_limit_error: simulated rate limit",
-                ),
-                Some("1".into()),
-            )
-        } else if self.call.mock_testing_fallbacks {
+        let first = if self.call.mock_testing_fallbacks {
             GroupResult::Failed(
                 ApiError::new(
                     500,
@@ -170,7 +173,19 @@ impl Exchange<'_> {
                 None,
             )
         } else {
-            self.run_group(session, &primary, None).await
+            // LiteLLM fails only the first attempt; the group's retries then run as usual.
+            let simulated = self.call.mock_testing_rate_limit_error.then(|| {
+                ApiError::new(
+                    429,
+                    ErrorKind::RateLimit,
+                    format!(
+                        "litellm.RateLimitError: This is a mock exception for model={}, to trigger a rate limit error.",
+                        primary.name
+                    ),
+                )
+                .with_code("429")
+            });
+            self.run_group(session, &primary, None, simulated).await
         };
         let (err, retry_after) = match first {
             GroupResult::Done(s) => return s,
@@ -210,7 +225,7 @@ impl Exchange<'_> {
                     primary.name,
                     last.0
                 );
-                match self.run_group(session, &group, fixed).await {
+                match self.run_group(session, &group, fixed, None).await {
                     GroupResult::Done(s) => {
                         metrics()
                             .successful_fallbacks
@@ -246,12 +261,14 @@ impl Exchange<'_> {
     }
 
     /// Attempts within one group: the next deployment at once while a healthy one is left,
-    /// else a backoff honouring the upstream's Retry-After.
+    /// else a backoff honouring the upstream's Retry-After. A `simulated` error stands in
+    /// for the first attempt (`mock_testing_rate_limit_error`) and reaches no deployment.
     async fn run_group(
         &mut self,
         session: &mut Session,
         group: &ModelGroup,
         fixed: Option<&str>,
+        mut simulated: Option<ApiError>,
     ) -> GroupResult {
         let retries = self
             .num_retries
@@ -300,6 +317,19 @@ impl Exchange<'_> {
         let mut waits = 0u32;
         let mut attempt = 0u32;
         while attempt <= retries {
+            if let Some(err) = simulated.take() {
+                log::info!(
+                    "attempt {attempt} on model group {} failed: {err} (simulated)",
+                    group.name
+                );
+                let again = retry_allowed(group, &err, attempt);
+                last = Some((err, None));
+                if !again {
+                    break;
+                }
+                attempt += 1;
+                continue;
+            }
             let dep = match plan.next_at(now_ms()) {
                 Ok(d) => d,
                 Err(Exhausted::Cooling(ms)) => {
@@ -342,16 +372,27 @@ impl Exchange<'_> {
             }
             self.record.attempts = attempt;
             self.meta.attempted_retries = attempt;
+            self.meta.max_retries = (attempt > 0).then_some(retries);
+            let limit = attempt::limit(self.call, &dep);
+            self.meta.timeout = Some(limit.as_secs_f64());
             let started = Instant::now();
-            let outcome = match &dep.backend {
-                Backend::Mock(spec) => self.mock(session, spec).await,
-                Backend::Http(target) => attempt::run(self, session, dep, target).await,
-                Backend::Unsupported(p) => Outcome::Failed {
-                    err: ApiError::new(501, ErrorKind::NotImplemented, format!(
-                        "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
-                    )),
-                    retry_after: None,
-                },
+            let call = self.call;
+            // LiteLLM answers these locally whatever the deployment is.
+            let outcome = if call.mock_timeout {
+                self.mock_timeout(session, limit).await
+            } else if let Some(text) = &call.mock_response {
+                self.mock(session, &MockSpec::parse(text)).await
+            } else {
+                match &dep.backend {
+                    Backend::Mock(spec) => self.mock(session, spec).await,
+                    Backend::Http(target) => attempt::run(self, session, dep, target).await,
+                    Backend::Unsupported(p) => Outcome::Failed {
+                        err: ApiError::new(501, ErrorKind::NotImplemented, format!(
+                            "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
+                        )),
+                        retry_after: None,
+                    },
+                }
             };
             if self.record.committed_at.is_none() {
                 self.record.upstream_wait += started.elapsed();
@@ -439,14 +480,7 @@ impl Exchange<'_> {
                         group.name,
                         err
                     );
-                    // retry_policy sets a budget per error class; otherwise the status decides.
-                    let retryable = match group
-                        .retry_policy
-                        .for_status(err.status, err.code.as_deref())
-                    {
-                        Some(budget) => attempt < budget,
-                        None => is_retryable_status(err.status) || err.status == 501,
-                    };
+                    let retryable = retry_allowed(group, &err, attempt);
                     last = Some((err, retry_after));
                     if !retryable || fixed.is_some() {
                         break;
@@ -486,19 +520,22 @@ impl Exchange<'_> {
         }
     }
 
+    /// LiteLLM's `mock_timeout`: wait out the attempt's timeout, then fail as a timeout.
+    async fn mock_timeout(&mut self, session: &mut Session, limit: Duration) -> Outcome {
+        if !self.sleep(session, limit).await {
+            return Outcome::ClientGone;
+        }
+        Outcome::Failed {
+            err: ApiError::timeout("litellm.Timeout: This is a mock timeout error"),
+            retry_after: None,
+        }
+    }
+
+    /// Answer from a mock spec (the deployment's, or the request's `mock_response`).
     async fn mock(&mut self, session: &mut Session, spec: &MockSpec) -> Outcome {
-        let text = match (&self.call.mock_response, spec) {
-            (Some(per_request), _) => match MockSpec::parse(per_request) {
-                MockSpec::Text(t) => t,
-                MockSpec::Error(err) => {
-                    return Outcome::Failed {
-                        err,
-                        retry_after: None,
-                    }
-                }
-            },
-            (None, MockSpec::Text(t)) => t.clone(),
-            (None, MockSpec::Error(err)) => {
+        let text = match spec {
+            MockSpec::Text(t) => t.as_str(),
+            MockSpec::Error(err) => {
                 return Outcome::Failed {
                     err: err.clone(),
                     retry_after: None,
@@ -507,15 +544,15 @@ impl Exchange<'_> {
         };
         let model = &self.call.model;
         let (body, ct, len) = if self.call.client != ClientWire::OpenAi {
-            mock_translated(self.call, &text)
+            mock_translated(self.call, text)
         } else if self.call.stream && self.endpoint != Endpoint::Embeddings {
             (
-                mock::stream(self.endpoint, model, &text, self.call.include_usage),
+                mock::stream(self.endpoint, model, text, self.call.include_usage),
                 "text/event-stream",
                 None,
             )
         } else {
-            let b = mock::body(self.endpoint, model, &text);
+            let b = mock::body(self.endpoint, model, text);
             let n = b.len();
             (b, "application/json", Some(n))
         };
