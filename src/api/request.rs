@@ -378,6 +378,17 @@ impl ModelCall {
         Ok(call)
     }
 
+    /// Take LiteLLM's mock switches from the client's own body of a bridged call
+    /// (`/v1/messages`, `/v1/responses`), which the translation to chat leaves out.
+    pub fn inherit_mocks(&mut self, native: &ModelCall) {
+        if self.mock_response.is_none() {
+            self.mock_response.clone_from(&native.mock_response);
+        }
+        self.mock_timeout |= native.mock_timeout;
+        self.mock_testing_fallbacks |= native.mock_testing_fallbacks;
+        self.mock_testing_rate_limit_error |= native.mock_testing_rate_limit_error;
+    }
+
     /// Apply LiteLLM's per-request control headers (`x-litellm-timeout`,
     /// `x-litellm-stream-timeout`, `x-litellm-num-retries`): range-checked like the body
     /// fields they override, a bad value is a 400 naming the header.

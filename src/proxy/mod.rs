@@ -337,6 +337,10 @@ impl Gateway {
             }
             _ => {}
         }
+        if let Some(native) = call.native.take() {
+            call.inherit_mocks(&native);
+            call.native = Some(native);
+        }
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),
             None => match rt.resolve_wildcard(&call.model) {

@@ -110,3 +110,116 @@ def test_named_groups_answer(compat: Compat) -> None:
         model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}]
     )
     assert r.choices[0].message.content
+
+
+# --- routing and mocks ---
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def test_provider_wildcard_wins_over_the_catch_all() -> None:
+    # The catch-all listed first: LiteLLM orders patterns by specificity, not config order.
+    procs: list[Proc] = []
+    with tempfile.TemporaryDirectory(prefix="switchyard-wildcards-") as tmp:
+        try:
+            mock, base = _start_mock("wildcards")
+            procs.append(mock)
+            config = Path(tmp) / "config.yaml"
+            config.write_text(
+                "model_list:\n"
+                + "".join(
+                    f'  - model_name: "{name}"\n    litellm_params:\n      model: "{model}"\n'
+                    f"      api_base: {base}\n      api_key: sk-provider-secret\n"
+                    for name, model in (("*", "openai/*"), ("groq/*", "groq/*"), ("anthropic/*", "anthropic/*"))
+                )
+                + f"general_settings:\n  master_key: {MASTER}\n"
+            )
+            gw = _spawn(
+                "switchyard",
+                [str(SWITCHYARD_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", "0"],
+                watch="stderr",
+                cwd=tmp,
+            )
+            procs.append(gw)
+            port = gw.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1)
+            url = f"http://127.0.0.1:{port}"
+            _wait_ready(url, gw)
+            client = Compat(url=url, gateway=gw).client()
+            raw = client.chat.completions.with_raw_response.create(model="groq/llama-3.1-8b-instant", messages=HI)
+            assert raw.headers["x-litellm-model-group"] == "groq/*"
+            assert raw.parse().choices[0].message.content
+            raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI)
+            assert raw.headers["x-litellm-model-group"] == "*"
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
+def test_mock_response_is_answered_by_the_gateway_for_a_real_deployment(compat: Compat) -> None:
+    client = compat.client()
+    r = client.chat.completions.create(
+        model="gpt-4", messages=HI, extra_body={"mock_response": "answered by the gateway"}
+    )
+    assert r.choices[0].message.content == "answered by the gateway"
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (10, 20)
+    chunks = client.chat.completions.create(
+        model="gpt-4",
+        messages=HI,
+        stream=True,
+        extra_body={"mock_response": "streamed by the gateway"},
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "streamed by the gateway"
+    )
+    # In the client's own API shape.
+    with compat.http() as http:
+        m = http.post(
+            "/v1/messages",
+            json={"model": "gpt-4", "max_tokens": 16, "messages": HI, "mock_response": "as a message"},
+        )
+    assert m.status_code == 200, m.text
+    assert m.json()["type"] == "message"
+    assert m.json()["content"][0]["text"] == "as a message"
+
+
+def test_mock_response_error_form_fails_like_litellm(compat: Compat) -> None:
+    with pytest.raises(openai.RateLimitError) as e:
+        compat.client().chat.completions.create(
+            model="gpt-4",
+            messages=HI,
+            extra_body={"mock_response": "litellm.RateLimitError", "num_retries": 0},
+        )
+    assert "this is a mock rate limit error" in str(e.value)
+
+
+def test_mock_testing_rate_limit_error_is_retried(compat: Compat) -> None:
+    with compat.http() as http:
+        r = http.post(
+            "/chat/completions",
+            json={
+                "model": "fake-openai-endpoint",
+                "messages": HI,
+                "mock_testing_rate_limit_error": True,
+                "num_retries": 3,
+            },
+        )
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-attempted-retries"] == "1"
+    assert r.headers["x-litellm-max-retries"] == "3"
+
+
+def test_mock_timeout_is_a_408_that_names_the_timeout(compat: Compat) -> None:
+    with compat.http() as http:
+        r = http.post(
+            "/chat/completions",
+            json={"model": "fake-openai-endpoint", "messages": HI, "mock_timeout": True, "num_retries": 0},
+            headers={"x-litellm-timeout": "0.05"},
+        )
+    assert r.status_code == 408, r.text
+    assert r.headers["x-litellm-timeout"] == "0.05"
+    assert r.json()["error"]["message"] == "litellm.Timeout: This is a mock timeout error"
+
+
+def test_every_model_answer_names_its_timeout(compat: Compat) -> None:
+    raw = compat.client().chat.completions.with_raw_response.create(model="gpt-3.5-turbo", messages=HI)
+    assert float(raw.headers["x-litellm-timeout"]) > 0
