@@ -373,7 +373,7 @@ impl Exchange<'_> {
             self.record.attempts = attempt;
             self.meta.attempted_retries = attempt;
             self.meta.max_retries = (attempt > 0).then_some(retries);
-            let limit = attempt::limit(self.call, &dep);
+            let limit = attempt::limit(self.call, dep);
             self.meta.timeout = Some(limit.as_secs_f64());
             let started = Instant::now();
             let call = self.call;
