@@ -7,16 +7,12 @@ use prometheus::{
     TextEncoder,
 };
 
-/// LiteLLM's `LATENCY_BUCKETS` (seconds), so dashboards carry over.
+/// LiteLLM's `LATENCY_BUCKETS` (seconds; `+Inf` is implicit), used by every latency
+/// histogram so dashboards carry over.
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
     5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0, 180.0,
     240.0, 300.0,
-];
-
-/// Finer buckets for the gateway's own overhead, which lives in microseconds.
-const OVERHEAD_BUCKETS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
 ];
 
 pub struct Metrics {
@@ -115,13 +111,13 @@ impl Metrics {
         Metrics {
             total_requests: counter(
                 &r,
-                "litellm_proxy_total_requests_metric",
+                "litellm_proxy_total_requests_metric_total",
                 "Total requests made to the proxy server",
                 &["requested_model", "route", "status_code"],
             ),
             failed_requests: counter(
                 &r,
-                "litellm_proxy_failed_requests_metric",
+                "litellm_proxy_failed_requests_metric_total",
                 "Responses that failed, by status",
                 &["requested_model", "route", "exception_status"],
             ),
@@ -151,17 +147,17 @@ impl Metrics {
                 "litellm_overhead_latency_metric",
                 "Latency (seconds) the gateway itself added",
                 &["model_group"],
-                OVERHEAD_BUCKETS,
+                LATENCY_BUCKETS,
             ),
             deployment_success: counter(
                 &r,
-                "litellm_deployment_success_responses",
+                "litellm_deployment_success_responses_total",
                 "Successful responses per deployment",
                 &["requested_model", "model_id", "api_provider"],
             ),
             deployment_failure: counter(
                 &r,
-                "litellm_deployment_failure_responses",
+                "litellm_deployment_failure_responses_total",
                 "Failed upstream attempts per deployment",
                 &[
                     "requested_model",
@@ -172,19 +168,19 @@ impl Metrics {
             ),
             input_tokens: counter(
                 &r,
-                "litellm_input_tokens_metric",
+                "litellm_input_tokens_metric_total",
                 "Prompt tokens per model group",
                 &["model_group", "model_id"],
             ),
             output_tokens: counter(
                 &r,
-                "litellm_output_tokens_metric",
+                "litellm_output_tokens_metric_total",
                 "Completion tokens per model group",
                 &["model_group", "model_id"],
             ),
             total_tokens: counter(
                 &r,
-                "litellm_total_tokens_metric",
+                "litellm_total_tokens_metric_total",
                 "Total tokens per model group",
                 &["model_group", "model_id"],
             ),
@@ -196,19 +192,19 @@ impl Metrics {
             ),
             successful_fallbacks: counter(
                 &r,
-                "litellm_deployment_successful_fallbacks",
+                "litellm_deployment_successful_fallbacks_total",
                 "Fallbacks that answered, by original and fallback group",
                 &["requested_model", "fallback_model"],
             ),
             failed_fallbacks: counter(
                 &r,
-                "litellm_deployment_failed_fallbacks",
+                "litellm_deployment_failed_fallbacks_total",
                 "Fallbacks that failed too, by original and fallback group",
                 &["requested_model", "fallback_model"],
             ),
             cooled_down: counter(
                 &r,
-                "litellm_deployment_cooled_down",
+                "litellm_deployment_cooled_down_total",
                 "Times a deployment entered cooldown, by reason",
                 &["model_group", "model_id", "exception_status"],
             ),
@@ -228,12 +224,12 @@ impl Metrics {
             },
             spend: {
                 let c = prometheus::CounterVec::new(
-                    Opts::new("litellm_spend_metric", "Spend in USD per model group"),
+                    Opts::new("litellm_spend_metric_total", "Spend in USD per model group"),
                     &["model_group"],
                 )
                 .unwrap_or_else(|_| unreachable_metric());
                 if let Err(e) = r.register(Box::new(c.clone())) {
-                    log::error!("metric litellm_spend_metric not registered: {e}");
+                    log::error!("metric litellm_spend_metric_total not registered: {e}");
                 }
                 c
             },
@@ -426,7 +422,68 @@ mod tests {
         m.in_flight.inc();
         m.in_flight.dec();
         let text = String::from_utf8(m.render()).unwrap();
-        assert!(text.contains("litellm_deployment_success_responses"));
+        assert!(text.contains("litellm_deployment_success_responses_total"));
         assert!(text.contains("litellm_in_flight_requests"));
+    }
+
+    /// Counters come out as Python's prometheus_client renders LiteLLM's: `<name>_total` in
+    /// the HELP, TYPE and sample lines.
+    #[test]
+    fn counters_carry_the_total_suffix() {
+        let m = metrics();
+        count_request("g", "/chat/completions", 500);
+        m.spend.with_label_values(&["g"]).inc_by(0.5);
+        m.successful_fallbacks.with_label_values(&["g", "h"]).inc();
+        m.failed_fallbacks.with_label_values(&["g", "h"]).inc();
+        m.cooled_down.with_label_values(&["g", "id", "429"]).inc();
+        let d = DeploymentMetrics::new("g", "id", "openai");
+        d.success.inc();
+        d.input_tokens.inc();
+        d.output_tokens.inc();
+        d.total_tokens.inc();
+        d.failure(500);
+        let text = String::from_utf8(m.render()).unwrap();
+        for name in [
+            "litellm_proxy_total_requests_metric",
+            "litellm_proxy_failed_requests_metric",
+            "litellm_deployment_success_responses",
+            "litellm_deployment_failure_responses",
+            "litellm_deployment_successful_fallbacks",
+            "litellm_deployment_failed_fallbacks",
+            "litellm_deployment_cooled_down",
+            "litellm_input_tokens_metric",
+            "litellm_output_tokens_metric",
+            "litellm_total_tokens_metric",
+            "litellm_spend_metric",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name}_total counter\n")),
+                "{name}: {text}"
+            );
+            assert!(text.contains(&format!("\n{name}_total{{")), "{name}");
+            assert!(!text.contains(&format!("\n{name}{{")), "{name}");
+        }
+    }
+
+    /// Every latency histogram, the overhead one included, has LiteLLM's buckets.
+    #[test]
+    fn latency_histograms_use_litellm_buckets() {
+        let m = metrics();
+        GroupMetrics::new("b").overhead.observe(0.001);
+        GroupMetrics::new("b").total_latency.observe(0.001);
+        let text = String::from_utf8(m.render()).unwrap();
+        for name in [
+            "litellm_overhead_latency_metric",
+            "litellm_request_total_latency_metric",
+        ] {
+            let les: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(&format!("{name}_bucket{{model_group=\"b\"")))
+                .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+                .collect();
+            assert_eq!(les.len(), LATENCY_BUCKETS.len() + 1, "{name}");
+            assert_eq!(les.first(), Some(&"0.005"), "{name}");
+            assert_eq!(les.last(), Some(&"+Inf"), "{name}");
+        }
     }
 }
