@@ -149,7 +149,8 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
     assert_eq!(a.request_count(), 1);
     let metrics = metrics_text(&gw).await;
     assert!(
-        metrics.contains("litellm_deployment_cooled_down_total{") && metrics.contains(r#"model_id="a""#),
+        metrics.contains("litellm_deployment_cooled_down_total{")
+            && metrics.contains(r#"model_id="a""#),
         "{metrics}"
     );
 }

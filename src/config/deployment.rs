@@ -233,6 +233,7 @@ pub(super) fn deployment(
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         use_in_pass_through: p.use_in_pass_through.unwrap_or(false),
         mode: m.model_info.mode.clone(),
+        model_info: m.model_info.to_json(),
         health_check_model: m
             .model_info
             .health_check_model

@@ -47,6 +47,20 @@ pub(crate) fn info(rt: &Runtime, access: Access<'_>) -> Reply {
     let data: Vec<Value> = groups(rt, access)
         .flat_map(|g| g.deployments.iter())
         .map(|d| {
+            let mut model_info = json!({
+                "id": &*d.id,
+                "mode": d.mode.as_deref().unwrap_or("chat"),
+                "max_input_tokens": d.max_input_tokens,
+                "max_output_tokens": d.price.max_output,
+                "input_cost_per_token": usd(d, d.price.input),
+                "output_cost_per_token": usd(d, d.price.output),
+                "litellm_provider": d.backend.provider_label(),
+                "db_model": false,
+            });
+            // The config's own keys win over the computed ones, as in LiteLLM.
+            if let Value::Object(o) = &mut model_info {
+                o.extend(d.model_info.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
             json!({
                 "model_name": &*d.group,
                 "litellm_params": {
@@ -58,16 +72,7 @@ pub(crate) fn info(rt: &Runtime, access: Access<'_>) -> Reply {
                     "max_parallel_requests": d.max_parallel,
                     "timeout": d.timeout.as_secs_f64(),
                 },
-                "model_info": {
-                    "id": &*d.id,
-                    "mode": d.mode.as_deref().unwrap_or("chat"),
-                    "max_input_tokens": d.max_input_tokens,
-                    "max_output_tokens": d.price.max_output,
-                    "input_cost_per_token": usd(d, d.price.input),
-                    "output_cost_per_token": usd(d, d.price.output),
-                    "litellm_provider": d.backend.provider_label(),
-                    "db_model": false,
-                },
+                "model_info": model_info,
             })
         })
         .collect();
