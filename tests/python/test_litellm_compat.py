@@ -110,3 +110,82 @@ def test_named_groups_answer(compat: Compat) -> None:
         model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}]
     )
     assert r.choices[0].message.content
+
+
+# --- metrics and model info ---
+
+
+def _scrape(compat: Compat) -> str:
+    with compat.http() as h:
+        r = h.get("/metrics")
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_counters_render_as_prometheus_client_does(compat: Compat) -> None:
+    # LiteLLM's Counter("x") comes out of prometheus_client as `x_total` (HELP, TYPE, samples).
+    compat.client().chat.completions.create(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": "count me"}]
+    )
+    text = _scrape(compat)
+    for name in (
+        "litellm_proxy_total_requests_metric",
+        "litellm_deployment_success_responses",
+        "litellm_input_tokens_metric",
+        "litellm_output_tokens_metric",
+        "litellm_total_tokens_metric",
+    ):
+        assert f"# TYPE {name}_total counter\n" in text, name
+        samples = [line for line in text.splitlines() if line.startswith(f"{name}_total{{")]
+        assert samples, name
+        assert not any(line.startswith(f"{name}{{") for line in text.splitlines()), name
+    success = [
+        line
+        for line in text.splitlines()
+        if line.startswith("litellm_deployment_success_responses_total{")
+        and 'model_id="gpt-35-deployment"' in line
+    ]
+    assert success and float(success[0].rsplit(" ", 1)[1]) >= 1, success
+
+
+def test_latency_histograms_use_litellm_buckets(compat: Compat) -> None:
+    compat.client().chat.completions.create(
+        model="gpt-4", messages=[{"role": "user", "content": "time me"}]
+    )
+    text = _scrape(compat)
+    for name in ("litellm_request_total_latency_metric", "litellm_overhead_latency_metric"):
+        les = [
+            line.split('le="', 1)[1].split('"', 1)[0]
+            for line in text.splitlines()
+            if line.startswith(f"{name}_bucket{{") and 'model_group="gpt-4"' in line
+        ]
+        # LiteLLM's LATENCY_BUCKETS: 35 bounds from 5 ms to 300 s, then +Inf.
+        assert len(les) == 36 and les[0] == "0.005" and les[1] == "0.00625", (name, les)
+        assert les[-1] == "+Inf", (name, les)
+
+
+def test_model_info_echoes_custom_keys(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/model/info")
+    assert r.status_code == 200, r.text
+    rows = [m for m in r.json()["data"] if m["model_name"] == "gpt-3.5-turbo"]
+    assert len(rows) == 1, rows
+    info = rows[0]["model_info"]
+    assert info["id"] == "gpt-35-deployment"
+    assert info["supports_vision"] is False, info
+    assert "sk-provider-secret" not in r.text
+
+
+def test_model_group_info_expands_provider_wildcards(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/model_group/info")
+    assert r.status_code == 200, r.text
+    groups = {g["model_group"]: g for g in r.json()["data"]}
+    assert "groq/*" in groups and "anthropic/*" in groups
+    groq = [n for n in groups if n.startswith("groq/") and n != "groq/*"]
+    claude = [n for n in groups if n.startswith("anthropic/claude")]
+    assert groq and claude, sorted(groups)
+    assert groups[claude[0]]["providers"] == ["anthropic"], groups[claude[0]]
+    assert groups[claude[0]]["input_cost_per_token"] > 0, groups[claude[0]]
+    # A bare `*` names no provider: it stays one entry.
+    assert not any(n.startswith("*/") for n in groups)
