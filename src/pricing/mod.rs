@@ -95,7 +95,9 @@ mod tests {
     fn models_by_provider() {
         let groq = models_of("groq");
         assert!(!groq.is_empty() && groq.iter().all(|m| m.name.starts_with("groq/")));
-        assert!(models_of("anthropic").iter().any(|m| m.name.starts_with("claude-")));
+        assert!(models_of("anthropic")
+            .iter()
+            .any(|m| m.name.starts_with("claude-")));
         assert!(models_of("no-such-provider").is_empty());
     }
 }
