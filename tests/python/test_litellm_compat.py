@@ -189,3 +189,17 @@ def test_model_group_info_expands_provider_wildcards(compat: Compat) -> None:
     assert groups[claude[0]]["input_cost_per_token"] > 0, groups[claude[0]]
     # A bare `*` names no provider: it stays one entry.
     assert not any(n.startswith("*/") for n in groups)
+
+
+def test_routes_lists_the_served_routes(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/routes")
+    assert r.status_code == 200, r.text
+    routes = r.json()["routes"]
+    by_path = {route["path"]: route for route in routes}
+    assert set(by_path["/v1/chat/completions"]) == {"path", "methods", "name", "endpoint"}
+    assert by_path["/v1/chat/completions"]["methods"] == ["POST"]
+    for path in ("/chat/completions", "/v1/models", "/key/generate", "/model/info", "/routes"):
+        assert path in by_path, path
+    with httpx.Client(base_url=compat.url, timeout=30) as anonymous:
+        assert anonymous.get("/routes").status_code == 401
