@@ -283,14 +283,40 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with bucket bounds written as
+    /// Python's prometheus_client writes them (`le="1.0"`, not `le="1"`), so LiteLLM
+    /// dashboards that select a bucket by its `le` keep matching.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 * 1024);
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             log::error!("metrics encoding failed: {e}");
         }
-        out
+        python_le(out)
     }
+}
+
+/// Rewrite every integral `le="N"` as `le="N.0"` (Python's `floatToGoString`).
+fn python_le(text: Vec<u8>) -> Vec<u8> {
+    const LE: &[u8] = b"le=\"";
+    let mut out = Vec::with_capacity(text.len() + 1024);
+    let mut rest = text.as_slice();
+    while let Some(at) = rest.windows(LE.len()).position(|w| w == LE) {
+        let start = at + LE.len();
+        out.extend_from_slice(&rest[..start]);
+        rest = &rest[start..];
+        let len = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+        let value = &rest[..len];
+        out.extend_from_slice(value);
+        // Only the `le` label itself, not one whose name merely ends in "le".
+        let own_label =
+            at == 0 || matches!(out.get(out.len() - len - LE.len() - 1), Some(b'{' | b','));
+        if own_label && !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+            out.extend_from_slice(b".0");
+        }
+        rest = &rest[len..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The process-wide metric set.
@@ -465,6 +491,15 @@ mod tests {
         }
     }
 
+    #[test]
+    fn only_the_le_label_is_rewritten() {
+        let text = b"a_bucket{g=\"x\",le=\"5\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n";
+        assert_eq!(
+            String::from_utf8(python_le(text.to_vec())).unwrap(),
+            "a_bucket{g=\"x\",le=\"5.0\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n"
+        );
+    }
+
     /// Every latency histogram, the overhead one included, has LiteLLM's buckets.
     #[test]
     fn latency_histograms_use_litellm_buckets() {
@@ -484,6 +519,10 @@ mod tests {
             assert_eq!(les.len(), LATENCY_BUCKETS.len() + 1, "{name}");
             assert_eq!(les.first(), Some(&"0.005"), "{name}");
             assert_eq!(les.last(), Some(&"+Inf"), "{name}");
+            assert!(
+                les.contains(&"1.0") && les.contains(&"300.0"),
+                "{name}: {les:?}"
+            );
         }
     }
 }

@@ -162,6 +162,8 @@ def test_latency_histograms_use_litellm_buckets(compat: Compat) -> None:
         # LiteLLM's LATENCY_BUCKETS: 35 bounds from 5 ms to 300 s, then +Inf.
         assert len(les) == 36 and les[0] == "0.005" and les[1] == "0.00625", (name, les)
         assert les[-1] == "+Inf", (name, les)
+        # Bounds are written as prometheus_client writes floats.
+        assert "1.0" in les and "300.0" in les, (name, les)
 
 
 def test_model_info_echoes_custom_keys(compat: Compat) -> None:
