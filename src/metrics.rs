@@ -15,6 +15,18 @@ const LATENCY_BUCKETS: &[f64] = &[
     240.0, 300.0,
 ];
 
+/// LiteLLM's deployment labels (its key and team labels are not emitted).
+const DEPLOYMENT_LABELS: [&str; 5] = [
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
+];
+
+/// LiteLLM's token-counter labels: the upstream model, the group asked for, the deployment.
+const TOKEN_LABELS: [&str; 3] = ["model", "requested_model", "model_id"];
+
 pub struct Metrics {
     pub registry: Registry,
     pub total_requests: IntCounterVec,
@@ -125,21 +137,21 @@ impl Metrics {
                 &r,
                 "litellm_request_total_latency_metric",
                 "Total latency (seconds) of a request to the proxy",
-                &["model_group"],
+                &["requested_model"],
                 LATENCY_BUCKETS,
             ),
             api_latency: histogram(
                 &r,
                 "litellm_llm_api_latency_metric",
                 "Latency (seconds) of one upstream LLM API call",
-                &["model_group", "model_id", "api_provider"],
+                &["model", "requested_model", "model_id"],
                 LATENCY_BUCKETS,
             ),
             ttft: histogram(
                 &r,
                 "litellm_llm_api_time_to_first_token_metric",
                 "Time to first token (seconds) of streamed calls",
-                &["model_group", "model_id", "api_provider"],
+                &["model", "requested_model", "model_id"],
                 LATENCY_BUCKETS,
             ),
             overhead: histogram(
@@ -153,7 +165,7 @@ impl Metrics {
                 &r,
                 "litellm_deployment_success_responses_total",
                 "Successful responses per deployment",
-                &["requested_model", "model_id", "api_provider"],
+                &DEPLOYMENT_LABELS,
             ),
             deployment_failure: counter(
                 &r,
@@ -161,7 +173,9 @@ impl Metrics {
                 "Failed upstream attempts per deployment",
                 &[
                     "requested_model",
+                    "litellm_model_name",
                     "model_id",
+                    "api_base",
                     "api_provider",
                     "exception_status",
                 ],
@@ -170,19 +184,19 @@ impl Metrics {
                 &r,
                 "litellm_input_tokens_metric_total",
                 "Prompt tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             output_tokens: counter(
                 &r,
                 "litellm_output_tokens_metric_total",
                 "Completion tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             total_tokens: counter(
                 &r,
                 "litellm_total_tokens_metric_total",
                 "Total tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             reloads: counter(
                 &r,
@@ -214,7 +228,7 @@ impl Metrics {
                         "litellm_deployment_state",
                         "Deployment state: 0 healthy, 2 cooling down (complete outage)",
                     ),
-                    &["model_group", "model_id", "api_provider"],
+                    &["litellm_model_name", "model_id", "api_base", "api_provider"],
                 )
                 .unwrap_or_else(|_| unreachable_metric());
                 if let Err(e) = r.register(Box::new(g.clone())) {
@@ -336,35 +350,54 @@ pub struct DeploymentMetrics {
     pub input_tokens: IntCounter,
     pub output_tokens: IntCounter,
     pub total_tokens: IntCounter,
-    group: String,
-    id: String,
-    provider: &'static str,
+    /// `DEPLOYMENT_LABELS` values, for the failure counter's rare path.
+    labels: [String; 5],
+}
+
+/// What a deployment's metric labels say, from its config.
+pub struct DeploymentLabels<'a> {
+    /// The model group (`requested_model`).
+    pub group: &'a str,
+    pub id: &'a str,
+    pub provider: &'static str,
+    /// The model sent upstream (`model` / `litellm_model_name`).
+    pub model: &'a str,
+    /// The upstream base URL (empty for mock deployments).
+    pub api_base: &'a str,
 }
 
 impl DeploymentMetrics {
-    pub fn new(group: &str, id: &str, provider: &'static str) -> Self {
+    pub fn new(l: DeploymentLabels<'_>) -> Self {
         let m = metrics();
-        DeploymentMetrics {
-            state: m.deployment_state.with_label_values(&[group, id, provider]),
-            success: m
-                .deployment_success
-                .with_label_values(&[group, id, provider]),
-            api_latency: m.api_latency.with_label_values(&[group, id, provider]),
-            ttft: m.ttft.with_label_values(&[group, id, provider]),
-            input_tokens: m.input_tokens.with_label_values(&[group, id]),
-            output_tokens: m.output_tokens.with_label_values(&[group, id]),
-            total_tokens: m.total_tokens.with_label_values(&[group, id]),
-            group: group.to_string(),
-            id: id.to_string(),
+        let DeploymentLabels {
+            group,
+            id,
             provider,
+            model,
+            api_base,
+        } = l;
+        let deployment = [group, model, id, api_base, provider];
+        let tokens = [model, group, id];
+        DeploymentMetrics {
+            state: m
+                .deployment_state
+                .with_label_values(&[model, id, api_base, provider]),
+            success: m.deployment_success.with_label_values(&deployment),
+            api_latency: m.api_latency.with_label_values(&tokens),
+            ttft: m.ttft.with_label_values(&tokens),
+            input_tokens: m.input_tokens.with_label_values(&tokens),
+            output_tokens: m.output_tokens.with_label_values(&tokens),
+            total_tokens: m.total_tokens.with_label_values(&tokens),
+            labels: deployment.map(str::to_string),
         }
     }
 
     /// A failed attempt (rare path: the status label is resolved here).
     pub fn failure(&self, status: u16) {
+        let [group, model, id, api_base, provider] = &self.labels;
         metrics()
             .deployment_failure
-            .with_label_values(&[&self.group, &self.id, self.provider, status_label(status)])
+            .with_label_values(&[group, model, id, api_base, provider, status_label(status)])
             .inc();
     }
 }
@@ -441,10 +474,37 @@ pub fn status_label(status: u16) -> &'static str {
 mod tests {
     use super::*;
 
+    const LABELS: DeploymentLabels<'static> = DeploymentLabels {
+        group: "g",
+        id: "id",
+        provider: "openai",
+        model: "gpt-x",
+        api_base: "http://up",
+    };
+
+    /// Deployment metrics carry LiteLLM's label names.
+    #[test]
+    fn deployment_metrics_carry_litellm_labels() {
+        let d = DeploymentMetrics::new(LABELS);
+        d.success.inc();
+        d.state.set(0);
+        d.total_tokens.inc();
+        let text = String::from_utf8(metrics().render()).unwrap();
+        assert!(text.contains(
+            "litellm_deployment_state{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\"} 0"
+        ), "{text}");
+        assert!(text.contains(
+            "litellm_deployment_success_responses_total{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
+        ), "{text}");
+        assert!(text.contains(
+            "litellm_total_tokens_metric_total{model=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
+        ), "{text}");
+    }
+
     #[test]
     fn all_families_register_and_render() {
         let m = metrics();
-        DeploymentMetrics::new("g", "id", "openai").success.inc();
+        DeploymentMetrics::new(LABELS).success.inc();
         m.in_flight.inc();
         m.in_flight.dec();
         let text = String::from_utf8(m.render()).unwrap();
@@ -462,7 +522,7 @@ mod tests {
         m.successful_fallbacks.with_label_values(&["g", "h"]).inc();
         m.failed_fallbacks.with_label_values(&["g", "h"]).inc();
         m.cooled_down.with_label_values(&["g", "id", "429"]).inc();
-        let d = DeploymentMetrics::new("g", "id", "openai");
+        let d = DeploymentMetrics::new(LABELS);
         d.success.inc();
         d.input_tokens.inc();
         d.output_tokens.inc();
@@ -513,7 +573,7 @@ mod tests {
         ] {
             let les: Vec<&str> = text
                 .lines()
-                .filter(|l| l.starts_with(&format!("{name}_bucket{{model_group=\"b\"")))
+                .filter(|l| l.starts_with(&format!("{name}_bucket{{")) && l.contains("=\"b\""))
                 .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
                 .collect();
             assert_eq!(les.len(), LATENCY_BUCKETS.len() + 1, "{name}");

@@ -146,6 +146,10 @@ def test_counters_render_as_prometheus_client_does(compat: Compat) -> None:
         and 'model_id="gpt-35-deployment"' in line
     ]
     assert success and float(success[0].rsplit(" ", 1)[1]) >= 1, success
+    # LiteLLM's deployment labels: the group asked for, the upstream model, the base URL.
+    for label in ('requested_model="gpt-3.5-turbo"', 'litellm_model_name="gpt-3.5-turbo"',
+                  'api_base="http://127.0.0.1:', 'api_provider="openai"'):
+        assert label in success[0], (label, success[0])
 
 
 def test_latency_histograms_use_litellm_buckets(compat: Compat) -> None:
@@ -157,7 +161,7 @@ def test_latency_histograms_use_litellm_buckets(compat: Compat) -> None:
         les = [
             line.split('le="', 1)[1].split('"', 1)[0]
             for line in text.splitlines()
-            if line.startswith(f"{name}_bucket{{") and 'model_group="gpt-4"' in line
+            if line.startswith(f"{name}_bucket{{") and '="gpt-4"' in line
         ]
         # LiteLLM's LATENCY_BUCKETS: 35 bounds from 5 ms to 300 s, then +Inf.
         assert len(les) == 36 and les[0] == "0.005" and les[1] == "0.00625", (name, les)
