@@ -416,6 +416,40 @@ async fn model_info_echoes_the_configs_custom_keys() {
     assert_eq!(info["litellm_provider"], "openai", "{info}");
 }
 
+/// A provider wildcard group is followed by the models the price table knows for it, named
+/// under the wildcard's prefix; a stem (`groq/llama*`) narrows them.
+#[tokio::test]
+async fn model_group_info_expands_provider_wildcards() {
+    let mock = MockUpstream::start(Script::named("w")).await.unwrap();
+    let base = mock.base_url();
+    let wildcard = |name: &str| {
+        format!(
+            "  - model_name: \"{name}\"\n    litellm_params:\n      model: \"{name}\"\n      \
+             api_base: {base}\n      api_key: k\n"
+        )
+    };
+    let gw = Gateway::start(&config(&[wildcard("groq/llama*"), wildcard("*")], ""));
+    let v = Api::new(&gw).get_ok("/model_group/info").await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["model_group"].as_str())
+        .collect();
+    assert_eq!(names.first(), Some(&"groq/llama*"), "{names:?}");
+    assert!(names.len() > 2, "{names:?}");
+    for n in &names[1..names.len() - 1] {
+        assert!(n.starts_with("groq/llama"), "{names:?}");
+    }
+    assert_eq!(names.last(), Some(&"*"), "{names:?}");
+    let first = &v["data"][1];
+    assert_eq!(first["providers"], json!(["groq"]), "{first}");
+    assert!(
+        first["input_cost_per_token"].as_f64().unwrap() > 0.0,
+        "{first}"
+    );
+}
+
 #[tokio::test]
 async fn virtual_keys_cannot_manage_and_bad_json_is_a_400() {
     let (_mocks, gw) = priced_gateway(&["a"], "").await;

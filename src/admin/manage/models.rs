@@ -101,7 +101,11 @@ fn wildcard_entries(g: &ModelGroup) -> Vec<Value> {
     providers
         .into_iter()
         .flat_map(|p| pricing::models_of(p).iter().map(move |m| (p, m)))
-        .filter(|(_, m)| m.name.starts_with(stem))
+        .filter(|(_, m)| {
+            // The stem is matched after the provider prefix some table keys carry.
+            let bare = m.name.strip_prefix(prefix).and_then(|r| r.strip_prefix('/'));
+            bare.unwrap_or(&m.name).starts_with(stem)
+        })
         .filter_map(|(provider, m)| {
             let name = if m.name.starts_with(prefix) {
                 m.name.clone()
