@@ -103,7 +103,10 @@ fn wildcard_entries(g: &ModelGroup) -> Vec<Value> {
         .flat_map(|p| pricing::models_of(p).iter().map(move |m| (p, m)))
         .filter(|(_, m)| {
             // The stem is matched after the provider prefix some table keys carry.
-            let bare = m.name.strip_prefix(prefix).and_then(|r| r.strip_prefix('/'));
+            let bare = m
+                .name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('/'));
             bare.unwrap_or(&m.name).starts_with(stem)
         })
         .filter_map(|(provider, m)| {
