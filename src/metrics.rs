@@ -7,17 +7,25 @@ use prometheus::{
     TextEncoder,
 };
 
-/// LiteLLM's `LATENCY_BUCKETS` (seconds), so dashboards carry over.
+/// LiteLLM's `LATENCY_BUCKETS` (seconds; `+Inf` is implicit), used by every latency
+/// histogram so dashboards carry over.
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
     5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0, 180.0,
     240.0, 300.0,
 ];
 
-/// Finer buckets for the gateway's own overhead, which lives in microseconds.
-const OVERHEAD_BUCKETS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+/// LiteLLM's deployment labels (its key and team labels are not emitted).
+const DEPLOYMENT_LABELS: [&str; 5] = [
+    "requested_model",
+    "litellm_model_name",
+    "model_id",
+    "api_base",
+    "api_provider",
 ];
+
+/// LiteLLM's token-counter labels: the upstream model, the group asked for, the deployment.
+const TOKEN_LABELS: [&str; 3] = ["model", "requested_model", "model_id"];
 
 pub struct Metrics {
     pub registry: Registry,
@@ -115,13 +123,13 @@ impl Metrics {
         Metrics {
             total_requests: counter(
                 &r,
-                "litellm_proxy_total_requests_metric",
+                "litellm_proxy_total_requests_metric_total",
                 "Total requests made to the proxy server",
                 &["requested_model", "route", "status_code"],
             ),
             failed_requests: counter(
                 &r,
-                "litellm_proxy_failed_requests_metric",
+                "litellm_proxy_failed_requests_metric_total",
                 "Responses that failed, by status",
                 &["requested_model", "route", "exception_status"],
             ),
@@ -129,21 +137,21 @@ impl Metrics {
                 &r,
                 "litellm_request_total_latency_metric",
                 "Total latency (seconds) of a request to the proxy",
-                &["model_group"],
+                &["requested_model"],
                 LATENCY_BUCKETS,
             ),
             api_latency: histogram(
                 &r,
                 "litellm_llm_api_latency_metric",
                 "Latency (seconds) of one upstream LLM API call",
-                &["model_group", "model_id", "api_provider"],
+                &["model", "requested_model", "model_id"],
                 LATENCY_BUCKETS,
             ),
             ttft: histogram(
                 &r,
                 "litellm_llm_api_time_to_first_token_metric",
                 "Time to first token (seconds) of streamed calls",
-                &["model_group", "model_id", "api_provider"],
+                &["model", "requested_model", "model_id"],
                 LATENCY_BUCKETS,
             ),
             overhead: histogram(
@@ -151,42 +159,44 @@ impl Metrics {
                 "litellm_overhead_latency_metric",
                 "Latency (seconds) the gateway itself added",
                 &["model_group"],
-                OVERHEAD_BUCKETS,
+                LATENCY_BUCKETS,
             ),
             deployment_success: counter(
                 &r,
-                "litellm_deployment_success_responses",
+                "litellm_deployment_success_responses_total",
                 "Successful responses per deployment",
-                &["requested_model", "model_id", "api_provider"],
+                &DEPLOYMENT_LABELS,
             ),
             deployment_failure: counter(
                 &r,
-                "litellm_deployment_failure_responses",
+                "litellm_deployment_failure_responses_total",
                 "Failed upstream attempts per deployment",
                 &[
                     "requested_model",
+                    "litellm_model_name",
                     "model_id",
+                    "api_base",
                     "api_provider",
                     "exception_status",
                 ],
             ),
             input_tokens: counter(
                 &r,
-                "litellm_input_tokens_metric",
+                "litellm_input_tokens_metric_total",
                 "Prompt tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             output_tokens: counter(
                 &r,
-                "litellm_output_tokens_metric",
+                "litellm_output_tokens_metric_total",
                 "Completion tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             total_tokens: counter(
                 &r,
-                "litellm_total_tokens_metric",
+                "litellm_total_tokens_metric_total",
                 "Total tokens per model group",
-                &["model_group", "model_id"],
+                &TOKEN_LABELS,
             ),
             reloads: counter(
                 &r,
@@ -196,19 +206,19 @@ impl Metrics {
             ),
             successful_fallbacks: counter(
                 &r,
-                "litellm_deployment_successful_fallbacks",
+                "litellm_deployment_successful_fallbacks_total",
                 "Fallbacks that answered, by original and fallback group",
                 &["requested_model", "fallback_model"],
             ),
             failed_fallbacks: counter(
                 &r,
-                "litellm_deployment_failed_fallbacks",
+                "litellm_deployment_failed_fallbacks_total",
                 "Fallbacks that failed too, by original and fallback group",
                 &["requested_model", "fallback_model"],
             ),
             cooled_down: counter(
                 &r,
-                "litellm_deployment_cooled_down",
+                "litellm_deployment_cooled_down_total",
                 "Times a deployment entered cooldown, by reason",
                 &["model_group", "model_id", "exception_status"],
             ),
@@ -218,7 +228,7 @@ impl Metrics {
                         "litellm_deployment_state",
                         "Deployment state: 0 healthy, 2 cooling down (complete outage)",
                     ),
-                    &["model_group", "model_id", "api_provider"],
+                    &["litellm_model_name", "model_id", "api_base", "api_provider"],
                 )
                 .unwrap_or_else(|_| unreachable_metric());
                 if let Err(e) = r.register(Box::new(g.clone())) {
@@ -228,12 +238,12 @@ impl Metrics {
             },
             spend: {
                 let c = prometheus::CounterVec::new(
-                    Opts::new("litellm_spend_metric", "Spend in USD per model group"),
+                    Opts::new("litellm_spend_metric_total", "Spend in USD per model group"),
                     &["model_group"],
                 )
                 .unwrap_or_else(|_| unreachable_metric());
                 if let Err(e) = r.register(Box::new(c.clone())) {
-                    log::error!("metric litellm_spend_metric not registered: {e}");
+                    log::error!("metric litellm_spend_metric_total not registered: {e}");
                 }
                 c
             },
@@ -287,14 +297,40 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with bucket bounds written as
+    /// Python's prometheus_client writes them (`le="1.0"`, not `le="1"`), so LiteLLM
+    /// dashboards that select a bucket by its `le` keep matching.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 * 1024);
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             log::error!("metrics encoding failed: {e}");
         }
-        out
+        python_le(out)
     }
+}
+
+/// Rewrite every integral `le="N"` as `le="N.0"` (Python's `floatToGoString`).
+fn python_le(text: Vec<u8>) -> Vec<u8> {
+    const LE: &[u8] = b"le=\"";
+    let mut out = Vec::with_capacity(text.len() + 1024);
+    let mut rest = text.as_slice();
+    while let Some(at) = rest.windows(LE.len()).position(|w| w == LE) {
+        let start = at + LE.len();
+        out.extend_from_slice(&rest[..start]);
+        rest = &rest[start..];
+        let len = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+        let value = &rest[..len];
+        out.extend_from_slice(value);
+        // Only the `le` label itself, not one whose name merely ends in "le".
+        let own_label =
+            at == 0 || matches!(out.get(out.len() - len - LE.len() - 1), Some(b'{' | b','));
+        if own_label && !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+            out.extend_from_slice(b".0");
+        }
+        rest = &rest[len..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The process-wide metric set.
@@ -314,35 +350,54 @@ pub struct DeploymentMetrics {
     pub input_tokens: IntCounter,
     pub output_tokens: IntCounter,
     pub total_tokens: IntCounter,
-    group: String,
-    id: String,
-    provider: &'static str,
+    /// `DEPLOYMENT_LABELS` values, for the failure counter's rare path.
+    labels: [String; 5],
+}
+
+/// What a deployment's metric labels say, from its config.
+pub struct DeploymentLabels<'a> {
+    /// The model group (`requested_model`).
+    pub group: &'a str,
+    pub id: &'a str,
+    pub provider: &'static str,
+    /// The model sent upstream (`model` / `litellm_model_name`).
+    pub model: &'a str,
+    /// The upstream base URL (empty for mock deployments).
+    pub api_base: &'a str,
 }
 
 impl DeploymentMetrics {
-    pub fn new(group: &str, id: &str, provider: &'static str) -> Self {
+    pub fn new(l: DeploymentLabels<'_>) -> Self {
         let m = metrics();
-        DeploymentMetrics {
-            state: m.deployment_state.with_label_values(&[group, id, provider]),
-            success: m
-                .deployment_success
-                .with_label_values(&[group, id, provider]),
-            api_latency: m.api_latency.with_label_values(&[group, id, provider]),
-            ttft: m.ttft.with_label_values(&[group, id, provider]),
-            input_tokens: m.input_tokens.with_label_values(&[group, id]),
-            output_tokens: m.output_tokens.with_label_values(&[group, id]),
-            total_tokens: m.total_tokens.with_label_values(&[group, id]),
-            group: group.to_string(),
-            id: id.to_string(),
+        let DeploymentLabels {
+            group,
+            id,
             provider,
+            model,
+            api_base,
+        } = l;
+        let deployment = [group, model, id, api_base, provider];
+        let tokens = [model, group, id];
+        DeploymentMetrics {
+            state: m
+                .deployment_state
+                .with_label_values(&[model, id, api_base, provider]),
+            success: m.deployment_success.with_label_values(&deployment),
+            api_latency: m.api_latency.with_label_values(&tokens),
+            ttft: m.ttft.with_label_values(&tokens),
+            input_tokens: m.input_tokens.with_label_values(&tokens),
+            output_tokens: m.output_tokens.with_label_values(&tokens),
+            total_tokens: m.total_tokens.with_label_values(&tokens),
+            labels: deployment.map(str::to_string),
         }
     }
 
     /// A failed attempt (rare path: the status label is resolved here).
     pub fn failure(&self, status: u16) {
+        let [group, model, id, api_base, provider] = &self.labels;
         metrics()
             .deployment_failure
-            .with_label_values(&[&self.group, &self.id, self.provider, status_label(status)])
+            .with_label_values(&[group, model, id, api_base, provider, status_label(status)])
             .inc();
     }
 }
@@ -419,14 +474,115 @@ pub fn status_label(status: u16) -> &'static str {
 mod tests {
     use super::*;
 
+    const LABELS: DeploymentLabels<'static> = DeploymentLabels {
+        group: "g",
+        id: "id",
+        provider: "openai",
+        model: "gpt-x",
+        api_base: "http://up",
+    };
+
+    /// Deployment metrics carry LiteLLM's label names.
+    #[test]
+    fn deployment_metrics_carry_litellm_labels() {
+        let d = DeploymentMetrics::new(LABELS);
+        d.success.inc();
+        d.state.set(0);
+        d.total_tokens.inc();
+        let text = String::from_utf8(metrics().render()).unwrap();
+        assert!(text.contains(
+            "litellm_deployment_state{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\"} 0"
+        ), "{text}");
+        assert!(text.contains(
+            "litellm_deployment_success_responses_total{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
+        ), "{text}");
+        assert!(text.contains(
+            "litellm_total_tokens_metric_total{model=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
+        ), "{text}");
+    }
+
     #[test]
     fn all_families_register_and_render() {
         let m = metrics();
-        DeploymentMetrics::new("g", "id", "openai").success.inc();
+        DeploymentMetrics::new(LABELS).success.inc();
         m.in_flight.inc();
         m.in_flight.dec();
         let text = String::from_utf8(m.render()).unwrap();
-        assert!(text.contains("litellm_deployment_success_responses"));
+        assert!(text.contains("litellm_deployment_success_responses_total"));
         assert!(text.contains("litellm_in_flight_requests"));
+    }
+
+    /// Counters come out as Python's prometheus_client renders LiteLLM's: `<name>_total` in
+    /// the HELP, TYPE and sample lines.
+    #[test]
+    fn counters_carry_the_total_suffix() {
+        let m = metrics();
+        count_request("g", "/chat/completions", 500);
+        m.spend.with_label_values(&["g"]).inc_by(0.5);
+        m.successful_fallbacks.with_label_values(&["g", "h"]).inc();
+        m.failed_fallbacks.with_label_values(&["g", "h"]).inc();
+        m.cooled_down.with_label_values(&["g", "id", "429"]).inc();
+        let d = DeploymentMetrics::new(LABELS);
+        d.success.inc();
+        d.input_tokens.inc();
+        d.output_tokens.inc();
+        d.total_tokens.inc();
+        d.failure(500);
+        let text = String::from_utf8(m.render()).unwrap();
+        for name in [
+            "litellm_proxy_total_requests_metric",
+            "litellm_proxy_failed_requests_metric",
+            "litellm_deployment_success_responses",
+            "litellm_deployment_failure_responses",
+            "litellm_deployment_successful_fallbacks",
+            "litellm_deployment_failed_fallbacks",
+            "litellm_deployment_cooled_down",
+            "litellm_input_tokens_metric",
+            "litellm_output_tokens_metric",
+            "litellm_total_tokens_metric",
+            "litellm_spend_metric",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name}_total counter\n")),
+                "{name}: {text}"
+            );
+            assert!(text.contains(&format!("\n{name}_total{{")), "{name}");
+            assert!(!text.contains(&format!("\n{name}{{")), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_the_le_label_is_rewritten() {
+        let text = b"a_bucket{g=\"x\",le=\"5\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n";
+        assert_eq!(
+            String::from_utf8(python_le(text.to_vec())).unwrap(),
+            "a_bucket{g=\"x\",le=\"5.0\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n"
+        );
+    }
+
+    /// Every latency histogram, the overhead one included, has LiteLLM's buckets.
+    #[test]
+    fn latency_histograms_use_litellm_buckets() {
+        let m = metrics();
+        GroupMetrics::new("b").overhead.observe(0.001);
+        GroupMetrics::new("b").total_latency.observe(0.001);
+        let text = String::from_utf8(m.render()).unwrap();
+        for name in [
+            "litellm_overhead_latency_metric",
+            "litellm_request_total_latency_metric",
+        ] {
+            let les: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(&format!("{name}_bucket{{")) && l.contains("=\"b\""))
+                .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+                .collect();
+            assert_eq!(les.len(), LATENCY_BUCKETS.len() + 1, "{name}");
+            assert_eq!(les.first(), Some(&"0.005"), "{name}");
+            assert_eq!(les.last(), Some(&"+Inf"), "{name}");
+            assert!(
+                les.contains(&"1.0") && les.contains(&"300.0"),
+                "{name}: {les:?}"
+            );
+        }
     }
 }

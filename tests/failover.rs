@@ -247,7 +247,7 @@ async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
     assert!(
         metrics
             .lines()
-            .any(|l| l.starts_with("litellm_total_tokens_metric")
+            .any(|l| l.starts_with("litellm_total_tokens_metric_total")
                 && l.contains("dep-a")
                 && !l.ends_with(" 0")),
         "{metrics}"

@@ -183,7 +183,7 @@ async fn pass_through_usage_is_counted() {
     // Two answers of 8 output tokens each, counted against the claude deployment.
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("litellm_output_tokens_metric") && l.contains("claude"))
+        .find(|l| l.starts_with("litellm_output_tokens_metric_total{") && l.contains("claude"))
         .unwrap_or_else(|| panic!("no output tokens for claude:\n{metrics}"));
     assert!(line.ends_with(" 16"), "{line}");
 }

@@ -104,7 +104,7 @@ async fn fallbacks_follow_the_error_class() {
     let metrics = metrics_text(&gw).await;
     assert!(
         metrics.lines().any(
-            |l| l.starts_with("litellm_deployment_successful_fallbacks{")
+            |l| l.starts_with("litellm_deployment_successful_fallbacks_total{")
                 && l.contains(r#"fallback_model="other""#)
                 && l.contains(r#"requested_model="small""#)
                 && l.ends_with(" 1")
@@ -149,7 +149,8 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
     assert_eq!(a.request_count(), 1);
     let metrics = metrics_text(&gw).await;
     assert!(
-        metrics.contains("litellm_deployment_cooled_down") && metrics.contains(r#"model_id="a""#),
+        metrics.contains("litellm_deployment_cooled_down_total{")
+            && metrics.contains(r#"model_id="a""#),
         "{metrics}"
     );
 }

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod manage;
+mod routes;
 
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ pub async fn serve(
             "text/plain; version=0.0.4",
             Bytes::from(metrics().render()),
         ),
+        Endpoint::Routes => (200, "application/json", routes::body()),
         Endpoint::Models => (200, "application/json", models(rt, &visible)),
         Endpoint::Model => {
             let path = session.req_header().uri.path().to_string();

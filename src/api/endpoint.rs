@@ -22,6 +22,8 @@ pub enum Endpoint {
     Liveliness,
     Readiness,
     Metrics,
+    /// `GET /routes`: the served routes (any valid key).
+    Routes,
     /// LiteLLM's management API (`/key/*`, `/team/*`, `/spend/*`, …), any method.
     Management,
 }
@@ -62,6 +64,7 @@ impl Endpoint {
             "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
             "/health/readiness" => (Endpoint::Readiness, false),
             "/metrics" => (Endpoint::Metrics, false),
+            "/routes" => (Endpoint::Routes, false),
             "/health" => (Endpoint::Health, false),
             p if p.starts_with("/models/") && p.len() > "/models/".len() => {
                 (Endpoint::Model, false)
@@ -125,6 +128,7 @@ impl Endpoint {
             Endpoint::Liveliness => "/health/liveliness",
             Endpoint::Readiness => "/health/readiness",
             Endpoint::Metrics => "/metrics",
+            Endpoint::Routes => "/routes",
             Endpoint::Management => "/management",
             Endpoint::Health => "/health",
         }

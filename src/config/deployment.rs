@@ -14,7 +14,7 @@ use super::runtime::{secs, BuildOptions, Checker, Settings};
 use crate::api::request::json_string;
 use crate::api::Endpoint;
 use crate::governance::cost::{Price, TablePricing, UsdPrices};
-use crate::metrics::DeploymentMetrics;
+use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::providers::mock::MockSpec;
 use crate::providers::{provider, ProviderKind};
 use crate::router::cooldown::CooldownPolicy;
@@ -180,7 +180,17 @@ pub(super) fn deployment(
         }
     }
     let stats = opts.previous.and_then(|r| r.stats(&id)).unwrap_or_default();
-    let metrics = DeploymentMetrics::new(&group, &id, backend.provider_label());
+    let api_base = match &backend {
+        Backend::Http(t) => format!("{}{}", t.display, t.base_path),
+        Backend::Mock(_) | Backend::Unsupported(_) => String::new(),
+    };
+    let metrics = DeploymentMetrics::new(DeploymentLabels {
+        group: &group,
+        id: &id,
+        provider: backend.provider_label(),
+        model: name,
+        api_base: &api_base,
+    });
     // The bundled table fills in what model_info does not say (LiteLLM's model cost map).
     let table = crate::pricing::lookup(prefix, name, m.model_info.base_model.as_deref());
     let i = &m.model_info;
@@ -233,6 +243,7 @@ pub(super) fn deployment(
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         use_in_pass_through: p.use_in_pass_through.unwrap_or(false),
         mode: m.model_info.mode.clone(),
+        model_info: m.model_info.to_json(),
         health_check_model: m
             .model_info
             .health_check_model

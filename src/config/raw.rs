@@ -174,6 +174,50 @@ pub struct RawModelInfo {
     pub rest: Rest,
 }
 
+impl RawModelInfo {
+    /// Every key the config gave, as JSON: LiteLLM's `/model/info` echoes a deployment's
+    /// `model_info` (custom keys such as `supports_vision` included) over the computed one.
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value as J;
+        let mut m = serde_json::Map::new();
+        let text = |v: &Option<String>| v.as_ref().map(|s| J::String(s.clone()));
+        let int = |v: Option<u64>| v.map(J::from);
+        let num = |v: Option<f64>| v.map(J::from);
+        let typed = [
+            ("id", text(&self.id)),
+            ("mode", text(&self.mode)),
+            ("base_model", text(&self.base_model)),
+            ("health_check_model", text(&self.health_check_model)),
+            ("max_input_tokens", int(self.max_input_tokens)),
+            ("max_output_tokens", int(self.max_output_tokens)),
+            ("input_cost_per_token", num(self.input_cost_per_token)),
+            ("output_cost_per_token", num(self.output_cost_per_token)),
+            (
+                "cache_read_input_token_cost",
+                num(self.cache_read_input_token_cost),
+            ),
+            (
+                "cache_creation_input_token_cost",
+                num(self.cache_creation_input_token_cost),
+            ),
+            ("input_cost_per_second", num(self.input_cost_per_second)),
+            ("output_cost_per_second", num(self.output_cost_per_second)),
+        ];
+        for (k, v) in typed {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        }
+        for (k, v) in &self.rest {
+            // A YAML value JSON cannot hold (a non-string map key) is left out.
+            if let Ok(v) = serde_json::to_value(v) {
+                m.insert(k.clone(), v);
+            }
+        }
+        m
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RawLitellmSettings {
     #[serde(default, deserialize_with = "lenient")]

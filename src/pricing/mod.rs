@@ -28,6 +28,46 @@ static TABLE: LazyLock<HashMap<String, Price>> = LazyLock::new(|| {
     })
 });
 
+/// A model the table knows, as LiteLLM's `models_by_provider` lists it.
+#[derive(Debug)]
+pub struct KnownModel {
+    /// The table's key (with or without the provider prefix, as LiteLLM's map has it).
+    pub name: String,
+    pub mode: Option<String>,
+    pub price: Price,
+}
+
+#[derive(Deserialize)]
+struct Listing {
+    litellm_provider: Option<String>,
+    mode: Option<String>,
+}
+
+static BY_PROVIDER: LazyLock<HashMap<String, Vec<KnownModel>>> = LazyLock::new(|| {
+    let listing: HashMap<String, Listing> =
+        serde_json::from_str(include_str!("prices.json")).unwrap_or_default();
+    let mut by: HashMap<String, Vec<KnownModel>> = HashMap::new();
+    for (name, l) in listing {
+        let (Some(provider), Some(price)) = (l.litellm_provider, TABLE.get(&name)) else {
+            continue;
+        };
+        by.entry(provider).or_default().push(KnownModel {
+            name,
+            mode: l.mode,
+            price: *price,
+        });
+    }
+    for models in by.values_mut() {
+        models.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    by
+});
+
+/// The models the table knows for a provider (LiteLLM's `models_by_provider`), by name.
+pub fn models_of(provider: &str) -> &'static [KnownModel] {
+    BY_PROVIDER.get(provider).map_or(&[], Vec::as_slice)
+}
+
 /// The entry for a model as LiteLLM keys it: `base_model` if given, then the bare model name,
 /// then `provider/model`.
 pub fn lookup(provider: &str, model: &str, base_model: Option<&str>) -> Option<&'static Price> {
@@ -49,5 +89,15 @@ mod tests {
         assert!(p.max_input_tokens.unwrap() >= 128_000);
         assert!(lookup("azure", "my-deployment", Some("gpt-4o")).is_some());
         assert!(lookup("openai", "surely-not-a-model", None).is_none());
+    }
+
+    #[test]
+    fn models_by_provider() {
+        let groq = models_of("groq");
+        assert!(!groq.is_empty() && groq.iter().all(|m| m.name.starts_with("groq/")));
+        assert!(models_of("anthropic")
+            .iter()
+            .any(|m| m.name.starts_with("claude-")));
+        assert!(models_of("no-such-provider").is_empty());
     }
 }

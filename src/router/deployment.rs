@@ -100,6 +100,9 @@ pub struct Deployment {
     pub health_check_model: Option<String>,
     /// `model_info.mode` (chat, embedding, completion ...), for health probes.
     pub mode: Option<String>,
+    /// The config's `model_info` as given (custom keys included), built once at load for
+    /// `/model/info`.
+    pub model_info: serde_json::Map<String, serde_json::Value>,
     /// `max_parallel_requests`: attempts beyond this many in flight go elsewhere.
     pub max_parallel: Option<u32>,
     /// `litellm_params.use_in_pass_through`: its credentials serve the pass-through route.

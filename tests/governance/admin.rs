@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::common::gov::{token_of, Api};
-use crate::common::MASTER_KEY;
+use crate::common::{config, openai_model, Gateway, MASTER_KEY};
 use crate::priced_gateway;
+use switchyard::mock_upstream::{MockUpstream, Script};
 
 /// The entry of a JSON array whose `field` is `id`, if any.
 fn find<'v>(list: &'v Value, field: &str, id: &str) -> Option<&'v Value> {
@@ -386,6 +387,66 @@ async fn model_info_never_shows_provider_keys() {
     assert!(
         find(&groups["data"], "model_group", "b").is_some(),
         "{groups}"
+    );
+}
+
+/// LiteLLM echoes a deployment's `model_info` from the config, custom keys included, over
+/// the computed fields.
+#[tokio::test]
+async fn model_info_echoes_the_configs_custom_keys() {
+    let mock = MockUpstream::start(Script::named("v")).await.unwrap();
+    let model = openai_model(
+        "v",
+        &mock.base_url(),
+        "    model_info:\n      id: v-1\n      supports_vision: true\n      base_model: gpt-4o\n      \
+         team_note: {owner: ml, tier: 2}\n      max_input_tokens: 1234\n",
+    );
+    let gw = Gateway::start(&config(&[model], ""));
+    let v = Api::new(&gw).get_ok("/model/info").await;
+    let info = &find(&v["data"], "model_name", "v").unwrap_or_else(|| panic!("{v}"))["model_info"];
+    assert_eq!(info["id"], "v-1", "{info}");
+    assert_eq!(info["supports_vision"], true, "{info}");
+    assert_eq!(info["base_model"], "gpt-4o", "{info}");
+    assert_eq!(
+        info["team_note"],
+        json!({"owner": "ml", "tier": 2}),
+        "{info}"
+    );
+    assert_eq!(info["max_input_tokens"], 1234, "{info}");
+    assert_eq!(info["litellm_provider"], "openai", "{info}");
+}
+
+/// A provider wildcard group is followed by the models the price table knows for it, named
+/// under the wildcard's prefix; a stem (`groq/llama*`) narrows them.
+#[tokio::test]
+async fn model_group_info_expands_provider_wildcards() {
+    let mock = MockUpstream::start(Script::named("w")).await.unwrap();
+    let base = mock.base_url();
+    let wildcard = |name: &str| {
+        format!(
+            "  - model_name: \"{name}\"\n    litellm_params:\n      model: \"{name}\"\n      \
+             api_base: {base}\n      api_key: k\n"
+        )
+    };
+    let gw = Gateway::start(&config(&[wildcard("groq/llama*"), wildcard("*")], ""));
+    let v = Api::new(&gw).get_ok("/model_group/info").await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["model_group"].as_str())
+        .collect();
+    assert_eq!(names.first(), Some(&"groq/llama*"), "{names:?}");
+    assert!(names.len() > 2, "{names:?}");
+    for n in &names[1..names.len() - 1] {
+        assert!(n.starts_with("groq/llama"), "{names:?}");
+    }
+    assert_eq!(names.last(), Some(&"*"), "{names:?}");
+    let first = &v["data"][1];
+    assert_eq!(first["providers"], json!(["groq"]), "{first}");
+    assert!(
+        first["input_cost_per_token"].as_f64().unwrap() > 0.0,
+        "{first}"
     );
 }
 

@@ -223,3 +223,102 @@ def test_mock_timeout_is_a_408_that_names_the_timeout(compat: Compat) -> None:
 def test_every_model_answer_names_its_timeout(compat: Compat) -> None:
     raw = compat.client().chat.completions.with_raw_response.create(model="gpt-3.5-turbo", messages=HI)
     assert float(raw.headers["x-litellm-timeout"]) > 0
+
+
+# --- metrics and model info ---
+
+
+def _scrape(compat: Compat) -> str:
+    with compat.http() as h:
+        r = h.get("/metrics")
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_counters_render_as_prometheus_client_does(compat: Compat) -> None:
+    # LiteLLM's Counter("x") comes out of prometheus_client as `x_total` (HELP, TYPE, samples).
+    compat.client().chat.completions.create(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": "count me"}]
+    )
+    text = _scrape(compat)
+    for name in (
+        "litellm_proxy_total_requests_metric",
+        "litellm_deployment_success_responses",
+        "litellm_input_tokens_metric",
+        "litellm_output_tokens_metric",
+        "litellm_total_tokens_metric",
+    ):
+        assert f"# TYPE {name}_total counter\n" in text, name
+        samples = [line for line in text.splitlines() if line.startswith(f"{name}_total{{")]
+        assert samples, name
+        assert not any(line.startswith(f"{name}{{") for line in text.splitlines()), name
+    success = [
+        line
+        for line in text.splitlines()
+        if line.startswith("litellm_deployment_success_responses_total{")
+        and 'model_id="gpt-35-deployment"' in line
+    ]
+    assert success and float(success[0].rsplit(" ", 1)[1]) >= 1, success
+    # LiteLLM's deployment labels: the group asked for, the upstream model, the base URL.
+    for label in ('requested_model="gpt-3.5-turbo"', 'litellm_model_name="gpt-3.5-turbo"',
+                  'api_base="http://127.0.0.1:', 'api_provider="openai"'):
+        assert label in success[0], (label, success[0])
+
+
+def test_latency_histograms_use_litellm_buckets(compat: Compat) -> None:
+    compat.client().chat.completions.create(
+        model="gpt-4", messages=[{"role": "user", "content": "time me"}]
+    )
+    text = _scrape(compat)
+    for name in ("litellm_request_total_latency_metric", "litellm_overhead_latency_metric"):
+        les = [
+            line.split('le="', 1)[1].split('"', 1)[0]
+            for line in text.splitlines()
+            if line.startswith(f"{name}_bucket{{") and '="gpt-4"' in line
+        ]
+        # LiteLLM's LATENCY_BUCKETS: 35 bounds from 5 ms to 300 s, then +Inf.
+        assert len(les) == 36 and les[0] == "0.005" and les[1] == "0.00625", (name, les)
+        assert les[-1] == "+Inf", (name, les)
+        # Bounds are written as prometheus_client writes floats.
+        assert "1.0" in les and "300.0" in les, (name, les)
+
+
+def test_model_info_echoes_custom_keys(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/model/info")
+    assert r.status_code == 200, r.text
+    rows = [m for m in r.json()["data"] if m["model_name"] == "gpt-3.5-turbo"]
+    assert len(rows) == 1, rows
+    info = rows[0]["model_info"]
+    assert info["id"] == "gpt-35-deployment"
+    assert info["supports_vision"] is False, info
+    assert "sk-provider-secret" not in r.text
+
+
+def test_model_group_info_expands_provider_wildcards(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/model_group/info")
+    assert r.status_code == 200, r.text
+    groups = {g["model_group"]: g for g in r.json()["data"]}
+    assert "groq/*" in groups and "anthropic/*" in groups
+    groq = [n for n in groups if n.startswith("groq/") and n != "groq/*"]
+    claude = [n for n in groups if n.startswith("anthropic/claude")]
+    assert groq and claude, sorted(groups)
+    assert groups[claude[0]]["providers"] == ["anthropic"], groups[claude[0]]
+    assert groups[claude[0]]["input_cost_per_token"] > 0, groups[claude[0]]
+    # A bare `*` names no provider: it stays one entry.
+    assert not any(n.startswith("*/") for n in groups)
+
+
+def test_routes_lists_the_served_routes(compat: Compat) -> None:
+    with compat.http() as h:
+        r = h.get("/routes")
+    assert r.status_code == 200, r.text
+    routes = r.json()["routes"]
+    by_path = {route["path"]: route for route in routes}
+    assert set(by_path["/v1/chat/completions"]) == {"path", "methods", "name", "endpoint"}
+    assert by_path["/v1/chat/completions"]["methods"] == ["POST"]
+    for path in ("/chat/completions", "/v1/models", "/key/generate", "/model/info", "/routes"):
+        assert path in by_path, path
+    with httpx.Client(base_url=compat.url, timeout=30) as anonymous:
+        assert anonymous.get("/routes").status_code == 401

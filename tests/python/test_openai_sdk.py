@@ -366,7 +366,7 @@ def test_unknown_route_is_not_found(client: openai.OpenAI) -> None:
     _error_body(info.value)
 
 
-_FAILURE_LINE = re.compile(r"^litellm_deployment_failure_responses\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE)
+_FAILURE_LINE = re.compile(r"^litellm_deployment_failure_responses_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.MULTILINE)
 
 
 def _broken_failures(stack: Stack) -> float:

@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use super::{reply, Access, Reply};
 use crate::config::Runtime;
-use crate::router::{Backend, Deployment};
+use crate::pricing;
+use crate::router::{Backend, Deployment, ModelGroup};
 
 /// Nano-USD per token to dollars per token (`null` when no price is known).
 fn usd(d: &Deployment, nano: f64) -> Value {
@@ -47,6 +48,20 @@ pub(crate) fn info(rt: &Runtime, access: Access<'_>) -> Reply {
     let data: Vec<Value> = groups(rt, access)
         .flat_map(|g| g.deployments.iter())
         .map(|d| {
+            let mut model_info = json!({
+                "id": &*d.id,
+                "mode": d.mode.as_deref().unwrap_or("chat"),
+                "max_input_tokens": d.max_input_tokens,
+                "max_output_tokens": d.price.max_output,
+                "input_cost_per_token": usd(d, d.price.input),
+                "output_cost_per_token": usd(d, d.price.output),
+                "litellm_provider": d.backend.provider_label(),
+                "db_model": false,
+            });
+            // The config's own keys win over the computed ones, as in LiteLLM.
+            if let Value::Object(o) = &mut model_info {
+                o.extend(d.model_info.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
             json!({
                 "model_name": &*d.group,
                 "litellm_params": {
@@ -58,27 +73,71 @@ pub(crate) fn info(rt: &Runtime, access: Access<'_>) -> Reply {
                     "max_parallel_requests": d.max_parallel,
                     "timeout": d.timeout.as_secs_f64(),
                 },
-                "model_info": {
-                    "id": &*d.id,
-                    "mode": d.mode.as_deref().unwrap_or("chat"),
-                    "max_input_tokens": d.max_input_tokens,
-                    "max_output_tokens": d.price.max_output,
-                    "input_cost_per_token": usd(d, d.price.input),
-                    "output_cost_per_token": usd(d, d.price.output),
-                    "litellm_provider": d.backend.provider_label(),
-                    "db_model": false,
-                },
+                "model_info": model_info,
             })
         })
         .collect();
     reply(&json!({ "data": data }))
 }
 
+/// The models a wildcard group stands for, as LiteLLM's `get_known_models_from_wildcard`
+/// lists them: `anthropic/*` (or `anthropic/claude-*`) gives every model the price table
+/// knows for its deployments' provider (starting with the part before `*`), named under the
+/// wildcard's prefix. A bare `*` names no provider and gives none.
+fn wildcard_entries(g: &ModelGroup) -> Vec<Value> {
+    let Some((prefix, rest)) = g.name.split_once('/') else {
+        return Vec::new();
+    };
+    let Some((stem, _)) = rest.split_once('*') else {
+        return Vec::new();
+    };
+    let mut providers: Vec<&str> = g
+        .deployments
+        .iter()
+        .map(|d| d.backend.provider_label())
+        .collect();
+    providers.dedup();
+    let mut seen = std::collections::HashSet::new();
+    providers
+        .into_iter()
+        .flat_map(|p| pricing::models_of(p).iter().map(move |m| (p, m)))
+        .filter(|(_, m)| {
+            // The stem is matched after the provider prefix some table keys carry.
+            let bare = m
+                .name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('/'));
+            bare.unwrap_or(&m.name).starts_with(stem)
+        })
+        .filter_map(|(provider, m)| {
+            let name = if m.name.starts_with(prefix) {
+                m.name.clone()
+            } else {
+                format!("{prefix}/{}", m.name)
+            };
+            seen.insert(name.clone()).then(|| {
+                json!({
+                    "model_group": name,
+                    "providers": [provider],
+                    "max_input_tokens": m.price.max_input_tokens,
+                    "max_output_tokens": m.price.max_output_tokens,
+                    "input_cost_per_token": m.price.input_cost_per_token,
+                    "output_cost_per_token": m.price.output_cost_per_token,
+                    "mode": m.mode.as_deref().unwrap_or("chat"),
+                    "tpm": Value::Null,
+                    "rpm": Value::Null,
+                })
+            })
+        })
+        .collect()
+}
+
 /// `GET /model_group/info`: per group, the widest limits and the highest prices of its
-/// deployments, and the sum of their rpm/tpm.
+/// deployments, and the sum of their rpm/tpm; a wildcard group is followed by the known
+/// models it expands to.
 pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
     let data: Vec<Value> = groups(rt, access)
-        .map(|g| {
+        .flat_map(|g| {
             let ds = &g.deployments;
             let mut providers: Vec<&str> = ds.iter().map(|d| d.backend.provider_label()).collect();
             providers.dedup();
@@ -96,7 +155,7 @@ pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
                     .map(|d| f(d))
                     .try_fold(0u64, |acc, v| v.map(|v| acc.saturating_add(v)))
             };
-            json!({
+            let own = json!({
                 "model_group": &*g.name,
                 "providers": providers,
                 "max_input_tokens": max_in,
@@ -106,7 +165,12 @@ pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
                 "mode": ds.iter().find_map(|d| d.mode.clone()).unwrap_or_else(|| "chat".into()),
                 "tpm": sum(|d| d.tpm),
                 "rpm": sum(|d| d.rpm),
-            })
+            });
+            let mut entries = vec![own];
+            if g.name.contains('*') {
+                entries.extend(wildcard_entries(g));
+            }
+            entries
         })
         .collect();
     reply(&json!({ "data": data }))
