@@ -1,0 +1,79 @@
+//! The management API as LiteLLM's own end-to-end proxy tests use it: what a key reads of
+//! itself, nullable updates, upserts, team membership and model-access errors.
+
+use serde_json::{json, Value};
+
+use crate::common::gov::{assert_error, token_of, Api};
+use crate::priced_gateway;
+
+/// The `token`s of a list of keys.
+fn tokens(keys: &Value) -> Vec<&str> {
+    keys.as_array()
+        .unwrap_or_else(|| panic!("not a list: {keys}"))
+        .iter()
+        .filter_map(|k| k["token"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_reads_its_own_key_team_and_user_and_nothing_else() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    for team in ["t-mine", "t-other"] {
+        api.post_ok("/team/new", &json!({"team_id": team})).await;
+    }
+    for user in ["u-mine", "u-other"] {
+        api.post_ok(
+            "/user/new",
+            &json!({"user_id": user, "auto_create_key": false}),
+        )
+        .await;
+    }
+    let mine = api
+        .new_key(json!({"team_id": "t-mine", "user_id": "u-mine"}))
+        .await;
+    let sibling = api.new_key(json!({"team_id": "t-mine"})).await;
+    let other = api
+        .new_key(json!({"team_id": "t-other", "user_id": "u-other"}))
+        .await;
+
+    for path in ["/key/info".to_string(), format!("/key/info?key={mine}")] {
+        let (status, v) = api.get_as(&mine, &path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["info"]["token"], token_of(&mine), "{v}");
+    }
+    let (status, v) = api.get_as(&mine, &format!("/key/info?key={other}")).await;
+    assert_eq!(status, 403, "another user's key: {v}");
+
+    for path in ["/team/info", "/team/info?team_id=t-mine"] {
+        let (status, v) = api.get_as(&mine, path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["team_id"], "t-mine", "{v}");
+        assert_eq!(
+            tokens(&v["keys"]),
+            [token_of(&mine)],
+            "only its own keys: {v}"
+        );
+    }
+    let all = api.get_ok("/team/info?team_id=t-mine").await;
+    assert_eq!(
+        tokens(&all["keys"]).len(),
+        2,
+        "the master key sees both: {all}"
+    );
+    assert!(tokens(&all["keys"]).contains(&token_of(&sibling).as_str()));
+    for path in ["/team/info?team_id=t-other", "/team/info?team_id=t-missing"] {
+        let (status, v) = api.get_as(&mine, path).await;
+        assert_eq!(status, 403, "{path}: {v}");
+    }
+
+    for path in ["/user/info", "/user/info?user_id=u-mine"] {
+        let (status, v) = api.get_as(&mine, path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["user_id"], "u-mine", "{v}");
+    }
+    let (status, v) = api.get_as(&mine, "/user/info?user_id=u-other").await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = api.get_as(&mine, "/key/list").await;
+    assert_eq!(status, 403, "listing stays an admin route: {v}");
+}
