@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::gov::{assert_error, token_of, Api};
+use crate::common::gov::{assert_error, minute_headroom, token_of, Api};
 use crate::priced_gateway;
 
 /// The `token`s of a list of keys.
@@ -76,4 +76,57 @@ async fn a_key_reads_its_own_key_team_and_user_and_nothing_else() {
     assert_eq!(status, 403, "{v}");
     let (status, v) = api.get_as(&mine, "/key/list").await;
     assert_eq!(status, 403, "listing stays an admin route: {v}");
+}
+
+#[tokio::test]
+async fn null_clears_a_key_or_team_limit_and_an_absent_field_stays() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    let limits = json!({"max_budget": 100.0, "tpm_limit": 1000, "rpm_limit": 1,
+        "max_parallel_requests": 2});
+    let mut team = limits.clone();
+    team["team_id"] = json!("t-null");
+    api.post_ok("/team/new", &team).await;
+    let mut body = limits.clone();
+    body["key_alias"] = json!("nullable");
+    let key = api.new_key(body).await;
+    minute_headroom().await;
+    assert_eq!(api.chat(&key, "a").await.status, 200);
+
+    let v = api
+        .post_ok(
+            "/key/update",
+            &json!({"key": key, "max_budget": null, "rpm_limit": null, "key_alias": null}),
+        )
+        .await;
+    for field in ["max_budget", "rpm_limit", "key_alias"] {
+        assert!(v[field].is_null(), "{field} cleared: {v}");
+    }
+    assert_eq!(v["tpm_limit"], 1000, "absent stays: {v}");
+    assert_eq!(v["max_parallel_requests"], 2, "absent stays: {v}");
+    assert_eq!(api.chat(&key, "a").await.status, 200, "rpm_limit 1 is gone");
+
+    let v = api
+        .post_ok(
+            "/team/update",
+            &json!({"team_id": "t-null", "max_budget": null, "tpm_limit": null}),
+        )
+        .await;
+    assert!(v["max_budget"].is_null() && v["tpm_limit"].is_null(), "{v}");
+    assert_eq!(v["rpm_limit"], 1, "absent stays: {v}");
+    assert_eq!(v["data"]["max_parallel_requests"], 2, "{v}");
+}
+
+#[tokio::test]
+async fn a_bounded_key_limit_cannot_be_cleared() {
+    let extra = "litellm_settings:\n  upperbound_key_generate_params:\n    max_budget: 10\n";
+    let (_mocks, gw) = priced_gateway(&["a"], extra).await;
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({"max_budget": 5})).await;
+    let (status, v) = api
+        .post("/key/update", &json!({"key": key, "max_budget": null}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["param"], "max_budget", "{v}");
+    assert_eq!(api.key_info(&key).await["max_budget"], 5.0);
 }

@@ -7,6 +7,7 @@ mod key_bounds;
 mod key_fields;
 mod keys;
 mod models;
+mod nulls;
 mod route;
 mod spend;
 mod teams;

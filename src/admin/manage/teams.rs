@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::keys::key_object;
+use super::nulls::Cleared;
 use super::users::ensure_user;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
 use super::{check_all, forbidden, period, put, reload, remove, reply, start_period, Access};
@@ -166,14 +167,16 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     reply(&team_object(gov, &e, &t).await?)
 }
 
-/// `POST /team/update`: the team, also under `data` as LiteLLM answers.
+/// `POST /team/update`: as `/key/update` (`null` clears a nullable limit); the team, also under `data` as LiteLLM answers.
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: TeamFields = parse(body)?;
+    let cleared = Cleared::of(body, "team_alias")?;
     f.validate()?;
     let (e, mut t) = existing(gov, f.team_id.as_deref()).await?;
     let members = f.members_with_roles.take();
     let new_period = f.budget_duration.clone();
     f.apply(&mut t);
+    cleared.apply_team(&mut t);
     if let Some(members) = members {
         t.members_with_roles.clear();
         add_members(gov, &mut t, members).await?;
