@@ -130,3 +130,90 @@ async fn a_bounded_key_limit_cannot_be_cleared() {
     assert_eq!(v["error"]["param"], "max_budget", "{v}");
     assert_eq!(api.key_info(&key).await["max_budget"], 5.0);
 }
+
+#[tokio::test]
+async fn user_update_upserts_and_user_new_with_a_team_joins_it() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    let v = api
+        .post_ok(
+            "/user/update",
+            &json!({"user_id": "u-upsert", "max_budget": 7.0}),
+        )
+        .await;
+    assert_eq!(v["user_id"], "u-upsert", "{v}");
+    assert_eq!(v["max_budget"], 7.0, "{v}");
+    assert!(v["user_role"].is_null(), "no role it was not given: {v}");
+    let info = api.get_ok("/user/info?user_id=u-upsert").await;
+    assert_eq!(info["user_info"]["max_budget"], 7.0, "{info}");
+
+    api.post_ok("/team/new", &json!({"team_id": "t-join"}))
+        .await;
+    let v = api
+        .post_ok(
+            "/user/new",
+            &json!({"user_id": "u-join", "team_id": "t-join"}),
+        )
+        .await;
+    let key = v["key"].as_str().unwrap().to_string();
+    assert_eq!(api.key_info(&key).await["team_id"], "t-join");
+    let team = api.get_ok("/team/info?team_id=t-join").await;
+    let members = &team["team_info"]["members_with_roles"];
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["user_id"] == "u-join" && m["role"] == "user"),
+        "{team}"
+    );
+    let user = api.get_ok("/user/info?user_id=u-join").await;
+    assert_eq!(user["user_info"]["teams"], json!(["t-join"]), "{user}");
+}
+
+#[tokio::test]
+async fn a_team_made_by_an_admin_key_lists_its_user_as_admin() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    api.post_ok(
+        "/user/new",
+        &json!({"user_id": "u-admin", "user_role": "proxy_admin", "auto_create_key": false}),
+    )
+    .await;
+    let admin = api.new_key(json!({"user_id": "u-admin"})).await;
+    let (status, v) = api
+        .post_as(&admin, "/team/new", &json!({"team_id": "t-made"}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["members_with_roles"],
+        json!([{"user_id": "u-admin", "user_email": null, "role": "admin"}]),
+        "{v}"
+    );
+    let by_master = api
+        .post_ok("/team/new", &json!({"team_id": "t-master"}))
+        .await;
+    assert_eq!(by_master["members_with_roles"], json!([]), "{by_master}");
+}
+
+#[tokio::test]
+async fn deleting_a_team_member_who_is_not_one_is_a_400() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    api.post_ok("/team/new", &json!({"team_id": "t-del"})).await;
+    let (status, v) = api
+        .post(
+            "/team/member_delete",
+            &json!({"team_id": "t-del", "user_id": "nobody"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_error(&v, "invalid_request_error");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("User not found in team"),
+        "{v}"
+    );
+}

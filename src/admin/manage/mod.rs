@@ -70,7 +70,7 @@ pub async fn serve(
         Route::KeyList => keys::list(g, &q).await,
         Route::KeyBlock(blocked) => keys::block(g, &body, blocked).await,
         Route::KeyRegenerate(key) => keys::regenerate(g, key.as_deref(), &body).await,
-        Route::TeamNew => teams::new(g, &body).await,
+        Route::TeamNew => teams::new(g, &caller, &body).await,
         Route::TeamUpdate => teams::update(g, &body).await,
         Route::TeamDelete => teams::delete(g, &body).await,
         Route::TeamInfo => teams::info(g, access, &q).await,

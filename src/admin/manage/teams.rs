@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use super::keys::key_object;
 use super::nulls::Cleared;
 use super::users::ensure_user;
+use super::Caller;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
 use super::{check_all, forbidden, period, put, reload, remove, reply, start_period, Access};
 use super::{ApiError, Query, Reply};
@@ -137,8 +138,20 @@ async fn add_members(
     Ok(users)
 }
 
-/// `POST /team/new`.
-pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
+/// The member a team's creator becomes: a key with a user (a `proxy_admin` key; only such
+/// keys may create teams) joins its team as `admin`, as LiteLLM's
+/// `_should_auto_add_team_creator` decides. The master key has no user to add.
+fn creator(caller: &Caller<'_>) -> Option<Member> {
+    let Caller::Key(k) = caller else { return None };
+    Some(Member {
+        user_id: Some(k.doc.user_id.clone()?),
+        user_email: None,
+        role: "admin".into(),
+    })
+}
+
+/// `POST /team/new`: the team, its members and (see [`creator`]) its creator.
+pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> Reply {
     let mut f: TeamFields = parse(body)?;
     f.validate()?;
     let id = f.team_id.take().unwrap_or_else(new_uuid);
@@ -148,7 +161,12 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
             format!("Team id = {id} already exists. Please use a different team id."),
         ));
     }
-    let members = f.members_with_roles.take().unwrap_or_default();
+    let mut members = f.members_with_roles.take().unwrap_or_default();
+    if let Some(c) = creator(caller) {
+        if !members.iter().any(|m| m.user_id == c.user_id) {
+            members.push(c);
+        }
+    }
     let now = now_iso();
     let mut t = TeamDoc {
         team_id: id.clone(),
@@ -392,7 +410,8 @@ struct MemberChange {
     max_budget_in_team: Option<f64>,
 }
 
-/// The index of the member a request names, or 404.
+/// The index of the member a request names; a user who is not a member is a 400, as
+/// LiteLLM's `team_member_delete` and `team_member_update` answer.
 fn find_member(t: &TeamDoc, c: &MemberChange) -> Result<usize, ApiError> {
     t.members_with_roles
         .iter()
@@ -406,7 +425,13 @@ fn find_member(t: &TeamDoc, c: &MemberChange) -> Result<usize, ApiError> {
                 .as_deref()
                 .or(c.user_email.as_deref())
                 .unwrap_or("?");
-            not_found(format!("User={who} is not a member of team={}", t.team_id))
+            bad(
+                "user_id",
+                format!(
+                    "User not found in team: User={who} is not a member of team={}",
+                    t.team_id
+                ),
+            )
         })
 }
 
