@@ -217,3 +217,29 @@ async fn deleting_a_team_member_who_is_not_one_is_a_400() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn a_model_the_team_forbids_is_team_model_access_denied() {
+    let (mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let api = Api::new(&gw);
+    api.post_ok("/team/new", &json!({"team_id": "t-a", "models": ["a"]}))
+        .await;
+    let team_key = api.new_key(json!({"team_id": "t-a"})).await;
+    let denied = api.chat(&team_key, "b").await;
+    assert_eq!(denied.status, 401, "{}", denied.body);
+    assert_error(&denied.body, "team_model_access_denied");
+    assert_eq!(
+        denied.body["error"]["message"],
+        "Team not allowed to access model. Team=t-a, Model=b. Allowed team models = ['a']"
+    );
+    assert_eq!(denied.body["error"]["param"], "model");
+
+    // The key's own list is checked first: a key that may not call `b` is refused as a key.
+    let narrow = api
+        .new_key(json!({"team_id": "t-a", "models": ["a"]}))
+        .await;
+    let denied = api.chat(&narrow, "b").await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    assert_error(&denied.body, "key_model_access_denied");
+    assert_eq!(mocks[1].request_count(), 0, "b never called");
+}
