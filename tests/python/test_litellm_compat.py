@@ -11,6 +11,7 @@ Run: pip install -r tests/python/requirements.txt && pytest -q tests/python
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,8 +117,6 @@ def test_named_groups_answer(compat: Compat) -> None:
 
 
 def _uid(prefix: str) -> str:
-    import uuid
-
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
