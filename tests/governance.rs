@@ -16,6 +16,8 @@ mod common;
 mod keys;
 #[path = "governance/limits.rs"]
 mod limits;
+#[path = "governance/manage.rs"]
+mod manage;
 #[path = "governance/persistence.rs"]
 mod persistence;
 

@@ -19,6 +19,8 @@ pub enum ErrorKind {
     BudgetExceeded,
     /// LiteLLM's `key_model_access_denied` (403).
     KeyModelAccessDenied,
+    /// LiteLLM's `team_model_access_denied` (401): the key's team may not call the model.
+    TeamModelAccessDenied,
 }
 
 impl ErrorKind {
@@ -35,6 +37,7 @@ impl ErrorKind {
             ErrorKind::NotImplemented => "not_implemented_error",
             ErrorKind::BudgetExceeded => "budget_exceeded",
             ErrorKind::KeyModelAccessDenied => "key_model_access_denied",
+            ErrorKind::TeamModelAccessDenied => "team_model_access_denied",
         }
     }
 }

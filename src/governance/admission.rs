@@ -18,7 +18,7 @@ use super::counters::{Admit, Admitted, Denial, LimitKind, Scope, ScopeLimits, Se
 use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
 use super::period::{iso, now_secs};
-use super::tables::{CustomerView, KeyView, ScopeSpec, Tables};
+use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
 use super::Governance;
 use crate::api::error::ErrorKind;
 use crate::api::ApiError;
@@ -44,15 +44,30 @@ pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The 403 for a model the key (or its team) may not use.
-pub fn model_denied(key: &KeyView, asked: &str) -> ApiError {
-    let list = key.models.as_ref().or(key.team_models.as_ref());
-    let models = list.map_or_else(String::new, |l| {
+/// The refusal of a model the key may not call (group `group`, asked for as `asked`):
+/// LiteLLM's `key_model_access_denied` when the key's own list forbids it, its
+/// `team_model_access_denied` (401, as `common_checks` in auth_checks.py) when the team's does.
+pub fn model_denied(key: &KeyView, group: &str, asked: &str) -> ApiError {
+    let quoted = |l: &[String]| {
         l.iter()
             .map(|m| format!("'{m}'"))
             .collect::<Vec<_>>()
             .join(", ")
-    });
+    };
+    if key.denied_by(group, asked) == Some(Denier::Team) {
+        let team = key.doc.team_id.as_deref().unwrap_or("");
+        let models = quoted(key.team_models.as_deref().unwrap_or_default());
+        return ApiError::new(
+            401,
+            ErrorKind::TeamModelAccessDenied,
+            format!(
+                "Team not allowed to access model. Team={team}, Model={asked}. Allowed team models = [{models}]"
+            ),
+        )
+        .with_param("model");
+    }
+    let list = key.models.as_ref().or(key.team_models.as_ref());
+    let models = list.map_or_else(String::new, |l| quoted(l));
     ApiError::new(
         403,
         ErrorKind::KeyModelAccessDenied,
@@ -251,7 +266,7 @@ impl Clearance {
     ) -> Result<Clearance, ApiError> {
         if let Some(k) = &ask.key {
             if !k.allows(ask.group, asked) {
-                return Err(model_denied(k, asked));
+                return Err(model_denied(k, ask.group, asked));
             }
         }
         let key = ask.key.clone();
@@ -286,7 +301,7 @@ impl Clearance {
     pub async fn enter_group(&mut self, group: &str) -> Result<(), ApiError> {
         if let Some(k) = &self.key {
             if !k.allows(group, group) {
-                return Err(model_denied(k, group));
+                return Err(model_denied(k, group, group));
             }
         }
         let (Some(gov), Some(key), Some(t)) = (&self.gov, &self.key, &mut self.ticket) else {

@@ -83,9 +83,22 @@ pub struct KeyView {
     pub model_limits: HashMap<String, ScopeSpec>,
 }
 
+/// The model list that refused a model: the key's own, or its team's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denier {
+    Key,
+    Team,
+}
+
 impl KeyView {
     /// Whether this key may call the model group `group` (asked for as `asked`).
     pub fn allows(&self, group: &str, asked: &str) -> bool {
+        self.denied_by(group, asked).is_none()
+    }
+
+    /// Which list forbids `group` (asked for as `asked`): the key's own, checked first as
+    /// LiteLLM does, else its team's; `None` when both allow it.
+    pub fn denied_by(&self, group: &str, asked: &str) -> Option<Denier> {
         let ok = |list: &Option<Vec<String>>| {
             list.as_ref().is_none_or(|l| {
                 l.iter().any(|m| {
@@ -97,7 +110,13 @@ impl KeyView {
                 })
             })
         };
-        ok(&self.models) && ok(&self.team_models)
+        if !ok(&self.models) {
+            Some(Denier::Key)
+        } else if !ok(&self.team_models) {
+            Some(Denier::Team)
+        } else {
+            None
+        }
     }
 
     /// `Key=alias (sk-...abcd)` as LiteLLM names keys in errors.

@@ -11,6 +11,7 @@ Run: pip install -r tests/python/requirements.txt && pytest -q tests/python
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,3 +323,106 @@ def test_routes_lists_the_served_routes(compat: Compat) -> None:
         assert path in by_path, path
     with httpx.Client(base_url=compat.url, timeout=30) as anonymous:
         assert anonymous.get("/routes").status_code == 401
+
+
+# --- management API ---
+
+
+def _uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _ok(r: httpx.Response) -> dict:
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_key_reads_its_own_key_info_without_naming_it(compat: Compat) -> None:
+    with compat.http() as admin:
+        made = _ok(admin.post("/key/generate", json={}))
+        other = _ok(admin.post("/key/generate", json={}))["key"]
+    with compat.http(made["key"]) as me:
+        for params in ({}, {"key": made["key"]}):
+            assert _ok(me.get("/key/info", params=params))["info"]["token"] == made["token"]
+        assert me.get("/key/info", params={"key": other}).status_code == 403
+
+
+def test_a_team_key_reads_its_team_and_a_user_key_its_user(compat: Compat) -> None:
+    team, stranger, user = _uid("team"), _uid("team"), _uid("user")
+    with compat.http() as admin:
+        _ok(admin.post("/team/new", json={"team_id": team}))
+        _ok(admin.post("/team/new", json={"team_id": stranger}))
+        _ok(admin.post("/user/new", json={"user_id": user, "auto_create_key": False}))
+        key = _ok(admin.post("/key/generate", json={"team_id": team, "user_id": user}))["key"]
+        _ok(admin.post("/key/generate", json={"team_id": team}))
+    with compat.http(key) as me:
+        info = _ok(me.get("/team/info", params={"team_id": team}))
+        assert info["team_id"] == team
+        assert len(info["keys"]) == 1, "only its own key of the team"
+        assert me.get("/team/info", params={"team_id": stranger}).status_code == 403
+        assert _ok(me.get("/user/info"))["user_id"] == user
+        assert me.get("/user/info", params={"user_id": "someone-else"}).status_code == 403
+
+
+def test_null_clears_a_key_limit_and_absent_fields_stay(compat: Compat) -> None:
+    with compat.http() as admin:
+        key = _ok(admin.post("/key/generate", json={"max_budget": 5, "tpm_limit": 100}))["key"]
+        v = _ok(admin.post("/key/update", json={"key": key, "max_budget": None}))
+        assert v["max_budget"] is None
+        assert v["tpm_limit"] == 100
+        team = _uid("team")
+        _ok(admin.post("/team/new", json={"team_id": team, "max_budget": 5, "rpm_limit": 10}))
+        v = _ok(admin.post("/team/update", json={"team_id": team, "rpm_limit": None}))
+        assert v["rpm_limit"] is None
+        assert v["max_budget"] == 5
+
+
+def test_user_update_of_an_unknown_user_creates_it(compat: Compat) -> None:
+    user = _uid("user")
+    with compat.http() as admin:
+        v = _ok(admin.post("/user/update", json={"user_id": user, "user_alias": "upserted"}))
+        assert v["user_id"] == user
+        assert _ok(admin.get("/user/info", params={"user_id": user}))["user_info"]["user_alias"] == "upserted"
+
+
+def test_user_new_with_a_team_joins_it_and_its_key_is_the_teams(compat: Compat) -> None:
+    team, user = _uid("team"), _uid("user")
+    with compat.http() as admin:
+        _ok(admin.post("/team/new", json={"team_id": team}))
+        key = _ok(admin.post("/user/new", json={"user_id": user, "team_id": team}))["key"]
+        assert _ok(admin.get("/key/info", params={"key": key}))["info"]["team_id"] == team
+        members = _ok(admin.get("/team/info", params={"team_id": team}))["team_info"]["members_with_roles"]
+        assert [m["user_id"] for m in members] == [user]
+
+
+def test_a_team_made_by_an_admin_key_has_its_creator_as_admin(compat: Compat) -> None:
+    user = _uid("admin")
+    with compat.http() as admin:
+        _ok(admin.post("/user/new", json={"user_id": user, "user_role": "proxy_admin", "auto_create_key": False}))
+        key = _ok(admin.post("/key/generate", json={"user_id": user}))["key"]
+    with compat.http(key) as creator:
+        team = _ok(creator.post("/team/new", json={"team_alias": _uid("made")}))
+    assert [(m["user_id"], m["role"]) for m in team["members_with_roles"]] == [(user, "admin")]
+
+
+def test_member_delete_of_a_non_member_is_a_400(compat: Compat) -> None:
+    team = _uid("team")
+    with compat.http() as admin:
+        _ok(admin.post("/team/new", json={"team_id": team}))
+        r = admin.post("/team/member_delete", json={"team_id": team, "user_id": "not-a-member"})
+    assert r.status_code == 400, r.text
+    assert "User not found in team" in r.json()["error"]["message"]
+
+
+def test_a_model_the_team_forbids_is_team_model_access_denied(compat: Compat) -> None:
+    team = _uid("team")
+    with compat.http() as admin:
+        _ok(admin.post("/team/new", json={"team_id": team, "models": ["gpt-3.5-turbo"]}))
+        key = _ok(admin.post("/key/generate", json={"team_id": team}))["key"]
+    with pytest.raises(openai.AuthenticationError) as e:
+        compat.client(key).chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
+    body = e.value.response.json()["error"]
+    assert body["type"] == "team_model_access_denied"
+    assert body["message"] == (
+        f"Team not allowed to access model. Team={team}, Model=gpt-4. Allowed team models = ['gpt-3.5-turbo']"
+    )

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::key_bounds::{enforce_bounds, fill_defaults};
 use super::key_fields::{check_custom_key, check_self_service, covers, restrict_own, KeyFields};
+use super::nulls::Cleared;
 use super::{bad, forbidden, get, load, not_found, now_iso, object, of_kind, parse, put};
 use super::{live_spend, reload, remove, reply, reset_iso, start_period, Access, Query};
 use super::{ApiError, Reply};
@@ -197,10 +198,13 @@ async fn existing(gov: &Governance, key: Option<&str>) -> Result<(Entity, KeyDoc
         .ok_or_else(|| not_found(format!("Key not found: {}", key_name(key))))
 }
 
-/// `POST /key/update`.
+/// `POST /key/update`: the fields given change, a nullable limit set to `null` is cleared
+/// (see [`Cleared`]), the rest stay.
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: KeyFields = parse(body)?;
+    let cleared = Cleared::of(body, "key_alias")?;
     let asked = f.clone();
+    cleared.check_bounds(&gov.settings().minting.bounds)?;
     enforce_bounds(&gov.settings().minting.bounds, &mut f, &asked, false)?;
     f.validate()?;
     let (e, mut doc) = existing(gov, f.key.as_deref()).await?;
@@ -212,6 +216,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     check_alias(&load(gov).await?, f.key_alias.as_deref(), &e.id)?;
     let new_period = f.budget_duration.clone();
     f.apply(&mut doc, now_secs())?;
+    cleared.apply_key(&mut doc);
     doc.updated_at = Some(now_iso());
     put(gov, Kind::Key, &e.id, &doc).await?;
     if new_period.is_some() {

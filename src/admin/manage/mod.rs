@@ -7,6 +7,7 @@ mod key_bounds;
 mod key_fields;
 mod keys;
 mod models;
+mod nulls;
 mod route;
 mod spend;
 mod teams;
@@ -69,10 +70,10 @@ pub async fn serve(
         Route::KeyList => keys::list(g, &q).await,
         Route::KeyBlock(blocked) => keys::block(g, &body, blocked).await,
         Route::KeyRegenerate(key) => keys::regenerate(g, key.as_deref(), &body).await,
-        Route::TeamNew => teams::new(g, &body).await,
+        Route::TeamNew => teams::new(g, &caller, &body).await,
         Route::TeamUpdate => teams::update(g, &body).await,
         Route::TeamDelete => teams::delete(g, &body).await,
-        Route::TeamInfo => teams::info(g, &q).await,
+        Route::TeamInfo => teams::info(g, access, &q).await,
         Route::TeamList => teams::list(g).await,
         Route::TeamMemberAdd => teams::member_add(g, &body).await,
         Route::TeamMemberUpdate => teams::member_update(g, &body).await,
@@ -117,15 +118,16 @@ fn authorize<'a>(caller: &Caller<'a>, route: &Route) -> Result<Access<'a>, ApiEr
             route.name()
         ))
     };
-    if matches!(route, Route::ModelInfo | Route::ModelGroupInfo) {
-        // Any key sees the models it may call, and no others.
-        return Ok(Access::Own(key));
-    }
     match role {
         "proxy_admin" => return Ok(Access::Admin),
         "proxy_admin_viewer" if route.read_only() => return Ok(Access::Admin),
         "proxy_admin_viewer" => return Err(denied()),
         _ => {}
+    }
+    if route.about_itself() {
+        // Any key reads itself, its team, its user and the models it may call: the handler
+        // answers only what concerns the key (LiteLLM's `info_routes`).
+        return Ok(Access::Own(key));
     }
     if !route.self_service() {
         return Err(denied());

@@ -220,6 +220,19 @@ impl Route {
         )
     }
 
+    /// Routes every key may call, each answering only about the key itself: its own key,
+    /// team and user, and the models it may call.
+    pub fn about_itself(&self) -> bool {
+        matches!(
+            self,
+            Route::KeyInfo
+                | Route::TeamInfo
+                | Route::UserInfo
+                | Route::ModelInfo
+                | Route::ModelGroupInfo
+        )
+    }
+
     /// Routes a non-admin key may call on its own user and keys.
     pub fn self_service(&self) -> bool {
         matches!(self, Route::KeyGenerate | Route::KeyInfo | Route::UserInfo)

@@ -4,11 +4,15 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::keys::key_object;
+use super::nulls::Cleared;
 use super::users::ensure_user;
+use super::Caller;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
-use super::{check_all, period, put, reload, remove, reply, start_period, ApiError, Query, Reply};
+use super::{check_all, forbidden, period, put, reload, remove, reply, start_period, Access};
+use super::{ApiError, Query, Reply};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
+use crate::governance::tables::{hex, KeyView};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
 
@@ -134,8 +138,20 @@ async fn add_members(
     Ok(users)
 }
 
-/// `POST /team/new`.
-pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
+/// The member a team's creator becomes: a key with a user (a `proxy_admin` key; only such
+/// keys may create teams) joins its team as `admin`, as LiteLLM's
+/// `_should_auto_add_team_creator` decides. The master key has no user to add.
+fn creator(caller: &Caller<'_>) -> Option<Member> {
+    let Caller::Key(k) = caller else { return None };
+    Some(Member {
+        user_id: Some(k.doc.user_id.clone()?),
+        user_email: None,
+        role: "admin".into(),
+    })
+}
+
+/// `POST /team/new`: the team, its members and (see [`creator`]) its creator.
+pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> Reply {
     let mut f: TeamFields = parse(body)?;
     f.validate()?;
     let id = f.team_id.take().unwrap_or_else(new_uuid);
@@ -145,7 +161,12 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
             format!("Team id = {id} already exists. Please use a different team id."),
         ));
     }
-    let members = f.members_with_roles.take().unwrap_or_default();
+    let mut members = f.members_with_roles.take().unwrap_or_default();
+    if let Some(c) = creator(caller) {
+        if !members.iter().any(|m| m.user_id == c.user_id) {
+            members.push(c);
+        }
+    }
     let now = now_iso();
     let mut t = TeamDoc {
         team_id: id.clone(),
@@ -164,14 +185,16 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     reply(&team_object(gov, &e, &t).await?)
 }
 
-/// `POST /team/update`: the team, also under `data` as LiteLLM answers.
+/// `POST /team/update`: as `/key/update` (`null` clears a nullable limit); the team, also under `data` as LiteLLM answers.
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: TeamFields = parse(body)?;
+    let cleared = Cleared::of(body, "team_alias")?;
     f.validate()?;
     let (e, mut t) = existing(gov, f.team_id.as_deref()).await?;
     let members = f.members_with_roles.take();
     let new_period = f.budget_duration.clone();
     f.apply(&mut t);
+    cleared.apply_team(&mut t);
     if let Some(members) = members {
         t.members_with_roles.clear();
         add_members(gov, &mut t, members).await?;
@@ -229,19 +252,53 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     reply(&json!({ "deleted_teams": d.team_ids }))
 }
 
-/// `GET /team/info?team_id=`.
-pub(crate) async fn info(gov: &Governance, q: &Query) -> Reply {
-    let (e, t) = existing(gov, q.get("team_id")).await?;
+/// Whether a non-admin key may read team `t`: its own team, or one its user is a member of
+/// (LiteLLM's `validate_membership`).
+fn may_read(own: &KeyView, t: &TeamDoc) -> bool {
+    own.doc.team_id.as_deref() == Some(t.team_id.as_str())
+        || own.doc.user_id.as_ref().is_some_and(|u| {
+            t.members_with_roles
+                .iter()
+                .any(|m| m.user_id.as_ref() == Some(u))
+        })
+}
+
+/// `GET /team/info?team_id=` (a key's own team when it names none). A non-admin key reads
+/// only its own teams, and sees only its own user's keys and membership in them.
+pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Reply {
+    let asked = match (q.get("team_id"), access) {
+        (Some(id), _) => Some(id.to_string()),
+        (None, Access::Own(own)) => own.doc.team_id.clone(),
+        (None, Access::Admin) => None,
+    };
+    let found = existing(gov, asked.as_deref()).await;
+    let (e, t) = match (found, access) {
+        // A non-admin key learns nothing about teams it may not read, not even that they exist.
+        (Ok((_, t)), Access::Own(own)) if !may_read(own, &t) => {
+            return Err(forbidden(not_yours(own)));
+        }
+        (Err(_), Access::Own(own)) if asked.is_some() => return Err(forbidden(not_yours(own))),
+        (found, _) => found?,
+    };
+    let sees = |user: Option<&str>, token: Option<&str>| match access {
+        Access::Admin => true,
+        Access::Own(own) => {
+            (user.is_some() && user == own.doc.user_id.as_deref())
+                || token == Some(hex(&own.hash).as_str())
+        }
+    };
     let all = load(gov).await?;
     let mut keys = Vec::new();
     for (ke, k) in of_kind::<KeyDoc>(&all, Kind::Key) {
-        if k.team_id.as_deref() == Some(&t.team_id) {
+        if k.team_id.as_deref() == Some(&t.team_id)
+            && sees(k.user_id.as_deref(), Some(k.token.as_str()))
+        {
             keys.push(key_object(gov, ke, &k).await?);
         }
     }
     let mut memberships = Vec::new();
     for (me, m) in of_kind::<MemberDoc>(&all, Kind::TeamMember) {
-        if m.team_id == t.team_id {
+        if m.team_id == t.team_id && sees(Some(m.user_id.as_str()), None) {
             let mut o = object(&m)?;
             let spend = live_spend(gov, me, m.budget_duration.as_deref()).await;
             o.insert("spend".into(), json!(spend));
@@ -254,6 +311,13 @@ pub(crate) async fn info(gov: &Governance, q: &Query) -> Reply {
         "keys": keys,
         "team_memberships": memberships,
     }))
+}
+
+fn not_yours(own: &KeyView) -> String {
+    format!(
+        "{} may only read its own team, or a team its user is a member of",
+        own.label()
+    )
 }
 
 /// `GET /team/list`.
@@ -346,7 +410,8 @@ struct MemberChange {
     max_budget_in_team: Option<f64>,
 }
 
-/// The index of the member a request names, or 404.
+/// The index of the member a request names; a user who is not a member is a 400, as
+/// LiteLLM's `team_member_delete` and `team_member_update` answer.
 fn find_member(t: &TeamDoc, c: &MemberChange) -> Result<usize, ApiError> {
     t.members_with_roles
         .iter()
@@ -360,7 +425,13 @@ fn find_member(t: &TeamDoc, c: &MemberChange) -> Result<usize, ApiError> {
                 .as_deref()
                 .or(c.user_email.as_deref())
                 .unwrap_or("?");
-            not_found(format!("User={who} is not a member of team={}", t.team_id))
+            bad(
+                "user_id",
+                format!(
+                    "User not found in team: User={who} is not a member of team={}",
+                    t.team_id
+                ),
+            )
         })
 }
 

@@ -122,7 +122,11 @@ fn only_admins_reach_admin_routes() {
         Err(403),
         "allowed_routes never grants admin routes"
     );
-    assert_eq!(k(&none, Route::KeyInfo), Err(403));
+    for own in [Route::KeyInfo, Route::TeamInfo, Route::UserInfo] {
+        assert_eq!(k(&none, own), Ok(false), "any key reads itself, filtered");
+    }
+    assert_eq!(k(&none, Route::KeyList), Err(403));
+    assert_eq!(k(&none, Route::TeamList), Err(403));
     assert!(matches!(
         authorize(&Caller::Master, &Route::UserDelete),
         Ok(Access::Admin)

@@ -26,6 +26,8 @@ struct UserFields {
     user_alias: Option<String>,
     user_role: Option<String>,
     teams: Option<Vec<String>>,
+    /// `/user/new`: join this team, and make the user's key a key of it.
+    team_id: Option<String>,
     models: Option<Vec<String>>,
     max_budget: Option<f64>,
     soft_budget: Option<f64>,
@@ -178,7 +180,8 @@ async fn join_teams(gov: &Governance, user: &UserDoc, teams: &[String]) -> Resul
     Ok(())
 }
 
-/// `POST /user/new`: the user, and a key for it (`key`).
+/// `POST /user/new`: the user, and a key for it (`key`); with `team_id`, the user joins the
+/// team and the key is the team's, as LiteLLM's `new_user` does.
 pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: UserFields = parse(body)?;
     f.fill_defaults(&gov.settings().minting.users);
@@ -187,7 +190,13 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     if get::<UserDoc>(gov, Kind::User, &id).await?.is_some() {
         return Err(bad("user_id", format!("User id = {id} already exists.")));
     }
-    let teams = f.teams.take().unwrap_or_default();
+    let mut teams = f.teams.take().unwrap_or_default();
+    let team_id = f.team_id.take();
+    if let Some(t) = &team_id {
+        if !teams.contains(t) {
+            teams.push(t.clone());
+        }
+    }
     let auto_key = f.auto_create_key.take().unwrap_or(true);
     let now = now_iso();
     let mut u = UserDoc {
@@ -208,6 +217,7 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
         true => {
             let f = KeyFields {
                 user_id: Some(id.clone()),
+                team_id,
                 models: Some(u.models.clone()),
                 ..KeyFields::default()
             };
@@ -224,11 +234,26 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     reply(&o)
 }
 
-/// `POST /user/update`: the user, also under `data` as LiteLLM answers.
+/// `POST /user/update`: the user, also under `data` as LiteLLM answers. An unknown `user_id`
+/// is created (LiteLLM upserts the row), with no role unless the request gives one.
 pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let mut f: UserFields = parse(body)?;
     f.validate()?;
-    let (e, mut u) = existing(gov, f.user_id.as_deref()).await?;
+    let id = f
+        .user_id
+        .clone()
+        .ok_or_else(|| bad("user_id", "user_id is required"))?;
+    if get::<UserDoc>(gov, Kind::User, &id).await?.is_none() {
+        let now = now_iso();
+        let fresh = UserDoc {
+            user_id: id.clone(),
+            created_at: Some(now.clone()),
+            updated_at: Some(now),
+            ..UserDoc::default()
+        };
+        super::insert(gov, Kind::User, &id, &fresh).await?;
+    }
+    let (e, mut u) = existing(gov, Some(&id)).await?;
     if let Some(teams) = f.teams.take() {
         join_teams(gov, &u, &teams).await?;
         for t in teams {
