@@ -262,6 +262,7 @@ pub(super) fn deployment(
             ..cooldown.clone()
         },
         timeout,
+        timeout_header: crate::router::deployment::python_float(timeout.as_secs_f64()),
         stream_timeout,
         num_retries: p.num_retries,
         defaults,

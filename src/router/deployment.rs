@@ -108,6 +108,8 @@ pub struct Deployment {
     /// `litellm_params.use_in_pass_through`: its credentials serve the pass-through route.
     pub use_in_pass_through: bool,
     pub timeout: Duration,
+    /// `timeout` as `x-litellm-timeout` shows it (Python's float form), built once.
+    pub timeout_header: http::HeaderValue,
     pub stream_timeout: Option<Duration>,
     pub num_retries: Option<u32>,
     /// Default request params from `litellm_params` (sent when the client omits them).
@@ -136,6 +138,12 @@ impl Deployment {
         let (requests, tokens) = self.stats.usage.get(minute);
         self.rpm.is_some_and(|r| requests >= r) || self.tpm.is_some_and(|t| tokens >= t)
     }
+}
+
+/// Seconds as Python prints a float (`1.0`, `0.05`): LiteLLM's `x-litellm-timeout`.
+pub fn python_float(secs: f64) -> http::HeaderValue {
+    http::HeaderValue::try_from(format!("{secs:?}"))
+        .unwrap_or(http::HeaderValue::from_static("0.0"))
 }
 
 /// How a deployment answers.

@@ -18,7 +18,7 @@ pub struct ResponseMeta {
     /// The retries the group allowed, once one was made (`x-litellm-max-retries`).
     pub max_retries: Option<u32>,
     /// Seconds the last attempt was given (`x-litellm-timeout`).
-    pub timeout: Option<f64>,
+    pub timeout: Option<HeaderValue>,
     pub status: u16,
     /// Upstream `x-ratelimit-*` headers of the committed attempt.
     pub passthrough: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -58,8 +58,8 @@ impl ResponseMeta {
         if let Some(max) = self.max_retries {
             h.insert(names::MAX_RETRIES, max.into());
         }
-        if let Some(t) = self.timeout {
-            put(h, names::TIMEOUT, python_float(t));
+        if let Some(t) = &self.timeout {
+            h.insert(names::TIMEOUT, t.clone());
         }
         if let Some(max) = self.max_fallbacks {
             h.insert(names::ATTEMPTED_FALLBACKS, self.attempted_fallbacks.into());
@@ -92,11 +92,6 @@ impl ResponseMeta {
             }
         }
     }
-}
-
-/// Seconds as LiteLLM's Python prints a float: `1.0`, `0.001`, `600.0`.
-fn python_float(secs: f64) -> String {
-    format!("{secs:?}")
 }
 
 /// The names of the headers Switchyard adds, parsed once.

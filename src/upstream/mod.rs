@@ -374,7 +374,11 @@ impl Exchange<'_> {
             self.meta.attempted_retries = attempt;
             self.meta.max_retries = (attempt > 0).then_some(retries);
             let limit = attempt::limit(self.call, dep);
-            self.meta.timeout = Some(limit.as_secs_f64());
+            self.meta.timeout = Some(match self.call.timeout {
+                // The deployment's own, formatted once at load.
+                None => dep.timeout_header.clone(),
+                Some(_) => crate::router::deployment::python_float(limit.as_secs_f64()),
+            });
             let started = Instant::now();
             let call = self.call;
             // LiteLLM answers these locally whatever the deployment is.
