@@ -67,7 +67,7 @@ fn unix_ms(at: SystemTime) -> i64 {
 }
 
 /// Settle and log one request. Without a ticket (governance off for it) nothing happens.
-pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: &SpendCtx<'_>) {
+pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     let Some(ticket) = ticket else { return };
     let usage = billed_usage(&ticket, c.record);
     // A wildcard deployment is priced by the model asked for (a table lookup); any other

@@ -139,7 +139,10 @@ impl Gateway {
                 d.metrics.output_tokens.inc_by(u.completion_tokens);
                 d.metrics.total_tokens.inc_by(u.total_tokens);
             }
-            self.settle(ctx, endpoint, &ctx.asked_model.clone()).await;
+            let model = ctx.asked_model.clone();
+            if let Some(settled) = self.settle(ctx, endpoint, &model) {
+                settled.await;
+            }
             return;
         }
         if !endpoint.is_model_call() {
@@ -161,7 +164,9 @@ impl Gateway {
             }
             _ => count_request(name, endpoint.as_str(), ctx.status),
         }
-        self.settle(ctx, endpoint, name).await;
+        if let Some(settled) = self.settle(ctx, endpoint, name) {
+            settled.await;
+        }
         if let Some(g) = group {
             g.metrics
                 .total_latency
@@ -181,25 +186,29 @@ impl Gateway {
 
 impl Gateway {
     /// Settle the request's reservation and queue its spend row.
-    async fn settle(&self, ctx: &mut Ctx, endpoint: Endpoint, group: &str) {
-        let Some(gov) = &self.gov else { return };
+    /// (A plain function returning `finish`'s future, so that future is not moved into
+    /// another one.)
+    fn settle<'a>(
+        &'a self,
+        ctx: &'a mut Ctx,
+        endpoint: Endpoint,
+        group: &'a str,
+    ) -> Option<impl std::future::Future<Output = ()> + 'a> {
+        let gov = self.gov.as_deref()?;
         let ticket = ctx.clearance.as_mut().and_then(Clearance::take_ticket);
-        crate::governance::spend::finish(
-            gov,
-            ticket,
-            &SpendCtx {
-                call_id: &ctx.call_id,
-                asked_model: &ctx.asked_model,
-                group,
-                endpoint,
-                status: ctx.status,
-                started: ctx.started,
-                record: &ctx.record,
-                master_key: ctx.rt.master_key.as_ref(),
-                route: &ctx.route,
-            },
-        )
-        .await;
+        let ctx: &'a Ctx = ctx;
+        let c = SpendCtx {
+            call_id: &ctx.call_id,
+            asked_model: &ctx.asked_model,
+            group,
+            endpoint,
+            status: ctx.status,
+            started: ctx.started,
+            record: &ctx.record,
+            master_key: ctx.rt.master_key.as_ref(),
+            route: &ctx.route,
+        };
+        Some(crate::governance::spend::finish(gov, ticket, c))
     }
 }
 
