@@ -79,6 +79,25 @@ class Compat:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
+def _start_gateway(tmp: str, config_text: str, procs: list[Proc]) -> Compat:
+    """Write the config into `tmp` and start switchyard on it (its store lands in `tmp`)."""
+    config = Path(tmp) / "config.yaml"
+    config.write_text(config_text)
+    gw = _spawn(
+        "switchyard",
+        [str(SWITCHYARD_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", "0",
+         "--num-workers", "2"],
+        watch="stderr",
+        cwd=tmp,
+    )
+    procs.append(gw)
+    port = gw.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1)
+    gw.wait_for(r"ready: SIGHUP")
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, gw)
+    return Compat(url=url, gateway=gw)
+
+
 @pytest.fixture(scope="module")
 def compat() -> Iterator[Compat]:
     procs: list[Proc] = []
@@ -86,21 +105,7 @@ def compat() -> Iterator[Compat]:
         try:
             mock, base = _start_mock("compat")
             procs.append(mock)
-            config = Path(tmp) / "config.yaml"
-            config.write_text(_config(base))
-            gw = _spawn(
-                "switchyard",
-                [str(SWITCHYARD_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", "0",
-                 "--num-workers", "2"],
-                watch="stderr",
-                cwd=tmp,
-            )
-            procs.append(gw)
-            port = gw.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1)
-            gw.wait_for(r"ready: SIGHUP")
-            url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, gw)
-            yield Compat(url=url, gateway=gw)
+            yield _start_gateway(tmp, _config(base), procs)
         finally:
             for proc in reversed(procs):
                 proc.stop()
@@ -125,8 +130,7 @@ def test_provider_wildcard_wins_over_the_catch_all() -> None:
         try:
             mock, base = _start_mock("wildcards")
             procs.append(mock)
-            config = Path(tmp) / "config.yaml"
-            config.write_text(
+            config_text = (
                 "model_list:\n"
                 + "".join(
                     f'  - model_name: "{name}"\n    litellm_params:\n      model: "{model}"\n'
@@ -135,17 +139,8 @@ def test_provider_wildcard_wins_over_the_catch_all() -> None:
                 )
                 + f"general_settings:\n  master_key: {MASTER}\n"
             )
-            gw = _spawn(
-                "switchyard",
-                [str(SWITCHYARD_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", "0"],
-                watch="stderr",
-                cwd=tmp,
-            )
-            procs.append(gw)
-            port = gw.wait_for(r"listening on http://127\.0\.0\.1:(\d+)").group(1)
-            url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, gw)
-            client = Compat(url=url, gateway=gw).client()
+            compat = _start_gateway(tmp, config_text, procs)
+            client = compat.client()
             raw = client.chat.completions.with_raw_response.create(model="groq/llama-3.1-8b-instant", messages=HI)
             assert raw.headers["x-litellm-model-group"] == "groq/*"
             assert raw.parse().choices[0].message.content
