@@ -19,11 +19,12 @@ use pingora_proxy::Session;
 use crate::api::error::{ApiError, ErrorKind};
 use crate::config::Runtime;
 use crate::governance::admission::Clearance;
-use crate::governance::cost::Price;
+use crate::governance::cost::{Price, UsdPrices};
+use crate::governance::tables::KeyView;
 use crate::providers::chat::{Event, StreamDecoder};
 use crate::providers::sse::Usage;
 use crate::providers::{provider, ProviderKind};
-use crate::router::{Backend, Deployment, HttpTarget};
+use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
 use crate::upstream::Record;
 
 /// The route prefixes and the provider each one forwards to.
@@ -76,58 +77,111 @@ fn forwarded(name: &str, openai_org: bool) -> bool {
         || (openai_org && FORWARD_OPENAI_ORG.contains(&name))
 }
 
+/// Every HTTP deployment of `kind`, in config order, with its group.
+fn of_kind(
+    rt: &Runtime,
+    kind: ProviderKind,
+) -> impl Iterator<Item = (&Arc<ModelGroup>, &Arc<Deployment>, &HttpTarget)> {
+    rt.model_names
+        .iter()
+        .filter_map(|name| rt.group(name))
+        .flat_map(|g| g.deployments.iter().map(move |d| (g, d)))
+        .filter_map(move |(g, d)| match &d.backend {
+            Backend::Http(t) if t.kind == kind => Some((g, d, &**t)),
+            _ => None,
+        })
+}
+
+/// The deployments of `kind` that serve `model` itself.
+fn serving<'a>(
+    rt: &'a Runtime,
+    kind: ProviderKind,
+    model: &'a str,
+) -> impl Iterator<Item = (&'a Arc<ModelGroup>, &'a Arc<Deployment>, &'a HttpTarget)> {
+    of_kind(rt, kind).filter(move |(_, d, _)| *d.upstream_model == *model)
+}
+
 /// The deployment whose base URL and credentials serve a pass-through call of `kind`: one
 /// marked `use_in_pass_through`, else one serving the model asked for, else the first.
 fn target_for<'a>(
     rt: &'a Runtime,
     kind: ProviderKind,
-    model: Option<&str>,
+    model: Option<&'a str>,
 ) -> Option<(&'a Arc<Deployment>, &'a HttpTarget)> {
-    let of_kind = || {
-        rt.model_names
-            .iter()
-            .filter_map(|name| rt.group(name))
-            .flat_map(|g| g.deployments.iter())
-            .filter_map(move |d| match &d.backend {
-                Backend::Http(t) if t.kind == kind => Some((d, &**t)),
-                _ => None,
-            })
-    };
-    of_kind()
-        .find(|(d, _)| d.use_in_pass_through)
-        .or_else(|| model.and_then(|m| of_kind().find(|(d, _)| &*d.upstream_model == m)))
-        .or_else(|| of_kind().next())
+    of_kind(rt, kind)
+        .find(|(_, d, _)| d.use_in_pass_through)
+        .or_else(|| model.and_then(|m| serving(rt, kind, m).next()))
+        .or_else(|| of_kind(rt, kind).next())
+        .map(|(_, d, t)| (d, t))
 }
 
-/// The model a pass-through request names: in the path for Gemini, Vertex, Bedrock and
-/// Azure (`models/{m}:generateContent`, `model/{m}/invoke`, `deployments/{m}/...`), else the
-/// body's `model`.
-pub fn model_of(kind: ProviderKind, path: &str, body: &[u8]) -> Option<String> {
-    let in_path = matches!(
-        kind,
-        ProviderKind::Gemini | ProviderKind::VertexAi | ProviderKind::Bedrock | ProviderKind::Azure
-    );
-    if in_path {
-        let mut segments = path.split('/');
-        while let Some(s) = segments.next() {
-            if matches!(s, "models" | "model" | "deployments") {
-                if let Some(m) = segments.next() {
-                    let m = m.split_once(':').map_or(m, |(m, _)| m);
-                    if !m.is_empty() {
-                        return Some(m.to_string());
-                    }
-                }
+/// The model group a pass-through call of `model` is admitted and logged as: the model
+/// itself when the key may name it, else a group the key may use that serves it (a key for
+/// `claude` may call `/anthropic/*` with that group's `claude-sonnet-4-5`). Without such a
+/// group it stays the model, and admission refuses it.
+pub fn group_for(rt: &Runtime, kind: ProviderKind, model: &str, key: Option<&KeyView>) -> String {
+    match key {
+        Some(k) if !k.allows(model, model) => serving(rt, kind, model)
+            .find(|(g, _, _)| k.allows(&g.name, &g.name))
+            .map_or_else(|| model.to_string(), |(g, _, _)| g.name.to_string()),
+        _ => model.to_string(),
+    }
+}
+
+/// What a pass-through body says about itself, read in one parse.
+#[derive(Default)]
+pub struct Named {
+    /// The model it names: in the path for Gemini, Vertex, Bedrock and Azure
+    /// (`models/{m}:generateContent`, `model/{m}/invoke`, `deployments/{m}/...`), else the
+    /// body's `model`.
+    pub model: Option<String>,
+    /// `max_tokens` (OpenAI, Anthropic; or `max_completion_tokens` / `max_output_tokens`),
+    /// for the reservation.
+    pub max_tokens: Option<u64>,
+}
+
+impl Named {
+    pub fn read(kind: ProviderKind, path: &str, body: &[u8]) -> Named {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default)]
+            model: Option<String>,
+            #[serde(default, alias = "max_completion_tokens", alias = "max_output_tokens")]
+            max_tokens: Option<u64>,
+        }
+        let parsed = serde_json::from_slice::<Body>(body).ok();
+        let in_path = matches!(
+            kind,
+            ProviderKind::Gemini
+                | ProviderKind::VertexAi
+                | ProviderKind::Bedrock
+                | ProviderKind::Azure
+        );
+        let model = in_path
+            .then(|| model_in_path(path))
+            .flatten()
+            .or_else(|| parsed.as_ref().and_then(|b| b.model.clone()))
+            .filter(|m| !m.is_empty());
+        Named {
+            model,
+            max_tokens: parsed.and_then(|b| b.max_tokens),
+        }
+    }
+}
+
+/// The segment after `models/`, `model/` or `deployments/`, without a `:action` suffix.
+fn model_in_path(path: &str) -> Option<String> {
+    let mut segments = path.split('/');
+    while let Some(s) = segments.next() {
+        if matches!(s, "models" | "model" | "deployments") {
+            let m = segments.next()?;
+            let m = m.split_once(':').map_or(m, |(m, _)| m);
+            if !m.is_empty() {
+                return Some(m.to_string());
             }
         }
     }
-    #[derive(serde::Deserialize)]
-    struct Named {
-        model: String,
-    }
-    serde_json::from_slice::<Named>(body)
-        .ok()
-        .map(|n| n.model)
-        .filter(|m| !m.is_empty())
+    None
 }
 
 /// The price of a pass-through call: the configured deployment serving that model, else
@@ -136,38 +190,13 @@ pub fn price_of(rt: &Runtime, kind: ProviderKind, model: Option<&str>) -> Price 
     let Some(model) = model else {
         return Price::default();
     };
-    let configured = rt
-        .model_names
-        .iter()
-        .filter_map(|name| rt.group(name))
-        .flat_map(|g| g.deployments.iter())
-        .find(|d| {
-            &*d.upstream_model == model && matches!(&d.backend, Backend::Http(t) if t.kind == kind)
-        });
-    if let Some(d) = configured {
+    if let Some((_, d, _)) = serving(rt, kind, model).next() {
         return d.price;
     }
     let bare = model.rsplit_once('/').map_or(model, |(_, m)| m);
-    match crate::pricing::lookup(kind.as_str(), bare, Some(model)) {
-        Some(p) => Price::from_usd(
-            p.input_cost_per_token,
-            p.output_cost_per_token,
-            p.cache_read_input_token_cost,
-            p.cache_creation_input_token_cost,
-            p.max_output_tokens,
-        ),
-        None => Price::default(),
-    }
-}
-
-/// The `max_tokens` a pass-through body asks for (OpenAI, Anthropic), for the reservation.
-pub fn max_tokens_of(body: &[u8]) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct Max {
-        #[serde(alias = "max_completion_tokens", alias = "max_output_tokens")]
-        max_tokens: Option<u64>,
-    }
-    serde_json::from_slice::<Max>(body).ok()?.max_tokens
+    crate::pricing::lookup(kind.as_str(), bare, Some(model)).map_or_else(Price::default, |t| {
+        Price::from_prices(UsdPrices::of_table(t), t.max_output_tokens)
+    })
 }
 
 /// Refuse a forwarded path that could leave the provider's API: dot segments, encoded

@@ -76,24 +76,6 @@ pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 4096;
 pub const DEFAULT_SECONDS_ESTIMATE: f64 = 60.0;
 
 impl Price {
-    /// Build from USD-per-token figures as the config and the table give them.
-    pub fn from_usd(
-        input: Option<f64>,
-        output: Option<f64>,
-        cache_read: Option<f64>,
-        cache_write: Option<f64>,
-        max_output: Option<u64>,
-    ) -> Price {
-        let p = UsdPrices {
-            input_per_token: input,
-            output_per_token: output,
-            cache_read_per_token: cache_read,
-            cache_write_per_token: cache_write,
-            ..UsdPrices::default()
-        };
-        Price::from_prices(p, max_output)
-    }
-
     /// Build from USD figures (per token and per second); negative, NaN and infinite
     /// figures count as unset.
     pub fn from_prices(p: UsdPrices, max_output: Option<u64>) -> Price {

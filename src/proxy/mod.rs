@@ -2,6 +2,7 @@
 
 mod body;
 mod guard;
+mod pass;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -462,97 +463,6 @@ impl Gateway {
 }
 
 impl Gateway {
-    /// A pass-through call, governed as a model call: the model it names must be allowed for
-    /// the key, admission reserves for it, and `logging` settles and writes its spend row.
-    async fn pass_through(
-        &self,
-        session: &mut Session,
-        ctx: &mut Ctx,
-        rt: &Runtime,
-        principal: &Principal,
-        kind: crate::providers::ProviderKind,
-    ) -> std::result::Result<u16, ApiError> {
-        use crate::passthrough;
-        let path = session.req_header().uri.path();
-        passthrough::check_path(path)?;
-        let body = body::read(session, rt.settings.max_body_bytes).await?;
-        let path = session.req_header().uri.path();
-        let model = passthrough::model_of(kind, path, &body);
-        let key = principal.key();
-        let listed = key
-            .as_ref()
-            .is_some_and(|k| k.models.is_some() || k.team_models.is_some());
-        let model = match (model, listed) {
-            (Some(m), _) => m,
-            (None, false) => String::new(),
-            (None, true) => {
-                return Err(ApiError::new(
-                    403,
-                    ErrorKind::KeyModelAccessDenied,
-                    format!(
-                        "This key may only call listed models, and {path} names no model (body `model`, or a model in the path)."
-                    ),
-                ))
-            }
-        };
-        // A key may name the provider's model itself, or a group it may use that serves it.
-        let group = match &key {
-            Some(k) if !k.allows(&model, &model) => rt
-                .model_names
-                .iter()
-                .filter_map(|n| rt.group(n))
-                .find(|g| {
-                    k.allows(&g.name, &g.name)
-                        && g.deployments.iter().any(|d| {
-                            *d.upstream_model == *model
-                                && matches!(&d.backend, crate::router::Backend::Http(t) if t.kind == kind)
-                        })
-                })
-                .map_or_else(|| model.clone(), |g| g.name.to_string()),
-            _ => model.clone(),
-        };
-        let named = (!model.is_empty()).then_some(model.as_str());
-        let price = passthrough::price_of(rt, kind, named);
-        let prompt_tokens = body.len() as u64 / 4 + 1;
-        ctx.call_id = new_uuid();
-        ctx.asked_model = model.clone();
-        ctx.route = path.to_string();
-        ctx.record.price = Some(price);
-        let end_user = ["x-litellm-customer-id", "x-litellm-end-user-id"]
-            .iter()
-            .find_map(|h| session.req_header().headers.get(*h)?.to_str().ok())
-            .map(str::to_string);
-        let ask = Ask {
-            request_id: &ctx.call_id,
-            key,
-            group: &group,
-            end_user: end_user.as_deref(),
-            prompt_tokens,
-            cost_estimate: price.estimate(prompt_tokens, passthrough::max_tokens_of(&body)),
-            model_only: false,
-        };
-        if let Some(gov) = &self.gov {
-            gov.check_priced(&ask, &model, || price)?;
-        }
-        let clearance = Clearance::admit(self.gov.as_ref(), &model, ask).await?;
-        let clearance = ctx.clearance.insert(clearance);
-        let call = passthrough::Forward {
-            kind,
-            model: named,
-            body,
-            call_id: &ctx.call_id,
-        };
-        passthrough::serve(
-            session,
-            rt,
-            &self.connector,
-            call,
-            &mut ctx.record,
-            clearance,
-        )
-        .await
-    }
-
     /// Answer a management route (`/key/*`, `/team/*`, …).
     async fn manage(
         &self,
@@ -610,16 +520,20 @@ fn openai_only(rt: &Runtime, body: &bytes::Bytes) -> bool {
 /// The most input bytes `count_tokens` tokenizes.
 const COUNT_TOKENS_MAX_BYTES: usize = 2 * 1024 * 1024;
 
-/// The end user a request is made for: LiteLLM's headers, else the body's `user`.
-fn end_user_of(headers: &http::HeaderMap, call: &ModelCall) -> Option<String> {
+/// The end user a request names in LiteLLM's headers.
+fn end_user_header(headers: &http::HeaderMap) -> Option<String> {
     ["x-litellm-customer-id", "x-litellm-end-user-id"]
         .iter()
-        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .find_map(|h| headers.get(*h)?.to_str().ok())
         .map(str::to_string)
-        .or_else(|| {
-            call.raw_field("user")
-                .and_then(|u| serde_json::from_slice::<String>(u).ok())
-        })
+}
+
+/// The end user a request is made for: LiteLLM's headers, else the body's `user`.
+fn end_user_of(headers: &http::HeaderMap, call: &ModelCall) -> Option<String> {
+    end_user_header(headers).or_else(|| {
+        call.raw_field("user")
+            .and_then(|u| serde_json::from_slice::<String>(u).ok())
+    })
 }
 
 fn internal(e: Box<Error>) -> ApiError {
