@@ -3,6 +3,7 @@
 //! stream can fail over until its first event is committed.
 
 mod attempt;
+mod deadline;
 pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
 pub(crate) mod headers;
 mod stream;
