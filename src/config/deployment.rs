@@ -194,22 +194,7 @@ pub(super) fn deployment(
     // The bundled table fills in what model_info does not say (LiteLLM's model cost map).
     let table = crate::pricing::lookup(prefix, name, m.model_info.base_model.as_deref());
     let i = &m.model_info;
-    let configured = UsdPrices {
-        input_per_token: p.input_cost_per_token,
-        output_per_token: p.output_cost_per_token,
-        cache_read_per_token: p.cache_read_input_token_cost,
-        cache_write_per_token: p.cache_creation_input_token_cost,
-        input_per_second: p.input_cost_per_second,
-        output_per_second: p.output_cost_per_second,
-    }
-    .or(UsdPrices {
-        input_per_token: i.input_cost_per_token,
-        output_per_token: i.output_cost_per_token,
-        cache_read_per_token: i.cache_read_input_token_cost,
-        cache_write_per_token: i.cache_creation_input_token_cost,
-        input_per_second: i.input_cost_per_second,
-        output_per_second: i.output_cost_per_second,
-    });
+    let configured = p.prices.usd().or(i.prices.usd());
     let prices = configured.or(table.map(UsdPrices::of_table).unwrap_or_default());
     let max_output = i
         .max_output_tokens

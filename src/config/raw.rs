@@ -63,22 +63,9 @@ pub struct RawLitellmParams {
     pub cooldown_time: Option<f64>,
     #[serde(default, deserialize_with = "lenient")]
     pub max_parallel_requests: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub input_cost_per_token: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub output_cost_per_token: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cache_read_input_token_cost: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cache_creation_input_token_cost: Option<f64>,
-    /// USD per second of the call's duration, for the input side when no per-token input
-    /// price is set (LiteLLM's semantics).
-    #[serde(default, deserialize_with = "lenient")]
-    pub input_cost_per_second: Option<f64>,
-    /// USD per second of the call's duration, for the output side when no per-token
-    /// output price is set.
-    #[serde(default, deserialize_with = "lenient")]
-    pub output_cost_per_second: Option<f64>,
+    /// Prices in USD (LiteLLM accepts them here and in `model_info`).
+    #[serde(flatten)]
+    pub prices: RawPrices,
     pub drop_params: Option<bool>,
     pub additional_drop_params: Option<Vec<String>>,
     /// This deployment's credentials serve its provider's pass-through route.
@@ -142,6 +129,64 @@ pub struct RawRouting {
     pub retry_after: Option<f64>,
 }
 
+/// A deployment's prices in USD, as `litellm_params` and `model_info` both accept them.
+#[derive(Debug, Default, Clone, Copy, Deserialize, serde::Serialize)]
+pub struct RawPrices {
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_cost_per_token: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_cost_per_token: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_read_input_token_cost: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_creation_input_token_cost: Option<f64>,
+    /// USD per second of the call's duration, for the input side when no per-token input
+    /// price is set (LiteLLM's semantics).
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_cost_per_second: Option<f64>,
+    /// USD per second of the call's duration, for the output side when no per-token
+    /// output price is set.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_cost_per_second: Option<f64>,
+}
+
+impl RawPrices {
+    pub fn usd(&self) -> crate::governance::cost::UsdPrices {
+        crate::governance::cost::UsdPrices {
+            input_per_token: self.input_cost_per_token,
+            output_per_token: self.output_cost_per_token,
+            cache_read_per_token: self.cache_read_input_token_cost,
+            cache_write_per_token: self.cache_creation_input_token_cost,
+            input_per_second: self.input_cost_per_second,
+            output_per_second: self.output_cost_per_second,
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RawModelInfo {
     pub id: Option<String>,
@@ -150,22 +195,9 @@ pub struct RawModelInfo {
     pub max_input_tokens: Option<u64>,
     #[serde(default, deserialize_with = "lenient")]
     pub max_output_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub input_cost_per_token: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub output_cost_per_token: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cache_read_input_token_cost: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cache_creation_input_token_cost: Option<f64>,
-    /// USD per second of the call's duration, for the input side when no per-token input
-    /// price is set (LiteLLM's semantics).
-    #[serde(default, deserialize_with = "lenient")]
-    pub input_cost_per_second: Option<f64>,
-    /// USD per second of the call's duration, for the output side when no per-token
-    /// output price is set.
-    #[serde(default, deserialize_with = "lenient")]
-    pub output_cost_per_second: Option<f64>,
+    /// Prices in USD (LiteLLM accepts them here and in `model_info`).
+    #[serde(flatten)]
+    pub prices: RawPrices,
     pub base_model: Option<String>,
     /// The model `/health` probes for this deployment (needed for wildcard deployments).
     pub health_check_model: Option<String>,
@@ -182,7 +214,6 @@ impl RawModelInfo {
         let mut m = serde_json::Map::new();
         let text = |v: &Option<String>| v.as_ref().map(|s| J::String(s.clone()));
         let int = |v: Option<u64>| v.map(J::from);
-        let num = |v: Option<f64>| v.map(J::from);
         let typed = [
             ("id", text(&self.id)),
             ("mode", text(&self.mode)),
@@ -190,23 +221,14 @@ impl RawModelInfo {
             ("health_check_model", text(&self.health_check_model)),
             ("max_input_tokens", int(self.max_input_tokens)),
             ("max_output_tokens", int(self.max_output_tokens)),
-            ("input_cost_per_token", num(self.input_cost_per_token)),
-            ("output_cost_per_token", num(self.output_cost_per_token)),
-            (
-                "cache_read_input_token_cost",
-                num(self.cache_read_input_token_cost),
-            ),
-            (
-                "cache_creation_input_token_cost",
-                num(self.cache_creation_input_token_cost),
-            ),
-            ("input_cost_per_second", num(self.input_cost_per_second)),
-            ("output_cost_per_second", num(self.output_cost_per_second)),
         ];
         for (k, v) in typed {
             if let Some(v) = v {
                 m.insert(k.to_string(), v);
             }
+        }
+        if let Ok(J::Object(prices)) = serde_json::to_value(self.prices) {
+            m.extend(prices);
         }
         for (k, v) in &self.rest {
             // A YAML value JSON cannot hold (a non-string map key) is left out.
