@@ -158,6 +158,7 @@ async fn every_route_but_the_public_three_needs_a_key() {
         ("GET", "/global/spend"),
         ("GET", "/model/info"),
         ("GET", "/model_group/info"),
+        ("GET", "/routes"),
         ("POST", "/customer/new"),
         ("POST", "/budget/new"),
     ];
