@@ -10,6 +10,8 @@
 mod common;
 #[path = "router/mocks.rs"]
 mod mocks;
+#[path = "router/requests.rs"]
+mod requests;
 
 use common::{chat_body, client, get_json, metrics_text, send_chat, Gateway, MASTER_KEY};
 use serde_json::{json, Value};

@@ -62,7 +62,14 @@ pub async fn serve(
             Bytes::from(metrics().render()),
         ),
         Endpoint::Routes => (200, "application/json", routes::body()),
-        Endpoint::Models => (200, "application/json", models(rt, &visible)),
+        Endpoint::Models => {
+            let query = session.req_header().uri.query().unwrap_or_default();
+            // Model access groups are not served yet: asked for them alone, the list is
+            // empty, as LiteLLM's is with no access groups configured.
+            let groups_only = query_flag(query, "only_model_access_groups");
+            let body = models(rt, &|id| !groups_only && visible(id));
+            (200, "application/json", body)
+        }
         Endpoint::Model => {
             let path = session.req_header().uri.path().to_string();
             let id = path
@@ -106,6 +113,14 @@ pub async fn serve(
     let h = header(status, ct, Some(body.len()))?;
     write_full(session, h, body).await?;
     Ok(status)
+}
+
+/// A boolean query parameter as LiteLLM's FastAPI reads one (`true`, `True`, `1`, ...).
+fn query_flag(query: &str, name: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        k == name && matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
+    })
 }
 
 fn model_entry(id: &str) -> serde_json::Value {

@@ -17,6 +17,9 @@ use super::endpoint::Endpoint;
 use super::error::ApiError;
 use super::limits;
 
+mod fallback;
+pub use fallback::Fallback;
+
 /// Body fields that steer the gateway and are never sent upstream (LiteLLM's names).
 const GATEWAY_FIELDS: &[&str] = &[
     "num_retries",
@@ -78,8 +81,9 @@ pub struct ModelCall {
     pub best_of: Option<u32>,
     /// Per-request `timeout` (seconds, at most a day), as LiteLLM allows.
     pub timeout: Option<f64>,
-    /// Per-request `fallbacks` (model group names or deployment ids).
-    pub fallbacks: Option<Vec<String>>,
+    /// Per-request `fallbacks`: model group names or deployment ids, each optionally with
+    /// request fields of its own.
+    pub fallbacks: Option<Vec<Fallback>>,
     pub disable_fallbacks: bool,
     /// Per-request `stream_timeout` (seconds to the first event, at most a day).
     pub stream_timeout: Option<f64>,

@@ -227,6 +227,7 @@ pub(super) fn deployment(
         table_pricing,
         max_parallel: p.max_parallel_requests.or(settings.default_max_parallel),
         use_in_pass_through: p.use_in_pass_through.unwrap_or(false),
+        region: p.region_name.as_deref().map(Box::from),
         mode: m.model_info.mode.clone(),
         model_info: m.model_info.to_json(),
         health_check_model: m

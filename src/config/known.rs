@@ -272,7 +272,6 @@ pub const LITELLM_PARAMS: &[&str] = &[
     "vertex_project",
     "vertex_location",
     "vertex_credentials",
-    "region_name",
     "aws_access_key_id",
     "aws_secret_access_key",
     "aws_region_name",

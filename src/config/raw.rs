@@ -70,6 +70,9 @@ pub struct RawLitellmParams {
     pub additional_drop_params: Option<Vec<String>>,
     /// This deployment's credentials serve its provider's pass-through route.
     pub use_in_pass_through: Option<bool>,
+    /// Where the deployment runs (`eu`, `us`, ...): end users with an `allowed_model_region`
+    /// are routed only to deployments of that region.
+    pub region_name: Option<String>,
     pub aws_access_key_id: Option<String>,
     pub aws_secret_access_key: Option<String>,
     pub aws_session_token: Option<String>,
@@ -446,6 +449,9 @@ pub struct RawGeneralSettings {
     /// they are served and cost 0).
     #[serde(default, deserialize_with = "lenient")]
     pub reject_unpriced_models: Option<bool>,
+    /// A team made by a `proxy_admin` key does not get that key's user as an admin member.
+    #[serde(default, deserialize_with = "lenient")]
+    pub disable_auto_add_proxy_admin_to_teams: Option<bool>,
     /// Switchyard: admit requests when the shared budget counters (Redis) are unreachable.
     #[serde(default, deserialize_with = "lenient")]
     pub budget_fail_open: Option<bool>,

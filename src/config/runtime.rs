@@ -90,6 +90,9 @@ pub struct GovSettings {
     /// `general_settings.reject_unpriced_models`: refuse budgeted requests to models
     /// without a price (default false: they are served and cost 0).
     pub reject_unpriced_models: bool,
+    /// `general_settings.disable_auto_add_proxy_admin_to_teams`: a team's `proxy_admin`
+    /// creator is not made an admin member of it.
+    pub disable_auto_add_proxy_admin_to_teams: bool,
     /// Key and user creation: upper bounds and defaults from `litellm_settings`.
     pub minting: crate::governance::minting::MintingPolicy,
 }
@@ -139,6 +142,9 @@ fn governance_settings(
         spend_logs: !gs.disable_spend_logs.unwrap_or(false),
         budget_fail_open: gs.budget_fail_open.unwrap_or(false),
         reject_unpriced_models: gs.reject_unpriced_models.unwrap_or(false),
+        disable_auto_add_proxy_admin_to_teams: gs
+            .disable_auto_add_proxy_admin_to_teams
+            .unwrap_or(false),
         minting: super::minting::policy(ls, warnings)?,
     })
 }
@@ -222,19 +228,26 @@ impl Runtime {
     pub fn fallback_groups<'a>(
         &'a self,
         primary: &'a str,
-        per_request: Option<&'a [String]>,
+        per_request: Option<&'a [crate::api::request::Fallback]>,
     ) -> impl Iterator<Item = &'a Arc<ModelGroup>> {
         use crate::router::fallback::ErrorClass;
         let f = &self.fallbacks;
+        let max = f.max_fallbacks;
         [
             ErrorClass::Other,
             ErrorClass::ContextWindow,
             ErrorClass::ContentPolicy,
         ]
         .into_iter()
-        .map(move |class| f.for_error(primary, class))
-        .chain(per_request)
-        .flat_map(move |list| list.iter().take(f.max_fallbacks))
+        .flat_map(move |class| f.for_error(primary, class).iter().take(max))
+        .map(String::as_str)
+        .chain(
+            per_request
+                .into_iter()
+                .flatten()
+                .take(max)
+                .map(|e| e.model.as_str()),
+        )
         .filter_map(move |name| self.fallback_target(name).map(|(g, _)| g))
     }
 
@@ -413,6 +426,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "disable_spend_logs",
             "budget_fail_open",
             "reject_unpriced_models",
+            "disable_auto_add_proxy_admin_to_teams",
             "max_client_connections",
             "client_header_timeout",
             "health_check_cache_seconds",

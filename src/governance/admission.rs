@@ -184,6 +184,11 @@ impl Ticket {
         if let Some(max) = key.and_then(|s| s.max_budget) {
             text(names::KEY_MAX_BUDGET, from_nano(max).to_string());
         }
+        // The end user's region, as LiteLLM names it (not the deployment's own).
+        let region = self.customer.as_deref();
+        if let Some(r) = region.and_then(|c| c.doc.allowed_model_region.as_deref()) {
+            text(names::MODEL_REGION, r.to_string());
+        }
         let a = &self.admitted;
         if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
             text(names::RESET_REQUESTS, format!("{}s", a.reset_after_secs));
@@ -289,6 +294,12 @@ impl Clearance {
             gov: None,
             ticket: None,
         }
+    }
+
+    /// The end user's `allowed_model_region`: only deployments of that region may serve.
+    pub fn region(&self) -> Option<&str> {
+        let customer = self.ticket.as_ref()?.customer.as_deref()?;
+        customer.doc.allowed_model_region.as_deref()
     }
 
     /// Whether the key (and its team) may use the model group `group`.

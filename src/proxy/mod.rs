@@ -1,5 +1,6 @@
 //! The Pingora `ProxyHttp` impl: thin phases that delegate to auth, admin and the exchange.
 
+mod batch;
 mod body;
 mod guard;
 mod pass;
@@ -38,6 +39,8 @@ pub struct Gateway {
     pub gov: Option<Arc<Governance>>,
     /// The last `/health` probe round.
     pub health: crate::admin::health::HealthCache,
+    /// This gateway's own listener, as a client reaches it (batch completions' parts).
+    pub self_addr: Option<std::net::SocketAddr>,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -351,6 +354,11 @@ impl Gateway {
             call.inherit_mocks(&native);
             call.native = Some(native);
         }
+        if endpoint == Endpoint::ChatCompletions && rt.resolve(&call.model).is_none() {
+            if let Some(models) = batch::models(&call.model) {
+                return self.batch(session, &call, &models).await;
+            }
+        }
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),
             None => match rt.resolve_wildcard(&call.model) {
@@ -463,6 +471,32 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// A batch completion (see [`batch`]): one governed request per model, over loopback.
+    async fn batch(
+        &self,
+        session: &mut Session,
+        call: &ModelCall,
+        models: &[&str],
+    ) -> std::result::Result<u16, ApiError> {
+        batch::check(call, models)?;
+        let Some(addr) = self.self_addr else {
+            return Err(ApiError::new(
+                500,
+                ErrorKind::ApiError,
+                "batch completions need the gateway's own listener address",
+            ));
+        };
+        let req = session.req_header();
+        let path = req.uri.path().to_string();
+        let body = batch::run(addr, &path, &req.headers, call, models).await?;
+        let h = crate::api::response::header(200, "application/json", Some(body.len()))
+            .map_err(internal)?;
+        crate::api::response::write_full(session, h, body)
+            .await
+            .map_err(internal)?;
+        Ok(200)
+    }
+
     /// Answer a management route (`/key/*`, `/team/*`, …).
     async fn manage(
         &self,

@@ -107,6 +107,8 @@ pub struct Deployment {
     pub max_parallel: Option<u32>,
     /// `litellm_params.use_in_pass_through`: its credentials serve the pass-through route.
     pub use_in_pass_through: bool,
+    /// `litellm_params.region_name`, for end users with an `allowed_model_region`.
+    pub region: Option<Box<str>>,
     pub timeout: Duration,
     /// `timeout` as `x-litellm-timeout` shows it (Python's float form), built once.
     pub timeout_header: http::HeaderValue,

@@ -285,6 +285,24 @@ impl Plan<'_> {
         }
     }
 
+    /// Rule out deployments outside `region` (an end user's `allowed_model_region`); false
+    /// when the group has none there.
+    pub fn keep_region(&mut self, region: &str) -> bool {
+        let in_region = |d: &Deployment| d.region.as_deref() == Some(region);
+        if let Some(i) = self.fixed {
+            return self.group.deployments.get(i).is_some_and(|d| in_region(d));
+        }
+        let mut left = false;
+        for (i, d) in self.group.deployments.iter().enumerate() {
+            if in_region(d) {
+                left |= self.excluded & (1u64 << (i % 64)) == 0;
+            } else {
+                self.excluded |= 1u64 << (i % 64);
+            }
+        }
+        left
+    }
+
     /// Whether a healthy deployment other than the one just tried is available now.
     pub fn has_alternative(&self, now: u64) -> bool {
         if self.fixed.is_some() {

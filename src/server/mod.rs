@@ -174,6 +174,12 @@ pub fn run(opts: ServeOptions) -> i32 {
         connector: connector.clone(),
         gov: gov.clone(),
         health: Default::default(),
+        self_addr: local.map(|mut a| {
+            if a.ip().is_unspecified() {
+                a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            a
+        }),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(

@@ -113,6 +113,7 @@ pub mod names {
     pub const OVERHEAD_DURATION_MS: HeaderName =
         HeaderName::from_static("x-litellm-overhead-duration-ms");
     pub const RESPONSE_COST: HeaderName = HeaderName::from_static("x-litellm-response-cost");
+    pub const MODEL_REGION: HeaderName = HeaderName::from_static("x-litellm-model-region");
     pub const KEY_SPEND: HeaderName = HeaderName::from_static("x-litellm-key-spend");
     pub const KEY_MAX_BUDGET: HeaderName = HeaderName::from_static("x-litellm-key-max-budget");
     pub const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");

@@ -17,7 +17,7 @@ use pingora_core::connectors::http::Connector;
 use pingora_proxy::Session;
 
 use crate::api::error::{ApiError, ErrorKind};
-use crate::api::request::ModelCall;
+use crate::api::request::{Fallback, ModelCall};
 use crate::api::response::{parts, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
@@ -196,19 +196,35 @@ impl Exchange<'_> {
         let mut last = (err, retry_after);
         if !self.call.disable_fallbacks {
             let class = fallback::classify(&last.0);
-            let list: Vec<String> = match (&self.call.fallbacks, class) {
+            let (call, rt) = (self.call, self.rt);
+            // Each entry: a group name or deployment id, and the request's own entry when it
+            // carries fields of its own.
+            let list: Vec<(&str, Option<&Fallback>)> = match (&call.fallbacks, class) {
                 (
                     Some(l),
                     fallback::ErrorClass::Other
                     | fallback::ErrorClass::ContextWindow
                     | fallback::ErrorClass::ContentPolicy,
-                ) => l.clone(),
-                _ => self.rt.fallbacks.for_error(&primary.name, class).to_vec(),
+                ) => l
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.model.as_str(),
+                            Some(e).filter(|e| !e.overrides.is_empty()),
+                        )
+                    })
+                    .collect(),
+                _ => rt
+                    .fallbacks
+                    .for_error(&primary.name, class)
+                    .iter()
+                    .map(|n| (n.as_str(), None))
+                    .collect(),
             };
-            let max = self.rt.fallbacks.max_fallbacks;
+            let max = rt.fallbacks.max_fallbacks;
             self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
-            for name in list.iter().take(max) {
-                let Some((group, fixed)) = self.rt.fallback_target(name) else {
+            for (name, entry) in list.into_iter().take(max) {
+                let Some((group, fixed)) = rt.fallback_target(name) else {
                     log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
                     continue;
                 };
@@ -226,7 +242,16 @@ impl Exchange<'_> {
                     primary.name,
                     last.0
                 );
-                match self.run_group(session, &group, fixed, None).await {
+                let result = match entry.map(|e| call.with_overrides(e)) {
+                    None => self.run_group(session, &group, fixed, None).await,
+                    Some(Ok(alt)) => {
+                        self.with_call(&alt)
+                            .run_group(session, &group, fixed, None)
+                            .await
+                    }
+                    Some(Err(e)) => GroupResult::Failed(e, None),
+                };
+                match result {
                     GroupResult::Done(s) => {
                         metrics()
                             .successful_fallbacks
@@ -261,6 +286,23 @@ impl Exchange<'_> {
         err.status
     }
 
+    /// This exchange sending `call` instead of the client's request (a fallback entry with
+    /// fields of its own); the same admission, record and response headers.
+    fn with_call<'b>(&'b mut self, call: &'b ModelCall) -> Exchange<'b> {
+        Exchange {
+            connector: self.connector,
+            call,
+            endpoint: self.endpoint,
+            rt: self.rt,
+            group: self.group,
+            num_retries: self.num_retries,
+            wildcard: self.wildcard.clone(),
+            meta: &mut *self.meta,
+            record: &mut *self.record,
+            clearance: &mut *self.clearance,
+        }
+    }
+
     /// Attempts within one group: the next deployment at once while a healthy one is left,
     /// else a backoff honouring the upstream's Retry-After. A `simulated` error stands in
     /// for the first attempt (`mock_testing_rate_limit_error`) and reaches no deployment.
@@ -291,6 +333,15 @@ impl Exchange<'_> {
             },
             None => group.plan(),
         };
+        if let Some(region) = self.clearance.region() {
+            if !plan.keep_region(region) {
+                let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
+                    "No deployments available for selected model: no deployment of model group {} is in region {region}, the end user's allowed_model_region",
+                    group.name
+                ));
+                return GroupResult::Failed(err, None);
+            }
+        }
         if group.pre_call_checks && fixed.is_none() {
             let mut tokens = PromptTokens::new(self.call.input_json());
             match plan.pre_call_filter(&mut tokens, now_ms() / 60_000) {

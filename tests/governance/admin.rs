@@ -531,3 +531,52 @@ async fn a_key_may_only_grant_a_subset_of_its_own_models_and_routes() {
         .await;
     assert_eq!(status, 200, "the master key may grant anything");
 }
+
+#[tokio::test]
+async fn a_proxy_admins_team_has_it_as_admin_unless_the_config_says_not() {
+    for (extra, expected) in [
+        ("", vec![json!(["creator", "admin"])]),
+        ("  disable_auto_add_proxy_admin_to_teams: true\n", vec![]),
+    ] {
+        let (_mocks, gw) = priced_gateway(&["a"], extra).await;
+        let api = Api::new(&gw);
+        let body = json!({"user_id": "creator", "user_role": "proxy_admin"});
+        let key = api.post_ok("/user/new", &body).await["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, team) = api.post_as(&key, "/team/new", &json!({})).await;
+        assert_eq!(s, 200, "{team}");
+        let members: Vec<Value> = team["members_with_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| json!([m["user_id"], m["role"]]))
+            .collect();
+        assert_eq!(members, expected, "with {extra:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_of_duration_minus_one_never_expires() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    let g = api
+        .post_ok("/key/generate", &json!({"duration": "-1"}))
+        .await;
+    assert_eq!(g["expires"], Value::Null, "{g}");
+    let key = g["key"].as_str().unwrap();
+    let v = api
+        .post_ok("/key/update", &json!({"key": key, "duration": "1h"}))
+        .await;
+    assert!(v["expires"].is_string(), "{v}");
+    for forever in [json!("-1"), Value::Null] {
+        api.post_ok("/key/update", &json!({"key": key, "duration": "1h"}))
+            .await;
+        let v = api
+            .post_ok("/key/update", &json!({"key": key, "duration": forever}))
+            .await;
+        assert_eq!(v["expires"], Value::Null, "{forever}: {v}");
+        assert_eq!(api.key_info(key).await["expires"], Value::Null);
+    }
+}

@@ -46,6 +46,22 @@ model_list:
       model: openai/fake
       api_base: {base}
       api_key: sk-provider-secret
+  - model_name: gpt-3.5-turbo-end-user-test
+    litellm_params:
+      model: openai/gpt-3.5-turbo
+      api_base: {base}
+      api_key: sk-provider-secret
+      region_name: us
+    model_info:
+      id: end-user-test-us
+  - model_name: gpt-3.5-turbo-end-user-test
+    litellm_params:
+      model: openai/gpt-3.5-turbo
+      api_base: {base}
+      api_key: sk-provider-secret
+      region_name: eu
+    model_info:
+      id: end-user-test-eu
   - model_name: "anthropic/*"
     litellm_params:
       model: "anthropic/*"
@@ -421,3 +437,69 @@ def test_a_model_the_team_forbids_is_team_model_access_denied(compat: Compat) ->
     assert body["message"] == (
         f"Team not allowed to access model. Team={team}, Model=gpt-4. Allowed team models = ['gpt-3.5-turbo']"
     )
+
+
+def test_an_end_user_with_a_region_is_served_only_there(compat: Compat) -> None:
+    end_user = _uid("eu-customer")
+    with compat.http() as admin:
+        _ok(admin.post("/end_user/new", json={"user_id": end_user, "allowed_model_region": "eu"}))
+        key = _ok(admin.post("/key/generate", json={"models": ["gpt-3.5-turbo-end-user-test"]}))["key"]
+    for _ in range(4):
+        raw = compat.client(key).chat.completions.with_raw_response.create(
+            model="gpt-3.5-turbo-end-user-test",
+            messages=[{"role": "user", "content": "Hey!"}],
+            user=end_user,
+        )
+        assert raw.headers["x-litellm-model-region"] == "eu"
+        assert raw.headers["x-litellm-model-id"] == "end-user-test-eu"
+
+
+@pytest.mark.parametrize("has_access", [True, False])
+def test_a_fallback_entry_with_its_own_messages(compat: Compat, has_access: bool) -> None:
+    models = ["gpt-3.5-turbo", "gpt-4"] if has_access else ["gpt-3.5-turbo"]
+    with compat.http() as admin:
+        key = _ok(admin.post("/key/generate", json={"models": models}))["key"]
+    body = {
+        "model": "gpt-3.5-turbo",
+        "messages": [{"role": "user", "content": "Who was Alexander?"}],
+        "mock_testing_fallbacks": True,
+        "fallbacks": [{"model": "gpt-4", "messages": [{"role": "assistant", "content": "custom"}]}],
+    }
+    with compat.http(key) as me:
+        r = me.post("/chat/completions", json=body)
+    if has_access:
+        assert r.status_code == 200, r.text
+        assert r.headers["x-litellm-model-group"] == "gpt-4"
+        assert r.headers["x-litellm-attempted-fallbacks"] == "1"
+    else:
+        # The fallback the key may not use is skipped: the simulated failure stands.
+        assert r.status_code == 500, r.text
+        assert "mock_testing_fallbacks" in r.json()["error"]["message"]
+
+
+def test_duration_minus_one_is_a_key_that_never_expires(compat: Compat) -> None:
+    with compat.http() as admin:
+        made = _ok(admin.post("/key/generate", json={"duration": "-1"}))
+        assert made["expires"] is None
+        _ok(admin.post("/key/update", json={"key": made["key"], "duration": "1h"}))
+        assert _ok(admin.get("/key/info", params={"key": made["key"]}))["info"]["expires"] is not None
+        _ok(admin.post("/key/update", json={"key": made["key"], "duration": "-1"}))
+        assert _ok(admin.get("/key/info", params={"key": made["key"]}))["info"]["expires"] is None
+
+
+def test_only_model_access_groups_lists_no_plain_models(compat: Compat) -> None:
+    with compat.http() as admin:
+        key = _ok(admin.post("/key/generate", json={}))["key"]
+    with compat.http(key) as me:
+        assert len(_ok(me.get("/models"))["data"]) > 0
+        for flag in ("True", "true", "1"):
+            assert _ok(me.get("/models", params={"only_model_access_groups": flag}))["data"] == []
+        assert len(_ok(me.get("/models", params={"only_model_access_groups": "False"}))["data"]) > 0
+
+
+def test_comma_separated_models_answer_one_completion_each(compat: Compat) -> None:
+    body = {"model": "gpt-3.5-turbo,fake-openai-endpoint", "messages": [{"role": "user", "content": "Hello!"}]}
+    with compat.http() as admin:
+        answers = _ok(admin.post("/chat/completions", json=body))
+    assert isinstance(answers, list) and len(answers) == 2
+    assert [a["object"] for a in answers] == ["chat.completion", "chat.completion"]

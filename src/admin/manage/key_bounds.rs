@@ -77,6 +77,8 @@ fn duration(
         return Ok(());
     };
     let asked = match value.as_deref() {
+        // A key that never expires outlives every bound.
+        Some(super::key_fields::FOREVER) if field == "duration" => Some(i64::MAX),
         Some(v) => Some(seconds(v).map_err(|e| bad(field, format!("{field}: {e}")))?),
         None => None,
     };
@@ -178,6 +180,7 @@ mod tests {
             (json!({"rpm_limit": 101}), "rpm_limit"),
             (json!({"max_parallel_requests": 6}), "max_parallel_requests"),
             (json!({"duration": "8d"}), "duration"),
+            (json!({"duration": "-1"}), "duration"),
             (json!({"budget_duration": "1mo"}), "<ok>"),
             (json!({"budget_duration": "2mo"}), "budget_duration"),
         ] {

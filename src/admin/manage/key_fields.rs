@@ -79,8 +79,15 @@ const SELF_SERVICE_FIELDS: &[&str] = &[
     "allowed_routes",
 ];
 
-/// Seconds in a `duration` (`30s`, `1h`, `30d`; months count 30 days).
+/// LiteLLM's `duration` that never expires (deprecated there in favour of `null`).
+pub(crate) const FOREVER: &str = "-1";
+
+/// Seconds in a `duration` (`30s`, `1h`, `30d`; months count 30 days); `"-1"` (never
+/// expires) is longer than any.
 pub(crate) fn duration_secs(d: &str) -> Result<i64, ApiError> {
+    if d == FOREVER {
+        return Ok(i64::MAX);
+    }
     let p = Period::parse(d).map_err(|e| bad("duration", format!("duration: {e}")))?;
     Ok(period_secs(p))
 }
@@ -126,7 +133,11 @@ impl KeyFields {
                 *slot = v;
             }
         }
-        let by_duration = match &self.duration {
+        let by_duration = match self.duration.as_deref() {
+            Some(FOREVER) => {
+                doc.expires = None;
+                None
+            }
             Some(d) => Some(now.saturating_add(duration_secs(d)?)),
             None => None,
         };

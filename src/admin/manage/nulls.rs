@@ -17,6 +17,8 @@ pub(crate) struct Cleared {
     pub tpm_limit: bool,
     pub rpm_limit: bool,
     pub max_parallel_requests: bool,
+    /// `duration: null` on a key: it no longer expires.
+    pub duration: bool,
 }
 
 impl Cleared {
@@ -32,6 +34,7 @@ impl Cleared {
             tpm_limit: null("tpm_limit"),
             rpm_limit: null("rpm_limit"),
             max_parallel_requests: null("max_parallel_requests"),
+            duration: null("duration"),
         })
     }
 
@@ -46,6 +49,7 @@ impl Cleared {
                 "max_parallel_requests",
                 self.max_parallel_requests && b.max_parallel_requests.is_some(),
             ),
+            ("duration", self.duration && b.duration.is_some()),
         ];
         match bounded.into_iter().find(|(_, refused)| *refused) {
             Some((field, _)) => Err(bad(
@@ -63,6 +67,7 @@ impl Cleared {
         clear(self.tpm_limit, &mut k.tpm_limit);
         clear(self.rpm_limit, &mut k.rpm_limit);
         clear(self.max_parallel_requests, &mut k.max_parallel_requests);
+        clear(self.duration, &mut k.expires);
     }
 
     pub(crate) fn apply_team(&self, t: &mut TeamDoc) {
@@ -93,7 +98,7 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(c.max_budget && c.alias);
-        assert!(!c.tpm_limit && !c.rpm_limit && !c.soft_budget);
+        assert!(!c.tpm_limit && !c.rpm_limit && !c.soft_budget && !c.duration);
         assert_eq!(Cleared::of(b"", "key_alias").ok(), Some(Cleared::default()));
     }
 }

@@ -140,9 +140,13 @@ async fn add_members(
 
 /// The member a team's creator becomes: a key with a user (a `proxy_admin` key; only such
 /// keys may create teams) joins its team as `admin`, as LiteLLM's
-/// `_should_auto_add_team_creator` decides. The master key has no user to add.
-fn creator(caller: &Caller<'_>) -> Option<Member> {
+/// `_should_auto_add_team_creator` decides, unless the config says
+/// `disable_auto_add_proxy_admin_to_teams`. The master key has no user to add.
+fn creator(gov: &Governance, caller: &Caller<'_>) -> Option<Member> {
     let Caller::Key(k) = caller else { return None };
+    if gov.settings().disable_auto_add_proxy_admin_to_teams {
+        return None;
+    }
     Some(Member {
         user_id: Some(k.doc.user_id.clone()?),
         user_email: None,
@@ -162,7 +166,7 @@ pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> R
         ));
     }
     let mut members = f.members_with_roles.take().unwrap_or_default();
-    if let Some(c) = creator(caller) {
+    if let Some(c) = creator(gov, caller) {
         if !members.iter().any(|m| m.user_id == c.user_id) {
             members.push(c);
         }

@@ -251,6 +251,7 @@ async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
         spend_logs: true,
         budget_fail_open: false,
         reject_unpriced_models: false,
+        disable_auto_add_proxy_admin_to_teams: false,
         minting: Default::default(),
     };
     let handle = tokio::runtime::Handle::current();
