@@ -66,6 +66,54 @@ async fn a_per_request_fallback_to_a_group_the_key_may_not_use_is_skipped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_fallback_entry_with_its_own_fields_is_checked_like_a_name() {
+    let (_cheap, dear, gw) = two_groups("").await;
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({"models": ["cheap"]})).await;
+    let entry = json!([{"model": "dear", "messages": [{"role": "user", "content": "x"}],
+        "api_base": "http://169.254.169.254/latest"}]);
+    let body = chat(
+        "cheap",
+        json!({"fallbacks": entry, "mock_testing_fallbacks": true}),
+    );
+    let r = api.chat_with(&key, &body, &[]).await;
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(dear.request_count(), 0, "dear was never called");
+    // Allowed, the entry's api_base is still the gateway's business, never the upstream's.
+    let r = api.chat_with(MASTER_KEY, &body, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sent = dear.requests()[0].json().unwrap();
+    assert!(sent.get("api_base").is_none(), "{sent}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_completion_is_governed_part_by_part() {
+    let (cheap, dear, gw) = two_groups("").await;
+    let api = Api::new(&gw);
+    // No key: refused before any part is sent.
+    let r = api
+        .chat_with("sk-not-a-key", &chat("cheap,dear", json!({})), &[])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // A key limited to cheap reaches dear through no part; an over-budget key through none.
+    let key = api.new_key(json!({"models": ["cheap"]})).await;
+    let r = api
+        .chat_with(&key, &chat("dear,dear", json!({})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_error(&r.body[0], "key_model_access_denied");
+    assert_eq!(dear.request_count(), 0);
+    let broke = api.new_key(json!({"max_budget": 0.0})).await;
+    let r = api
+        .chat_with(&broke, &chat("cheap,dear", json!({})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_error(&r.body[0], "budget_exceeded");
+    assert_error(&r.body[1], "budget_exceeded");
+    assert_eq!((cheap.request_count(), dear.request_count()), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_config_fallback_after_a_real_failure_respects_the_key() {
     let (cheap, dear, gw) =
         two_groups("router_settings:\n  num_retries: 0\n  fallbacks: [{\"cheap\": [\"dear\"]}]\n")
