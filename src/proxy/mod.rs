@@ -354,17 +354,20 @@ impl Gateway {
             call.inherit_mocks(&native);
             call.native = Some(native);
         }
-        if endpoint == Endpoint::ChatCompletions && rt.resolve(&call.model).is_none() {
-            if let Some(models) = batch::models(&call.model) {
-                return self.batch(session, &call, &models).await;
-            }
-        }
         let (group, wildcard) = match rt.resolve(&call.model) {
             Some(g) => (Some(g.clone()), None),
-            None => match rt.resolve_wildcard(&call.model) {
-                Some((g, matched)) => (Some(g.clone()), Some(matched)),
-                None => (None, None),
-            },
+            None => {
+                // Comma-separated models are a batch before any wildcard may claim them.
+                let chat = endpoint == Endpoint::ChatCompletions;
+                let batch = batch::models(&call.model).filter(|_| chat);
+                if let Some(models) = batch {
+                    return self.batch(session, &call, &models).await;
+                }
+                match rt.resolve_wildcard(&call.model) {
+                    Some((g, matched)) => (Some(g.clone()), Some(matched)),
+                    None => (None, None),
+                }
+            }
         };
         let Some(group) = group else {
             return Err(ApiError::bad_request(format!(
