@@ -97,6 +97,11 @@ pub enum Denier {
 }
 
 impl KeyView {
+    /// Whether a model list (the key's, its team's or its organization's) limits this key.
+    pub fn lists_models(&self) -> bool {
+        self.models.is_some() || self.team_models.is_some() || self.org_models.is_some()
+    }
+
     /// Whether this key may call the model group `group` (asked for as `asked`).
     pub fn allows(&self, group: &str, asked: &str) -> bool {
         self.denied_by(group, asked).is_none()

@@ -7,6 +7,7 @@ use switchyard::mock_upstream::{MockUpstream, Script};
 
 use crate::common::gov::{assert_budget_exceeded, assert_error, priced_model, Api, TINY};
 use crate::common::{config, Gateway, MASTER_KEY};
+use crate::governed::{anthropic_pass_through, claude_as, pass_through_gateway};
 
 /// `cheap` and `dear`, each priced on its own mock.
 async fn two_models() -> (MockUpstream, MockUpstream, Gateway) {
@@ -76,6 +77,33 @@ async fn a_team_key_stays_within_its_organizations_models_and_budget() {
 
     // The master key is bound by no organization.
     assert_eq!(api.chat(MASTER_KEY, "dear").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organizations_models_hold_on_pass_through_too() {
+    let (mock, gw) = pass_through_gateway().await;
+    let api = Api::new(&gw);
+    let id = org(
+        &api,
+        json!({"organization_alias": "o", "models": ["claude"]}),
+    )
+    .await;
+    api.post_ok("/team/new", &json!({"team_id": "t", "organization_id": id}))
+        .await;
+    let key = api.new_key(json!({"team_id": "t"})).await;
+    let (s, v) = claude_as(&gw, &key, "claude-sonnet-4-5").await;
+    assert_eq!(s, 200, "the group claude serves it: {v}");
+    let (s, v) = claude_as(&gw, &key, "claude-opus-4-1").await;
+    assert_eq!(s, 403, "{v}");
+    assert_error(&v, "org_model_access_denied");
+    let (s, v) = anthropic_pass_through(&gw, &key, "/anthropic/v1/models", &json!({}), &[]).await;
+    assert_eq!(
+        s, 403,
+        "a call naming no model, from a key an organization limits: {v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("names no model"), "{v}");
+    assert_eq!(mock.request_count(), 1, "only the allowed call went out");
 }
 
 #[tokio::test(flavor = "multi_thread")]
