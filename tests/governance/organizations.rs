@@ -146,6 +146,13 @@ async fn organizations_answer_in_litellm_shapes() {
         .post("/organization/info", &json!({"organizations": []}))
         .await;
     assert_eq!(s, 400, "{v}");
+    let (s, v) = api
+        .post("/budget/delete", &json!({"id": org["budget_id"]}))
+        .await;
+    assert_eq!(
+        s, 400,
+        "the organization's budget row stays while it is used: {v}"
+    );
 }
 
 #[tokio::test]
@@ -260,6 +267,13 @@ async fn members_join_change_role_and_leave() {
         .get_ok(&format!("/organization/info?organization_id={id}"))
         .await;
     assert_eq!(info["members"].as_array().map(Vec::len), Some(1), "{info}");
+    // A deleted user leaves its organizations.
+    api.post_ok("/user/delete", &json!({"user_ids": ["u1"]}))
+        .await;
+    let info = api
+        .get_ok(&format!("/organization/info?organization_id={id}"))
+        .await;
+    assert_eq!(info["members"], json!([]), "{info}");
 }
 
 #[tokio::test]
