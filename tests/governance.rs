@@ -1,5 +1,6 @@
-//! Governance through real HTTP on the default SQLite store: virtual keys, teams, users,
-//! customers and budgets through LiteLLM's management API, and what the data plane enforces.
+//! Governance through real HTTP on the default SQLite store: virtual keys, teams,
+//! organizations, users, customers and budgets through LiteLLM's management API, and what
+//! the data plane enforces.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,6 +19,8 @@ mod keys;
 mod limits;
 #[path = "governance/manage.rs"]
 mod manage;
+#[path = "governance/organizations.rs"]
+mod organizations;
 #[path = "governance/persistence.rs"]
 mod persistence;
 

@@ -1,6 +1,7 @@
 //! Several gateways on one Postgres database and one Redis: keys, blocks, rate limits and
-//! budgets hold across instances. Runs only when `SWITCHYARD_TEST_DATABASE_URL` (a Postgres
-//! URL whose user may `CREATE DATABASE`) and `SWITCHYARD_TEST_REDIS_URL` are set.
+//! budgets (a key's, an organization's) hold across instances. Runs only when
+//! `SWITCHYARD_TEST_DATABASE_URL` (a Postgres URL whose user may `CREATE DATABASE`) and
+//! `SWITCHYARD_TEST_REDIS_URL` are set.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -198,6 +199,93 @@ async fn a_budget_is_shared_across_instances() {
     assert!(
         spend <= budget + cost + 1e-9,
         "spend {spend} > budget {budget} + one request {cost} ({admitted} admitted)"
+    );
+    store.drop_database(gws).await;
+}
+
+#[tokio::test]
+async fn an_organization_budget_is_shared_by_its_teams_across_instances() {
+    let Some(store) = SharedStore::create(6).await else {
+        return;
+    };
+    let mock = MockUpstream::start(Script::named("a")).await.unwrap();
+    let gws = store.gateways(&mock, 3);
+    let apis: Vec<Api> = gws.iter().map(Api::new).collect();
+    let body = chat_for("a", None, false);
+    let probe = apis[0].new_key(json!({})).await;
+    let cost = apis[0].chat_with(&probe, &body, &[]).await.cost();
+    let budget = 1.5 * cost;
+    let org = apis[0]
+        .post_ok(
+            "/organization/new",
+            &json!({"organization_alias": "shared", "max_budget": budget}),
+        )
+        .await;
+    let org_id = org["organization_id"].as_str().unwrap().to_string();
+    let mut keys = Vec::new();
+    for team in ["t-a", "t-b"] {
+        apis[0]
+            .post_ok(
+                "/team/new",
+                &json!({"team_id": team, "organization_id": org_id}),
+            )
+            .await;
+        keys.push(apis[0].new_key(json!({"team_id": team})).await);
+    }
+    for api in &apis {
+        for key in &keys {
+            known_on(api, key).await;
+        }
+    }
+    let calls_before = mock.request_count();
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (url, key, body) = (
+            gws[i % 3].url("/v1/chat/completions"),
+            keys[i % 2].clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        match status {
+            200 => admitted += 1,
+            400 => assert!(
+                text.contains(&format!("Budget has been exceeded! Organization={org_id}")),
+                "{text}"
+            ),
+            other => panic!("unexpected {other}: {text}"),
+        }
+    }
+    assert!(admitted >= 1);
+    assert_eq!(mock.request_count() - calls_before, admitted);
+    let path = format!("/organization/info?organization_id={org_id}");
+    for api in &apis {
+        let want = admitted as f64 * cost;
+        poll(
+            "the organization's spend",
+            Duration::from_secs(3),
+            async || {
+                let v = api.get_ok(&path).await;
+                common::gov::approx(v["spend"].as_f64()?, want).then_some(())
+            },
+        )
+        .await;
+    }
+    assert!(
+        admitted as f64 * cost <= budget + cost + 1e-9,
+        "{admitted} admitted at {cost} each over a budget of {budget}"
     );
     store.drop_database(gws).await;
 }

@@ -20,3 +20,5 @@ mod hostile;
 mod minting;
 #[path = "security/money.rs"]
 mod money;
+#[path = "security/organizations.rs"]
+mod organizations;

@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 
 const POST: &[&str] = &["POST"];
 const GET: &[&str] = &["GET"];
+const PATCH: &[&str] = &["PATCH"];
+const DELETE: &[&str] = &["DELETE"];
+const GET_POST: &[&str] = &["GET", "POST"];
 const ANY: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// `(path, methods, handler name)`; each model route is also served under `/v1`.
@@ -58,6 +61,22 @@ const SERVED: &[(&str, &[&str], &str)] = &[
     ("/team/member_delete", POST, "team_member_delete"),
     ("/team/block", POST, "block_team"),
     ("/team/unblock", POST, "unblock_team"),
+    ("/organization/new", POST, "new_organization"),
+    ("/organization/update", PATCH, "update_organization"),
+    ("/organization/delete", DELETE, "delete_organization"),
+    ("/organization/info", GET_POST, "info_organization"),
+    ("/organization/list", GET, "list_organization"),
+    ("/organization/member_add", POST, "organization_member_add"),
+    (
+        "/organization/member_update",
+        PATCH,
+        "organization_member_update",
+    ),
+    (
+        "/organization/member_delete",
+        DELETE,
+        "organization_member_delete",
+    ),
     ("/user/new", POST, "new_user"),
     ("/user/update", POST, "user_update"),
     ("/user/delete", POST, "delete_user"),

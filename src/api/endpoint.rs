@@ -135,11 +135,13 @@ impl Endpoint {
     }
 }
 
-/// The management routes: keys, teams, users, customers, budgets, spend and model info.
+/// The management routes: keys, teams, organizations, users, customers, budgets, spend and
+/// model info.
 pub fn is_management(path: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "/key/",
         "/team/",
+        "/organization/",
         "/user/",
         "/customer/",
         "/end_user/",

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     KeyModelAccessDenied,
     /// LiteLLM's `team_model_access_denied` (401): the key's team may not call the model.
     TeamModelAccessDenied,
+    /// LiteLLM's `org_model_access_denied` (403): the team's organization may not call it.
+    OrgModelAccessDenied,
 }
 
 impl ErrorKind {
@@ -38,6 +40,7 @@ impl ErrorKind {
             ErrorKind::BudgetExceeded => "budget_exceeded",
             ErrorKind::KeyModelAccessDenied => "key_model_access_denied",
             ErrorKind::TeamModelAccessDenied => "team_model_access_denied",
+            ErrorKind::OrgModelAccessDenied => "org_model_access_denied",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! One request's way through governance: key checks, then one atomic reservation across
-//! every scope it touches (key, team or user, team member, per-key model, customer,
-//! global), settled exactly once with the real cost when the request ends.
+//! every scope it touches (key, team or user, team member, the team's organization, per-key
+//! model, customer, global), settled exactly once with the real cost when the request ends.
 //!
 //! Overshoot bound: a request is admitted while `spent + reserved < max` in every budgeted
 //! scope, and reserves `min(estimate, max - spent - reserved)` there; the estimate prices the
@@ -46,7 +46,8 @@ pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
 
 /// The refusal of a model the key may not call (group `group`, asked for as `asked`):
 /// LiteLLM's `key_model_access_denied` when the key's own list forbids it, its
-/// `team_model_access_denied` (401, as `common_checks` in auth_checks.py) when the team's does.
+/// `team_model_access_denied` (401, as `common_checks` in auth_checks.py) when the team's
+/// does, its `org_model_access_denied` (403) when the team's organization's does.
 pub fn model_denied(key: &KeyView, group: &str, asked: &str) -> ApiError {
     let quoted = |l: &[String]| {
         l.iter()
@@ -54,7 +55,19 @@ pub fn model_denied(key: &KeyView, group: &str, asked: &str) -> ApiError {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if key.denied_by(group, asked) == Some(Denier::Team) {
+    let denier = key.denied_by(group, asked);
+    if denier == Some(Denier::Org) {
+        let models = quoted(key.org_models.as_deref().unwrap_or_default());
+        return ApiError::new(
+            403,
+            ErrorKind::OrgModelAccessDenied,
+            format!(
+                "org not allowed to access model. This org can only access models=[{models}]. Tried to access {asked}"
+            ),
+        )
+        .with_param("model");
+    }
+    if denier == Some(Denier::Team) {
         let team = key.doc.team_id.as_deref().unwrap_or("");
         let models = quoted(key.team_models.as_deref().unwrap_or_default());
         return ApiError::new(

@@ -1,5 +1,5 @@
 //! The governed entities as LiteLLM's management API reads and writes them: keys, teams,
-//! members, users, customers and budgets, stored as JSON documents.
+//! members, users, customers, budgets and organizations, stored as JSON documents.
 //!
 //! Money crosses the API as LiteLLM's float dollars and is kept as integer nano-USD
 //! everywhere else (`to_nano`, `from_nano`).
@@ -85,6 +85,9 @@ pub struct TeamDoc {
     pub tags: Vec<String>,
     pub blocked: bool,
     pub members_with_roles: Vec<Member>,
+    /// The organization the team belongs to: its keys also spend the organization's budget
+    /// and may call only its models.
+    pub organization_id: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
 }
@@ -164,6 +167,37 @@ pub struct BudgetDoc {
     pub rpm_limit: Option<u64>,
     pub budget_duration: Option<String>,
     pub model_max_budget: Map<String, Value>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// An organization: teams under one budget and model list. Its limits live in the budget
+/// row `budget_id` (LiteLLM's `litellm_budget_table`); its spend in its own ledger.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrgDoc {
+    pub organization_id: String,
+    pub organization_alias: Option<String>,
+    pub budget_id: String,
+    /// Models its teams' keys may call (empty: every model).
+    pub models: Vec<String>,
+    pub metadata: Map<String, Value>,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// A user's membership of an organization; id `organization_id/user_id`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrgMemberDoc {
+    pub organization_id: String,
+    pub user_id: String,
+    /// `org_admin`, `internal_user` or `internal_user_viewer`.
+    pub user_role: String,
+    /// The budget row of `max_budget_in_organization`, when one was given.
+    pub budget_id: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
 }

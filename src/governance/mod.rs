@@ -1,11 +1,11 @@
 //! Virtual keys, budgets, rate limits and spend: an in-memory copy of the store for the
 //! request path, shared or local admission counters, and a batch writer for the ledger.
 //!
-//! The request path never runs SQL. Keys, teams, users, customers and budgets live in
-//! [`Tables`], rebuilt from the store at start, after every management write on this
-//! replica, and whenever the store's change sequence moves (polled every second, so a
-//! change made on another replica is seen within about a second). Spend is reserved before
-//! the call and settled once per request id (see `admission`).
+//! The request path never runs SQL. Keys, teams, organizations, users, customers and
+//! budgets live in [`Tables`], rebuilt from the store at start, after every management write
+//! on this replica, and whenever the store's change sequence moves (polled every second, so
+//! a change made on another replica is seen within about a second). Spend is reserved
+//! before the call and settled once per request id (see `admission`).
 
 pub mod admission;
 pub mod cost;

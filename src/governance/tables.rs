@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::entities::{to_nano, BudgetDoc, CustomerDoc, KeyDoc, MemberDoc, TeamDoc, UserDoc};
+use super::entities::UserDoc;
+use super::entities::{to_nano, BudgetDoc, CustomerDoc, KeyDoc, MemberDoc, OrgDoc, TeamDoc};
 use super::minting::UserDefaults;
 use super::period::{parse_date, Period};
 use crate::store::{Entity, Kind};
@@ -41,7 +42,8 @@ pub fn unhex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// What one scope (key, team, user, member, customer, global) allows, as configured.
+/// What one scope (key, team, organization, user, member, customer, global) allows, as
+/// configured.
 #[derive(Clone, Debug, Default)]
 pub struct ScopeSpec {
     pub kind: Option<Kind>,
@@ -49,7 +51,7 @@ pub struct ScopeSpec {
     pub id: String,
     /// Stable counter id: `key:…`, `team:…`.
     pub counter: String,
-    /// How errors name it: `Key=alias (sk-...abcd)`, `Team=t1`.
+    /// How errors name it: `Key=alias (sk-...abcd)`, `Team=t1`, `Organization=o1`.
     pub label: String,
     /// The team's `team_alias` (metric labels).
     pub alias: Option<String>,
@@ -75,29 +77,38 @@ pub struct KeyView {
     /// Models the key may call (`None`: every model); a team's list narrows it.
     pub models: Option<Vec<String>>,
     pub team_models: Option<Vec<String>>,
+    /// The models of the team's organization (`None`: no organization, or every model).
+    pub org_models: Option<Vec<String>>,
     pub user_role: Option<String>,
-    /// Key first, then the keys that made it (parent first), then team, user and team
-    /// member (a team key spends its user's budget only when a non-admin key made it).
+    /// Key first, then the keys that made it (parent first), then team, team member,
+    /// the team's organization and user (a team key spends its user's budget only when a
+    /// non-admin key made it).
     pub scopes: Vec<ScopeSpec>,
     /// Per-model rpm/tpm of this key (`model_rpm_limit`, `model_tpm_limit`).
     pub model_limits: HashMap<String, ScopeSpec>,
 }
 
-/// The model list that refused a model: the key's own, or its team's.
+/// The model list that refused a model: the key's own, its team's, or its organization's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Denier {
     Key,
     Team,
+    Org,
 }
 
 impl KeyView {
+    /// Whether a model list (the key's, its team's or its organization's) limits this key.
+    pub fn lists_models(&self) -> bool {
+        self.models.is_some() || self.team_models.is_some() || self.org_models.is_some()
+    }
+
     /// Whether this key may call the model group `group` (asked for as `asked`).
     pub fn allows(&self, group: &str, asked: &str) -> bool {
         self.denied_by(group, asked).is_none()
     }
 
     /// Which list forbids `group` (asked for as `asked`): the key's own, checked first as
-    /// LiteLLM does, else its team's; `None` when both allow it.
+    /// LiteLLM does, else its team's, else its organization's; `None` when all allow it.
     pub fn denied_by(&self, group: &str, asked: &str) -> Option<Denier> {
         let ok = |list: &Option<Vec<String>>| {
             list.as_ref().is_none_or(|l| {
@@ -114,6 +125,8 @@ impl KeyView {
             Some(Denier::Key)
         } else if !ok(&self.team_models) {
             Some(Denier::Team)
+        } else if !ok(&self.org_models) {
+            Some(Denier::Org)
         } else {
             None
         }
@@ -122,6 +135,14 @@ impl KeyView {
     /// `Key=alias (sk-...abcd)` as LiteLLM names keys in errors.
     pub fn label(&self) -> &str {
         self.scopes.first().map_or("", |s| s.label.as_str())
+    }
+
+    /// The id of the organization the key's team belongs to.
+    pub fn org_id(&self) -> Option<&str> {
+        self.scopes
+            .iter()
+            .find(|s| s.kind == Some(Kind::Organization))
+            .map(|s| s.id.as_str())
     }
 }
 
@@ -184,6 +205,7 @@ const MAX_ANCESTORS: usize = 8;
 /// The stored documents `key_view` joins a key with.
 struct Docs<'a, F> {
     teams: HashMap<&'a str, TeamDoc>,
+    orgs: HashMap<&'a str, OrgDoc>,
     users: HashMap<&'a str, UserDoc>,
     budgets: HashMap<&'a str, BudgetDoc>,
     user_defaults: &'a UserDefaults,
@@ -209,6 +231,11 @@ impl Tables {
             .filter(|e| e.kind == Kind::Team)
             .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
             .collect();
+        let orgs: HashMap<&str, OrgDoc> = entities
+            .iter()
+            .filter(|e| e.kind == Kind::Organization)
+            .filter_map(|e| Some((e.id.as_str(), serde_json::from_value(parse(e)?).ok()?)))
+            .collect();
         let users_by_id: HashMap<&str, UserDoc> = entities
             .iter()
             .filter(|e| e.kind == Kind::User)
@@ -221,6 +248,7 @@ impl Tables {
             .collect();
         let docs = Docs {
             teams,
+            orgs,
             users: users_by_id,
             budgets,
             user_defaults: users,
@@ -352,6 +380,29 @@ fn user_scope(
     s
 }
 
+/// An organization's scope: the limits of its budget row, the spend of its own ledger.
+fn org_scope(
+    id: &str,
+    o: &OrgDoc,
+    budgets: &HashMap<&str, BudgetDoc>,
+    ledger: Option<&Entity>,
+) -> ScopeSpec {
+    let mut s = scope(Kind::Organization, id, format!("Organization={id}"), ledger);
+    s.alias = o.organization_alias.clone();
+    if let Some(b) = budgets.get(o.budget_id.as_str()) {
+        limits(
+            &mut s,
+            b.max_budget,
+            b.soft_budget,
+            b.budget_duration.as_deref(),
+            b.rpm_limit,
+            b.tpm_limit,
+            b.max_parallel_requests,
+        );
+    }
+    s
+}
+
 fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
     k: KeyDoc,
     hash: [u8; 32],
@@ -402,6 +453,14 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
             }
         }
     }
+    // Only a key whose team names an organization pays this lookup.
+    let org = team
+        .and_then(|t| t.organization_id.as_deref())
+        .and_then(|id| docs.orgs.get_key_value(id));
+    if let Some((&id, o)) = org {
+        let ledger = doc(Kind::Organization, id);
+        scopes.push(org_scope(id, o, &docs.budgets, ledger));
+    }
     // LiteLLM: a key in a team spends the team's budget, not its user's. A key a non-admin
     // key made spends its user's budget in a team too, so that what a user mints is bounded
     // by the user's budget.
@@ -433,6 +492,7 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
         blocked,
         models: (!k.models.is_empty()).then(|| k.models.clone()),
         team_models: team.and_then(|t| (!t.models.is_empty()).then(|| t.models.clone())),
+        org_models: org.and_then(|(_, o)| (!o.models.is_empty()).then(|| o.models.clone())),
         user_role: user.and_then(|u| u.user_role.clone()),
         hash,
         doc: k,
@@ -442,134 +502,4 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_round_trip_through_hex() {
-        let h = hash_key(b"sk-test");
-        assert_eq!(unhex(&hex(&h)), Some(h));
-        assert_eq!(unhex("zz"), None);
-        assert_eq!(key_name("sk-abcdefgh"), "sk-...efgh");
-    }
-
-    fn entity(kind: Kind, id: &str, doc: serde_json::Value, spend: i64) -> Entity {
-        Entity {
-            kind,
-            id: id.into(),
-            doc: doc.to_string(),
-            spend_nano: spend,
-            budget_reset_at: None,
-        }
-    }
-
-    #[test]
-    fn a_team_key_spends_the_team_budget_not_the_user_budget() {
-        let h = hex(&hash_key(b"sk-1"));
-        let es = [
-            entity(
-                Kind::Key,
-                &h,
-                serde_json::json!({"token": h, "team_id": "t", "user_id": "u", "models": ["a"]}),
-                5,
-            ),
-            entity(
-                Kind::Team,
-                "t",
-                serde_json::json!({"team_id": "t", "max_budget": 1.0, "models": ["a", "b"]}),
-                7,
-            ),
-            entity(
-                Kind::User,
-                "u",
-                serde_json::json!({"user_id": "u", "max_budget": 2.0}),
-                0,
-            ),
-            entity(
-                Kind::TeamMember,
-                "t/u",
-                serde_json::json!({"team_id": "t", "user_id": "u", "max_budget_in_team": 0.5}),
-                0,
-            ),
-        ];
-        let t = Tables::build(&es, None, &UserDefaults::default(), 1);
-        let k = &t.keys[&hash_key(b"sk-1")];
-        let kinds: Vec<_> = k.scopes.iter().map(|s| s.kind).collect();
-        assert_eq!(
-            kinds,
-            [Some(Kind::Key), Some(Kind::Team), Some(Kind::TeamMember)]
-        );
-        assert_eq!(k.scopes[1].max_budget, Some(1_000_000_000));
-        assert_eq!(k.scopes[1].ledger_spent, 7);
-        assert!(k.allows("a", "a"));
-        assert!(
-            !k.allows("b", "b"),
-            "the key's own list is narrower than the team's"
-        );
-    }
-
-    #[test]
-    fn a_minted_key_spends_its_parents_and_its_users_budgets() {
-        let parent = hex(&hash_key(b"sk-parent"));
-        let child = hex(&hash_key(b"sk-child"));
-        let es = [
-            entity(
-                Kind::Key,
-                &parent,
-                serde_json::json!({"token": parent, "team_id": "t", "user_id": "u",
-                                   "max_budget": 1.0, "rpm_limit": 5, "blocked": true}),
-                9,
-            ),
-            entity(
-                Kind::Key,
-                &child,
-                serde_json::json!({"token": child, "team_id": "t", "user_id": "u",
-                                   "max_budget": 1.0, "parent_key_id": parent}),
-                0,
-            ),
-            entity(Kind::Team, "t", serde_json::json!({"team_id": "t"}), 0),
-            entity(
-                Kind::User,
-                "u",
-                serde_json::json!({"user_id": "u", "user_role": "internal_user"}),
-                0,
-            ),
-        ];
-        let defaults = UserDefaults {
-            max_budget: Some(2.0),
-            budget_duration: Some("30d".into()),
-            ..UserDefaults::default()
-        };
-        let t = Tables::build(&es, None, &defaults, 1);
-        let c = &t.keys[&hash_key(b"sk-child")];
-        let kinds: Vec<_> = c.scopes.iter().map(|s| (s.kind, s.id.as_str())).collect();
-        assert_eq!(
-            kinds,
-            [
-                (Some(Kind::Key), child.as_str()),
-                (Some(Kind::Key), parent.as_str()),
-                (Some(Kind::Team), "t"),
-                (Some(Kind::User), "u"),
-            ]
-        );
-        assert_eq!(
-            c.scopes[1].counter,
-            format!("key:{parent}"),
-            "the parent's counter"
-        );
-        assert_eq!((c.scopes[1].rpm, c.scopes[1].ledger_spent), (Some(5), 9));
-        assert_eq!(
-            c.scopes[3].max_budget,
-            Some(2_000_000_000),
-            "internal-user default"
-        );
-        assert_eq!(c.scopes[3].period, Period::parse("30d").ok());
-        assert!(c.blocked, "a blocked parent blocks what it made");
-        let p = &t.keys[&hash_key(b"sk-parent")];
-        assert_eq!(
-            p.scopes.len(),
-            2,
-            "an admin-made team key spends the team's budget only"
-        );
-    }
-}
+mod tests;

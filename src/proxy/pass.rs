@@ -29,9 +29,7 @@ impl Gateway {
         let path = session.req_header().uri.path();
         let named = Named::read(kind, path, &body);
         let key = principal.key();
-        let listed = key
-            .as_ref()
-            .is_some_and(|k| k.models.is_some() || k.team_models.is_some());
+        let listed = key.as_ref().is_some_and(|k| k.lists_models());
         let model = match named.model {
             Some(m) => m,
             None if listed => {

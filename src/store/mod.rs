@@ -1,4 +1,5 @@
-//! The durable ledger: entities (keys, teams, users, ...) and spend logs, in SQLite or Postgres.
+//! The durable ledger: entities (keys, teams, users, organizations, ...) and spend logs, in
+//! SQLite or Postgres.
 //!
 //! One implementation over `sqlx::AnyPool` serves both backends. SQL uses `$1, $2, ...`
 //! placeholders numbered in order of first appearance (both SQLite and Postgres accept them)
@@ -28,11 +29,13 @@ pub enum Kind {
     Budget,
     TeamMember,
     Global,
+    Organization,
+    OrgMember,
 }
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Key,
         Kind::Team,
         Kind::User,
@@ -40,6 +43,8 @@ impl Kind {
         Kind::Budget,
         Kind::TeamMember,
         Kind::Global,
+        Kind::Organization,
+        Kind::OrgMember,
     ];
 
     /// The name stored in the `kind` column.
@@ -52,6 +57,8 @@ impl Kind {
             Kind::Budget => "budget",
             Kind::TeamMember => "team_member",
             Kind::Global => "global",
+            Kind::Organization => "organization",
+            Kind::OrgMember => "organization_member",
         }
     }
 

@@ -201,6 +201,27 @@ impl<'a> Api<'a> {
         v
     }
 
+    /// `method` (`PATCH`, `DELETE`, ...) with a JSON body as `key`.
+    pub async fn send_as(&self, key: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .request(method.parse().unwrap(), self.gw.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let (s, _, v) = Self::read(resp).await;
+        (s, v)
+    }
+
+    /// `method` with a JSON body and the master key, asserting 200.
+    pub async fn send_ok(&self, method: &str, path: &str, body: &Value) -> Value {
+        let (s, v) = self.send_as(MASTER_KEY, method, path, body).await;
+        assert_eq!(s, 200, "{method} {path} {body}: {v}");
+        v
+    }
+
     /// GET as `key`.
     pub async fn get_as(&self, key: &str, path: &str) -> (u16, Value) {
         let resp = self

@@ -503,3 +503,57 @@ def test_comma_separated_models_answer_one_completion_each(compat: Compat) -> No
         answers = _ok(admin.post("/chat/completions", json=body))
     assert isinstance(answers, list) and len(answers) == 2
     assert [a["object"] for a in answers] == ["chat.completion", "chat.completion"]
+
+
+# --- organizations ---
+
+
+def test_an_organization_and_its_members_answer_in_litellm_shapes(compat: Compat) -> None:
+    # The calls of LiteLLM's tests/test_organizations.py: PATCH and DELETE carry JSON bodies.
+    with compat.http() as admin:
+        org = _ok(admin.post("/organization/new", json={"organization_alias": _uid("org"), "models": ["gpt-4"],
+                                                        "max_budget": 5}))
+        org_id = org["organization_id"]
+        assert org["litellm_budget_table"]["max_budget"] == 5
+        assert org["litellm_budget_table"]["budget_id"] == org["budget_id"]
+        listed = _ok(admin.get("/organization/list", params={"org_id": org_id}))
+        assert [o["organization_id"] for o in listed] == [org_id]
+        assert listed[0]["litellm_budget_table"] is not None and listed[0]["members"] == []
+        user = _ok(admin.post("/user/new", json={"user_email": f"{_uid('u')}@example.com"}))["user_id"]
+        added = _ok(admin.post("/organization/member_add",
+                               json={"organization_id": org_id, "member": {"user_id": user, "role": "internal_user"}}))
+        assert added["updated_organization_memberships"][0]["user_role"] == "internal_user"
+        member = _ok(admin.patch("/organization/member_update",
+                                 json={"organization_id": org_id, "user_id": user, "role": "org_admin"}))
+        assert (member["user_id"], member["user_role"]) == (user, "org_admin")
+        info = _ok(admin.get("/organization/info", params={"organization_id": org_id}))
+        assert [m["user_id"] for m in info["members"]] == [user]
+        assert _ok(admin.post("/organization/info", json={"organizations": [org_id]}))[0]["organization_id"] == org_id
+        _ok(admin.request("DELETE", "/organization/member_delete", json={"organization_id": org_id, "user_id": user}))
+        deleted = _ok(admin.request("DELETE", "/organization/delete", json={"organization_ids": [org_id]}))
+        assert [o["organization_id"] for o in deleted] == [org_id]
+        assert admin.get("/organization/info", params={"organization_id": org_id}).status_code == 404
+
+
+def test_a_team_in_an_organization_is_held_to_its_models_and_budget(compat: Compat) -> None:
+    with compat.http() as admin:
+        org_id = _ok(admin.post("/organization/new", json={"organization_alias": _uid("org"), "models": ["gpt-4"],
+                                                           "max_budget": 0}))["organization_id"]
+        r = admin.post("/team/new", json={"organization_id": org_id, "models": ["gpt-3.5-turbo"]})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["message"] == (
+            "Model 'gpt-3.5-turbo' not in organization's allowed models. "
+            f"Organization allowed models=['gpt-4']. Organization: {org_id}"
+        )
+        team = _ok(admin.post("/team/new", json={"organization_id": org_id}))
+        assert _ok(admin.get("/team/info", params={"team_id": team["team_id"]}))["team_info"]["organization_id"] == org_id
+        key = _ok(admin.post("/key/generate", json={"team_id": team["team_id"]}))["key"]
+    hi = [{"role": "user", "content": "hi"}]
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        compat.client(key).chat.completions.create(model="gpt-3.5-turbo", messages=hi)
+    assert denied.value.response.json()["error"]["type"] == "org_model_access_denied"
+    with pytest.raises(openai.BadRequestError) as over:
+        compat.client(key).chat.completions.create(model="gpt-4", messages=hi)
+    body = over.value.response.json()["error"]
+    assert body["type"] == "budget_exceeded"
+    assert body["message"].startswith(f"Budget has been exceeded! Organization={org_id} Current cost: 0")

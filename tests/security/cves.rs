@@ -161,6 +161,10 @@ async fn every_route_but_the_public_three_needs_a_key() {
         ("GET", "/routes"),
         ("POST", "/customer/new"),
         ("POST", "/budget/new"),
+        ("POST", "/organization/new"),
+        ("PATCH", "/organization/update"),
+        ("DELETE", "/organization/delete"),
+        ("GET", "/organization/list"),
     ];
     for (method, path) in routes {
         let r = client()

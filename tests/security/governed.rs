@@ -218,7 +218,7 @@ async fn a_fallback_group_s_per_model_limit_applies_to_it() {
 }
 
 /// A gateway with an Anthropic and an OpenAI deployment on one recording mock.
-async fn pass_through_gateway() -> (MockUpstream, Gateway) {
+pub(crate) async fn pass_through_gateway() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
     let yaml = config(
@@ -231,7 +231,7 @@ async fn pass_through_gateway() -> (MockUpstream, Gateway) {
     (mock, Gateway::start(&yaml))
 }
 
-async fn anthropic_pass_through(
+pub(crate) async fn anthropic_pass_through(
     gw: &Gateway,
     key: &str,
     path: &str,
@@ -270,7 +270,7 @@ async fn pass_through_with_id(
 }
 
 /// `/anthropic/v1/messages` for `model` as `key`.
-async fn claude_as(gw: &Gateway, key: &str, model: &str) -> (u16, Value) {
+pub(crate) async fn claude_as(gw: &Gateway, key: &str, model: &str) -> (u16, Value) {
     let path = "/anthropic/v1/messages";
     anthropic_pass_through(gw, key, path, &messages(model), &[]).await
 }

@@ -1,4 +1,5 @@
-//! `/budget/*`: reusable budgets that keys and customers point at by `budget_id`.
+//! `/budget/*`: reusable budgets that keys, customers and organizations point at by
+//! `budget_id`.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -6,33 +7,34 @@ use serde_json::{json, Map, Value};
 use super::{bad, get, load, money, not_found, now_iso, of_kind, parse, period, put, reload};
 use super::{remove, reply, ApiError, Reply};
 use crate::api::response::new_uuid;
-use crate::governance::entities::{BudgetDoc, CustomerDoc, KeyDoc};
+use crate::governance::entities::{BudgetDoc, CustomerDoc, KeyDoc, OrgDoc, OrgMemberDoc};
 use crate::governance::Governance;
 use crate::store::Kind;
 
-/// `/budget/new` and `/budget/update` fields; `None` leaves a field as it is.
+/// `/budget/new` and `/budget/update` fields (and an organization's limits); `None` leaves a
+/// field as it is.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct BudgetFields {
-    budget_id: Option<String>,
-    max_budget: Option<f64>,
-    soft_budget: Option<f64>,
-    max_parallel_requests: Option<u64>,
-    tpm_limit: Option<u64>,
-    rpm_limit: Option<u64>,
-    budget_duration: Option<String>,
-    model_max_budget: Option<Map<String, Value>>,
+pub(crate) struct BudgetFields {
+    pub budget_id: Option<String>,
+    pub max_budget: Option<f64>,
+    pub soft_budget: Option<f64>,
+    pub max_parallel_requests: Option<u64>,
+    pub tpm_limit: Option<u64>,
+    pub rpm_limit: Option<u64>,
+    pub budget_duration: Option<String>,
+    pub model_max_budget: Option<Map<String, Value>>,
 }
 
 impl BudgetFields {
-    fn validate(&self) -> Result<(), ApiError> {
+    pub(crate) fn validate(&self) -> Result<(), ApiError> {
         money("max_budget", self.max_budget)?;
         money("soft_budget", self.soft_budget)?;
         period("budget_duration", self.budget_duration.as_deref())?;
         Ok(())
     }
 
-    fn apply(self, b: &mut BudgetDoc) {
+    pub(crate) fn apply(self, b: &mut BudgetDoc) {
         fn set<T>(slot: &mut T, v: Option<T>) {
             if let Some(v) = v {
                 *slot = v;
@@ -129,19 +131,27 @@ struct BudgetId {
     id: String,
 }
 
-/// `POST /budget/delete {"id"}`: refused while a key or customer still points at it.
+/// `POST /budget/delete {"id"}`: refused while a key, customer, organization or
+/// organization member still points at it.
 pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     let d: BudgetId = parse(body)?;
     let all = load(gov).await?;
     let id = Some(d.id.as_str());
     let keys = of_kind::<KeyDoc>(&all, Kind::Key);
     let customers = of_kind::<CustomerDoc>(&all, Kind::Customer);
+    let orgs = of_kind::<OrgDoc>(&all, Kind::Organization);
+    let members = of_kind::<OrgMemberDoc>(&all, Kind::OrgMember);
     let used = keys.iter().any(|(_, k)| k.budget_id.as_deref() == id)
-        || customers.iter().any(|(_, c)| c.budget_id.as_deref() == id);
+        || customers.iter().any(|(_, c)| c.budget_id.as_deref() == id)
+        || orgs.iter().any(|(_, o)| Some(o.budget_id.as_str()) == id)
+        || members.iter().any(|(_, m)| m.budget_id.as_deref() == id);
     if used {
         return Err(bad(
             "id",
-            format!("Budget {} is still used by a key or customer", d.id),
+            format!(
+                "Budget {} is still used by a key, customer or organization",
+                d.id
+            ),
         ));
     }
     if !remove(gov, Kind::Budget, &d.id).await? {

@@ -45,6 +45,10 @@ pub(crate) async fn key_object(
     let spend = live_spend(gov, e, doc.budget_duration.as_deref()).await;
     o.insert("spend".into(), json!(spend));
     o.insert("budget_reset_at".into(), reset_iso(e));
+    let tables = gov.tables();
+    let view = unhex(&doc.token).and_then(|h| tables.keys.get(&h));
+    let org = view.and_then(|k| k.org_id()).map(str::to_string);
+    o.insert("org_id".into(), json!(org));
     Ok(Value::Object(o))
 }
 

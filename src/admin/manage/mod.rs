@@ -1,5 +1,5 @@
-//! LiteLLM's management API (`/key/*`, `/team/*`, `/user/*`, ...): routing, permissions and
-//! the store helpers every entity module shares.
+//! LiteLLM's management API (`/key/*`, `/team/*`, `/organization/*`, `/user/*`, ...):
+//! routing, permissions and the store helpers every entity module shares.
 
 mod budgets;
 mod customers;
@@ -8,6 +8,9 @@ mod key_fields;
 mod keys;
 mod models;
 mod nulls;
+mod org_members;
+mod org_teams;
+mod organizations;
 mod route;
 mod spend;
 mod teams;
@@ -74,7 +77,7 @@ pub async fn serve(
         Route::TeamUpdate => teams::update(g, &body).await,
         Route::TeamDelete => teams::delete(g, &body).await,
         Route::TeamInfo => teams::info(g, access, &q).await,
-        Route::TeamList => teams::list(g).await,
+        Route::TeamList => teams::list(g, &q).await,
         Route::TeamMemberAdd => teams::member_add(g, &body).await,
         Route::TeamMemberUpdate => teams::member_update(g, &body).await,
         Route::TeamMemberDelete => teams::member_delete(g, &body).await,
@@ -100,6 +103,17 @@ pub async fn serve(
         Route::GlobalSpendBy(group) => spend::by(g, group, &q).await,
         Route::ModelInfo => models::info(rt, access),
         Route::ModelGroupInfo => models::group_info(rt, access),
+        Route::OrgNew => organizations::new(g, &caller, &body).await,
+        Route::OrgUpdate => organizations::update(g, &caller, &body).await,
+        Route::OrgDelete => organizations::delete(g, &body).await,
+        Route::OrgInfo(by_body) => {
+            let body = by_body.then_some(&body[..]);
+            organizations::info(g, access, &q, body).await
+        }
+        Route::OrgList => organizations::list(g, access, &q).await,
+        Route::OrgMemberAdd => org_members::member_add(g, &body).await,
+        Route::OrgMemberUpdate => org_members::member_update(g, &body).await,
+        Route::OrgMemberDelete => org_members::member_delete(g, &body).await,
     }
 }
 

@@ -1,11 +1,12 @@
-//! The limits `/key/update` and `/team/update` clear when a request sets them to `null`
-//! (LiteLLM updates every field the request sets, `null` included); absent ones stay.
+//! The limits `/key/update`, `/team/update` and `/organization/update` clear when a request
+//! sets them to `null` (LiteLLM updates every field the request sets, `null` included);
+//! absent ones stay.
 
 use serde_json::{Map, Value};
 
 use super::{bad, parse};
 use crate::api::ApiError;
-use crate::governance::entities::{KeyDoc, TeamDoc};
+use crate::governance::entities::{BudgetDoc, KeyDoc, TeamDoc};
 use crate::governance::minting::KeyBounds;
 
 /// Which nullable fields a request sets to `null`.
@@ -77,6 +78,15 @@ impl Cleared {
         clear(self.tpm_limit, &mut t.tpm_limit);
         clear(self.rpm_limit, &mut t.rpm_limit);
         clear(self.max_parallel_requests, &mut t.max_parallel_requests);
+    }
+
+    /// An organization's budget row (the alias is the organization's own field).
+    pub(crate) fn apply_budget(&self, b: &mut BudgetDoc) {
+        clear(self.max_budget, &mut b.max_budget);
+        clear(self.soft_budget, &mut b.soft_budget);
+        clear(self.tpm_limit, &mut b.tpm_limit);
+        clear(self.rpm_limit, &mut b.rpm_limit);
+        clear(self.max_parallel_requests, &mut b.max_parallel_requests);
     }
 }
 

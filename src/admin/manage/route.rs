@@ -1,5 +1,6 @@
 //! The management routes as a closed set: parsed once from method and path, each knowing
-//! its canonical name (as `allowed_routes` lists it) and whether it only reads.
+//! its canonical name (as `allowed_routes` lists it), its HTTP method and whether it only
+//! reads.
 
 use crate::api::ApiError;
 use crate::store::SpendGroup;
@@ -46,6 +47,50 @@ pub enum Route {
     GlobalSpendBy(SpendGroup),
     ModelInfo,
     ModelGroupInfo,
+    OrgNew,
+    OrgUpdate,
+    OrgDelete,
+    /// `GET /organization/info?organization_id=` (false), or LiteLLM's older
+    /// `POST /organization/info {"organizations": [...]}` (true).
+    OrgInfo(bool),
+    OrgList,
+    OrgMemberAdd,
+    OrgMemberUpdate,
+    OrgMemberDelete,
+}
+
+/// The method a management route answers (LiteLLM's: most write with POST, organizations
+/// update with PATCH and delete with DELETE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verb {
+    Get,
+    Post,
+    Patch,
+    Delete,
+    /// `/organization/info`: GET, or POST with the ids in the body.
+    GetOrPost,
+}
+
+impl Verb {
+    fn allows(self, method: &str) -> bool {
+        match self {
+            Verb::Get => matches!(method, "GET" | "HEAD"),
+            Verb::Post => method == "POST",
+            Verb::Patch => method == "PATCH",
+            Verb::Delete => method == "DELETE",
+            Verb::GetOrPost => matches!(method, "GET" | "HEAD" | "POST"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+            Verb::GetOrPost => "GET or POST",
+        }
+    }
 }
 
 /// Whether `path` is a management route (any method).
@@ -53,8 +98,8 @@ pub fn is_management(path: &str) -> bool {
     lookup(path).is_some()
 }
 
-/// `(route, is_get)` for a path, without the method.
-fn lookup(path: &str) -> Option<(Route, bool)> {
+/// The route of a path and the method it answers.
+fn lookup(path: &str) -> Option<(Route, Verb)> {
     let path = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
@@ -70,60 +115,68 @@ fn lookup(path: &str) -> Option<(Route, bool)> {
     };
     if let Some(rest) = customer(path) {
         let r = match rest.as_str() {
-            "new" => (Route::CustomerNew, false),
-            "update" => (Route::CustomerUpdate, false),
-            "delete" => (Route::CustomerDelete, false),
-            "info" => (Route::CustomerInfo, true),
-            "list" => (Route::CustomerList, true),
-            "block" => (Route::CustomerBlock(true), false),
-            "unblock" => (Route::CustomerBlock(false), false),
+            "new" => (Route::CustomerNew, Verb::Post),
+            "update" => (Route::CustomerUpdate, Verb::Post),
+            "delete" => (Route::CustomerDelete, Verb::Post),
+            "info" => (Route::CustomerInfo, Verb::Get),
+            "list" => (Route::CustomerList, Verb::Get),
+            "block" => (Route::CustomerBlock(true), Verb::Post),
+            "unblock" => (Route::CustomerBlock(false), Verb::Post),
             _ => return None,
         };
         return Some(r);
     }
     let r = match path {
-        "/key/generate" => (Route::KeyGenerate, false),
-        "/key/update" => (Route::KeyUpdate, false),
-        "/key/delete" => (Route::KeyDelete, false),
-        "/key/info" => (Route::KeyInfo, true),
-        "/key/list" => (Route::KeyList, true),
-        "/key/block" => (Route::KeyBlock(true), false),
-        "/key/unblock" => (Route::KeyBlock(false), false),
-        "/key/regenerate" => (Route::KeyRegenerate(None), false),
-        "/team/new" => (Route::TeamNew, false),
-        "/team/update" => (Route::TeamUpdate, false),
-        "/team/delete" => (Route::TeamDelete, false),
-        "/team/info" => (Route::TeamInfo, true),
-        "/team/list" => (Route::TeamList, true),
-        "/team/member_add" => (Route::TeamMemberAdd, false),
-        "/team/member_update" => (Route::TeamMemberUpdate, false),
-        "/team/member_delete" => (Route::TeamMemberDelete, false),
-        "/team/block" => (Route::TeamBlock(true), false),
-        "/team/unblock" => (Route::TeamBlock(false), false),
-        "/user/new" => (Route::UserNew, false),
-        "/user/update" => (Route::UserUpdate, false),
-        "/user/delete" => (Route::UserDelete, false),
-        "/user/info" => (Route::UserInfo, true),
-        "/user/list" => (Route::UserList, true),
-        "/budget/new" => (Route::BudgetNew, false),
-        "/budget/update" => (Route::BudgetUpdate, false),
-        "/budget/info" => (Route::BudgetInfo, false),
-        "/budget/list" => (Route::BudgetList, true),
-        "/budget/delete" => (Route::BudgetDelete, false),
-        "/spend/logs" => (Route::SpendLogs, true),
-        "/global/spend" => (Route::GlobalSpend, true),
-        "/global/spend/keys" => (Route::GlobalSpendBy(SpendGroup::ApiKey), true),
-        "/global/spend/teams" => (Route::GlobalSpendBy(SpendGroup::Team), true),
-        "/global/spend/models" => (Route::GlobalSpendBy(SpendGroup::Model), true),
-        "/global/spend/end_users" => (Route::GlobalSpendBy(SpendGroup::EndUser), true),
-        "/model/info" => (Route::ModelInfo, true),
-        "/model_group/info" => (Route::ModelGroupInfo, true),
+        "/key/generate" => (Route::KeyGenerate, Verb::Post),
+        "/key/update" => (Route::KeyUpdate, Verb::Post),
+        "/key/delete" => (Route::KeyDelete, Verb::Post),
+        "/key/info" => (Route::KeyInfo, Verb::Get),
+        "/key/list" => (Route::KeyList, Verb::Get),
+        "/key/block" => (Route::KeyBlock(true), Verb::Post),
+        "/key/unblock" => (Route::KeyBlock(false), Verb::Post),
+        "/key/regenerate" => (Route::KeyRegenerate(None), Verb::Post),
+        "/team/new" => (Route::TeamNew, Verb::Post),
+        "/team/update" => (Route::TeamUpdate, Verb::Post),
+        "/team/delete" => (Route::TeamDelete, Verb::Post),
+        "/team/info" => (Route::TeamInfo, Verb::Get),
+        "/team/list" => (Route::TeamList, Verb::Get),
+        "/team/member_add" => (Route::TeamMemberAdd, Verb::Post),
+        "/team/member_update" => (Route::TeamMemberUpdate, Verb::Post),
+        "/team/member_delete" => (Route::TeamMemberDelete, Verb::Post),
+        "/team/block" => (Route::TeamBlock(true), Verb::Post),
+        "/team/unblock" => (Route::TeamBlock(false), Verb::Post),
+        "/user/new" => (Route::UserNew, Verb::Post),
+        "/user/update" => (Route::UserUpdate, Verb::Post),
+        "/user/delete" => (Route::UserDelete, Verb::Post),
+        "/user/info" => (Route::UserInfo, Verb::Get),
+        "/user/list" => (Route::UserList, Verb::Get),
+        "/budget/new" => (Route::BudgetNew, Verb::Post),
+        "/budget/update" => (Route::BudgetUpdate, Verb::Post),
+        "/budget/info" => (Route::BudgetInfo, Verb::Post),
+        "/budget/list" => (Route::BudgetList, Verb::Get),
+        "/budget/delete" => (Route::BudgetDelete, Verb::Post),
+        "/spend/logs" => (Route::SpendLogs, Verb::Get),
+        "/global/spend" => (Route::GlobalSpend, Verb::Get),
+        "/global/spend/keys" => (Route::GlobalSpendBy(SpendGroup::ApiKey), Verb::Get),
+        "/global/spend/teams" => (Route::GlobalSpendBy(SpendGroup::Team), Verb::Get),
+        "/global/spend/models" => (Route::GlobalSpendBy(SpendGroup::Model), Verb::Get),
+        "/global/spend/end_users" => (Route::GlobalSpendBy(SpendGroup::EndUser), Verb::Get),
+        "/model/info" => (Route::ModelInfo, Verb::Get),
+        "/model_group/info" => (Route::ModelGroupInfo, Verb::Get),
+        "/organization/new" => (Route::OrgNew, Verb::Post),
+        "/organization/update" => (Route::OrgUpdate, Verb::Patch),
+        "/organization/delete" => (Route::OrgDelete, Verb::Delete),
+        "/organization/info" => (Route::OrgInfo(false), Verb::GetOrPost),
+        "/organization/list" => (Route::OrgList, Verb::Get),
+        "/organization/member_add" => (Route::OrgMemberAdd, Verb::Post),
+        "/organization/member_update" => (Route::OrgMemberUpdate, Verb::Patch),
+        "/organization/member_delete" => (Route::OrgMemberDelete, Verb::Delete),
         p => {
             let key = p.strip_prefix("/key/")?.strip_suffix("/regenerate")?;
             if key.is_empty() || key.contains('/') {
                 return None;
             }
-            (Route::KeyRegenerate(Some(key.to_string())), false)
+            (Route::KeyRegenerate(Some(key.to_string())), Verb::Post)
         }
     };
     Some(r)
@@ -132,21 +185,18 @@ fn lookup(path: &str) -> Option<(Route, bool)> {
 impl Route {
     /// The route for a request; 404 for a path that is none, 405 for the wrong method.
     pub fn parse(method: &str, path: &str) -> Result<Route, ApiError> {
-        let (route, get) = lookup(path).ok_or_else(|| ApiError::not_found_route(method, path))?;
-        let ok = match method {
-            "GET" | "HEAD" => get,
-            "POST" => !get,
-            _ => false,
-        };
-        if !ok {
-            let want = if get { "GET" } else { "POST" };
+        let (route, verb) = lookup(path).ok_or_else(|| ApiError::not_found_route(method, path))?;
+        if !verb.allows(method) {
             return Err(ApiError::new(
                 405,
                 crate::api::error::ErrorKind::InvalidRequest,
-                format!("Method {method} not allowed on {path}: use {want}"),
+                format!("Method {method} not allowed on {path}: use {}", verb.name()),
             ));
         }
-        Ok(route)
+        Ok(match route {
+            Route::OrgInfo(_) => Route::OrgInfo(method == "POST"),
+            r => r,
+        })
     }
 
     /// The path as `allowed_routes` names it.
@@ -195,6 +245,14 @@ impl Route {
             Route::GlobalSpendBy(_) => "/global/spend/end_users",
             Route::ModelInfo => "/model/info",
             Route::ModelGroupInfo => "/model_group/info",
+            Route::OrgNew => "/organization/new",
+            Route::OrgUpdate => "/organization/update",
+            Route::OrgDelete => "/organization/delete",
+            Route::OrgInfo(_) => "/organization/info",
+            Route::OrgList => "/organization/list",
+            Route::OrgMemberAdd => "/organization/member_add",
+            Route::OrgMemberUpdate => "/organization/member_update",
+            Route::OrgMemberDelete => "/organization/member_delete",
         }
     }
 
@@ -217,11 +275,14 @@ impl Route {
                 | Route::GlobalSpendBy(_)
                 | Route::ModelInfo
                 | Route::ModelGroupInfo
+                | Route::OrgInfo(_)
+                | Route::OrgList
         )
     }
 
     /// Routes every key may call, each answering only about the key itself: its own key,
-    /// team and user, and the models it may call.
+    /// team and user, the models it may call, and the organizations its user is a member of
+    /// (`/organization/info` only as their `org_admin`, as LiteLLM's `verify_org_access`).
     pub fn about_itself(&self) -> bool {
         matches!(
             self,
@@ -230,6 +291,8 @@ impl Route {
                 | Route::UserInfo
                 | Route::ModelInfo
                 | Route::ModelGroupInfo
+                | Route::OrgInfo(_)
+                | Route::OrgList
         )
     }
 

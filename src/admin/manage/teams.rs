@@ -1,10 +1,12 @@
-//! `/team/*`: teams, their members (`members_with_roles`, per-member budgets) and blocking.
+//! `/team/*`: teams, their members (`members_with_roles`, per-member budgets), their
+//! organization and blocking.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::keys::key_object;
 use super::nulls::Cleared;
+use super::org_teams::{self, TeamAsk};
 use super::users::ensure_user;
 use super::Caller;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
@@ -33,6 +35,8 @@ struct TeamFields {
     tags: Option<Vec<String>>,
     blocked: Option<bool>,
     members_with_roles: Option<Vec<Member>>,
+    /// The organization to join (`""` in `/team/update` leaves it).
+    organization_id: Option<String>,
 }
 
 impl TeamFields {
@@ -46,7 +50,18 @@ impl TeamFields {
         Ok(())
     }
 
-    /// Every field given except the members (added through [`add_members`]).
+    /// What the team asks of its organization.
+    fn ask(&self) -> TeamAsk<'_> {
+        TeamAsk {
+            max_budget: self.max_budget,
+            models: self.models.as_deref(),
+            tpm_limit: self.tpm_limit,
+            rpm_limit: self.rpm_limit,
+        }
+    }
+
+    /// Every field given except the members (added through [`add_members`]) and the
+    /// organization (checked by [`org_teams`]).
     fn apply(self, t: &mut TeamDoc) {
         fn set<T>(slot: &mut T, v: Option<T>) {
             if let Some(v) = v {
@@ -84,7 +99,11 @@ fn check_member(field: &str, m: &Member) -> Result<(), ApiError> {
 }
 
 /// A team as the API shows it, with its live spend.
-async fn team_object(gov: &Governance, e: &Entity, t: &TeamDoc) -> Result<Value, ApiError> {
+pub(crate) async fn team_object(
+    gov: &Governance,
+    e: &Entity,
+    t: &TeamDoc,
+) -> Result<Value, ApiError> {
     let mut o = object(t)?;
     o.insert(
         "spend".into(),
@@ -113,7 +132,7 @@ async fn add_members(
             gov,
             m.user_id.as_deref(),
             m.user_email.as_deref(),
-            &t.team_id,
+            Some(&t.team_id),
         )
         .await?;
         if t.members_with_roles
@@ -158,6 +177,9 @@ fn creator(gov: &Governance, caller: &Caller<'_>) -> Option<Member> {
 pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> Reply {
     let mut f: TeamFields = parse(body)?;
     f.validate()?;
+    if let Some(org) = &f.organization_id {
+        org_teams::check_new(gov, org, &f.ask()).await?;
+    }
     let id = f.team_id.take().unwrap_or_else(new_uuid);
     if get::<TeamDoc>(gov, Kind::Team, &id).await?.is_some() {
         return Err(bad(
@@ -176,6 +198,7 @@ pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> R
         team_id: id.clone(),
         created_at: Some(now.clone()),
         updated_at: Some(now),
+        organization_id: f.organization_id.take(),
         ..TeamDoc::default()
     };
     f.apply(&mut t);
@@ -195,6 +218,8 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let cleared = Cleared::of(body, "team_alias")?;
     f.validate()?;
     let (e, mut t) = existing(gov, f.team_id.as_deref()).await?;
+    t.organization_id =
+        org_teams::check_update(gov, &t, f.organization_id.take(), &f.ask()).await?;
     let members = f.members_with_roles.take();
     let new_period = f.budget_duration.clone();
     f.apply(&mut t);
@@ -232,28 +257,39 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     let all = load(gov).await?;
     check_all(&all, Kind::Team, &d.team_ids, "Teams")?;
     for id in &d.team_ids {
-        for (e, _) in of_kind::<KeyDoc>(&all, Kind::Key)
-            .iter()
-            .filter(|(_, k)| k.team_id.as_ref() == Some(id))
-        {
-            remove(gov, Kind::Key, &e.id).await?;
-        }
-        for (e, _) in of_kind::<MemberDoc>(&all, Kind::TeamMember)
-            .iter()
-            .filter(|(_, m)| &m.team_id == id)
-        {
-            remove(gov, Kind::TeamMember, &e.id).await?;
-        }
-        for (e, mut u) in of_kind::<UserDoc>(&all, Kind::User) {
-            if u.teams.contains(id) {
-                u.teams.retain(|t| t != id);
-                put(gov, Kind::User, &e.id, &u).await?;
-            }
-        }
-        remove(gov, Kind::Team, id).await?;
+        remove_team(gov, &all, id).await?;
     }
     reload(gov).await?;
     reply(&json!({ "deleted_teams": d.team_ids }))
+}
+
+/// Delete team `id` with its keys and member budgets, and take it off its users (`all`: the
+/// store as loaded before). The caller reloads.
+pub(crate) async fn remove_team(
+    gov: &Governance,
+    all: &[Entity],
+    id: &str,
+) -> Result<(), ApiError> {
+    for (e, _) in of_kind::<KeyDoc>(all, Kind::Key)
+        .iter()
+        .filter(|(_, k)| k.team_id.as_deref() == Some(id))
+    {
+        remove(gov, Kind::Key, &e.id).await?;
+    }
+    for (e, _) in of_kind::<MemberDoc>(all, Kind::TeamMember)
+        .iter()
+        .filter(|(_, m)| m.team_id == id)
+    {
+        remove(gov, Kind::TeamMember, &e.id).await?;
+    }
+    for (e, mut u) in of_kind::<UserDoc>(all, Kind::User) {
+        if u.teams.iter().any(|t| t == id) {
+            u.teams.retain(|t| t != id);
+            put(gov, Kind::User, &e.id, &u).await?;
+        }
+    }
+    remove(gov, Kind::Team, id).await?;
+    Ok(())
 }
 
 /// Whether a non-admin key may read team `t`: its own team, or one its user is a member of
@@ -324,12 +360,15 @@ fn not_yours(own: &KeyView) -> String {
     )
 }
 
-/// `GET /team/list`.
-pub(crate) async fn list(gov: &Governance) -> Reply {
+/// `GET /team/list[?organization_id=]`.
+pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
     let all = load(gov).await?;
+    let org = q.get("organization_id");
     let mut out = Vec::new();
     for (e, t) in of_kind::<TeamDoc>(&all, Kind::Team) {
-        out.push(team_object(gov, e, &t).await?);
+        if org.is_none() || t.organization_id.as_deref() == org {
+            out.push(team_object(gov, e, &t).await?);
+        }
     }
     reply(&out)
 }

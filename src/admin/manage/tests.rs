@@ -77,6 +77,30 @@ fn routes_parse_with_methods_prefixes_and_path_keys() {
         Route::parse("POST", "/key/nothing").unwrap_err().status,
         404
     );
+    assert_eq!(
+        Route::parse("PATCH", "/organization/update").unwrap(),
+        Route::OrgUpdate
+    );
+    assert_eq!(
+        Route::parse("POST", "/organization/update")
+            .unwrap_err()
+            .status,
+        405
+    );
+    assert_eq!(
+        Route::parse("DELETE", "/organization/member_delete").unwrap(),
+        Route::OrgMemberDelete
+    );
+    assert_eq!(
+        Route::parse("GET", "/organization/info").unwrap(),
+        Route::OrgInfo(false)
+    );
+    assert_eq!(
+        Route::parse("POST", "/organization/info").unwrap(),
+        Route::OrgInfo(true),
+        "LiteLLM's older form, ids in the body"
+    );
+    assert!(super::is_management("/organization/list"));
     assert!(super::is_management("/team/info"));
     assert!(!super::is_management("/v1/chat/completions"));
 }
@@ -126,6 +150,11 @@ fn only_admins_reach_admin_routes() {
         assert_eq!(k(&none, own), Ok(false), "any key reads itself, filtered");
     }
     assert_eq!(k(&none, Route::KeyList), Err(403));
+    assert_eq!(k(&internal, Route::OrgNew), Err(403));
+    assert_eq!(k(&internal, Route::OrgMemberAdd), Err(403));
+    assert_eq!(k(&viewer, Route::OrgUpdate), Err(403));
+    assert_eq!(k(&viewer, Route::OrgList), Ok(true));
+    assert_eq!(k(&none, Route::OrgList), Ok(false), "its own organizations");
     assert_eq!(k(&none, Route::TeamList), Err(403));
     assert!(matches!(
         authorize(&Caller::Master, &Route::UserDelete),

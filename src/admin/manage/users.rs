@@ -10,7 +10,7 @@ use super::{bad, forbidden, get, live_spend, load, money, not_found, now_iso, ob
 use super::{check_all, Reply};
 use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
 use crate::api::response::new_uuid;
-use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
+use crate::governance::entities::{KeyDoc, Member, MemberDoc, OrgMemberDoc, TeamDoc, UserDoc};
 use crate::governance::minting::UserDefaults;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
@@ -111,12 +111,12 @@ impl UserFields {
 }
 
 /// The user named by id (else by email), created as an `internal_user` when missing, with
-/// `team_id` added to its teams. Written to the store.
+/// `team_id` (when given) added to its teams. Written to the store.
 pub(crate) async fn ensure_user(
     gov: &Governance,
     user_id: Option<&str>,
     email: Option<&str>,
-    team_id: &str,
+    team_id: Option<&str>,
 ) -> Result<UserDoc, ApiError> {
     let found = match (user_id, email) {
         (Some(id), _) => get::<UserDoc>(gov, Kind::User, id).await?.map(|(_, u)| u),
@@ -133,7 +133,7 @@ pub(crate) async fn ensure_user(
         created_at: Some(now_iso()),
         ..UserDoc::default()
     });
-    if !u.teams.iter().any(|t| t == team_id) {
+    if let Some(team_id) = team_id.filter(|t| !u.teams.iter().any(|x| x == t)) {
         u.teams.push(team_id.to_string());
     }
     u.updated_at = Some(now_iso());
@@ -283,7 +283,8 @@ struct UserIds {
     user_ids: Vec<String>,
 }
 
-/// `POST /user/delete`: the users, their keys, member budgets and team memberships.
+/// `POST /user/delete`: the users, their keys, member budgets, team and organization
+/// memberships.
 pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
     let d: UserIds = parse(body)?;
     if d.user_ids.is_empty() {
@@ -304,6 +305,12 @@ pub(crate) async fn delete(gov: &Governance, body: &[u8]) -> Reply {
             .filter(|(_, m)| &m.user_id == id)
         {
             remove(gov, Kind::TeamMember, &e.id).await?;
+        }
+        for (e, _) in of_kind::<OrgMemberDoc>(&all, Kind::OrgMember)
+            .iter()
+            .filter(|(_, m)| &m.user_id == id)
+        {
+            remove(gov, Kind::OrgMember, &e.id).await?;
         }
         for (e, mut t) in of_kind::<TeamDoc>(&all, Kind::Team) {
             if t.members_with_roles.iter().any(|m| mine(&m.user_id)) {
