@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::users::ensure_user;
 use super::{bad, get, insert, load, money, not_found, now_iso, object, of_kind, parse, put};
-use super::{reload, remove, reply, ApiError, Reply};
+use super::{reload, remove, reply, ApiError, OneOrMany, Reply};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{BudgetDoc, OrgDoc, OrgMemberDoc, TeamDoc, UserDoc};
 use crate::governance::Governance;
@@ -77,14 +77,6 @@ pub(crate) fn members_of(
         .collect()
 }
 
-/// One member or several, as `member_add` accepts them.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Members {
-    One(NewMember),
-    Many(Vec<NewMember>),
-}
-
 #[derive(Deserialize)]
 struct NewMember {
     #[serde(default)]
@@ -97,7 +89,7 @@ struct NewMember {
 #[derive(Deserialize)]
 struct MemberAdd {
     organization_id: String,
-    member: Members,
+    member: OneOrMany<NewMember>,
     #[serde(default)]
     max_budget_in_organization: Option<f64>,
 }
@@ -137,10 +129,7 @@ async fn member_budget(gov: &Governance, max: f64) -> Result<BudgetDoc, ApiError
 pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
     let a: MemberAdd = parse(body)?;
     money("max_budget_in_organization", a.max_budget_in_organization)?;
-    let members = match a.member {
-        Members::One(m) => vec![m],
-        Members::Many(ms) => ms,
-    };
+    let members = a.member.into_vec();
     for (i, m) in members.iter().enumerate() {
         check_who(&format!("member[{i}]"), &m.user_id, &m.user_email)?;
         check_role(&format!("member[{i}].role"), &m.role)?;

@@ -11,7 +11,7 @@ use super::users::ensure_user;
 use super::Caller;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
 use super::{check_all, forbidden, period, put, reload, remove, reply, start_period, Access};
-use super::{ApiError, Query, Reply};
+use super::{ApiError, OneOrMany, Query, Reply};
 use crate::api::response::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
 use crate::governance::tables::{hex, KeyView};
@@ -373,18 +373,10 @@ pub(crate) async fn list(gov: &Governance, q: &Query) -> Reply {
     reply(&out)
 }
 
-/// One member or several, as `/team/member_add` accepts them.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Members {
-    One(Member),
-    Many(Vec<Member>),
-}
-
 #[derive(Deserialize)]
 struct MemberAdd {
     team_id: String,
-    member: Members,
+    member: OneOrMany<Member>,
     #[serde(default)]
     max_budget_in_team: Option<f64>,
 }
@@ -402,10 +394,7 @@ fn member_doc(team_id: &str, user_id: &str, budget: Option<f64>) -> MemberDoc {
 pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
     let a: MemberAdd = parse(body)?;
     money("max_budget_in_team", a.max_budget_in_team)?;
-    let members = match a.member {
-        Members::One(m) => vec![m],
-        Members::Many(ms) => ms,
-    };
+    let members = a.member.into_vec();
     for (i, m) in members.iter().enumerate() {
         check_member(&format!("member[{i}]"), m)?;
     }
