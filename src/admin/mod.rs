@@ -50,12 +50,12 @@ pub async fn serve(
             "application/json",
             Bytes::from_static(b"\"I'm alive!\""),
         ),
-        Endpoint::Readiness if crate::server::draining() => (
+        Endpoint::Readiness | Endpoint::ReadinessDetails if crate::server::draining() => (
             503,
             "application/json",
             Bytes::from_static(br#"{"status":"shutting_down"}"#),
         ),
-        Endpoint::Readiness => readiness(rt, a.gov).await,
+        Endpoint::Readiness | Endpoint::ReadinessDetails => readiness(rt, a.gov).await,
         Endpoint::Metrics => (
             200,
             "text/plain; version=0.0.4",

@@ -37,6 +37,7 @@ const SERVED: &[(&str, &[&str], &str)] = &[
     ("/health/liveliness", GET, "health_liveliness"),
     ("/health/liveness", GET, "health_liveliness"),
     ("/health/readiness", GET, "health_readiness"),
+    ("/health/readiness/details", GET, "health_readiness_details"),
     ("/metrics", GET, "metrics"),
     ("/routes", GET, "get_routes"),
     ("/model/info", GET, "model_info_v1"),

@@ -21,6 +21,8 @@ pub enum Endpoint {
     Health,
     Liveliness,
     Readiness,
+    /// `GET /health/readiness/details`: readiness for any valid key, as LiteLLM answers it.
+    ReadinessDetails,
     Metrics,
     /// `GET /routes`: the served routes (any valid key).
     Routes,
@@ -63,6 +65,7 @@ impl Endpoint {
             "/models" => (Endpoint::Models, false),
             "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
             "/health/readiness" => (Endpoint::Readiness, false),
+            "/health/readiness/details" => (Endpoint::ReadinessDetails, false),
             "/metrics" => (Endpoint::Metrics, false),
             "/routes" => (Endpoint::Routes, false),
             "/health" => (Endpoint::Health, false),
@@ -127,6 +130,7 @@ impl Endpoint {
             Endpoint::Model => "/models/{id}",
             Endpoint::Liveliness => "/health/liveliness",
             Endpoint::Readiness => "/health/readiness",
+            Endpoint::ReadinessDetails => "/health/readiness/details",
             Endpoint::Metrics => "/metrics",
             Endpoint::Routes => "/routes",
             Endpoint::Management => "/management",

@@ -557,3 +557,13 @@ def test_a_team_in_an_organization_is_held_to_its_models_and_budget(compat: Comp
     body = over.value.response.json()["error"]
     assert body["type"] == "budget_exceeded"
     assert body["message"].startswith(f"Budget has been exceeded! Organization={org_id} Current cost: 0")
+
+
+def test_readiness_details_answer_any_key_and_no_one_else(compat: Compat) -> None:
+    with compat.http() as admin:
+        key = _ok(admin.post("/key/generate", json={}))["key"]
+    with compat.http(key) as me:
+        details = _ok(me.get("/health/readiness/details"))
+    assert details["status"] == "healthy"
+    assert {"db", "cache", "litellm_version"} <= details.keys()
+    assert httpx.get(compat.url + "/health/readiness/details").status_code == 401
