@@ -193,7 +193,12 @@ async fn a_team_made_by_an_admin_key_lists_its_user_as_admin() {
     let by_master = api
         .post_ok("/team/new", &json!({"team_id": "t-master"}))
         .await;
-    assert_eq!(by_master["members_with_roles"], json!([]), "{by_master}");
+    // The master key acts as LiteLLM's `default_user_id`.
+    assert_eq!(
+        by_master["members_with_roles"],
+        json!([{"user_id": "default_user_id", "user_email": null, "role": "admin"}]),
+        "{by_master}"
+    );
 }
 
 #[tokio::test]

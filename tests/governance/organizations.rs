@@ -367,7 +367,11 @@ async fn a_team_joins_an_organization_only_within_its_models_and_limits() {
         .get_ok(&format!("/organization/info?organization_id={id}"))
         .await;
     assert_eq!(info["teams"].as_array().map(Vec::len), Some(2), "{info}");
-    let member = &info["members"][0];
+    let members = info["members"].as_array().unwrap();
+    let member = members
+        .iter()
+        .find(|m| m["user_id"] == "mover")
+        .unwrap_or_else(|| panic!("mover joined: {info}"));
     assert_eq!(
         (&member["user_id"], &member["user_role"]),
         (&json!("mover"), &json!("internal_user"))

@@ -157,17 +157,23 @@ async fn add_members(
     Ok(users)
 }
 
-/// The member a team's creator becomes: a key with a user (a `proxy_admin` key; only such
-/// keys may create teams) joins its team as `admin`, as LiteLLM's
-/// `_should_auto_add_team_creator` decides, unless the config says
-/// `disable_auto_add_proxy_admin_to_teams`. The master key has no user to add.
+/// The user LiteLLM's master key acts as (`LITELLM_PROXY_ADMIN_NAME`).
+pub(crate) const MASTER_USER_ID: &str = "default_user_id";
+
+/// The member a team's creator becomes, as LiteLLM's `_should_auto_add_team_creator`
+/// decides: a key with a user (a `proxy_admin` key; only such keys may create teams), or the
+/// master key as `default_user_id`, joins its team as `admin`, unless the config says
+/// `disable_auto_add_proxy_admin_to_teams`.
 fn creator(gov: &Governance, caller: &Caller<'_>) -> Option<Member> {
-    let Caller::Key(k) = caller else { return None };
     if gov.settings().disable_auto_add_proxy_admin_to_teams {
         return None;
     }
+    let user_id = match caller {
+        Caller::Key(k) => k.doc.user_id.clone()?,
+        Caller::Master => MASTER_USER_ID.to_string(),
+    };
     Some(Member {
-        user_id: Some(k.doc.user_id.clone()?),
+        user_id: Some(user_id),
         user_email: None,
         role: "admin".into(),
     })
