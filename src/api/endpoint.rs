@@ -24,7 +24,7 @@ pub enum Endpoint {
     /// `GET /health/readiness/details`: readiness for any valid key, as LiteLLM answers it.
     ReadinessDetails,
     Metrics,
-    /// `GET /routes`: the served routes (any valid key).
+    /// `GET /routes`: the served routes (public, as LiteLLM's).
     Routes,
     /// LiteLLM's management API (`/key/*`, `/team/*`, `/spend/*`, …), any method.
     Management,
@@ -108,11 +108,12 @@ impl Endpoint {
         )
     }
 
-    /// Routes that answer without a key unless the config says otherwise.
+    /// Routes that answer without a key unless the config says otherwise (`/routes` is one of
+    /// LiteLLM's public routes: the list of what this gateway serves, nothing of its config).
     pub fn is_public(self) -> bool {
         matches!(
             self,
-            Endpoint::Liveliness | Endpoint::Readiness | Endpoint::Metrics
+            Endpoint::Liveliness | Endpoint::Readiness | Endpoint::Metrics | Endpoint::Routes
         )
     }
 

@@ -125,11 +125,16 @@ async fn path_and_host_tricks_do_not_reach_admin_routes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_route_but_the_public_three_needs_a_key() {
+async fn every_route_but_the_public_four_needs_a_key() {
     // The inventory (CVE-2026-40217/42271 class): a route that answers without a key must be
     // one of these, and no "test" or code-running route exists.
     let (_mock, gw) = one_model().await;
-    let public = ["/health/liveliness", "/health/readiness", "/metrics"];
+    let public = [
+        "/health/liveliness",
+        "/health/readiness",
+        "/metrics",
+        "/routes",
+    ];
     let routes = [
         ("GET", "/v1/models"),
         ("GET", "/models"),
@@ -158,7 +163,7 @@ async fn every_route_but_the_public_three_needs_a_key() {
         ("GET", "/global/spend"),
         ("GET", "/model/info"),
         ("GET", "/model_group/info"),
-        ("GET", "/routes"),
+        ("GET", "/health/readiness/details"),
         ("POST", "/customer/new"),
         ("POST", "/budget/new"),
         ("POST", "/organization/new"),

@@ -133,8 +133,8 @@ fn wildcard_entries(g: &ModelGroup) -> Vec<Value> {
 }
 
 /// `GET /model_group/info`: per group, the widest limits and the highest prices of its
-/// deployments, and the sum of their rpm/tpm; a wildcard group is followed by the known
-/// models it expands to.
+/// deployments, and the sum of their rpm/tpm; a wildcard group is listed as the known models
+/// it expands to, not as itself.
 pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
     let data: Vec<Value> = groups(rt, access)
         .flat_map(|g| {
@@ -166,11 +166,12 @@ pub(crate) fn group_info(rt: &Runtime, access: Access<'_>) -> Reply {
                 "tpm": sum(|d| d.tpm),
                 "rpm": sum(|d| d.rpm),
             });
-            let mut entries = vec![own];
+            // A wildcard pattern is listed as the models it stands for, never as itself.
             if g.name.contains('*') {
-                entries.extend(wildcard_entries(g));
+                wildcard_entries(g)
+            } else {
+                vec![own]
             }
-            entries
         })
         .collect();
     reply(&json!({ "data": data }))
