@@ -79,7 +79,10 @@ pub fn model_denied(key: &KeyView, group: &str, asked: &str) -> ApiError {
         )
         .with_param("model");
     }
-    let list = key.models.as_ref().or(key.team_models.as_ref());
+    let list = match denier {
+        Some(Denier::User) => key.user_models.as_ref(),
+        _ => key.models.as_ref().or(key.team_models.as_ref()),
+    };
     let models = list.map_or_else(String::new, |l| quoted(l));
     ApiError::new(
         403,

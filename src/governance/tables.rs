@@ -79,6 +79,9 @@ pub struct KeyView {
     pub team_models: Option<Vec<String>>,
     /// The models of the team's organization (`None`: no organization, or every model).
     pub org_models: Option<Vec<String>>,
+    /// A personal key's (no team) user's models, as LiteLLM's `can_user_call_model` (`None`:
+    /// a team key, no user, or every model).
+    pub user_models: Option<Vec<String>>,
     pub user_role: Option<String>,
     /// Key first, then the keys that made it (parent first), then team, team member,
     /// the team's organization and user (a team key spends its user's budget only when a
@@ -88,18 +91,24 @@ pub struct KeyView {
     pub model_limits: HashMap<String, ScopeSpec>,
 }
 
-/// The model list that refused a model: the key's own, its team's, or its organization's.
+/// The model list that refused a model: the key's own, its team's, its organization's or
+/// (a personal key) its user's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Denier {
     Key,
     Team,
     Org,
+    User,
 }
 
 impl KeyView {
-    /// Whether a model list (the key's, its team's or its organization's) limits this key.
+    /// Whether a model list (the key's, its team's, its organization's or its user's) limits
+    /// this key.
     pub fn lists_models(&self) -> bool {
-        self.models.is_some() || self.team_models.is_some() || self.org_models.is_some()
+        self.models.is_some()
+            || self.team_models.is_some()
+            || self.org_models.is_some()
+            || self.user_models.is_some()
     }
 
     /// Whether this key may call the model group `group` (asked for as `asked`).
@@ -108,7 +117,8 @@ impl KeyView {
     }
 
     /// Which list forbids `group` (asked for as `asked`): the key's own, checked first as
-    /// LiteLLM does, else its team's, else its organization's; `None` when all allow it.
+    /// LiteLLM does, else its team's, else its organization's, else (a personal key) its
+    /// user's; `None` when all allow it.
     pub fn denied_by(&self, group: &str, asked: &str) -> Option<Denier> {
         let ok = |list: &Option<Vec<String>>| {
             list.as_ref().is_none_or(|l| {
@@ -127,6 +137,8 @@ impl KeyView {
             Some(Denier::Team)
         } else if !ok(&self.org_models) {
             Some(Denier::Org)
+        } else if !ok(&self.user_models) {
+            Some(Denier::User)
         } else {
             None
         }
@@ -493,6 +505,9 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
         models: (!k.models.is_empty()).then(|| k.models.clone()),
         team_models: team.and_then(|t| (!t.models.is_empty()).then(|| t.models.clone())),
         org_models: org.and_then(|(_, o)| (!o.models.is_empty()).then(|| o.models.clone())),
+        user_models: user
+            .filter(|_| team.is_none())
+            .and_then(|u| (!u.models.is_empty()).then(|| u.models.clone())),
         user_role: user.and_then(|u| u.user_role.clone()),
         hash,
         doc: k,

@@ -87,6 +87,41 @@ async fn a_fallback_entry_with_its_own_fields_is_checked_like_a_name() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_personal_key_keeps_to_its_users_models() {
+    let (cheap, dear, gw) = two_groups("").await;
+    let api = Api::new(&gw);
+    api.post_ok(
+        "/user/new",
+        &json!({"user_id": "u-cheap", "models": ["cheap"], "auto_create_key": false}),
+    )
+    .await;
+    // A key with no model list of its own is still held to its user's (LiteLLM's
+    // can_user_call_model), so a user cannot mint its way around them.
+    let key = api.new_key(json!({"user_id": "u-cheap"})).await;
+    let r = api.chat_with(&key, &chat("dear", json!({})), &[]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_error(&r.body, "key_model_access_denied");
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'cheap'"));
+    assert_eq!(dear.request_count(), 0);
+    let r = api.chat_with(&key, &chat("cheap", json!({})), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(cheap.request_count(), 1);
+    // A team key answers to its team's models instead, as in LiteLLM.
+    api.post_ok("/team/new", &json!({"team_id": "t-open"}))
+        .await;
+    let team_key = api
+        .new_key(json!({"user_id": "u-cheap", "team_id": "t-open"}))
+        .await;
+    let r = api
+        .chat_with(&team_key, &chat("dear", json!({})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_batch_completion_is_governed_part_by_part() {
     let (cheap, dear, gw) = two_groups("").await;
     let api = Api::new(&gw);
