@@ -580,3 +580,38 @@ async fn a_key_of_duration_minus_one_never_expires() {
         assert_eq!(api.key_info(key).await["expires"], Value::Null);
     }
 }
+
+#[tokio::test]
+async fn user_info_lists_each_team_with_the_users_membership_and_spend() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    api.post_ok("/team/new", &json!({"team_id": "t-budget"}))
+        .await;
+    api.post_ok(
+        "/team/member_add",
+        &json!({"team_id": "t-budget", "member": {"user_id": "u-m", "role": "user"},
+                "max_budget_in_team": 5.0}),
+    )
+    .await;
+    let key = api
+        .new_key(json!({"user_id": "u-m", "team_id": "t-budget"}))
+        .await;
+    assert_eq!(api.chat(&key, "a").await.status, 200);
+    let team = crate::common::gov::poll(
+        "the member's spend",
+        std::time::Duration::from_secs(5),
+        async || {
+            let info = api.get_ok("/user/info?user_id=u-m").await;
+            let team = info["teams"][0].clone();
+            (team["team_memberships"][0]["spend"].as_f64() > Some(0.0)).then_some(team)
+        },
+    )
+    .await;
+    let m = &team["team_memberships"][0];
+    assert_eq!(
+        (&m["user_id"], &m["team_id"]),
+        (&json!("u-m"), &json!("t-budget"))
+    );
+    assert_eq!(m["litellm_budget_table"]["max_budget"], json!(5.0), "{m}");
+    assert_eq!(team["keys"].as_array().map(Vec::len), Some(1), "{team}");
+}

@@ -346,17 +346,69 @@ pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Rep
             keys.push(key_object(gov, ke, &k).await?);
         }
     }
-    let teams: Vec<Value> = of_kind::<TeamDoc>(&all, Kind::Team)
-        .into_iter()
-        .filter(|(_, t)| u.teams.contains(&t.team_id))
-        .filter_map(|(_, t)| serde_json::to_value(t).ok())
-        .collect();
+    let mut teams = Vec::new();
+    for (_, t) in of_kind::<TeamDoc>(&all, Kind::Team) {
+        if u.teams.contains(&t.team_id) {
+            teams.push(team_entry(gov, &all, t, &id, access).await?);
+        }
+    }
     reply(&json!({
         "user_id": id,
         "user_info": user_object(gov, &e, &u).await?,
         "keys": keys,
         "teams": teams,
     }))
+}
+
+/// One of a user's teams as LiteLLM's `/user/info` lists it: the team, the user's membership
+/// (its spend in the team and its budget there, `litellm_budget_table`) and the team's keys
+/// (only the user's own when a non-admin key asks, as `/team/info` answers it).
+async fn team_entry(
+    gov: &Governance,
+    all: &[Entity],
+    t: TeamDoc,
+    user_id: &str,
+    access: Access<'_>,
+) -> Result<Value, ApiError> {
+    let member_id = format!("{}/{user_id}", t.team_id);
+    let member = all
+        .iter()
+        .find(|e| e.kind == Kind::TeamMember && e.id == member_id);
+    let mut memberships = Vec::new();
+    if let Some(e) = member {
+        let m: MemberDoc = serde_json::from_str(&e.doc).unwrap_or_default();
+        let duration = m
+            .budget_duration
+            .as_deref()
+            .or(t.budget_duration.as_deref());
+        let budget =
+            (m.max_budget_in_team.is_some() || m.tpm_limit.is_some() || m.rpm_limit.is_some())
+                .then(|| {
+                    json!({"max_budget": m.max_budget_in_team, "budget_duration": m.budget_duration,
+                       "tpm_limit": m.tpm_limit, "rpm_limit": m.rpm_limit})
+                });
+        memberships.push(json!({
+            "user_id": user_id,
+            "team_id": t.team_id,
+            "budget_id": null,
+            "spend": live_spend(gov, e, duration).await,
+            "litellm_budget_table": budget,
+        }));
+    }
+    let own_only = matches!(access, Access::Own(_));
+    let mut keys = Vec::new();
+    for (ke, k) in of_kind::<KeyDoc>(all, Kind::Key) {
+        let mine = k.user_id.as_deref() == Some(user_id);
+        if k.team_id.as_deref() == Some(t.team_id.as_str()) && (mine || !own_only) {
+            keys.push(key_object(gov, ke, &k).await?);
+        }
+    }
+    let mut entry = serde_json::to_value(t).unwrap_or_else(|_| json!({}));
+    if let Some(o) = entry.as_object_mut() {
+        o.insert("team_memberships".into(), Value::Array(memberships));
+        o.insert("keys".into(), Value::Array(keys));
+    }
+    Ok(entry)
 }
 
 /// `GET /user/list?page=&page_size=`.
