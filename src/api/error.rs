@@ -19,10 +19,12 @@ pub enum ErrorKind {
     BudgetExceeded,
     /// LiteLLM's `key_model_access_denied` (403).
     KeyModelAccessDenied,
-    /// LiteLLM's `team_model_access_denied` (401): the key's team may not call the model.
+    /// LiteLLM's `team_model_access_denied` (403): the key's team may not call the model.
     TeamModelAccessDenied,
     /// LiteLLM's `org_model_access_denied` (403): the team's organization may not call it.
     OrgModelAccessDenied,
+    /// LiteLLM's `user_model_access_denied` (403): a personal key's user may not call it.
+    UserModelAccessDenied,
 }
 
 impl ErrorKind {
@@ -41,6 +43,7 @@ impl ErrorKind {
             ErrorKind::KeyModelAccessDenied => "key_model_access_denied",
             ErrorKind::TeamModelAccessDenied => "team_model_access_denied",
             ErrorKind::OrgModelAccessDenied => "org_model_access_denied",
+            ErrorKind::UserModelAccessDenied => "user_model_access_denied",
         }
     }
 }

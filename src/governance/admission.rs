@@ -44,51 +44,28 @@ pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The refusal of a model the key may not call (group `group`, asked for as `asked`):
-/// LiteLLM's `key_model_access_denied` when the key's own list forbids it, its
-/// `team_model_access_denied` (401, as `common_checks` in auth_checks.py) when the team's
-/// does, its `org_model_access_denied` (403) when the team's organization's does.
+/// The refusal of a model the key may not call (group `group`, asked for as `asked`), as
+/// LiteLLM 1.109.1 answers it: 403, typed by the list that refused (`key_`, `team_`, `org_`,
+/// `user_model_access_denied`), with its client wording, which names the model and never the
+/// lists (those go to the log).
 pub fn model_denied(key: &KeyView, group: &str, asked: &str) -> ApiError {
-    let quoted = |l: &[String]| {
-        l.iter()
-            .map(|m| format!("'{m}'"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let (kind, list) = match key.denied_by(group, asked) {
+        Some(Denier::Team) => (ErrorKind::TeamModelAccessDenied, &key.team_models),
+        Some(Denier::Org) => (ErrorKind::OrgModelAccessDenied, &key.org_models),
+        Some(Denier::User) => (ErrorKind::UserModelAccessDenied, &key.user_models),
+        _ => (ErrorKind::KeyModelAccessDenied, &key.models),
     };
-    let denier = key.denied_by(group, asked);
-    if denier == Some(Denier::Org) {
-        let models = quoted(key.org_models.as_deref().unwrap_or_default());
-        return ApiError::new(
-            403,
-            ErrorKind::OrgModelAccessDenied,
-            format!(
-                "org not allowed to access model. This org can only access models=[{models}]. Tried to access {asked}"
-            ),
-        )
-        .with_param("model");
-    }
-    if denier == Some(Denier::Team) {
-        let team = key.doc.team_id.as_deref().unwrap_or("");
-        let models = quoted(key.team_models.as_deref().unwrap_or_default());
-        return ApiError::new(
-            401,
-            ErrorKind::TeamModelAccessDenied,
-            format!(
-                "Team not allowed to access model. Team={team}, Model={asked}. Allowed team models = [{models}]"
-            ),
-        )
-        .with_param("model");
-    }
-    let list = match denier {
-        Some(Denier::User) => key.user_models.as_ref(),
-        _ => key.models.as_ref().or(key.team_models.as_ref()),
-    };
-    let models = list.map_or_else(String::new, |l| quoted(l));
+    log::debug!(
+        "{}: {} may only call {:?}; tried {asked}",
+        kind.as_str(),
+        key.label(),
+        list.as_deref().unwrap_or_default()
+    );
     ApiError::new(
         403,
-        ErrorKind::KeyModelAccessDenied,
+        kind,
         format!(
-            "key not allowed to access model. This key can only access models=[{models}]. Tried to access {asked}"
+            "The requested model '{asked}' is not available for this API key, or the model name is invalid. Check the models available to you and try again."
         ),
     )
     .with_param("model")

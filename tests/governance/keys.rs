@@ -156,7 +156,7 @@ async fn key_and_team_models_restrict_which_models_a_key_may_use() {
     let team_key = api.new_key(json!({"team_id": team["team_id"]})).await;
     assert_eq!(api.chat(&team_key, "a").await.status, 200);
     let denied = api.chat(&team_key, "b").await;
-    assert_eq!(denied.status, 401, "{}", denied.body);
+    assert_eq!(denied.status, 403, "{}", denied.body);
     assert_error(&denied.body, "team_model_access_denied");
     assert_eq!(mocks[1].request_count(), 0, "b never called");
 

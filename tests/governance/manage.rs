@@ -231,11 +231,12 @@ async fn a_model_the_team_forbids_is_team_model_access_denied() {
         .await;
     let team_key = api.new_key(json!({"team_id": "t-a"})).await;
     let denied = api.chat(&team_key, "b").await;
-    assert_eq!(denied.status, 401, "{}", denied.body);
+    assert_eq!(denied.status, 403, "{}", denied.body);
     assert_error(&denied.body, "team_model_access_denied");
+    // LiteLLM 1.109.1's client wording: the model, never the lists the key or team hold.
     assert_eq!(
         denied.body["error"]["message"],
-        "Team not allowed to access model. Team=t-a, Model=b. Allowed team models = ['a']"
+        "The requested model 'b' is not available for this API key, or the model name is invalid. Check the models available to you and try again."
     );
     assert_eq!(denied.body["error"]["param"], "model");
 

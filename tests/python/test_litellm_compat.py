@@ -433,12 +433,14 @@ def test_a_model_the_team_forbids_is_team_model_access_denied(compat: Compat) ->
     with compat.http() as admin:
         _ok(admin.post("/team/new", json={"team_id": team, "models": ["gpt-3.5-turbo"]}))
         key = _ok(admin.post("/key/generate", json={"team_id": team}))["key"]
-    with pytest.raises(openai.AuthenticationError) as e:
+    with pytest.raises(openai.PermissionDeniedError) as e:
         compat.client(key).chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
     body = e.value.response.json()["error"]
     assert body["type"] == "team_model_access_denied"
+    # 1.109.1's client wording: it names the model asked for, not what the team may use.
     assert body["message"] == (
-        f"Team not allowed to access model. Team={team}, Model=gpt-4. Allowed team models = ['gpt-3.5-turbo']"
+        "The requested model 'gpt-4' is not available for this API key, or the model name is invalid. "
+        "Check the models available to you and try again."
     )
 
 
