@@ -146,6 +146,32 @@ async fn an_rpm_limit_is_counted_across_instances() {
     store.drop_database(gws).await;
 }
 
+/// 30 concurrent chat requests spread over the instances, with the keys in turn; each
+/// answer's status and body.
+async fn burst(gws: &[Gateway], keys: &[String], body: &serde_json::Value) -> Vec<(u16, String)> {
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let url = gws[i % gws.len()].url("/v1/chat/completions");
+            let (key, body) = (keys[i % keys.len()].clone(), body.clone());
+            tokio::spawn(async move {
+                let r = reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 #[tokio::test]
 async fn a_budget_is_shared_across_instances() {
     let Some(store) = SharedStore::create(3).await else {
@@ -163,27 +189,8 @@ async fn a_budget_is_shared_across_instances() {
         known_on(api, &key).await;
     }
     let calls_before = mock.request_count();
-    let mut tasks = Vec::new();
-    for i in 0..30 {
-        let (url, key, body) = (
-            gws[i % 3].url("/v1/chat/completions"),
-            key.clone(),
-            body.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let r = reqwest::Client::new()
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }));
-    }
     let mut admitted = 0;
-    for t in tasks {
-        let (status, text) = t.await.unwrap();
+    for (status, text) in burst(&gws, std::slice::from_ref(&key), &body).await {
         match status {
             200 => admitted += 1,
             400 => assert!(text.contains("budget_exceeded"), "{text}"),
@@ -238,27 +245,8 @@ async fn an_organization_budget_is_shared_by_its_teams_across_instances() {
         }
     }
     let calls_before = mock.request_count();
-    let mut tasks = Vec::new();
-    for i in 0..30 {
-        let (url, key, body) = (
-            gws[i % 3].url("/v1/chat/completions"),
-            keys[i % 2].clone(),
-            body.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let r = reqwest::Client::new()
-                .post(url)
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }));
-    }
     let mut admitted = 0;
-    for t in tasks {
-        let (status, text) = t.await.unwrap();
+    for (status, text) in burst(&gws, &keys, &body).await {
         match status {
             200 => admitted += 1,
             400 => assert!(
