@@ -4,6 +4,7 @@
 
 mod attempt;
 mod deadline;
+mod fallbacks;
 pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
 pub(crate) mod headers;
 mod stream;
@@ -17,7 +18,7 @@ use pingora_core::connectors::http::Connector;
 use pingora_proxy::Session;
 
 use crate::api::error::{ApiError, ErrorKind};
-use crate::api::request::{Fallback, ModelCall};
+use crate::api::request::ModelCall;
 use crate::api::response::{parts, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
@@ -197,30 +198,7 @@ impl Exchange<'_> {
         if !self.call.disable_fallbacks {
             let class = fallback::classify(&last.0);
             let (call, rt) = (self.call, self.rt);
-            // Each entry: a group name or deployment id, and the request's own entry when it
-            // carries fields of its own.
-            let list: Vec<(&str, Option<&Fallback>)> = match (&call.fallbacks, class) {
-                (
-                    Some(l),
-                    fallback::ErrorClass::Other
-                    | fallback::ErrorClass::ContextWindow
-                    | fallback::ErrorClass::ContentPolicy,
-                ) => l
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.model.as_str(),
-                            Some(e).filter(|e| !e.overrides.is_empty()),
-                        )
-                    })
-                    .collect(),
-                _ => rt
-                    .fallbacks
-                    .for_error(&primary.name, class)
-                    .iter()
-                    .map(|n| (n.as_str(), None))
-                    .collect(),
-            };
+            let list = fallbacks::entries(call, rt, &primary.name, class);
             let max = rt.fallbacks.max_fallbacks;
             self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
             for (name, entry) in list.into_iter().take(max) {
@@ -284,23 +262,6 @@ impl Exchange<'_> {
             log::debug!("client write failed: {e}");
         }
         err.status
-    }
-
-    /// This exchange sending `call` instead of the client's request (a fallback entry with
-    /// fields of its own); the same admission, record and response headers.
-    fn with_call<'b>(&'b mut self, call: &'b ModelCall) -> Exchange<'b> {
-        Exchange {
-            connector: self.connector,
-            call,
-            endpoint: self.endpoint,
-            rt: self.rt,
-            group: self.group,
-            num_retries: self.num_retries,
-            wildcard: self.wildcard.clone(),
-            meta: &mut *self.meta,
-            record: &mut *self.record,
-            clearance: &mut *self.clearance,
-        }
     }
 
     /// Attempts within one group: the next deployment at once while a healthy one is left,

@@ -1,5 +1,6 @@
 //! The management API as LiteLLM's own end-to-end proxy tests use it: what a key reads of
-//! itself, nullable updates, upserts, team membership and model-access errors.
+//! itself, nullable updates, upserts, team membership (creators, a user's teams), key
+//! lifetimes and model-access errors.
 
 use serde_json::{json, Value};
 
@@ -248,4 +249,88 @@ async fn a_model_the_team_forbids_is_team_model_access_denied() {
     assert_eq!(denied.status, 403, "{}", denied.body);
     assert_error(&denied.body, "key_model_access_denied");
     assert_eq!(mocks[1].request_count(), 0, "b never called");
+}
+
+#[tokio::test]
+async fn a_proxy_admins_team_has_it_as_admin_unless_the_config_says_not() {
+    for (extra, expected) in [
+        ("", vec![json!(["creator", "admin"])]),
+        ("  disable_auto_add_proxy_admin_to_teams: true\n", vec![]),
+    ] {
+        let (_mocks, gw) = priced_gateway(&["a"], extra).await;
+        let api = Api::new(&gw);
+        let body = json!({"user_id": "creator", "user_role": "proxy_admin"});
+        let key = api.post_ok("/user/new", &body).await["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, team) = api.post_as(&key, "/team/new", &json!({})).await;
+        assert_eq!(s, 200, "{team}");
+        let members: Vec<Value> = team["members_with_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| json!([m["user_id"], m["role"]]))
+            .collect();
+        assert_eq!(members, expected, "with {extra:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_of_duration_minus_one_never_expires() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    let g = api
+        .post_ok("/key/generate", &json!({"duration": "-1"}))
+        .await;
+    assert_eq!(g["expires"], Value::Null, "{g}");
+    let key = g["key"].as_str().unwrap();
+    let v = api
+        .post_ok("/key/update", &json!({"key": key, "duration": "1h"}))
+        .await;
+    assert!(v["expires"].is_string(), "{v}");
+    for forever in [json!("-1"), Value::Null] {
+        api.post_ok("/key/update", &json!({"key": key, "duration": "1h"}))
+            .await;
+        let v = api
+            .post_ok("/key/update", &json!({"key": key, "duration": forever}))
+            .await;
+        assert_eq!(v["expires"], Value::Null, "{forever}: {v}");
+        assert_eq!(api.key_info(key).await["expires"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn user_info_lists_each_team_with_the_users_membership_and_spend() {
+    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let api = Api::new(&gw);
+    api.post_ok("/team/new", &json!({"team_id": "t-budget"}))
+        .await;
+    api.post_ok(
+        "/team/member_add",
+        &json!({"team_id": "t-budget", "member": {"user_id": "u-m", "role": "user"},
+                "max_budget_in_team": 5.0}),
+    )
+    .await;
+    let key = api
+        .new_key(json!({"user_id": "u-m", "team_id": "t-budget"}))
+        .await;
+    assert_eq!(api.chat(&key, "a").await.status, 200);
+    let team = crate::common::gov::poll(
+        "the member's spend",
+        std::time::Duration::from_secs(5),
+        async || {
+            let info = api.get_ok("/user/info?user_id=u-m").await;
+            let team = info["teams"][0].clone();
+            (team["team_memberships"][0]["spend"].as_f64() > Some(0.0)).then_some(team)
+        },
+    )
+    .await;
+    let m = &team["team_memberships"][0];
+    assert_eq!(
+        (&m["user_id"], &m["team_id"]),
+        (&json!("u-m"), &json!("t-budget"))
+    );
+    assert_eq!(m["litellm_budget_table"]["max_budget"], json!(5.0), "{m}");
+    assert_eq!(team["keys"].as_array().map(Vec::len), Some(1), "{team}");
 }
