@@ -118,6 +118,9 @@ pub struct Script {
     pub chunk_delay: Duration,
     /// Probability that a request getting the default [`Behavior::Ok`] gets a 500 instead. Default 0.0.
     pub failure_rate: f64,
+    /// The model Azure-style answers (`/openai/deployments/{name}/...`) name: Azure names the
+    /// deployment's base model (`gpt-35-turbo`), not the deployment. Default: the request's.
+    pub azure_model: Option<String>,
 }
 
 impl Default for Script {
@@ -129,6 +132,7 @@ impl Default for Script {
             chunks: 8,
             chunk_delay: Duration::ZERO,
             failure_rate: 0.0,
+            azure_model: None,
         }
     }
 }

@@ -455,9 +455,12 @@ async fn logs(db: &Db) {
     full.cache_hit = true;
     full.metadata = r#"{"a":[1,2]}"#.to_string();
     full.request_tags = vec!["prod".to_string(), "α".to_string()];
+    full.response_id = Some("chatcmpl-same".to_string());
     let mut r2 = row("r2", "k2", 22, 2_000);
     r2.team_id = Some("t1".to_string());
-    let r3 = row("r3", "k1", 33, 3_000);
+    // Upstream ids are not unique: a second row with the same one is logged, not dropped.
+    let mut r3 = row("r3", "k1", 33, 3_000);
+    r3.response_id = Some("chatcmpl-same".to_string());
     store.record(&[full.clone(), r2, r3]).await.unwrap();
 
     let ids = |rows: Vec<SpendRow>| rows.into_iter().map(|r| r.request_id).collect::<Vec<_>>();
@@ -482,6 +485,9 @@ async fn logs(db: &Db) {
     assert_eq!(by(q(|q| q.user_id = Some("u1".into()))).await, ["r1"]);
     assert_eq!(by(q(|q| q.end_user = Some("e1".into()))).await, ["r1"]);
     assert_eq!(by(q(|q| q.request_id = Some("r2".into()))).await, ["r2"]);
+    // The answer's id finds its rows as the call id does (LiteLLM keys rows by it).
+    let by_answer = q(|q| q.request_id = Some("chatcmpl-same".into()));
+    assert_eq!(by(by_answer).await, ["r3", "r1"]);
     assert_eq!(by(q(|q| q.start_ms = Some(2_000))).await, ["r3", "r2"]);
     assert_eq!(by(q(|q| q.end_ms = Some(2_000))).await, ["r1"]);
     assert_eq!(by(q(|q| q.limit = 2)).await, ["r3", "r2"]);
@@ -575,13 +581,16 @@ async fn upgrade_v1(db: &Db) {
         .await
         .unwrap();
     drop(store);
-    // The schema as version 1 left it: full indexes on the mostly empty columns.
+    // The schema as version 1 left it: full indexes on the mostly empty columns, no
+    // response_id (version 3).
     db.exec(
         "DROP INDEX sy_spend_logs_team_id; DROP INDEX sy_spend_logs_user_id; \
          DROP INDEX sy_spend_logs_end_user; \
          CREATE INDEX sy_spend_logs_team_id ON sy_spend_logs (team_id); \
          CREATE INDEX sy_spend_logs_user_id ON sy_spend_logs (user_id); \
          CREATE INDEX sy_spend_logs_end_user ON sy_spend_logs (end_user); \
+         DROP INDEX sy_spend_logs_response_id; \
+         ALTER TABLE sy_spend_logs DROP COLUMN response_id; \
          UPDATE sy_meta SET version = 1",
     )
     .await;
@@ -598,7 +607,13 @@ async fn upgrade_v1(db: &Db) {
     assert_eq!(teams.unwrap().len(), 1);
     let mut r3 = row("r3", "k1", 33, 3_000);
     r3.end_user = Some("e1".to_string());
+    r3.response_id = Some("chatcmpl-3".to_string());
     store.record(&[r3]).await.unwrap();
+    let by_answer = SpendQuery {
+        request_id: Some("chatcmpl-3".into()),
+        ..SpendQuery::default()
+    };
+    assert_eq!(ids(store.spend_logs(&by_answer).await.unwrap()), ["r3"]);
     let by_end_user = SpendQuery {
         end_user: Some("e1".into()),
         ..SpendQuery::default()

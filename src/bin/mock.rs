@@ -32,6 +32,10 @@ struct Args {
     /// Name stamped into answers ("Hello from NAME") and the x-mock-name header.
     #[arg(long, default_value = "mock")]
     name: String,
+    /// The model answers to Azure deployment paths name, as Azure names the deployment's base
+    /// model (default: the model the request names).
+    #[arg(long)]
+    azure_model: Option<String>,
     /// Tokio worker threads (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
@@ -77,6 +81,7 @@ async fn run(args: Args) -> std::io::Result<()> {
         chunks: args.chunks,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         failure_rate: args.failure_rate,
+        azure_model: args.azure_model,
         ..Script::default()
     };
     let mock = MockUpstream::start_on(SocketAddr::new(args.host, args.port), script).await?;

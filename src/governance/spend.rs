@@ -3,6 +3,8 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+
 use super::admission::Ticket;
 use super::tables::{hash_key, hex};
 use super::Governance;
@@ -25,6 +27,8 @@ pub struct SpendCtx<'a> {
     pub master_key: Option<&'a MasterKey>,
     /// A pass-through call's path (empty otherwise).
     pub route: &'a str,
+    /// The answer's id, which the spend row is also found by.
+    pub response_id: Option<String>,
 }
 
 /// The usage to bill: the upstream's report, else (a stream cut short, or a client that left
@@ -64,6 +68,31 @@ fn capped(s: &str) -> String {
 fn unix_ms(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A spend row's `metadata`, with the names of LiteLLM's `SpendLogsMetadata` (absent values
+/// left out): who spent, so `/spend/logs` answers "which team, organization, user".
+#[derive(Serialize)]
+struct RowMetadata<'a> {
+    user_api_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_api_key_alias: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_api_key_team_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_api_key_org_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_api_key_user_id: Option<&'a str>,
+    /// A pass-through call's path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_api_key_request_route: Option<&'a str>,
+    status: &'static str,
+}
+
+impl RowMetadata<'_> {
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
 }
 
 /// Settle and log one request. Without a ticket (governance off for it) nothing happens.
@@ -141,8 +170,19 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     }
     scopes.push((Kind::Global, "global".into()));
     let d = c.record.deployment.as_deref();
+    let metadata = RowMetadata {
+        user_api_key: &api_key,
+        user_api_key_alias: alias.as_deref(),
+        user_api_key_team_id: team.as_deref(),
+        user_api_key_org_id: key.as_ref().and_then(|k| k.org_id()),
+        user_api_key_user_id: user.as_deref(),
+        user_api_key_request_route: (!c.route.is_empty()).then_some(c.route),
+        status: if c.status < 400 { "success" } else { "failure" },
+    }
+    .to_json();
     let row = SpendRow {
         request_id: c.call_id.to_string(),
+        response_id: c.response_id,
         call_type: match c.endpoint {
             Endpoint::PassThrough(_) => "pass_through_endpoint".to_string(),
             e => e.as_str().to_string(),
@@ -165,10 +205,7 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         end_time: unix_ms(now),
         status: if c.status < 400 { "success" } else { "failure" }.to_string(),
         cache_hit: false,
-        metadata: match c.route {
-            "" => "{}".to_string(),
-            r => serde_json::json!({ "user_api_key_request_route": r }).to_string(),
-        },
+        metadata,
         request_tags: key.as_ref().map_or_else(Vec::new, |k| {
             k.doc
                 .tags

@@ -336,17 +336,21 @@ fn events(events: Vec<Bytes>, delay: Duration, ending: Ending) -> Response<MockB
     response
 }
 
-/// The model to echo: the body's `model`, else an Azure deployment name from the path.
-fn model_of(parts: &Parts, fields: &RequestFields) -> String {
-    if let Some(model) = &fields.model {
-        return json_str(model);
-    }
+/// The model to name: on an Azure deployment path `azure_model` if set (the script's, for
+/// chat and completions); else the body's `model`, else the deployment name from the path.
+fn model_of(azure_model: Option<&str>, parts: &Parts, fields: &RequestFields) -> String {
     let deployment = parts
         .uri
         .path()
         .split("/deployments/")
         .nth(1)
         .and_then(|rest| rest.split('/').next());
+    if let (Some(_), Some(base)) = (deployment, azure_model) {
+        return json_str(base);
+    }
+    if let Some(model) = &fields.model {
+        return json_str(model);
+    }
     json_str(deployment.unwrap_or("mock-model"))
 }
 
@@ -376,7 +380,7 @@ fn completion_body(
     body_len: usize,
     id: u64,
 ) -> String {
-    let model = model_of(parts, fields);
+    let model = model_of(shared.script.azure_model.as_deref(), parts, fields);
     let created = now_secs();
     let usage = usage_json(prompt_tokens(body_len), shared.script.chunks);
     let message = &shared.message_json;
@@ -422,7 +426,7 @@ fn embeddings_body(parts: &Parts, fields: &RequestFields, body_len: usize) -> St
     let prompt = prompt_tokens(body_len);
     format!(
         r#"{{"object":"list","data":[{data}],"model":{},"usage":{{"prompt_tokens":{prompt},"total_tokens":{prompt}}}}}"#,
-        model_of(parts, fields)
+        model_of(None, parts, fields)
     )
 }
 
@@ -461,7 +465,7 @@ impl<'a> StreamAnswer<'a> {
         id: u64,
     ) -> StreamAnswer<'a> {
         let created = now_secs();
-        let model = model_of(parts, fields);
+        let model = model_of(shared.script.azure_model.as_deref(), parts, fields);
         let prefix = if route == Route::Chat {
             format!(
                 r#"data: {{"id":"chatcmpl-mock{id}","object":"chat.completion.chunk","created":{created},"model":{model},"system_fingerprint":"fp_mock","choices":["#

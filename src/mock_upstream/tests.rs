@@ -370,3 +370,31 @@ fn base64_matches_the_standard_alphabet() {
     assert_eq!(base64_encode(b"M"), "TQ==");
     assert_eq!(base64_encode(b""), "");
 }
+
+#[tokio::test]
+async fn azure_paths_name_the_configured_base_model() {
+    let mock = MockUpstream::start(Script {
+        azure_model: Some("gpt-35-turbo".into()),
+        ..Script::default()
+    })
+    .await
+    .unwrap();
+    let azure = send(
+        mock.addr(),
+        "POST",
+        "/openai/deployments/chatgpt-v-2/chat/completions?api-version=2024-02-01",
+        CHAT,
+    )
+    .await;
+    assert_eq!(azure.json()["model"], "gpt-35-turbo");
+    let streamed = send(
+        mock.addr(),
+        "POST",
+        "/openai/deployments/chatgpt-v-2/chat/completions?api-version=2024-02-01",
+        CHAT_STREAM,
+    )
+    .await;
+    assert!(streamed.events()[0].contains("\"model\":\"gpt-35-turbo\""));
+    let openai = send(mock.addr(), "POST", "/v1/chat/completions", CHAT).await;
+    assert_eq!(openai.json()["model"], "gpt-x");
+}

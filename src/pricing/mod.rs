@@ -78,6 +78,23 @@ pub fn lookup(provider: &str, model: &str, base_model: Option<&str>) -> Option<&
         .or_else(|| t.get(&format!("{provider}/{model}")))
 }
 
+/// The entry for the model an answer names, as LiteLLM prices it when the deployment's own
+/// name is unpriced (`_select_model_name_for_cost_calc`): `provider/model` first (Azure
+/// prices differ from OpenAI's for some models), then the bare name.
+pub fn lookup_answer(provider: &str, model: &str) -> Option<&'static Price> {
+    let t = &*TABLE;
+    match model
+        .split_once('/')
+        .filter(|(p, _)| crate::config::known::PROVIDERS.contains(p))
+    {
+        // Already prefixed (`openai/gpt-4o`): as named, then without the prefix.
+        Some((_, bare)) => t.get(model).or_else(|| t.get(bare)),
+        None => t
+            .get(&format!("{provider}/{model}"))
+            .or_else(|| t.get(model)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +106,16 @@ mod tests {
         assert!(p.max_input_tokens.unwrap() >= 128_000);
         assert!(lookup("azure", "my-deployment", Some("gpt-4o")).is_some());
         assert!(lookup("openai", "surely-not-a-model", None).is_none());
+    }
+
+    #[test]
+    fn answer_models_resolve_with_the_provider_first() {
+        // Azure answers name the base model (`gpt-35-turbo`), which only `azure/` prices.
+        let azure = lookup_answer("azure", "gpt-35-turbo").unwrap();
+        assert_eq!(azure.input_cost_per_token, Some(5e-7));
+        assert!(lookup_answer("openai", "gpt-4o-mini").is_some());
+        assert!(lookup_answer("azure", "openai/gpt-4o").is_some());
+        assert!(lookup_answer("azure", "surely-not-a-model").is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (the auth header), request encoding (pure, borrowed), error decoding and the stream
 //! mapping. Adding a provider is a new module plus one arm in [`provider`].
 
+pub mod answer_names;
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;

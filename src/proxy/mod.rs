@@ -200,6 +200,7 @@ impl Gateway {
     ) -> Option<impl std::future::Future<Output = ()> + 'a> {
         let gov = self.gov.as_deref()?;
         let ticket = ctx.clearance.as_mut().and_then(Clearance::take_ticket);
+        let response_id = ctx.record.response_id.take();
         let ctx: &'a Ctx = ctx;
         let c = SpendCtx {
             call_id: &ctx.call_id,
@@ -211,6 +212,7 @@ impl Gateway {
             record: &ctx.record,
             master_key: ctx.rt.master_key.as_ref(),
             route: &ctx.route,
+            response_id,
         };
         Some(crate::governance::spend::finish(gov, ticket, c))
     }

@@ -5,13 +5,14 @@ use sqlx::{AnyConnection, Row};
 use super::{Backend, StoreError};
 
 /// The newest schema version this binary knows; a database stamped newer is refused.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// The SQL of one migration for `backend` (several statements, run with `raw_sql`).
 fn migration_sql(version: i64, backend: Backend) -> Option<String> {
     match version {
         1 => Some(v1(backend)),
         2 => Some(V2.to_string()),
+        3 => Some(V3.to_string()),
         _ => None,
     }
 }
@@ -75,6 +76,14 @@ const V2: &str = "
     CREATE INDEX sy_spend_logs_team_id ON sy_spend_logs (team_id) WHERE team_id IS NOT NULL;
     CREATE INDEX sy_spend_logs_user_id ON sy_spend_logs (user_id) WHERE user_id IS NOT NULL;
     CREATE INDEX sy_spend_logs_end_user ON sy_spend_logs (end_user) WHERE end_user IS NOT NULL;";
+
+/// Version 3: the answer's id (`chatcmpl-...`), which LiteLLM users look spend rows up by
+/// (`/spend/logs?request_id=`). Its own column, not the key: upstream ids are not unique
+/// (a fixed id from a self-hosted server would make later rows look already logged).
+const V3: &str = "
+    ALTER TABLE sy_spend_logs ADD COLUMN response_id TEXT NULL;
+    CREATE INDEX sy_spend_logs_response_id ON sy_spend_logs (response_id)
+        WHERE response_id IS NOT NULL;";
 
 fn db_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError(format!("migration: {what}: {e}"))

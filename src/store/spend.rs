@@ -13,7 +13,10 @@ use super::{db_err, now_ms, Backend, Kind, Store, StoreError};
 /// One request's spend, as logged (`sy_spend_logs`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpendRow {
+    /// The gateway's call id (`x-litellm-call-id`); unique.
     pub request_id: String,
+    /// The answer's `id` (`chatcmpl-...`) when it had one; not unique across upstreams.
+    pub response_id: Option<String>,
     pub call_type: String,
     /// SHA-256 hex of the API key, never the key.
     pub api_key: String,
@@ -52,6 +55,7 @@ pub struct SpendQuery {
     pub user_id: Option<String>,
     pub team_id: Option<String>,
     pub end_user: Option<String>,
+    /// The call id or the answer's id.
     pub request_id: Option<String>,
     /// Inclusive lower bound on `start_time` (unix ms).
     pub start_ms: Option<i64>,
@@ -162,10 +166,10 @@ impl Filter {
     }
 }
 
-/// Rows per INSERT statement: 22 parameters each, well under SQLite's and Postgres's limits.
+/// Rows per INSERT statement: 23 parameters each, well under SQLite's and Postgres's limits.
 const INSERT_CHUNK: usize = 100;
 /// Columns per spend row, in `SPEND_COLUMNS` order.
-const SPEND_ARITY: usize = 22;
+const SPEND_ARITY: usize = 23;
 /// Statement sizes a batch is cut into: full chunks, then powers of two. A batch of any size
 /// reuses at most eight statement texts per backend, each prepared once per connection
 /// (a statement for every odd remainder was parsed anew at each flush).
@@ -241,7 +245,8 @@ fn bind_rows<'q>(
             .bind(row.status.as_str())
             .bind(row.cache_hit)
             .bind(row.metadata.as_str())
-            .bind(tags);
+            .bind(tags)
+            .bind(row.response_id.as_deref());
     }
     Ok(query)
 }
@@ -249,7 +254,7 @@ fn bind_rows<'q>(
 const SPEND_COLUMNS: &str = "request_id, call_type, api_key, key_alias, team_id, user_id, \
     end_user, model, model_group, model_id, custom_llm_provider, api_base, prompt_tokens, \
     completion_tokens, total_tokens, spend_nano, start_time, end_time, status, cache_hit, \
-    metadata, request_tags";
+    metadata, request_tags, response_id";
 
 impl Store {
     /// Records `rows` in one transaction. Each row is inserted unless its `request_id` is
@@ -364,7 +369,13 @@ impl Store {
     /// Logged rows matching `q`, newest `start_time` first (`scopes` is empty).
     pub async fn spend_logs(&self, q: &SpendQuery) -> Result<Vec<SpendRow>, StoreError> {
         let mut filter = Filter::default();
-        filter.text("request_id", &q.request_id);
+        if let Some(id) = &q.request_id {
+            // LiteLLM's rows are keyed by the answer's id; the call id finds them too.
+            filter.push(
+                "(request_id = $? OR response_id = $?)",
+                Arg::Text(id.clone()),
+            );
+        }
         filter.text("api_key", &q.api_key);
         filter.text("user_id", &q.user_id);
         filter.text("team_id", &q.team_id);
@@ -488,6 +499,7 @@ fn spend_row_from(row: &AnyRow) -> Result<SpendRow, StoreError> {
         cache_hit,
         metadata: row.try_get(20).map_err(decode)?,
         request_tags,
+        response_id: row.try_get(22).map_err(decode)?,
         scopes: Vec::new(),
     })
 }

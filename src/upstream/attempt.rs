@@ -496,6 +496,7 @@ pub(super) async fn run(
                     Some(Ok((_, usage))) => Some(usage),
                     Some(Err(_)) => None,
                 };
+                ex.record.note_answer(dep, &ex.call.model, &b);
             }
             up.shutdown().await;
             return Outcome::ClientGone;
@@ -524,6 +525,7 @@ pub(super) async fn run(
         }
         Some(Err(e)) => return failed(e),
     };
+    ex.record.note_answer(dep, &ex.call.model, &body);
     ex.meta.status = status;
     ex.record.upstream_wait += started.elapsed();
     ex.record.committed_at = Some(Instant::now());

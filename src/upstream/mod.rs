@@ -52,8 +52,34 @@ pub struct Record {
     /// The client left while an upstream was answering it: the prompt is billed at least.
     pub abandoned: bool,
     /// The price to bill at when it is not the serving deployment's (pass-through calls,
-    /// priced by the model they name).
+    /// priced by the model they name; an unpriced deployment, by the model its answer names).
     pub price: Option<crate::governance::cost::Price>,
+    /// The answer's `id` (`chatcmpl-...`), which LiteLLM's spend logs are found by.
+    pub response_id: Option<String>,
+}
+
+impl Record {
+    /// Notes what the answer `body` (JSON, or a stream's first events) names: its id, and
+    /// for a deployment without a price, the price of the model it names (LiteLLM prices an
+    /// Azure deployment `chatgpt-v-2` by the `gpt-35-turbo` its answers name).
+    pub(crate) fn note_answer(&mut self, dep: &Deployment, asked: &str, body: &[u8]) {
+        let names = crate::providers::answer_names::answer_names(body);
+        self.response_id = names.id.map(str::to_string);
+        if dep.price.known {
+            return;
+        }
+        let own = dep.price_for(asked);
+        self.price = Some(match names.model {
+            Some(m) if !own.known => crate::pricing::lookup_answer(dep.backend.provider_label(), m)
+                .map_or(own, |t| {
+                    crate::governance::cost::Price::from_prices(
+                        crate::governance::cost::UsdPrices::of_table(t),
+                        own.max_output.or(t.max_output_tokens),
+                    )
+                }),
+            _ => own,
+        });
+    }
 }
 
 /// How one attempt ended.
@@ -573,6 +599,8 @@ impl Exchange<'_> {
             let n = b.len();
             (b, "application/json", Some(n))
         };
+        let names = crate::providers::answer_names::answer_names(&body);
+        self.record.response_id = names.id.map(str::to_string);
         self.record.usage = Some(Usage {
             prompt_tokens: 10,
             completion_tokens: 20,

@@ -129,7 +129,7 @@ pub(super) async fn pump(
                             retry_after: None,
                         };
                     }
-                    if let Some(o) = commit(ex, session, dep, started).await {
+                    if let Some(o) = commit(ex, session, dep, started, &out).await {
                         return o;
                     }
                 }
@@ -184,7 +184,7 @@ pub(super) async fn pump(
                         return Outcome::Done;
                     }
                     (None, StreamState::Buffering) if s.content => {
-                        if let Some(o) = commit(ex, session, dep, started).await {
+                        if let Some(o) = commit(ex, session, dep, started, &out).await {
                             return o;
                         }
                         state = StreamState::Committed;
@@ -253,7 +253,9 @@ async fn commit(
     session: &mut Session,
     dep: &Deployment,
     started: Instant,
+    first: &[u8],
 ) -> Option<Outcome> {
+    ex.record.note_answer(dep, &ex.call.model, first);
     let now = Instant::now();
     dep.metrics.ttft.observe((now - started).as_secs_f64());
     ex.record.upstream_wait += now - started;

@@ -134,7 +134,7 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `x-litellm-call-id`, the `request_id` of the spend log row.
+    /// `x-litellm-call-id`, the `litellm_call_id` of the spend log row.
     pub fn call_id(&self) -> String {
         self.header("x-litellm-call-id")
             .expect("x-litellm-call-id")
@@ -336,12 +336,17 @@ impl<'a> Api<'a> {
         v.as_array().expect("/spend/logs is a list").clone()
     }
 
-    /// Poll (≤ 3 s) until `/spend/logs` holds a row for every id; returns those rows in order.
+    /// Poll (≤ 3 s) until `/spend/logs` holds a row for every call id; returns those rows in
+    /// order.
     pub async fn await_spend_rows(&self, ids: &[String]) -> Vec<Value> {
         poll("spend log rows", Duration::from_secs(3), async || {
             let rows = self.spend_logs("").await;
             ids.iter()
-                .map(|id| rows.iter().find(|r| r["request_id"] == json!(id)).cloned())
+                .map(|id| {
+                    rows.iter()
+                        .find(|r| r["litellm_call_id"] == json!(id))
+                        .cloned()
+                })
                 .collect::<Option<Vec<Value>>>()
         })
         .await

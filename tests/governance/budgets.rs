@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use serde_json::json;
+use switchyard::mock_upstream::{MockUpstream, Script};
 
 use crate::common::gov::{approx, assert_budget_exceeded, chat_for, poll, Api, TINY};
+use crate::common::{config, Gateway};
 use crate::priced_gateway;
 
 #[tokio::test]
@@ -273,4 +275,53 @@ async fn concurrent_streams_overshoot_a_budget_by_at_most_one_request() {
         spend <= budget + cost + 1e-9,
         "spend {spend} > budget {budget} + one request {cost} ({admitted} admitted)"
     );
+}
+
+/// An Azure deployment's name (`azure/chatgpt-v-2`) has no price; its answers name the base
+/// model (`gpt-35-turbo`), which does: spend is priced by that, as LiteLLM prices it, so a
+/// budget holds. A deployment with its own price keeps it whatever its answer names.
+#[tokio::test]
+async fn an_unpriced_deployment_is_priced_by_the_model_its_answer_names() {
+    let mock = MockUpstream::start(Script {
+        azure_model: Some("gpt-35-turbo".into()),
+        ..Script::named("az")
+    })
+    .await
+    .unwrap();
+    let azure = |name: &str, extra: &str| {
+        format!(
+            "  - model_name: {name}\n    litellm_params:\n      model: azure/chatgpt-v-2\n      \
+             api_base: http://{}\n      api_key: k\n      api_version: 2024-10-21\n{extra}",
+            mock.addr()
+        )
+    };
+    let priced =
+        "    model_info:\n      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n";
+    let gw = Gateway::start(&config(&[azure("az", ""), azure("az-priced", priced)], ""));
+    let api = Api::new(&gw);
+    let key = api.new_key(json!({"max_budget": TINY})).await;
+    // Azure's gpt-35-turbo in the bundled table: $0.5 / $1.5 per million tokens.
+    let table_cost = |usage: &serde_json::Value| {
+        usage["prompt_tokens"].as_f64().unwrap() * 5e-7
+            + usage["completion_tokens"].as_f64().unwrap() * 1.5e-6
+    };
+    for stream in [false, true] {
+        let key = api.new_key(json!({})).await;
+        let r = api
+            .chat_with(&key, &chat_for("az", None, stream), &[])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["model"], "gpt-35-turbo");
+        api.await_key_spend(&key, table_cost(&r.body["usage"]))
+            .await;
+    }
+    let first = api.chat(&key, "az").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_budget_exceeded(&api.chat(&key, "az").await);
+
+    let own = api.new_key(json!({})).await;
+    let r = api.chat(&own, "az-priced").await;
+    assert_eq!(r.body["model"], "gpt-35-turbo");
+    api.await_key_spend(&own, r.cost()).await;
+    assert_eq!(mock.request_count(), 4);
 }

@@ -217,7 +217,16 @@ async fn spend_logs_record_every_request_and_sum_to_global_spend() {
 
     let by_id = api.spend_logs(&format!("?request_id={}", ids[0])).await;
     assert_eq!(by_id.len(), 1, "{by_id:?}");
-    assert_eq!(by_id[0]["request_id"], json!(ids[0]));
+    assert_eq!(by_id[0]["litellm_call_id"], json!(ids[0]));
+    // As LiteLLM: a row's request_id is the answer's id, and finds it (streamed or not).
+    for (reply, call_id) in replies.iter().zip(&ids) {
+        let answer_id = reply.body["id"].as_str().expect("answer id");
+        assert!(answer_id.starts_with("chatcmpl-"), "{answer_id}");
+        let rows = api.spend_logs(&format!("?request_id={answer_id}")).await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0]["request_id"], json!(answer_id));
+        assert_eq!(rows[0]["litellm_call_id"], json!(call_id));
+    }
     let by_key = api.spend_logs(&format!("?api_key={token}")).await;
     assert_eq!(by_key.len(), 2, "{by_key:?}");
 

@@ -5,7 +5,7 @@
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 
-use crate::common::gov::{approx, assert_budget_exceeded, assert_error, Api, TINY};
+use crate::common::gov::{approx, assert_budget_exceeded, assert_error, token_of, Api, TINY};
 use crate::common::{config, Gateway};
 use crate::priced_gateway;
 
@@ -491,7 +491,20 @@ async fn organization_spend_and_budget_survive_a_restart() {
         let key = api.new_key(json!({"team_id": "t"})).await;
         let r = api.chat(&key, "a").await;
         let ids = [r.call_id()];
-        api.await_spend_rows(&ids).await;
+        let row = &api.await_spend_rows(&ids).await[0];
+        // Who spent, as LiteLLM's spend logs say it (`test_spend_logs_with_org_id`).
+        assert_eq!(row["metadata"]["user_api_key_org_id"], json!(id), "{row}");
+        assert_eq!(row["metadata"]["user_api_key_team_id"], "t", "{row}");
+        assert_eq!(
+            row["metadata"]["user_api_key"],
+            json!(token_of(&key)),
+            "{row}"
+        );
+        assert_eq!(row["metadata"]["status"], "success", "{row}");
+        assert_eq!(
+            (&row["team_id"], &row["organization_id"]),
+            (&json!("t"), &json!(id))
+        );
         (id, key, r.cost())
     };
     gw.signal(Signal::SIGTERM);

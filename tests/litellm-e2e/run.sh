@@ -56,8 +56,11 @@ if curl -s -o /dev/null http://127.0.0.1:4000/; then
     exit 1
 fi
 
-# The mock upstream, on a free port; its first stdout line names its base URL (…/v1).
-"$TARGET/debug/switchyard-mock" --host 127.0.0.1 --port 0 --name e2e >"$OUT/mock.log" 2>&1 &
+# The mock upstream, on a free port; its first stdout line names its base URL (…/v1). Its
+# Azure answers name gpt-35-turbo, as Azure names the base model of LiteLLM's CI deployment
+# (azure/chatgpt-v-2), which test_keys.py prices the spend by.
+"$TARGET/debug/switchyard-mock" --host 127.0.0.1 --port 0 --name e2e --azure-model gpt-35-turbo \
+    >"$OUT/mock.log" 2>&1 &
 pids+=($!)
 wait_for "${pids[-1]}" "$OUT/mock.log" grep -q '^mock listening on' "$OUT/mock.log"
 MOCK_API_BASE="$(sed -n 's/^mock listening on \(http[^ ]*\).*/\1/p' "$OUT/mock.log")"

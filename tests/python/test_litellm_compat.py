@@ -11,6 +11,7 @@ Run: pip install -r tests/python/requirements.txt && pytest -q tests/python
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -572,3 +573,36 @@ def test_readiness_details_answer_any_key_and_no_one_else(compat: Compat) -> Non
     assert details["status"] == "healthy"
     assert {"db", "cache", "litellm_version"} <= details.keys()
     assert httpx.get(compat.url + "/health/readiness/details").status_code == 401
+
+
+def _spend_rows(admin: httpx.Client, request_id: str, timeout: float = 10.0) -> list[dict]:
+    """`/spend/logs?request_id=` once the row is written (rows are written in batches)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = _ok(admin.get("/spend/logs", params={"request_id": request_id}))
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
+def test_spend_logs_are_found_by_the_answers_id_and_name_the_organization(compat: Compat) -> None:
+    # LiteLLM's test_spend_logs_with_org_id and test_key_info_spend_values look rows up by
+    # the chat answer's `id`.
+    with compat.http() as admin:
+        org_id = _ok(admin.post("/organization/new", json={"organization_alias": _uid("org")}))["organization_id"]
+        team_id = _ok(admin.post("/team/new", json={"organization_id": org_id}))["team_id"]
+        key = _ok(admin.post("/key/generate", json={"team_id": team_id}))["key"]
+        raw = compat.client(key).chat.completions.with_raw_response.create(
+            model="gpt-4", messages=[{"role": "user", "content": "hi"}])
+        answer = raw.parse()
+        rows = _spend_rows(admin, answer.id)
+        assert len(rows) == 1, rows
+        row = rows[0]
+        assert row["request_id"] == answer.id
+        assert row["litellm_call_id"] == raw.headers["x-litellm-call-id"]
+        assert (row["team_id"], row["organization_id"]) == (team_id, org_id)
+        assert row["metadata"]["user_api_key_org_id"] == org_id
+        assert row["metadata"]["user_api_key_team_id"] == team_id
+        assert row["total_tokens"] == answer.usage.total_tokens
+        # The call id still finds the same row.
+        assert _spend_rows(admin, raw.headers["x-litellm-call-id"]) == rows

@@ -27,8 +27,11 @@ fn row_json(r: SpendRow) -> Value {
         .ok()
         .filter(Value::is_object)
         .unwrap_or_else(|| Value::Object(Map::new()));
+    let organization_id = metadata.get("user_api_key_org_id").cloned();
     json!({
-        "request_id": r.request_id,
+        // LiteLLM keys a row by the answer's id when it has one (`get_spend_logs_id`).
+        "request_id": r.response_id.as_deref().unwrap_or(&r.request_id),
+        "litellm_call_id": r.request_id,
         "call_type": r.call_type,
         "api_key": r.api_key,
         "spend": from_nano(r.spend_nano),
@@ -42,6 +45,7 @@ fn row_json(r: SpendRow) -> Value {
         "model_id": r.model_id,
         "user": r.user_id,
         "team_id": r.team_id,
+        "organization_id": organization_id,
         "end_user": r.end_user,
         "metadata": metadata,
         "request_tags": r.request_tags,
