@@ -45,6 +45,9 @@ async fn a_key_reads_its_own_key_team_and_user_and_nothing_else() {
     }
     let (status, v) = api.get_as(&mine, &format!("/key/info?key={other}")).await;
     assert_eq!(status, 403, "another user's key: {v}");
+    // LiteLLM's test_key_info: a key that does not exist is a 404, whoever asks.
+    let (status, v) = api.get_as(&mine, "/key/info?key=sk-no-such-key").await;
+    assert_eq!(status, 404, "an unknown key: {v}");
 
     for path in ["/team/info", "/team/info?team_id=t-mine"] {
         let (status, v) = api.get_as(&mine, path).await;

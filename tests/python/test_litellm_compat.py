@@ -359,6 +359,8 @@ def test_a_key_reads_its_own_key_info_without_naming_it(compat: Compat) -> None:
         for params in ({}, {"key": made["key"]}):
             assert _ok(me.get("/key/info", params=params))["info"]["token"] == made["token"]
         assert me.get("/key/info", params={"key": other}).status_code == 403
+        # An unknown key is a 404 whoever asks (LiteLLM checks existence first).
+        assert me.get("/key/info", params={"key": f"sk-{uuid.uuid4()}"}).status_code == 404
 
 
 def test_a_team_key_reads_its_team_and_a_user_key_its_user(compat: Compat) -> None:

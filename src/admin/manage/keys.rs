@@ -287,16 +287,9 @@ pub(crate) async fn info(gov: &Governance, access: Access<'_>, q: &Query) -> Rep
         (None, Access::Own(own)) => hex(&own.hash),
         (None, Access::Admin) => return Err(bad("key", "key is required")),
     };
-    let found = existing(gov, Some(&asked)).await;
-    let (e, doc) = match (found, access) {
-        // A non-admin key learns nothing about keys it may not read, not even that they exist.
-        (Err(_), Access::Own(_)) => {
-            return Err(forbidden(
-                "a non-admin key may only read keys of its own user",
-            ))
-        }
-        (found, _) => found?,
-    };
+    // An unknown key is a 404 for every caller, as LiteLLM 1.109.1 answers (existence first):
+    // a key's hash cannot be guessed, so this tells a caller nothing about keys it lacks.
+    let (e, doc) = existing(gov, Some(&asked)).await?;
     if let Access::Own(own) = access {
         let same_user = own.doc.user_id.is_some() && own.doc.user_id == doc.user_id;
         if !(same_user || hex(&own.hash) == doc.token) {
