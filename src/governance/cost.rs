@@ -207,6 +207,16 @@ impl TablePricing {
     }
 }
 
+/// The price of the model an answer names (`gpt-35-turbo` from an Azure deployment), for a
+/// deployment without one of its own; `max_output` bounds reservations as the deployment's.
+pub fn answer_price(provider: &str, model: &str, max_output: Option<u64>) -> Option<Price> {
+    let t = crate::pricing::lookup_answer(provider, model)?;
+    Some(Price::from_prices(
+        UsdPrices::of_table(t),
+        max_output.or(t.max_output_tokens),
+    ))
+}
+
 impl UsdPrices {
     /// The bundled table's figures for one model.
     pub fn of_table(t: &crate::pricing::Price) -> UsdPrices {

@@ -80,18 +80,14 @@ pub fn lookup(provider: &str, model: &str, base_model: Option<&str>) -> Option<&
 
 /// The entry for the model an answer names, as LiteLLM prices it when the deployment's own
 /// name is unpriced (`_select_model_name_for_cost_calc`): `provider/model` first (Azure
-/// prices differ from OpenAI's for some models), then the bare name.
+/// prices differ from OpenAI's for some models), then the bare name; a name with a prefix
+/// (`openai/gpt-4o`) is tried as named, with the provider, then without its prefix.
 pub fn lookup_answer(provider: &str, model: &str) -> Option<&'static Price> {
     let t = &*TABLE;
-    match model
-        .split_once('/')
-        .filter(|(p, _)| crate::config::known::PROVIDERS.contains(p))
-    {
-        // Already prefixed (`openai/gpt-4o`): as named, then without the prefix.
-        Some((_, bare)) => t.get(model).or_else(|| t.get(bare)),
-        None => t
-            .get(&format!("{provider}/{model}"))
-            .or_else(|| t.get(model)),
+    let prefixed = || t.get(&format!("{provider}/{model}"));
+    match model.split_once('/') {
+        Some((_, bare)) => t.get(model).or_else(prefixed).or_else(|| t.get(bare)),
+        None => prefixed().or_else(|| t.get(model)),
     }
 }
 

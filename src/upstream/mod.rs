@@ -7,6 +7,7 @@ mod deadline;
 mod fallbacks;
 pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
 pub(crate) mod headers;
+mod record;
 mod stream;
 mod translate;
 
@@ -31,56 +32,11 @@ use crate::providers::sse::Usage;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
 use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};
-use crate::router::{
-    fallback, Backend, Deployment, Exhausted, ModelGroup, PreCallRejection, Strategy,
-};
+use crate::router::{fallback, Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
 use headers::put;
 
 pub use headers::ResponseMeta;
-
-/// What one request's exchange recorded, for logging and metrics.
-#[derive(Default)]
-pub struct Record {
-    pub deployment: Option<Arc<Deployment>>,
-    pub attempts: u32,
-    pub usage: Option<Usage>,
-    /// Time spent waiting on upstreams before the response was committed.
-    pub upstream_wait: Duration,
-    pub committed_at: Option<Instant>,
-    /// SSE events read from the upstream (about one token each), for streams cut short.
-    pub stream_events: u64,
-    /// The client left while an upstream was answering it: the prompt is billed at least.
-    pub abandoned: bool,
-    /// The price to bill at when it is not the serving deployment's (pass-through calls,
-    /// priced by the model they name; an unpriced deployment, by the model its answer names).
-    pub price: Option<crate::governance::cost::Price>,
-    /// The answer's `id` (`chatcmpl-...`), which LiteLLM's spend logs are found by.
-    pub response_id: Option<String>,
-}
-
-impl Record {
-    /// Notes what the answer `body` (JSON, or a stream's first events) names: its id, and
-    /// for a deployment without a price, the price of the model it names (LiteLLM prices an
-    /// Azure deployment `chatgpt-v-2` by the `gpt-35-turbo` its answers name).
-    pub(crate) fn note_answer(&mut self, dep: &Deployment, asked: &str, body: &[u8]) {
-        let names = crate::providers::answer_names::answer_names(body);
-        self.response_id = names.id.map(str::to_string);
-        if dep.price.known {
-            return;
-        }
-        let own = dep.price_for(asked);
-        self.price = Some(match names.model {
-            Some(m) if !own.known => crate::pricing::lookup_answer(dep.backend.provider_label(), m)
-                .map_or(own, |t| {
-                    crate::governance::cost::Price::from_prices(
-                        crate::governance::cost::UsdPrices::of_table(t),
-                        own.max_output.or(t.max_output_tokens),
-                    )
-                }),
-            _ => own,
-        });
-    }
-}
+pub use record::Record;
 
 /// How one attempt ended.
 pub(crate) enum Outcome {

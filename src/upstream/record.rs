@@ -1,0 +1,51 @@
+//! What one request's exchange recorded: the deployment that answered, attempts, usage,
+//! timings, and what the answer named (its id, and the model an unpriced deployment is
+//! priced by).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::governance::cost::{answer_price, Price};
+use crate::providers::answer_names::answer_names;
+use crate::providers::sse::Usage;
+use crate::router::Deployment;
+
+/// What one request's exchange recorded, for logging and metrics.
+#[derive(Default)]
+pub struct Record {
+    pub deployment: Option<Arc<Deployment>>,
+    pub attempts: u32,
+    pub usage: Option<Usage>,
+    /// Time spent waiting on upstreams before the response was committed.
+    pub upstream_wait: Duration,
+    pub committed_at: Option<Instant>,
+    /// SSE events read from the upstream (about one token each), for streams cut short.
+    pub stream_events: u64,
+    /// The client left while an upstream was answering it: the prompt is billed at least.
+    pub abandoned: bool,
+    /// The price to bill at when it is not the serving deployment's (pass-through calls,
+    /// priced by the model they name; an unpriced deployment, by the model its answer names).
+    pub price: Option<Price>,
+    /// The answer's `id` (`chatcmpl-...`), which LiteLLM's spend logs are found by.
+    pub response_id: Option<String>,
+}
+
+impl Record {
+    /// Notes what the answer `body` (JSON, or a stream's first events) names: its id, and
+    /// for a deployment without a price, the price of the model it names (LiteLLM prices an
+    /// Azure deployment `chatgpt-v-2` by the `gpt-35-turbo` its answers name).
+    pub(crate) fn note_answer(&mut self, dep: &Deployment, asked: &str, body: &[u8]) {
+        let names = answer_names(body);
+        self.response_id = names.id.map(str::to_string);
+        if dep.price.known {
+            return;
+        }
+        let own = dep.price_for(asked);
+        self.price = Some(match names.model {
+            Some(m) if !own.known => {
+                answer_price(dep.backend.provider_label(), m, own.max_output).unwrap_or(own)
+            }
+            _ => own,
+        });
+    }
+}
