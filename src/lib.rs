@@ -7,7 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod governance;
 pub mod metrics;
-pub mod mock_upstream;
 pub mod passthrough;
 pub mod pricing;
 pub mod providers;

@@ -15,7 +15,7 @@ mod common;
 use bytes::Bytes;
 use common::{client, config, send_chat, sse_payloads, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{Behavior, MockUpstream, Recorded, Script};
+use switchyard_mock::{Behavior, MockUpstream, Recorded, Script};
 
 /// One provider under test: how a deployment points at the mock and what it must send.
 struct Case {
@@ -533,7 +533,7 @@ async fn overloaded_anthropic_fails_over_to_openai_and_back() {
         .starts_with("Hello from oai"));
 
     // OpenAI 429 -> Anthropic fallback, streaming: the client sees OpenAI chunks from Claude.
-    oai.push(switchyard::mock_upstream::rate_limited());
+    oai.push(switchyard_mock::rate_limited());
     let r = send_chat(
         &gw,
         &json!({"model": "oai-first", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),

@@ -18,7 +18,7 @@ use common::{
     Gateway, MASTER_KEY,
 };
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
+use switchyard_mock::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
 fn model(name: &str, group: &str, base: &str, extra: &str) -> String {
     format!(

@@ -26,7 +26,7 @@ mod persistence;
 
 use common::gov::priced_model;
 use common::{config, Gateway};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 /// One mock per model name (each named after its model) and a gateway pricing every model at
 /// the test prices, with `extra` appended to the config.

@@ -17,7 +17,7 @@ use common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced_m
 use common::{config, Gateway};
 use serde_json::json;
 use sqlx::{Connection, Executor};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 /// A fresh database on the test server, dropped by [`SharedStore::drop_database`].
 struct SharedStore {

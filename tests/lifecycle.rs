@@ -19,7 +19,7 @@ use common::{
 use futures::StreamExt;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn model(group: &str, base: &str) -> String {

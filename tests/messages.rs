@@ -12,7 +12,7 @@ mod common;
 
 use common::{client, config, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{rate_limited, MockUpstream, Script};
+use switchyard_mock::{rate_limited, MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, MockUpstream, Gateway) {
     let oai = MockUpstream::start(Script::named("oai")).await.unwrap();
@@ -281,7 +281,7 @@ async fn count_tokens_counts_without_calling_upstream() {
 async fn an_upstream_error_mid_stream_is_not_followed_by_a_clean_end() {
     let (oai, _ant, gw) = setup().await;
     // vLLM style: an error chunk, then [DONE].
-    oai.push(switchyard::mock_upstream::Behavior::RawEvents {
+    oai.push(switchyard_mock::Behavior::RawEvents {
         content_type: "text/event-stream".into(),
         events: vec![
             bytes::Bytes::from_static(b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n"),

@@ -16,7 +16,7 @@ use async_openai::types::{
 use async_openai::Client;
 use common::{config, Gateway, MASTER_KEY};
 use futures::StreamExt;
-use switchyard::mock_upstream::{stream_text, MockUpstream, Script};
+use switchyard_mock::{stream_text, MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway, Client<OpenAIConfig>) {
     let up = MockUpstream::start(Script::named("up")).await.unwrap();

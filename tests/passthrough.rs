@@ -10,7 +10,7 @@ mod common;
 
 use common::{client, config, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();

@@ -11,7 +11,7 @@ mod common;
 
 use common::{client, config, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
@@ -128,7 +128,7 @@ async fn an_unbridged_request_does_not_fall_back_to_a_group_that_cannot_take_it(
         "router_settings:\n  num_retries: 0\n  fallbacks: [{\"gpt\": [\"claude\"]}]\n",
     );
     let gw = Gateway::start(&yaml);
-    mock.push(switchyard::mock_upstream::server_error(500));
+    mock.push(switchyard_mock::server_error(500));
     let r = post(
         &gw,
         &json!({"model": "gpt", "previous_response_id": "resp_1", "input": "x"}),
@@ -141,7 +141,7 @@ async fn an_unbridged_request_does_not_fall_back_to_a_group_that_cannot_take_it(
         "no fallback to the Anthropic group"
     );
     // A bridged request does fall back.
-    mock.push(switchyard::mock_upstream::server_error(500));
+    mock.push(switchyard_mock::server_error(500));
     let r = post(&gw, &json!({"model": "gpt", "input": "x"})).await;
     assert_eq!(r.status(), 200);
 }

@@ -15,7 +15,7 @@ mod requests;
 
 use common::{chat_body, client, get_json, metrics_text, send_chat, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{rate_limited, server_error, Behavior, MockUpstream, Script};
+use switchyard_mock::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
 async fn mock(name: &str, default: Behavior) -> MockUpstream {
     MockUpstream::start(Script {

@@ -15,7 +15,7 @@ use common::{config, send_chat, sse_payloads, Gateway};
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{Behavior, MockUpstream, Script};
+use switchyard_mock::{Behavior, MockUpstream, Script};
 
 const PATH: &str =
     "/v1/projects/test-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash";

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::common::gov::{token_of, Api};
 use crate::common::{config, openai_model, Gateway, MASTER_KEY};
 use crate::priced_gateway;
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 /// The entry of a JSON array whose `field` is `id`, if any.
 fn find<'v>(list: &'v Value, field: &str, id: &str) -> Option<&'v Value> {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 use crate::common::gov::{approx, assert_budget_exceeded, chat_for, poll, Api, TINY};
 use crate::common::{config, Gateway};

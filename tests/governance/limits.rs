@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::json;
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 use crate::common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced_model, Api};
 use crate::common::{config, Gateway};

@@ -468,11 +468,9 @@ async fn an_organization_budget_covers_every_team_in_it() {
 
 #[tokio::test]
 async fn organization_spend_and_budget_survive_a_restart() {
-    let mock = switchyard::mock_upstream::MockUpstream::start(
-        switchyard::mock_upstream::Script::named("a"),
-    )
-    .await
-    .unwrap();
+    let mock = switchyard_mock::MockUpstream::start(switchyard_mock::Script::named("a"))
+        .await
+        .unwrap();
     let yaml = config(
         &[crate::common::gov::priced_model("a", &mock.base_url())],
         "",

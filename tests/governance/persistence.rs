@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 use serde_json::json;
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 use crate::common::gov::{priced_model, Api, Reply};
 use crate::common::{config, Gateway};

@@ -2,7 +2,7 @@
 //! switches (`mock_response`, `mock_testing_rate_limit_error`, `mock_timeout`).
 
 use serde_json::json;
-use switchyard::mock_upstream::Behavior;
+use switchyard_mock::Behavior;
 
 use super::{chat, mock, model, yaml};
 use crate::common::{chat_body, send_chat, Gateway, MASTER_KEY};

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchyard::mock_upstream::{server_error, Behavior};
+use switchyard_mock::{server_error, Behavior};
 
 use super::{chat, mock, model, yaml};
 use crate::common::gov::{poll, token_of, Api};

@@ -3,7 +3,7 @@
 //! Host tricks toward admin routes, the route inventory, and secrets in logs.
 
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::gov::Api;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{server_error, Behavior, MockUpstream, Script};
+use switchyard_mock::{server_error, Behavior, MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::gov::{assert_budget_exceeded, assert_error, poll, Api};

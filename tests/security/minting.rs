@@ -3,7 +3,7 @@
 //! its user's budget. The config's upper bounds and defaults hold for every caller.
 
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 use crate::common::gov::{assert_budget_exceeded, assert_error, priced_model, Api, TINY};
 use crate::common::{config, Gateway};

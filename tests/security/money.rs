@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{Behavior, MockUpstream, Script};
+use switchyard_mock::{Behavior, MockUpstream, Script};
 
 use crate::common::gov::{approx, assert_error, chat_for, Api, Reply};
 use crate::common::{config, openai_model, Gateway};

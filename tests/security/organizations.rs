@@ -3,7 +3,7 @@
 //! create, change or delete an organization or its members.
 
 use serde_json::{json, Value};
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 use crate::common::gov::{assert_budget_exceeded, assert_error, priced_model, Api, TINY};
 use crate::common::{config, Gateway, MASTER_KEY};

@@ -365,7 +365,7 @@ fn prompt_tokens(body_len: usize) -> usize {
     (body_len / 4).max(1)
 }
 
-fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

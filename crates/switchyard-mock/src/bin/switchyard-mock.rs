@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use switchyard::mock_upstream::{MockUpstream, Script};
+use switchyard_mock::{MockUpstream, Script};
 
 /// Serves OpenAI-shaped chat, completions, embeddings and models answers on HTTP/1.1 and h2c.
 #[derive(Debug, Parser)]
