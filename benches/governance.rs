@@ -9,12 +9,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use switchyard::core::ids::hex;
 use switchyard::governance::admission::check_key;
 use switchyard::governance::counters::{
     Admit, BudgetLimit, LocalCounters, Scope, ScopeLimits, Settle,
 };
 use switchyard::governance::period::now_secs;
-use switchyard::governance::tables::{hash_key, hex, Tables};
+use switchyard::governance::tables::{hash_key, Tables};
 use switchyard::store::{Entity, Kind};
 
 /// What `authenticate` does for a virtual key: SHA-256 of the presented key, a lookup among

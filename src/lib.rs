@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod core;
 pub mod governance;
 pub mod metrics;
 pub mod passthrough;

@@ -1,7 +1,5 @@
 //! Writing responses to the client: JSON bodies, errors and the ids they carry.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::HeaderValue;
@@ -10,29 +8,6 @@ use pingora_proxy::Session;
 
 use super::error::ApiError;
 use crate::providers::chat::ClientWire;
-
-/// A UUIDv7 string (RFC 9562; call ids, mock response ids): 48 bits of Unix milliseconds, then
-/// random bits. Time-ordered ids land next to each other in the spend log's primary-key index,
-/// so a batch of inserts touches a few index pages instead of one page per row.
-pub fn new_uuid() -> String {
-    let ms = u128::try_from(crate::store::now_ms()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
-    let random: u128 = rand::random();
-    let mut v = (ms << 80) | (random & ((1u128 << 80) - 1));
-    v = (v & !(0xFu128 << 76)) | (0x7u128 << 76); // version 7
-    v = (v & !(0x3u128 << 62)) | (0x2u128 << 62); // variant 10
-    let mut out = crate::governance::tables::hex(&v.to_be_bytes());
-    for at in [8, 13, 18, 23] {
-        out.insert(at, '-');
-    }
-    out
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// The head of a response with a content type and a length (`None`: chunked, and then
 /// `cache-control: no-cache`, as a streamed answer is never cacheable), as plain `http` parts: headers go straight into the map (Pingora's `insert_header` re-parses every
@@ -97,23 +72,4 @@ pub async fn write_error(
         h.insert_header(*name, value.as_str())?;
     }
     write_full(session, h, body).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uuid_shape() {
-        let u = new_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "7");
-        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
-        let dashes: Vec<usize> = u.match_indices('-').map(|(i, _)| i).collect();
-        assert_eq!(dashes, [8, 13, 18, 23]);
-        // The first 48 bits are the time in milliseconds: ids sort by creation time.
-        let ms = i64::from_str_radix(&u.replace('-', "")[..12], 16).unwrap_or(0);
-        let now = crate::store::now_ms();
-        assert!(now.abs_diff(ms) < 60_000, "{u}: {ms} vs {now}");
-    }
 }

@@ -6,10 +6,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::admission::Ticket;
-use super::tables::{hash_key, hex};
+use super::tables::hash_key;
 use super::Governance;
 use crate::api::Endpoint;
 use crate::config::runtime::MasterKey;
+use crate::core::ids::hex;
 use crate::metrics::metrics;
 use crate::providers::sse::Usage;
 use crate::store::{Kind, SpendRow};

@@ -17,17 +17,6 @@ pub fn hash_key(key: &[u8]) -> [u8; 32] {
     Sha256::digest(key).into()
 }
 
-/// Lower-case hex of bytes (key hashes, SigV4 digests).
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
-    s
-}
-
 /// Hex back to a hash; `None` for anything that is not 64 hex digits.
 pub fn unhex(s: &str) -> Option<[u8; 32]> {
     let b = s.as_bytes();

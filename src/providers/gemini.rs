@@ -274,7 +274,7 @@ fn arguments(args: Option<&RawValue>) -> String {
 fn response_id(r: &Response<'_>) -> String {
     match r.response_id.as_deref() {
         Some(id) if !id.is_empty() => id.to_string(),
-        _ => format!("chatcmpl-{}", crate::api::response::new_uuid()),
+        _ => format!("chatcmpl-{}", crate::core::ids::new_uuid()),
     }
 }
 

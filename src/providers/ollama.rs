@@ -180,7 +180,7 @@ fn call_id(id: Option<&str>) -> String {
 }
 
 fn new_response_id() -> String {
-    format!("chatcmpl-{}", crate::api::response::new_uuid())
+    format!("chatcmpl-{}", crate::core::ids::new_uuid())
 }
 
 /// Tool call `arguments` (an object at Ollama) as OpenAI's JSON string, compact; a string

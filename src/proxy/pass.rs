@@ -5,10 +5,10 @@ use pingora_proxy::Session;
 
 use super::{body, end_user_header, Ctx, Gateway};
 use crate::api::error::ErrorKind;
-use crate::api::response::new_uuid;
 use crate::api::ApiError;
 use crate::auth::Principal;
 use crate::config::Runtime;
+use crate::core::ids::new_uuid;
 use crate::governance::admission::{Ask, Clearance};
 use crate::passthrough::{self, Forward, Named};
 use crate::providers::ProviderKind;

@@ -150,7 +150,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<()
         "INSERT INTO sy_entities (kind, id, doc, spend_nano, budget_reset_at, updated_at) \
          VALUES ('global', 'global', '{}', 0, NULL, $1) ON CONFLICT (kind, id) DO NOTHING",
     )
-    .bind(super::now_ms())
+    .bind(crate::core::clock::now_ms())
     .execute(&mut *tx)
     .await
     .map_err(db_err("ensure global entity"))?;

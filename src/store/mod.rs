@@ -16,6 +16,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
+use crate::core::clock::now_ms;
+
 pub use spend::{SpendGroup, SpendQuery, SpendRow, SpendTotal};
 pub use writer::{OnWritten, SpendWriter, WriterConfig, WriterStats};
 
@@ -136,14 +138,6 @@ pub struct Entity {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-}
-
-/// Unix milliseconds now (0 if the clock is before 1970).
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// What a database URL resolves to: the backend and the URL sqlx is given.

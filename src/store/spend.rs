@@ -8,7 +8,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use super::{db_err, now_ms, Backend, Kind, Store, StoreError};
+use super::{db_err, Backend, Kind, Store, StoreError};
+use crate::core::clock::now_ms;
 
 /// One request's spend, as logged (`sy_spend_logs`).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -77,10 +77,7 @@ enum GroupResult {
 
 /// A mock answer for a client that speaks another API: the neutral result rendered for it.
 fn mock_translated(call: &ModelCall, text: &str) -> (Bytes, &'static str, Option<usize>) {
-    let id = format!(
-        "chatcmpl-{}",
-        crate::api::response::new_uuid().replace('-', "")
-    );
+    let id = format!("chatcmpl-{}", crate::core::ids::new_uuid().replace('-', ""));
     let usage = TokenUsage {
         prompt: 10,
         completion: 20,

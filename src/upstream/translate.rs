@@ -7,8 +7,8 @@ use bytes::{Bytes, BytesMut};
 use crate::api::error::ApiError;
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::request::ModelCall;
-use crate::api::response::unix_now;
 use crate::api::responses::ResponsesEvents;
+use crate::core::clock::unix_now;
 use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{
     openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,

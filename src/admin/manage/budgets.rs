@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{bad, get, load, money, not_found, now_iso, of_kind, parse, period, put, reload};
 use super::{remove, reply, ApiError, Reply};
-use crate::api::response::new_uuid;
+use crate::core::ids::new_uuid;
 use crate::governance::entities::{BudgetDoc, CustomerDoc, KeyDoc, OrgDoc, OrgMemberDoc};
 use crate::governance::Governance;
 use crate::store::Kind;

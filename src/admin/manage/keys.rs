@@ -11,9 +11,10 @@ use super::nulls::Cleared;
 use super::{bad, forbidden, get, load, not_found, now_iso, object, of_kind, parse, put};
 use super::{live_spend, reload, remove, reply, reset_iso, start_period, Access, Query};
 use super::{ApiError, Reply};
+use crate::core::ids::hex;
 use crate::governance::entities::{BudgetDoc, KeyDoc, TeamDoc};
 use crate::governance::period::now_secs;
-use crate::governance::tables::{hash_key, hex, key_name, unhex};
+use crate::governance::tables::{hash_key, key_name, unhex};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::users::ensure_user;
 use super::{bad, get, insert, load, money, not_found, now_iso, object, of_kind, parse, put};
 use super::{reload, remove, reply, ApiError, OneOrMany, Reply};
-use crate::api::response::new_uuid;
+use crate::core::ids::new_uuid;
 use crate::governance::entities::{BudgetDoc, OrgDoc, OrgMemberDoc, TeamDoc, UserDoc};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};

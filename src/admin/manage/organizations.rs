@@ -14,7 +14,7 @@ use super::teams::{remove_team, team_object};
 use super::{bad, forbidden, insert, live_spend, load, not_found, now_iso, object, of_kind};
 use super::{parse, put, reload, remove, reply, reset_iso, start_period, Access, Caller};
 use super::{ApiError, Query, Reply};
-use crate::api::response::new_uuid;
+use crate::core::ids::new_uuid;
 use crate::governance::entities::{BudgetDoc, OrgDoc, OrgMemberDoc, TeamDoc};
 use crate::governance::tables::KeyView;
 use crate::governance::Governance;

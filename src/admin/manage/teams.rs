@@ -12,9 +12,9 @@ use super::Caller;
 use super::{bad, get, live_spend, load, money, not_found, now_iso, object, of_kind, parse};
 use super::{check_all, forbidden, period, put, reload, remove, reply, start_period, Access};
 use super::{ApiError, OneOrMany, Query, Reply};
-use crate::api::response::new_uuid;
+use crate::core::ids::{hex, new_uuid};
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, TeamDoc, UserDoc};
-use crate::governance::tables::{hex, KeyView};
+use crate::governance::tables::KeyView;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
 

@@ -9,7 +9,7 @@ use super::keys::{create, key_object};
 use super::{bad, forbidden, get, live_spend, load, money, not_found, now_iso, object, of_kind};
 use super::{check_all, Reply};
 use super::{parse, period, put, reload, remove, reply, start_period, Access, ApiError, Query};
-use crate::api::response::new_uuid;
+use crate::core::ids::new_uuid;
 use crate::governance::entities::{KeyDoc, Member, MemberDoc, OrgMemberDoc, TeamDoc, UserDoc};
 use crate::governance::minting::UserDefaults;
 use crate::governance::Governance;

@@ -5,7 +5,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Value};
 
 use crate::api::error::ApiError;
-use crate::api::response::{new_uuid, unix_now};
+use crate::core::clock::unix_now;
+use crate::core::ids::new_uuid;
 use crate::providers::chat::{json_into, Completion, Finish, TokenUsage};
 
 /// A response's lifecycle state, as `status` and the event that announces it.

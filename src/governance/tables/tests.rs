@@ -1,6 +1,7 @@
 //! Unit tests of the request path's tables: which scopes a key spends in, and what it may call.
 
 use super::*;
+use crate::core::ids::hex;
 
 #[test]
 fn hashes_round_trip_through_hex() {

@@ -212,7 +212,7 @@ pub fn finish_reason(stop: &str) -> Finish {
 }
 
 fn new_id() -> String {
-    format!("chatcmpl-{}", crate::api::response::new_uuid())
+    format!("chatcmpl-{}", crate::core::ids::new_uuid())
 }
 
 fn unreadable(what: &str, e: impl std::fmt::Display) -> ApiError {

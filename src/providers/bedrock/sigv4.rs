@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::governance::tables::hex;
+use crate::core::ids::hex;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -242,7 +242,7 @@ fn amz_date(now: SystemTime) -> String {
 
 /// Days since 1970-01-01 to a proleptic Gregorian date.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let (y, m, d) = crate::governance::period::civil(z);
+    let (y, m, d) = crate::core::clock::civil(z);
     (
         y,
         u32::try_from(m).unwrap_or(1),

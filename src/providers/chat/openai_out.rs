@@ -147,7 +147,7 @@ impl OpenAiChunks {
 
     fn chunk(&mut self, out: &mut BytesMut, delta: impl FnOnce(&mut BytesMut)) {
         if self.prefix.is_empty() {
-            self.start("chatcmpl-switchyard", "", crate::api::response::unix_now());
+            self.start("chatcmpl-switchyard", "", crate::core::clock::unix_now());
         }
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(b"{\"index\":0,\"delta\":{");
@@ -167,7 +167,7 @@ impl OpenAiChunks {
     pub fn event(&mut self, e: Event<'_>, out: &mut BytesMut) {
         match e {
             Event::Start { id, model } => {
-                self.start(id, model, crate::api::response::unix_now());
+                self.start(id, model, crate::core::clock::unix_now());
                 self.chunk(out, |o| o.extend_from_slice(b"\"content\":\"\""));
             }
             Event::Text(t) => {
@@ -218,7 +218,7 @@ impl OpenAiChunks {
         }
         self.done = true;
         if self.prefix.is_empty() {
-            self.start("chatcmpl-switchyard", "", crate::api::response::unix_now());
+            self.start("chatcmpl-switchyard", "", crate::core::clock::unix_now());
         }
         let finish = self.finish.unwrap_or_default();
         out.extend_from_slice(&self.prefix);

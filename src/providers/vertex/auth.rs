@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use bytes::{Bytes, BytesMut};
@@ -17,6 +17,7 @@ use pingora_http::RequestHeader;
 use serde::Deserialize;
 
 use crate::api::error::{ApiError, ErrorKind};
+use crate::core::clock::unix_now;
 use crate::router::HttpTarget;
 
 /// The OAuth scope Vertex AI needs.
@@ -388,12 +389,6 @@ fn token_error(status: u16, message: impl std::fmt::Display) -> ApiError {
         kind,
         format!("Vertex AI credentials: cannot get a Google access token: {message}"),
     )
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Base64url without padding (JWT's encoding).
