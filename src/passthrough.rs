@@ -16,8 +16,8 @@ use pingora_core::connectors::http::Connector;
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::Session;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::config::Runtime;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::governance::cost::{Price, UsdPrices};
 use crate::governance::tables::KeyView;

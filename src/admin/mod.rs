@@ -12,8 +12,9 @@ use pingora_proxy::Session;
 use serde_json::{json, Value};
 
 use crate::api::response::{header, write_full};
-use crate::api::{ApiError, Endpoint};
+use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::core::error::ApiError;
 use crate::governance::tables::KeyView;
 use crate::governance::Governance;
 use crate::metrics::metrics;
@@ -85,7 +86,7 @@ pub async fn serve(
                 None => {
                     let e = ApiError::new(
                         404,
-                        crate::api::error::ErrorKind::NotFound,
+                        crate::core::error::ErrorKind::NotFound,
                         format!("The model `{id}` does not exist"),
                     )
                     .with_param("model")
@@ -104,7 +105,7 @@ pub async fn serve(
         | Endpoint::Management => {
             let e = ApiError::new(
                 500,
-                crate::api::error::ErrorKind::ApiError,
+                crate::core::error::ErrorKind::ApiError,
                 "model call routed to admin",
             );
             (500, "application/json", e.body())

@@ -18,7 +18,7 @@ use std::ops::RangeInclusive;
 
 use serde_json::value::RawValue;
 
-use super::error::ApiError;
+use crate::core::error::ApiError;
 
 /// Longest per-request timeout, in seconds: one day (LiteLLM's default timeout is 600 s).
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::api::error::ApiError;
+use crate::core::error::ApiError;
 use crate::providers::chat::{json_into, push_u64, Completion, Event, Finish, TokenUsage};
 
 // ---- request -------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 //! Inbound surfaces: the endpoint table, request views and OpenAI-style error bodies.
 
 pub mod endpoint;
-pub mod error;
 pub mod limits;
 pub mod messages;
 pub mod request;
@@ -9,4 +8,3 @@ pub mod response;
 pub mod responses;
 
 pub use endpoint::Endpoint;
-pub use error::ApiError;

@@ -14,8 +14,8 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::endpoint::Endpoint;
-use super::error::ApiError;
 use super::limits;
+use crate::core::error::ApiError;
 
 mod fallback;
 pub use fallback::Fallback;

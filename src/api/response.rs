@@ -6,7 +6,7 @@ use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
-use super::error::ApiError;
+use crate::core::error::ApiError;
 use crate::providers::chat::ClientWire;
 
 /// The head of a response with a content type and a length (`None`: chunked, and then
@@ -60,13 +60,21 @@ pub async fn write_full(
     session.write_response_body(Some(body), true).await
 }
 
+/// An error's body in the client's API shape (OpenAI's, or Anthropic's for `/v1/messages`).
+pub fn error_body(err: &ApiError, wire: ClientWire) -> Bytes {
+    match wire {
+        ClientWire::OpenAi | ClientWire::Responses => err.body(),
+        ClientWire::Anthropic => crate::api::messages::error_body(err),
+    }
+}
+
 /// Write a JSON error in the client's API shape.
 pub async fn write_error(
     session: &mut Session,
     err: &ApiError,
     wire: ClientWire,
 ) -> pingora_error::Result<()> {
-    let body = err.body_for(wire);
+    let body = error_body(err, wire);
     let mut h = header(err.status, "application/json", Some(body.len()))?;
     for (name, value) in &err.headers {
         h.insert_header(*name, value.as_str())?;

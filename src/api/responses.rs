@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::api::error::ApiError;
+use crate::core::error::ApiError;
 
 mod object;
 mod stream;

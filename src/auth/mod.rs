@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use pingora_http::RequestHeader;
 
-use crate::api::ApiError;
 use crate::config::Runtime;
+use crate::core::error::ApiError;
 use crate::governance::tables::{hash_key, KeyView};
 use crate::governance::Governance;
 

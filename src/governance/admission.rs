@@ -20,8 +20,8 @@ use super::entities::from_nano;
 use super::period::{iso, now_secs};
 use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
 use super::Governance;
-use crate::api::error::ErrorKind;
-use crate::api::ApiError;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::metrics::metrics;
 use crate::upstream::headers::{self, names};
 

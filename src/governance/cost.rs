@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::api::error::ErrorKind;
-use crate::api::ApiError;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::providers::sse::Usage;
 
 /// A deployment's prices in nano-USD per token (fractions allowed: $0.15 per million tokens

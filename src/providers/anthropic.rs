@@ -19,9 +19,9 @@ use super::chat::{
 };
 use super::sse::{self, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::{ApiError, ErrorKind};
 
 mod encode;
 use encode::encode_request;

@@ -6,9 +6,9 @@ use http::header::{HeaderName, HeaderValue};
 use super::openai::{decode_openai_error, route_suffix};
 use super::{Defaults, EncodeTarget, Provider};
 
-use crate::api::error::ApiError;
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::ApiError;
 
 pub struct Azure;
 

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::sse::Usage;
 
 mod openai_out;

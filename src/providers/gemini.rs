@@ -19,9 +19,9 @@ use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall
 use super::openai::kind_for;
 use super::sse::{data, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::{ApiError, ErrorKind};
 
 pub struct Gemini;
 

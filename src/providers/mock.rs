@@ -3,9 +3,9 @@
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::Endpoint;
 use crate::core::clock::unix_now;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::core::ids::new_uuid;
 
 /// LiteLLM's fixed mock usage (`DEFAULT_MOCK_RESPONSE_*_TOKEN_COUNT`).

@@ -21,7 +21,8 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::api::request::ModelCall;
-use crate::api::{ApiError, Endpoint};
+use crate::api::Endpoint;
+use crate::core::error::ApiError;
 use chat::{Completion, StreamDecoder};
 
 /// Providers this build can call. Everything else in LiteLLM's list loads but answers 501.

@@ -16,9 +16,9 @@ use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall
 use super::openai::kind_for;
 use super::sse::{Oversized, MAX_EVENT_BYTES};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::{ApiError, ErrorKind};
 
 /// `ollama_chat/`: `POST {api_base}/api/chat`.
 pub struct OllamaChat;

@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
-use crate::api::error::{ApiError, ErrorKind};
+use crate::core::error::{ApiError, ErrorKind};
 
 /// The key of the usage object, as it appears in a payload.
 const USAGE_KEY: &[u8] = b"\"usage\"";

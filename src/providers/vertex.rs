@@ -12,9 +12,9 @@ use http::header::{HeaderName, HeaderValue};
 use super::chat::{Completion, StreamDecoder};
 use super::gemini::{self, GeminiStream};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::error::ApiError;
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::ApiError;
 
 pub use auth::GoogleAuth;
 

@@ -12,8 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::{Fallback, ModelCall};
+use crate::core::error::{ApiError, ErrorKind};
 
 /// The most models one batch may name.
 pub const MAX_MODELS: usize = 16;

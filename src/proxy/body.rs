@@ -3,7 +3,7 @@
 use bytes::{Bytes, BytesMut};
 use pingora_proxy::Session;
 
-use crate::api::error::{ApiError, ErrorKind};
+use crate::core::error::{ApiError, ErrorKind};
 
 fn too_large(session: &mut Session, limit: usize, seen: usize) -> ApiError {
     session.set_keepalive(None);

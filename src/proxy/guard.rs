@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 use pingora_proxy::Session;
 
-use crate::api::error::{ApiError, ErrorKind};
+use crate::core::error::{ApiError, ErrorKind};
 use crate::metrics::metrics;
 
 /// One request counted in `litellm_in_flight_requests` until released or dropped.

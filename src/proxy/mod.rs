@@ -16,13 +16,14 @@ use pingora_error::{Error, ErrorType, Result};
 use pingora_proxy::{ProxyHttp, Session};
 
 use crate::api::endpoint::Route;
-use crate::api::error::ErrorKind;
 use crate::api::limits;
 use crate::api::request::ModelCall;
 use crate::api::response::write_error;
-use crate::api::{ApiError, Endpoint};
+use crate::api::Endpoint;
 use crate::auth::{authenticate, route_allowed, Principal};
 use crate::config::Runtime;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::core::ids::new_uuid;
 use crate::governance::admission::{Ask, Clearance};
 use crate::governance::spend::SpendCtx;

@@ -4,10 +4,10 @@
 use pingora_proxy::Session;
 
 use super::{body, end_user_header, Ctx, Gateway};
-use crate::api::error::ErrorKind;
-use crate::api::ApiError;
 use crate::auth::Principal;
 use crate::config::Runtime;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::core::ids::new_uuid;
 use crate::governance::admission::{Ask, Clearance};
 use crate::passthrough::{self, Forward, Named};

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::api::ApiError;
+use crate::core::error::ApiError;
 
 /// What kind of failure ended a group's attempts; it picks the fallback list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Fallbacks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::error::{ApiError, ErrorKind};
+    use crate::core::error::{ApiError, ErrorKind};
 
     #[test]
     fn errors_pick_their_list() {

@@ -13,8 +13,8 @@ use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 
 use super::conn::Conn;
-use crate::api::error::{ApiError, ErrorKind};
 use crate::config::Runtime;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::proxy::Gateway;
 
 pub struct GatewayService {

@@ -18,11 +18,11 @@ use bytes::Bytes;
 use pingora_core::connectors::http::Connector;
 use pingora_proxy::Session;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
-use crate::api::response::{parts, write_full};
+use crate::api::response::{error_body, parts, write_full};
 use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::metrics::metrics;
 use crate::providers::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
@@ -229,7 +229,7 @@ impl Exchange<'_> {
         }
         let (err, retry_after) = last;
         self.meta.status = err.status;
-        let body = err.body_for(self.call.client);
+        let body = error_body(&err, self.call.client);
         let Ok(mut h) = parts(err.status, "application/json", Some(body.len())) else {
             return 0;
         };

@@ -12,8 +12,8 @@ use pingora_proxy::Session;
 use super::attempt::timeout_error;
 use super::translate::{Scan, Translator};
 use super::{Exchange, Outcome};
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::response::parts;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::router::Deployment;
 
 /// Bytes of translated events gathered from already-arrived upstream chunks before they are

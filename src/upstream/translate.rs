@@ -4,11 +4,11 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::api::error::ApiError;
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::request::ModelCall;
 use crate::api::responses::ResponsesEvents;
 use crate::core::clock::unix_now;
+use crate::core::error::ApiError;
 use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{
     openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,
@@ -88,7 +88,7 @@ fn responses_event(payload: &[u8]) -> ResponsesKind {
         }
         "error" | "response.failed" => ResponsesKind::Error(ApiError::new(
             502,
-            crate::api::error::ErrorKind::ApiError,
+            crate::core::error::ErrorKind::ApiError,
             ev.message
                 .as_deref()
                 .unwrap_or("the Responses stream failed")

@@ -86,7 +86,7 @@ fn assert_json(bytes: &[u8], what: &str) {
     }
 }
 
-fn assert_client_error(e: &switchyard::api::ApiError) {
+fn assert_client_error(e: &switchyard::core::error::ApiError) {
     assert!(
         (400..500).contains(&e.status),
         "client input must fail as a 4xx, got {e}"

@@ -3,7 +3,7 @@
 
 use super::bad;
 use super::key_fields::KeyFields;
-use crate::api::ApiError;
+use crate::core::error::ApiError;
 use crate::governance::minting::{seconds, KeyBounds, KeyDefaults};
 
 /// `/key/generate`: fill in the configured defaults for fields still unset. A non-admin

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{bad, forbidden, money, period};
-use crate::api::ApiError;
+use crate::core::error::ApiError;
 use crate::governance::entities::{to_nano, KeyDoc};
 use crate::governance::minting::{period_secs, period_text, seconds};
 use crate::governance::period::{iso, now_secs, Period};

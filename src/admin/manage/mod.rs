@@ -25,8 +25,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use self::route::{is_management, Route};
-use crate::api::error::ErrorKind;
-use crate::api::ApiError;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::governance::counters::{BudgetLimit, ScopeLimits};
 use crate::governance::period::{iso, now_secs, Period};
 use crate::governance::tables::KeyView;

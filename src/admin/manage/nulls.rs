@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::{bad, parse};
-use crate::api::ApiError;
+use crate::core::error::ApiError;
 use crate::governance::entities::{BudgetDoc, KeyDoc, TeamDoc};
 use crate::governance::minting::KeyBounds;
 

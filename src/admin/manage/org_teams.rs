@@ -3,8 +3,8 @@
 
 use super::key_fields::covers;
 use super::{bad, forbidden, get, not_found, org_members};
-use crate::api::error::ErrorKind;
-use crate::api::ApiError;
+use crate::core::error::ApiError;
+use crate::core::error::ErrorKind;
 use crate::governance::entities::{BudgetDoc, OrgDoc, TeamDoc};
 use crate::governance::Governance;
 use crate::store::Kind;
@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn a_team_asks_no_more_than_its_organization_has() {
         let o = org(&["a", "b"], Some(1.0), Some(10));
-        let err = |r: Result<(), crate::api::ApiError>| {
+        let err = |r: Result<(), crate::core::error::ApiError>| {
             let e = r.unwrap_err();
             (e.status, e.param.unwrap_or_default(), e.message)
         };

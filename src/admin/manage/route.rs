@@ -2,7 +2,7 @@
 //! its canonical name (as `allowed_routes` lists it), its HTTP method and whether it only
 //! reads.
 
-use crate::api::ApiError;
+use crate::core::error::ApiError;
 use crate::store::SpendGroup;
 
 /// One management route.
@@ -189,7 +189,7 @@ impl Route {
         if !verb.allows(method) {
             return Err(ApiError::new(
                 405,
-                crate::api::error::ErrorKind::InvalidRequest,
+                crate::core::error::ErrorKind::InvalidRequest,
                 format!("Method {method} not allowed on {path}: use {}", verb.name()),
             ));
         }

@@ -42,7 +42,7 @@ fn fields(v: Value) -> KeyFields {
     parse(v.to_string().as_bytes()).unwrap()
 }
 
-fn denied_param(r: Result<(), crate::api::ApiError>) -> String {
+fn denied_param(r: Result<(), crate::core::error::ApiError>) -> String {
     let e = r.unwrap_err();
     assert_eq!(e.status, 403, "{e}");
     e.param.unwrap_or_default()

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ModelCall;
-use crate::api::error::ApiError;
+use crate::core::error::ApiError;
 
 /// One entry of a request's `fallbacks`.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,8 +4,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Value};
 
-use crate::api::error::ApiError;
 use crate::core::clock::unix_now;
+use crate::core::error::ApiError;
 use crate::core::ids::new_uuid;
 use crate::providers::chat::{json_into, Completion, Finish, TokenUsage};
 

@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use serde_json::Value;
 
 use super::object::{id_base, response_head, write_json, write_response, Item, ItemKind, Status};
-use crate::api::error::ApiError;
+use crate::core::error::ApiError;
 use crate::providers::chat::{json_into, Event, Finish, TokenUsage};
 
 /// Renders [`Event`]s as the Responses event stream (`response.created` …
@@ -454,7 +454,7 @@ mod tests {
         let mut out = BytesMut::new();
         w.event_into(Event::Text("x".into()), &mut out);
         w.error(
-            &ApiError::new(502, crate::api::error::ErrorKind::ApiError, "boom"),
+            &ApiError::new(502, crate::core::error::ErrorKind::ApiError, "boom"),
             &mut out,
         );
         w.event_into(Event::Done, &mut out);

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::embedding_texts;
 use crate::providers::EncodeTarget;
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::JSON_TOOL;
-use crate::api::error::{ApiError, ErrorKind};
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::{
     data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
 };

@@ -21,9 +21,9 @@ use serde_json::value::RawValue;
 
 use super::chat::{ChatRequest, Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::{ApiError, ErrorKind};
 use eventstream::{Frame, MessageType};
 
 pub struct Bedrock;

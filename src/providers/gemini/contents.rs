@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::SIGNATURE_SEPARATOR;
-use crate::api::error::ApiError;
+use crate::core::error::ApiError;
 use crate::providers::chat::{data_url, Content, FilePart, Message, Part, Role, ToolCallIn};
 
 /// base64 of `skip_thought_signature_validator`, Google's placeholder signature for Gemini 3

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::resource;
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::embedding_texts;
 use crate::providers::EncodeTarget;
 

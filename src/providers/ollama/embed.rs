@@ -4,8 +4,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::EncodeTarget;
 
 /// `{model, input}`: Ollama takes a string or an array of strings, as OpenAI.

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::api::request::ModelCall;
 use crate::api::Endpoint;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::{
     data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, Tool, ToolChoice,
 };

@@ -16,8 +16,8 @@ use pingora_core::protocols::http::client::HttpSession;
 use pingora_http::RequestHeader;
 use serde::Deserialize;
 
-use crate::api::error::{ApiError, ErrorKind};
 use crate::core::clock::unix_now;
+use crate::core::error::{ApiError, ErrorKind};
 use crate::router::HttpTarget;
 
 /// The OAuth scope Vertex AI needs.
@@ -415,7 +415,7 @@ mod tests {
     use serde_json::Value;
 
     use super::{b64url, parse_token, Freshness, GoogleAuth, ServiceAccount, Token, SCOPE};
-    use crate::api::error::ApiError;
+    use crate::core::error::ApiError;
 
     fn b64url_decode(s: &str) -> Vec<u8> {
         let mut std: String = s

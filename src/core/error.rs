@@ -130,15 +130,6 @@ impl ApiError {
         Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
     }
 
-    /// The body in the client's API shape (OpenAI's, or Anthropic's for `/v1/messages`).
-    pub fn body_for(&self, wire: crate::providers::chat::ClientWire) -> Bytes {
-        match wire {
-            crate::providers::chat::ClientWire::OpenAi
-            | crate::providers::chat::ClientWire::Responses => self.body(),
-            crate::providers::chat::ClientWire::Anthropic => crate::api::messages::error_body(self),
-        }
-    }
-
     /// The same error as one SSE event, for failures after a stream was committed.
     pub fn sse_event(&self) -> Bytes {
         let body = self.body();
