@@ -8,9 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pingora_http::RequestHeader;
 use serde_json::value::RawValue;
 use switchyard::api::request::{json_string, ModelCall};
-use switchyard::api::Endpoint;
 use switchyard::auth::authenticate;
 use switchyard::config::{load_str, BuildOptions};
+use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::mock;
 use switchyard::providers::sse::{classify, data, ChunkKind, SseFramer};
 

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchyard::api::messages::{self, AnthropicEvents};
 use switchyard::api::request::ModelCall;
-use switchyard::api::Endpoint;
+use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::anthropic::{Anthropic, AnthropicStream};
 use switchyard::providers::chat::{openai_completion, OpenAiChunks, StreamDecoder};
 use switchyard::providers::gemini::{Gemini, GeminiStream};

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use pingora_core::connectors::http::Connector;
 use serde_json::{json, Value};
 
-use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::core::endpoint::Endpoint;
 use crate::providers::mock::MockSpec;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Backend, Deployment, HttpTarget};

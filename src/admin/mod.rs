@@ -12,8 +12,8 @@ use pingora_proxy::Session;
 use serde_json::{json, Value};
 
 use crate::api::response::{header, write_full};
-use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 use crate::governance::tables::KeyView;
 use crate::governance::Governance;

@@ -1,34 +1,6 @@
 //! The route table: method and path to a typed endpoint, with and without the `/v1` prefix.
 
-/// Every route the gateway serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    ChatCompletions,
-    Completions,
-    Embeddings,
-    /// `POST /v1/messages`: Anthropic's Messages API, routed like chat.
-    Messages,
-    /// `POST /v1/messages/count_tokens`.
-    CountTokens,
-    /// `POST /v1/responses`: OpenAI's Responses API, bridged to chat.
-    Responses,
-    /// `/{provider}/*`: forwarded to the provider as it is (any method).
-    PassThrough(crate::providers::ProviderKind),
-    Models,
-    /// `GET /v1/models/{id}`: the id is read from the path again when answering.
-    Model,
-    /// `GET /health`: probes every deployment (master key).
-    Health,
-    Liveliness,
-    Readiness,
-    /// `GET /health/readiness/details`: readiness for any valid key, as LiteLLM answers it.
-    ReadinessDetails,
-    Metrics,
-    /// `GET /routes`: the served routes (public, as LiteLLM's).
-    Routes,
-    /// LiteLLM's management API (`/key/*`, `/team/*`, `/spend/*`, …), any method.
-    Management,
-}
+use crate::core::endpoint::Endpoint;
 
 /// What a request line resolved to.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,105 +10,57 @@ pub enum Route {
     NotFound,
 }
 
-impl Endpoint {
-    /// Resolve a method and path (query already stripped).
-    pub fn route(method: &str, path: &str) -> Route {
-        if let Some(kind) = crate::passthrough::route(path) {
-            return Route::Found(Endpoint::PassThrough(kind));
-        }
-        if is_management(path) {
-            return Route::Found(Endpoint::Management);
-        }
-        let path = path
-            .strip_suffix('/')
-            .filter(|p| !p.is_empty())
-            .unwrap_or(path);
-        let bare = path
-            .strip_prefix("/v1")
-            .filter(|p| p.starts_with('/'))
-            .unwrap_or(path);
-        let (endpoint, want_post) = match bare {
-            "/chat/completions" => (Endpoint::ChatCompletions, true),
-            "/completions" => (Endpoint::Completions, true),
-            "/embeddings" => (Endpoint::Embeddings, true),
-            "/messages" => (Endpoint::Messages, true),
-            "/messages/count_tokens" => (Endpoint::CountTokens, true),
-            "/responses" => (Endpoint::Responses, true),
-            "/models" => (Endpoint::Models, false),
-            "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
-            "/health/readiness" => (Endpoint::Readiness, false),
-            "/health/readiness/details" => (Endpoint::ReadinessDetails, false),
-            "/metrics" => (Endpoint::Metrics, false),
-            "/routes" => (Endpoint::Routes, false),
-            "/health" => (Endpoint::Health, false),
-            p if p.starts_with("/models/") && p.len() > "/models/".len() => {
-                (Endpoint::Model, false)
+/// Resolve a method and path (query already stripped).
+pub fn route(method: &str, path: &str) -> Route {
+    if let Some(kind) = crate::passthrough::route(path) {
+        return Route::Found(Endpoint::PassThrough(kind));
+    }
+    if is_management(path) {
+        return Route::Found(Endpoint::Management);
+    }
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let bare = path
+        .strip_prefix("/v1")
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or(path);
+    let (endpoint, want_post) = match bare {
+        "/chat/completions" => (Endpoint::ChatCompletions, true),
+        "/completions" => (Endpoint::Completions, true),
+        "/embeddings" => (Endpoint::Embeddings, true),
+        "/messages" => (Endpoint::Messages, true),
+        "/messages/count_tokens" => (Endpoint::CountTokens, true),
+        "/responses" => (Endpoint::Responses, true),
+        "/models" => (Endpoint::Models, false),
+        "/health/liveliness" | "/health/liveness" => (Endpoint::Liveliness, false),
+        "/health/readiness" => (Endpoint::Readiness, false),
+        "/health/readiness/details" => (Endpoint::ReadinessDetails, false),
+        "/metrics" => (Endpoint::Metrics, false),
+        "/routes" => (Endpoint::Routes, false),
+        "/health" => (Endpoint::Health, false),
+        p if p.starts_with("/models/") && p.len() > "/models/".len() => (Endpoint::Model, false),
+        // LiteLLM serves Azure-style deployment routes too.
+        p if p.starts_with("/openai/deployments/") => match p.rsplit('/').next() {
+            Some("completions") if p.ends_with("/chat/completions") => {
+                (Endpoint::ChatCompletions, true)
             }
-            // LiteLLM serves Azure-style deployment routes too.
-            p if p.starts_with("/openai/deployments/") => match p.rsplit('/').next() {
-                Some("completions") if p.ends_with("/chat/completions") => {
-                    (Endpoint::ChatCompletions, true)
-                }
-                Some("completions") => (Endpoint::Completions, true),
-                Some("embeddings") => (Endpoint::Embeddings, true),
-                _ => return Route::NotFound,
-            },
+            Some("completions") => (Endpoint::Completions, true),
+            Some("embeddings") => (Endpoint::Embeddings, true),
             _ => return Route::NotFound,
-        };
-        let ok = if want_post {
-            method == "POST"
-        } else {
-            method == "GET" || method == "HEAD"
-        };
-        if ok {
-            Route::Found(endpoint)
-        } else {
-            Route::MethodNotAllowed
-        }
-    }
-
-    /// Whether this endpoint carries a model request body.
-    pub fn is_model_call(self) -> bool {
-        matches!(
-            self,
-            Endpoint::ChatCompletions
-                | Endpoint::Completions
-                | Endpoint::Embeddings
-                | Endpoint::Messages
-                | Endpoint::CountTokens
-                | Endpoint::Responses
-        )
-    }
-
-    /// Routes that answer without a key unless the config says otherwise (`/routes` is one of
-    /// LiteLLM's public routes: the list of what this gateway serves, nothing of its config).
-    pub fn is_public(self) -> bool {
-        matches!(
-            self,
-            Endpoint::Liveliness | Endpoint::Readiness | Endpoint::Metrics | Endpoint::Routes
-        )
-    }
-
-    /// A bounded label for metrics and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::ChatCompletions => "/chat/completions",
-            Endpoint::Completions => "/completions",
-            Endpoint::Embeddings => "/embeddings",
-            Endpoint::Messages => "/v1/messages",
-            Endpoint::CountTokens => "/v1/messages/count_tokens",
-            Endpoint::Responses => "/v1/responses",
-            Endpoint::PassThrough(_) => "/{provider}/*",
-            Endpoint::Models => "/models",
-            Endpoint::Model => "/models/{id}",
-            Endpoint::Liveliness => "/health/liveliness",
-            Endpoint::Readiness => "/health/readiness",
-            Endpoint::ReadinessDetails => "/health/readiness/details",
-            Endpoint::Metrics => "/metrics",
-            Endpoint::Routes => "/routes",
-            Endpoint::Management => "/management",
-            Endpoint::Health => "/health",
-        }
+        },
+        _ => return Route::NotFound,
+    };
+    let ok = if want_post {
+        method == "POST"
+    } else {
+        method == "GET" || method == "HEAD"
+    };
+    if ok {
+        Route::Found(endpoint)
+    } else {
+        Route::MethodNotAllowed
     }
 }
 
@@ -172,28 +96,22 @@ mod tests {
             "/chat/completions",
             "/v1/chat/completions/",
         ] {
-            assert_eq!(
-                Endpoint::route("POST", p),
-                Route::Found(Endpoint::ChatCompletions)
-            );
+            assert_eq!(route("POST", p), Route::Found(Endpoint::ChatCompletions));
         }
+        assert_eq!(route("GET", "/models"), Route::Found(Endpoint::Models));
         assert_eq!(
-            Endpoint::route("GET", "/models"),
-            Route::Found(Endpoint::Models)
-        );
-        assert_eq!(
-            Endpoint::route("GET", "/v1/models/gpt-4o"),
+            route("GET", "/v1/models/gpt-4o"),
             Route::Found(Endpoint::Model)
         );
         assert_eq!(
-            Endpoint::route("POST", "/openai/deployments/gpt-4o/chat/completions"),
+            route("POST", "/openai/deployments/gpt-4o/chat/completions"),
             Route::Found(Endpoint::ChatCompletions)
         );
         assert_eq!(
-            Endpoint::route("GET", "/v1/chat/completions"),
+            route("GET", "/v1/chat/completions"),
             Route::MethodNotAllowed
         );
-        assert_eq!(Endpoint::route("GET", "/v2/nothing"), Route::NotFound);
-        assert_eq!(Endpoint::route("GET", "/v1"), Route::NotFound);
+        assert_eq!(route("GET", "/v2/nothing"), Route::NotFound);
+        assert_eq!(route("GET", "/v1"), Route::NotFound);
     }
 }

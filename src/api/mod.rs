@@ -6,5 +6,3 @@ pub mod messages;
 pub mod request;
 pub mod response;
 pub mod responses;
-
-pub use endpoint::Endpoint;

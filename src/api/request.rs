@@ -13,8 +13,8 @@ use bytes::Bytes;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::endpoint::Endpoint;
 use super::limits;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 mod fallback;

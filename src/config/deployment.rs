@@ -12,7 +12,7 @@ use super::known;
 use super::raw::RawModel;
 use super::runtime::{secs, BuildOptions, Checker, Settings};
 use crate::api::request::json_string;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::governance::cost::{Price, TablePricing, UsdPrices};
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::providers::mock::MockSpec;

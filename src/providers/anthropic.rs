@@ -20,7 +20,7 @@ use super::chat::{
 use super::sse::{self, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 
 mod encode;

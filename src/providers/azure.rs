@@ -7,7 +7,7 @@ use super::openai::{decode_openai_error, route_suffix};
 use super::{Defaults, EncodeTarget, Provider};
 
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 pub struct Azure;

@@ -645,7 +645,7 @@ mod tests {
 
     fn call(body: &str) -> ModelCall {
         ModelCall::parse(
-            crate::api::Endpoint::ChatCompletions,
+            crate::core::endpoint::Endpoint::ChatCompletions,
             Bytes::from(body.to_string()),
         )
         .unwrap()

@@ -20,7 +20,7 @@ use super::openai::kind_for;
 use super::sse::{data, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 
 pub struct Gemini;

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::api::Endpoint;
 use crate::core::clock::unix_now;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::core::ids::new_uuid;
 

@@ -21,33 +21,10 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
+pub use crate::core::ids::ProviderKind;
 use chat::{Completion, StreamDecoder};
-
-/// Providers this build can call. Everything else in LiteLLM's list loads but answers 501.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    /// `openai/`, `custom_openai/`, `openai_like/`, `litellm_proxy/`, `text-completion-openai/`.
-    OpenAi,
-    /// `hosted_vllm/`: an OpenAI-compatible server that needs `api_base`.
-    HostedVllm,
-    /// `azure/`: deployment URLs with `api-version` and the `api-key` header.
-    Azure,
-    /// `anthropic/`: the Messages API.
-    Anthropic,
-    /// `gemini/`: Google AI Studio's generateContent.
-    Gemini,
-    /// `ollama_chat/` and `ollama/`: Ollama's native `/api/chat` (NDJSON streams).
-    Ollama,
-    /// `bedrock/`: the Converse API, SigV4-signed (or a Bedrock API key).
-    Bedrock,
-    /// `vertex_ai/` and `vertex_ai_beta/`: Gemini on Vertex AI, service-account OAuth.
-    VertexAi,
-    /// A hosted OpenAI-compatible provider (`mistral/`, `groq/`, ...): index into
-    /// [`presets::PRESETS`].
-    Preset(u8),
-}
 
 impl ProviderKind {
     /// The kind for a LiteLLM provider prefix, if this build implements it.

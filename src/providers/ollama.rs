@@ -17,7 +17,7 @@ use super::openai::kind_for;
 use super::sse::{Oversized, MAX_EVENT_BYTES};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 
 /// `ollama_chat/`: `POST {api_base}/api/chat`.

@@ -10,7 +10,7 @@ use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall
 use super::sse::{self, ChunkKind, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::{ModelCall, Rewrites};
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 
 pub struct OpenAi;

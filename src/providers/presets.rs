@@ -10,7 +10,7 @@ use super::chat::unsupported_params;
 use super::openai::{decode_openai_error, OpenAi};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::{ModelCall, Rewrites};
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 /// One preset: a LiteLLM provider prefix, its defaults and its quirks.

@@ -13,7 +13,7 @@ use super::chat::{Completion, StreamDecoder};
 use super::gemini::{self, GeminiStream};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 pub use auth::GoogleAuth;
@@ -96,7 +96,7 @@ impl Provider for Vertex {
 #[cfg(test)]
 mod tests {
     use super::{default_base, resource, Vertex};
-    use crate::api::Endpoint;
+    use crate::core::endpoint::Endpoint;
     use crate::providers::{provider, Provider, ProviderKind};
 
     #[test]

@@ -19,9 +19,9 @@ use crate::api::endpoint::Route;
 use crate::api::limits;
 use crate::api::request::ModelCall;
 use crate::api::response::write_error;
-use crate::api::Endpoint;
 use crate::auth::{authenticate, route_allowed, Principal};
 use crate::config::Runtime;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
 use crate::core::ids::new_uuid;
@@ -228,7 +228,7 @@ impl Gateway {
         ctx: &mut Ctx,
     ) -> std::result::Result<u16, ApiError> {
         let req = session.req_header();
-        let endpoint = match Endpoint::route(req.method.as_str(), req.uri.path()) {
+        let endpoint = match crate::api::endpoint::route(req.method.as_str(), req.uri.path()) {
             Route::Found(e) => e,
             Route::NotFound => {
                 let e = ApiError::not_found_route(req.method.as_str(), req.uri.path());

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::cooldown::{Cooldown, CooldownPolicy};
 use super::strategy::{LatencyWindow, MinuteUsage};
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::metrics::DeploymentMetrics;
 use crate::providers::mock::MockSpec;
 use crate::providers::ProviderKind;

@@ -17,7 +17,7 @@ use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
 use crate::api::request::{json_string, ModelCall};
 use crate::api::response::parts;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::providers::sse::usage_in_body;

@@ -20,8 +20,8 @@ use pingora_proxy::Session;
 
 use crate::api::request::ModelCall;
 use crate::api::response::{error_body, parts, write_full};
-use crate::api::Endpoint;
 use crate::config::Runtime;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::metrics::metrics;

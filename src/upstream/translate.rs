@@ -399,7 +399,7 @@ pub(super) fn completion_body(
         let usage = responses_usage(body).unwrap_or_default();
         return Some(Ok((Bytes::copy_from_slice(body), usage)));
     }
-    if call.endpoint == crate::api::Endpoint::Embeddings {
+    if call.endpoint == crate::core::endpoint::Endpoint::Embeddings {
         return prov.decode_embeddings(body, call).map(|r| {
             r.map(|b| {
                 let usage = crate::providers::sse::usage_in_body(&b).unwrap_or_default();

@@ -6,7 +6,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use switchyard::api::request::ModelCall;
-use switchyard::api::Endpoint;
+use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::{provider, sse};
 
 use crate::inputs::{any_json, cases, edits, framing_soup, kinds, mutate, picks, renumber};

@@ -2,7 +2,7 @@
 
 use super::super::load_str;
 use super::*;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::router::Backend;
 
 /// The load error of `yaml`, or `<ok>`.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::contents::{contents, Instruction, Turn};
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::{ChatRequest, ResponseFormat, Tool, ToolChoice};
 use crate::providers::EncodeTarget;

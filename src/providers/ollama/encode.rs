@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::api::request::ModelCall;
-use crate::api::Endpoint;
+use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::{
     data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, Tool, ToolChoice,

@@ -3,8 +3,8 @@
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 
-use crate::api::Endpoint;
 use crate::config::{load_str, BuildOptions};
+use crate::core::endpoint::Endpoint;
 use crate::router::{Backend, HttpTarget};
 
 fn pem() -> String {
