@@ -17,11 +17,11 @@ use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::Session;
 
 use crate::config::Runtime;
+use crate::core::chat::{Event, StreamDecoder};
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::governance::cost::{Price, UsdPrices};
 use crate::governance::tables::KeyView;
-use crate::providers::chat::{Event, StreamDecoder};
 use crate::providers::sse::Usage;
 use crate::providers::{provider, ProviderKind};
 use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
@@ -231,7 +231,7 @@ fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage
         let mut usage = None;
         let mut record = |e: Event<'_>| {
             if let Event::Usage(u) = e {
-                usage = Some(u.as_usage());
+                usage = Some(Usage::from(u));
             }
         };
         decoder.feed(body, &mut record);

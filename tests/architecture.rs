@@ -25,7 +25,6 @@ const KNOWN: &[&str] = &[
     "admin -> server",
     "admin -> upstream",
     "api -> passthrough",
-    "api -> providers",
     "auth -> config",
     "config -> api",
     "governance -> config",

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use crate::core::chat::{Completion, Event, Finish, TokenUsage};
 use crate::core::error::ApiError;
-use crate::providers::chat::{json_into, push_u64, Completion, Event, Finish, TokenUsage};
+use crate::core::json::{json_into, push_u64};
 
 // ---- request -------------------------------------------------------------------------
 

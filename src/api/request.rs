@@ -96,7 +96,7 @@ pub struct ModelCall {
     /// Per-request `drop_params`, as LiteLLM allows.
     pub drop_params: bool,
     /// The API the client speaks (set by the ingress route).
-    pub client: crate::providers::chat::ClientWire,
+    pub client: crate::core::chat::ClientWire,
     /// A `/v1/messages` client's own body, indexed the same way: sent as it is (model
     /// replaced) to Anthropic deployments.
     pub native: Option<Box<ModelCall>>,

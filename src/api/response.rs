@@ -6,8 +6,8 @@ use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
+use crate::core::chat::ClientWire;
 use crate::core::error::ApiError;
-use crate::providers::chat::ClientWire;
 
 /// The head of a response with a content type and a length (`None`: chunked, and then
 /// `cache-control: no-cache`, as a streamed answer is never cacheable), as plain `http` parts: headers go straight into the map (Pingora's `insert_header` re-parses every

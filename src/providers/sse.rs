@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
+use crate::core::chat::TokenUsage;
 use crate::core::error::{ApiError, ErrorKind};
 
 /// The key of the usage object, as it appears in a payload.
@@ -193,6 +194,20 @@ pub struct Usage {
 pub struct PromptDetails {
     #[serde(default)]
     pub cached_tokens: Option<u64>,
+}
+
+impl From<TokenUsage> for Usage {
+    fn from(u: TokenUsage) -> Usage {
+        Usage {
+            prompt_tokens: u.prompt,
+            completion_tokens: u.completion,
+            total_tokens: u.total(),
+            prompt_tokens_details: Some(PromptDetails {
+                cached_tokens: Some(u.cache_read),
+            }),
+            cache_creation_input_tokens: Some(u.cache_write),
+        }
+    }
 }
 
 impl Usage {

@@ -21,6 +21,7 @@ use crate::api::request::ModelCall;
 use crate::api::response::write_error;
 use crate::auth::{authenticate, route_allowed, Principal};
 use crate::config::Runtime;
+use crate::core::chat::ClientWire;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
@@ -29,7 +30,6 @@ use crate::governance::admission::{Ask, Clearance};
 use crate::governance::spend::SpendCtx;
 use crate::governance::Governance;
 use crate::metrics::count_request;
-use crate::providers::chat::ClientWire;
 use crate::router::ModelGroup;
 use crate::upstream::{Exchange, Record, ResponseMeta};
 

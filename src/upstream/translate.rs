@@ -7,12 +7,11 @@ use bytes::{Bytes, BytesMut};
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::request::ModelCall;
 use crate::api::responses::ResponsesEvents;
+use crate::core::chat::{ClientWire, Completion, Event, StreamDecoder};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;
 use crate::providers::anthropic::{self, AnthropicStream};
-use crate::providers::chat::{
-    openai_completion, ClientWire, Completion, Event, OpenAiChunks, StreamDecoder,
-};
+use crate::providers::chat::{openai_completion, OpenAiChunks};
 use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
 use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
 use crate::providers::{Provider, ProviderKind};
@@ -313,7 +312,7 @@ fn note(s: &mut Scan, e: &Event<'_>) -> bool {
         | Event::ToolStart { .. }
         | Event::ToolArgs { .. }
         | Event::Finish(_) => s.content = true,
-        Event::Usage(u) => s.usage = Some(u.as_usage()),
+        Event::Usage(u) => s.usage = Some(Usage::from(*u)),
         Event::Done => s.done = true,
         Event::Start { .. } => {}
     }
@@ -392,7 +391,7 @@ pub(super) fn completion_body(
     body: &[u8],
 ) -> Option<Result<(Bytes, Usage), ApiError>> {
     if native_anthropic(kind, call) {
-        let usage = anthropic::usage_of(body).unwrap_or_default().as_usage();
+        let usage = Usage::from(anthropic::usage_of(body).unwrap_or_default());
         return Some(Ok((Bytes::copy_from_slice(body), usage)));
     }
     if native_responses(kind, call) {
@@ -416,6 +415,6 @@ pub(super) fn completion_body(
         if c.model.is_empty() {
             c.model.clone_from(&call.model);
         }
-        (client_body(call, &c), c.usage.as_usage())
+        (client_body(call, &c), Usage::from(c.usage))
     }))
 }

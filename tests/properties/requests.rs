@@ -6,8 +6,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use switchyard::api::request::ModelCall;
+use switchyard::core::chat::ClientWire;
 use switchyard::core::endpoint::Endpoint;
-use switchyard::providers::chat::ClientWire;
 use switchyard::providers::{provider, EncodeTarget};
 
 use crate::inputs::{

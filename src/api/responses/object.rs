@@ -4,10 +4,11 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Value};
 
+use crate::core::chat::{Completion, Finish, TokenUsage};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;
 use crate::core::ids::new_uuid;
-use crate::providers::chat::{json_into, Completion, Finish, TokenUsage};
+use crate::core::json::json_into;
 
 /// A response's lifecycle state, as `status` and the event that announces it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,7 +251,7 @@ pub fn response_body(c: &Completion, model: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::chat::ToolCall;
+    use crate::core::chat::ToolCall;
 
     fn completion(finish: Finish) -> Completion {
         Completion {

@@ -5,8 +5,9 @@ use bytes::BytesMut;
 use serde_json::Value;
 
 use super::object::{id_base, response_head, write_json, write_response, Item, ItemKind, Status};
+use crate::core::chat::{Event, Finish, TokenUsage};
 use crate::core::error::ApiError;
-use crate::providers::chat::{json_into, Event, Finish, TokenUsage};
+use crate::core::json::json_into;
 
 /// Renders [`Event`]s as the Responses event stream (`response.created` …
 /// `response.completed`), numbering events from 0.
@@ -51,7 +52,7 @@ impl ResponsesEvents {
         out.extend_from_slice(b"\ndata: {\"type\":\"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\",\"sequence_number\":");
-        crate::providers::chat::push_u64(out, self.sequence);
+        crate::core::json::push_u64(out, self.sequence);
         self.sequence += 1;
         fields(out);
         out.extend_from_slice(b"}\n\n");
@@ -70,7 +71,7 @@ impl ResponsesEvents {
             o.extend_from_slice(b",\"item_id\":");
             json_into(o, &id);
             o.extend_from_slice(b",\"output_index\":");
-            crate::providers::chat::push_u64(o, index as u64);
+            crate::core::json::push_u64(o, index as u64);
             fields(o);
         });
         self.items[index].id = id;
@@ -81,7 +82,7 @@ impl ResponsesEvents {
         let item = self.items[index].json(name == "response.output_item.added");
         self.emit(out, name, |o| {
             o.extend_from_slice(b",\"output_index\":");
-            crate::providers::chat::push_u64(o, index as u64);
+            crate::core::json::push_u64(o, index as u64);
             o.extend_from_slice(b",\"item\":");
             write_json(o, &item);
         });

@@ -1,9 +1,9 @@
 //! The neutral result rendered as OpenAI's chat/completions: whole responses and
 //! `chat.completion.chunk` streams, with per-response constants rendered once.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
-use super::{Completion, Event, Finish, TokenUsage, ToolCall};
+use super::{json_into, push_u64, Completion, Event, Finish, TokenUsage, ToolCall};
 use crate::api::request::json_string;
 
 /// Render a [`Completion`] as OpenAI's `chat.completion` JSON (serialized from borrowed
@@ -236,27 +236,5 @@ impl OpenAiChunks {
             out.extend_from_slice(b"}\n\n");
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
-    }
-}
-
-/// Append a decimal number without allocating.
-pub fn push_u64(out: &mut BytesMut, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-/// Append `s` as a JSON string literal.
-pub fn json_into(out: &mut BytesMut, s: &str) {
-    if let Err(e) = serde_json::to_writer(out.writer(), s) {
-        log::debug!("json string: {e}");
     }
 }
