@@ -8,7 +8,7 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchyard::api::messages::{self, AnthropicEvents};
-use switchyard::api::request::ModelCall;
+use switchyard::core::call::ModelCall;
 use switchyard::core::chat::StreamDecoder;
 use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::anthropic::{Anthropic, AnthropicStream};

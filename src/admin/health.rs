@@ -43,9 +43,9 @@ async fn probe_http(
     target: &HttpTarget,
 ) -> Result<(), String> {
     let (endpoint, raw) = probe_body(dep);
-    let call = crate::api::request::ModelCall::parse(endpoint, raw).map_err(|e| e.message)?;
+    let call = crate::core::call::ModelCall::parse(endpoint, raw).map_err(|e| e.message)?;
     let model_json = match &dep.health_check_model {
-        Some(m) => crate::api::request::json_string(m),
+        Some(m) => crate::core::call::json_string(m),
         None if dep.upstream_model.contains('*') => {
             return Err(
                 "wildcard deployment: set model_info.health_check_model to probe it".into(),

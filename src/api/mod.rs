@@ -1,8 +1,7 @@
-//! Inbound surfaces: the endpoint table, request views and OpenAI-style error bodies.
+//! Inbound surfaces: the route table, the Anthropic and Responses bridges, and writing
+//! responses and errors to the client.
 
 pub mod endpoint;
-pub mod limits;
 pub mod messages;
-pub mod request;
 pub mod response;
 pub mod responses;

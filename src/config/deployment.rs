@@ -11,7 +11,7 @@ use super::error::{suggestion, ConfigError};
 use super::known;
 use super::raw::RawModel;
 use super::runtime::{secs, BuildOptions, Checker, Settings};
-use crate::api::request::json_string;
+use crate::core::call::json_string;
 use crate::core::endpoint::Endpoint;
 use crate::governance::cost::{Price, TablePricing, UsdPrices};
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};

@@ -228,7 +228,7 @@ impl Runtime {
     pub fn fallback_groups<'a>(
         &'a self,
         primary: &'a str,
-        per_request: Option<&'a [crate::api::request::Fallback]>,
+        per_request: Option<&'a [crate::core::call::Fallback]>,
     ) -> impl Iterator<Item = &'a Arc<ModelGroup>> {
         use crate::router::fallback::ErrorClass;
         let f = &self.fallbacks;

@@ -1,11 +1,13 @@
 //! The wire-neutral vocabulary every layer shares: clocks and calendar, ids and provider kinds,
-//! the endpoints, the one error type the client sees, the neutral chat result and its stream
-//! events, and hand-written JSON. It imports nothing of the crate outside itself
-//! (ARCHITECTURE.md §2); issue 16's step 3 moves the parsed call here next.
+//! the endpoints, the parsed model call and its limits, the one error type the client sees,
+//! the neutral chat result and its stream events, and hand-written JSON. It imports nothing of
+//! the crate outside itself (ARCHITECTURE.md §2).
 
+pub mod call;
 pub mod chat;
 pub mod clock;
 pub mod endpoint;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod limits;

@@ -19,7 +19,7 @@ use super::chat::{
 };
 use super::sse::{self, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 

@@ -6,7 +6,7 @@ use http::header::{HeaderName, HeaderValue};
 use super::openai::{decode_openai_error, route_suffix};
 use super::{Defaults, EncodeTarget, Provider};
 
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 

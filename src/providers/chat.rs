@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::error::{ApiError, ErrorKind};
 
 mod openai_out;

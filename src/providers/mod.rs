@@ -20,7 +20,7 @@ pub mod vertex;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 pub use crate::core::ids::ProviderKind;

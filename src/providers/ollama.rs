@@ -16,7 +16,7 @@ use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall
 use super::openai::kind_for;
 use super::sse::{Oversized, MAX_EVENT_BYTES};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::sse::{self, ChunkKind, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::{ModelCall, Rewrites};
+use crate::core::call::{ModelCall, Rewrites};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 
@@ -423,7 +423,7 @@ mod tests {
                 .encode(
                     &call,
                     &EncodeTarget {
-                        model_json: &crate::api::request::json_string(model),
+                        model_json: &crate::core::call::json_string(model),
                         model,
                         defaults: &[],
                         drop_params: false,

@@ -9,7 +9,7 @@ use http::header::{HeaderName, HeaderValue};
 use super::chat::unsupported_params;
 use super::openai::{decode_openai_error, OpenAi};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::{ModelCall, Rewrites};
+use crate::core::call::{ModelCall, Rewrites};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 

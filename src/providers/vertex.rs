@@ -12,7 +12,7 @@ use http::header::{HeaderName, HeaderValue};
 use super::chat::{Completion, StreamDecoder};
 use super::gemini::{self, GeminiStream};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 

@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 
-use crate::api::request::{Fallback, ModelCall};
+use crate::core::call::{Fallback, ModelCall};
 use crate::core::error::{ApiError, ErrorKind};
 
 /// The most models one batch may name.

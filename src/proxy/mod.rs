@@ -16,16 +16,16 @@ use pingora_error::{Error, ErrorType, Result};
 use pingora_proxy::{ProxyHttp, Session};
 
 use crate::api::endpoint::Route;
-use crate::api::limits;
-use crate::api::request::ModelCall;
 use crate::api::response::write_error;
 use crate::auth::{authenticate, route_allowed, Principal};
 use crate::config::Runtime;
+use crate::core::call::ModelCall;
 use crate::core::chat::ClientWire;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
 use crate::core::ids::new_uuid;
+use crate::core::limits;
 use crate::governance::admission::{Ask, Clearance};
 use crate::governance::spend::SpendCtx;
 use crate::governance::Governance;

@@ -2,8 +2,8 @@
 //! carries request fields of its own.
 
 use super::Exchange;
-use crate::api::request::{Fallback, ModelCall};
 use crate::config::Runtime;
+use crate::core::call::{Fallback, ModelCall};
 use crate::router::fallback::ErrorClass;
 
 /// The fallbacks to try after `primary` failed with `class`: the request's own list (for the

@@ -18,9 +18,9 @@ use bytes::Bytes;
 use pingora_core::connectors::http::Connector;
 use pingora_proxy::Session;
 
-use crate::api::request::ModelCall;
 use crate::api::response::{error_body, parts, write_full};
 use crate::config::Runtime;
+use crate::core::call::ModelCall;
 use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};

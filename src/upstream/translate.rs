@@ -5,8 +5,8 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::api::messages::{self, AnthropicEvents};
-use crate::api::request::ModelCall;
 use crate::api::responses::ResponsesEvents;
+use crate::core::call::ModelCall;
 use crate::core::chat::{ClientWire, Completion, Event, StreamDecoder};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;

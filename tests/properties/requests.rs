@@ -5,7 +5,7 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use switchyard::api::request::ModelCall;
+use switchyard::core::call::ModelCall;
 use switchyard::core::chat::ClientWire;
 use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::{provider, EncodeTarget};

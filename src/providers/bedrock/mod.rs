@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 
 use super::chat::{ChatRequest, Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::{Defaults, EncodeTarget, Provider};
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use eventstream::{Frame, MessageType};

@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 
 use super::{json_into, push_u64, Completion, Event, Finish, TokenUsage, ToolCall};
-use crate::api::request::json_string;
+use crate::core::call::json_string;
 
 /// Render a [`Completion`] as OpenAI's `chat.completion` JSON (serialized from borrowed
 /// structs, no intermediate tree).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::resource;
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::embedding_texts;
 use crate::providers::EncodeTarget;

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::contents::{contents, Instruction, Turn};
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::chat::{ChatRequest, ResponseFormat, Tool, ToolChoice};

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::request::ModelCall;
+use crate::core::call::ModelCall;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::providers::EncodeTarget;
 
