@@ -17,12 +17,12 @@ use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::Session;
 
 use crate::config::Runtime;
+use crate::core::chat::Usage;
 use crate::core::chat::{Event, StreamDecoder};
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::governance::cost::{Price, UsdPrices};
 use crate::governance::tables::KeyView;
-use crate::providers::sse::Usage;
 use crate::providers::{provider, ProviderKind};
 use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
 use crate::upstream::Record;

@@ -8,8 +8,8 @@ use pingora_core::connectors::http::Connector;
 use serde_json::{json, Value};
 
 use crate::config::Runtime;
+use crate::core::call::MockSpec;
 use crate::core::endpoint::Endpoint;
-use crate::providers::mock::MockSpec;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Backend, Deployment, HttpTarget};
 

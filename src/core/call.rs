@@ -18,8 +18,10 @@ use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 mod fallback;
+mod mock;
 mod rewrites;
 pub use fallback::Fallback;
+pub use mock::MockSpec;
 use rewrites::force_usage;
 pub use rewrites::{json_string, Rewrites};
 

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use serde::Deserialize;
+
 use super::error::ApiError;
 
 /// The API shape the client speaks (what responses and errors are written as).
@@ -127,4 +129,57 @@ pub trait StreamDecoder: Send {
     /// Bytes held for an event, line or message not yet complete: never more than
     /// `providers::sse::MAX_EVENT_BYTES` plus the last chunk fed.
     fn buffered(&self) -> usize;
+}
+
+/// Token counts as an upstream reports them (OpenAI's `usage` object), and as spend is
+/// settled from; `TokenUsage` is the decoded form translated streams carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+    /// `cached_tokens`: prompt tokens read from the provider's cache.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetails>,
+    /// Prompt tokens written to the provider's cache (Anthropic, as LiteLLM reports it).
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+/// OpenAI's `usage.prompt_tokens_details`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct PromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+impl From<TokenUsage> for Usage {
+    fn from(u: TokenUsage) -> Usage {
+        Usage {
+            prompt_tokens: u.prompt,
+            completion_tokens: u.completion,
+            total_tokens: u.total(),
+            prompt_tokens_details: Some(PromptDetails {
+                cached_tokens: Some(u.cache_read),
+            }),
+            cache_creation_input_tokens: Some(u.cache_write),
+        }
+    }
+}
+
+impl Usage {
+    /// Prompt tokens served from the provider's cache.
+    pub fn cache_read(&self) -> u64 {
+        self.prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Prompt tokens written to the provider's cache.
+    pub fn cache_write(&self) -> u64 {
+        self.cache_creation_input_tokens.unwrap_or(0)
+    }
 }

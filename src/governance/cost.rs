@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use crate::core::chat::Usage;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
-use crate::providers::sse::Usage;
 
 /// A deployment's prices in nano-USD per token (fractions allowed: $0.15 per million tokens
 /// is 0.15 nano-USD a token) and per second of the call.
@@ -267,7 +267,7 @@ fn nano(v: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::sse::PromptDetails;
+    use crate::core::chat::PromptDetails;
 
     fn usage(p: u64, c: u64, read: u64, write: u64) -> Usage {
         Usage {

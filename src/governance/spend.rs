@@ -9,10 +9,10 @@ use super::admission::Ticket;
 use super::tables::hash_key;
 use super::Governance;
 use crate::config::runtime::MasterKey;
+use crate::core::chat::Usage;
 use crate::core::endpoint::Endpoint;
 use crate::core::ids::hex;
 use crate::metrics::metrics;
-use crate::providers::sse::Usage;
 use crate::store::{Kind, SpendRow};
 use crate::upstream::Record;
 

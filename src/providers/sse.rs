@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
-use crate::core::chat::TokenUsage;
+pub use crate::core::chat::{PromptDetails, Usage};
 use crate::core::error::{ApiError, ErrorKind};
 
 /// The key of the usage object, as it appears in a payload.
@@ -169,58 +169,6 @@ pub fn data(event: &Bytes) -> Option<Bytes> {
         (Some(v), _) => Some(Bytes::from(v)),
         (None, Some(s)) => Some(event.slice_ref(s)),
         (None, None) => None,
-    }
-}
-
-/// Token counts reported by the upstream.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Usage {
-    #[serde(default)]
-    pub prompt_tokens: u64,
-    #[serde(default)]
-    pub completion_tokens: u64,
-    #[serde(default)]
-    pub total_tokens: u64,
-    /// `cached_tokens`: prompt tokens read from the provider's cache.
-    #[serde(default)]
-    pub prompt_tokens_details: Option<PromptDetails>,
-    /// Prompt tokens written to the provider's cache (Anthropic, as LiteLLM reports it).
-    #[serde(default)]
-    pub cache_creation_input_tokens: Option<u64>,
-}
-
-/// OpenAI's `usage.prompt_tokens_details`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct PromptDetails {
-    #[serde(default)]
-    pub cached_tokens: Option<u64>,
-}
-
-impl From<TokenUsage> for Usage {
-    fn from(u: TokenUsage) -> Usage {
-        Usage {
-            prompt_tokens: u.prompt,
-            completion_tokens: u.completion,
-            total_tokens: u.total(),
-            prompt_tokens_details: Some(PromptDetails {
-                cached_tokens: Some(u.cache_read),
-            }),
-            cache_creation_input_tokens: Some(u.cache_write),
-        }
-    }
-}
-
-impl Usage {
-    /// Prompt tokens served from the provider's cache.
-    pub fn cache_read(&self) -> u64 {
-        self.prompt_tokens_details
-            .and_then(|d| d.cached_tokens)
-            .unwrap_or(0)
-    }
-
-    /// Prompt tokens written to the provider's cache.
-    pub fn cache_write(&self) -> u64 {
-        self.cache_creation_input_tokens.unwrap_or(0)
     }
 }
 

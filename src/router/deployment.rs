@@ -12,9 +12,9 @@ use serde_json::value::RawValue;
 
 use super::cooldown::{Cooldown, CooldownPolicy};
 use super::strategy::{LatencyWindow, MinuteUsage};
+use crate::core::call::MockSpec;
 use crate::core::endpoint::Endpoint;
 use crate::metrics::DeploymentMetrics;
-use crate::providers::mock::MockSpec;
 use crate::providers::ProviderKind;
 
 /// Mutable per-deployment state, keyed by deployment id so it survives reloads.

@@ -20,15 +20,16 @@ use pingora_proxy::Session;
 
 use crate::api::response::{error_body, parts, write_full};
 use crate::config::Runtime;
+use crate::core::call::MockSpec;
 use crate::core::call::ModelCall;
+use crate::core::chat::Usage;
 use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::admission::Clearance;
 use crate::metrics::metrics;
 use crate::providers::is_retryable_status;
-use crate::providers::mock::{self, MockSpec};
-use crate::providers::sse::Usage;
+use crate::providers::mock;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
 use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::core::chat::Usage;
 use crate::governance::cost::{answer_price, Price};
 use crate::providers::answer_names::answer_names;
-use crate::providers::sse::Usage;
 use crate::router::Deployment;
 
 /// What one request's exchange recorded, for logging and metrics.

@@ -7,13 +7,14 @@ use bytes::{Bytes, BytesMut};
 use crate::api::messages::{self, AnthropicEvents};
 use crate::api::responses::ResponsesEvents;
 use crate::core::call::ModelCall;
+use crate::core::chat::Usage;
 use crate::core::chat::{ClientWire, Completion, Event, StreamDecoder};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;
 use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{openai_completion, OpenAiChunks};
 use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
-use crate::providers::sse::{self, ChunkKind, SseFramer, Usage};
+use crate::providers::sse::{self, ChunkKind, SseFramer};
 use crate::providers::{Provider, ProviderKind};
 
 /// A `/v1/messages` client on an Anthropic deployment: both sides speak Anthropic.
