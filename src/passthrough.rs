@@ -16,6 +16,7 @@ use pingora_core::connectors::http::Connector;
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::Session;
 
+use crate::api::endpoint::PASS_THROUGH;
 use crate::config::Runtime;
 use crate::core::chat::Usage;
 use crate::core::chat::{Event, StreamDecoder};
@@ -26,28 +27,6 @@ use crate::governance::tables::KeyView;
 use crate::providers::{provider, ProviderKind};
 use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
 use crate::upstream::Record;
-
-/// The route prefixes and the provider each one forwards to.
-pub const PREFIXES: &[(&str, ProviderKind)] = &[
-    ("/openai/", ProviderKind::OpenAi),
-    ("/anthropic/", ProviderKind::Anthropic),
-    ("/gemini/", ProviderKind::Gemini),
-    ("/azure/", ProviderKind::Azure),
-    ("/bedrock/", ProviderKind::Bedrock),
-    ("/vertex_ai/", ProviderKind::VertexAi),
-];
-
-/// Which pass-through route a path is, if any (the Azure-style model routes under
-/// `/openai/deployments/` are served by the gateway itself, not passed through).
-pub fn route(path: &str) -> Option<ProviderKind> {
-    if path.starts_with("/openai/deployments/") {
-        return None;
-    }
-    PREFIXES
-        .iter()
-        .find(|(p, _)| path.starts_with(p))
-        .map(|(_, k)| *k)
-}
 
 /// Client headers forwarded upstream; everything else (the gateway key, cookies,
 /// `proxy-authorization`, `openai-organization`/`-project`, hop-by-hop headers,
@@ -394,7 +373,7 @@ pub async fn serve(
             ),
         ));
     };
-    let prefix_len = PREFIXES
+    let prefix_len = PASS_THROUGH
         .iter()
         .find(|(_, k)| *k == kind)
         .map_or(1, |(p, _)| p.len());
@@ -527,6 +506,7 @@ mod tests {
 
     #[test]
     fn routes_and_paths() {
+        use crate::api::endpoint::pass_through as route;
         assert_eq!(
             route("/anthropic/v1/messages"),
             Some(ProviderKind::Anthropic)

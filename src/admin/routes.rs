@@ -124,7 +124,7 @@ pub(crate) fn body() -> Bytes {
             }
             routes.push(entry((*path).to_string(), methods, name));
         }
-        for (prefix, _) in crate::passthrough::PREFIXES {
+        for (prefix, _) in crate::api::endpoint::PASS_THROUGH {
             let path = format!("{prefix}{{endpoint:path}}");
             routes.push(entry(path, ANY, "pass_through_endpoint"));
         }

@@ -1,6 +1,7 @@
 //! The route table: method and path to a typed endpoint, with and without the `/v1` prefix.
 
 use crate::core::endpoint::Endpoint;
+use crate::core::ids::ProviderKind;
 
 /// What a request line resolved to.
 #[derive(Debug, PartialEq, Eq)]
@@ -10,9 +11,31 @@ pub enum Route {
     NotFound,
 }
 
+/// The pass-through route prefixes (`/{provider}/*`) and the provider each one forwards to.
+pub const PASS_THROUGH: &[(&str, ProviderKind)] = &[
+    ("/openai/", ProviderKind::OpenAi),
+    ("/anthropic/", ProviderKind::Anthropic),
+    ("/gemini/", ProviderKind::Gemini),
+    ("/azure/", ProviderKind::Azure),
+    ("/bedrock/", ProviderKind::Bedrock),
+    ("/vertex_ai/", ProviderKind::VertexAi),
+];
+
+/// Which pass-through route a path is, if any (the Azure-style model routes under
+/// `/openai/deployments/` are served by the gateway itself, not passed through).
+pub fn pass_through(path: &str) -> Option<ProviderKind> {
+    if path.starts_with("/openai/deployments/") {
+        return None;
+    }
+    PASS_THROUGH
+        .iter()
+        .find(|(p, _)| path.starts_with(p))
+        .map(|(_, k)| *k)
+}
+
 /// Resolve a method and path (query already stripped).
 pub fn route(method: &str, path: &str) -> Route {
-    if let Some(kind) = crate::passthrough::route(path) {
+    if let Some(kind) = pass_through(path) {
         return Route::Found(Endpoint::PassThrough(kind));
     }
     if is_management(path) {
