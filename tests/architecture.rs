@@ -24,7 +24,6 @@ const KNOWN: &[&str] = &[
     "admin -> server",
     "admin -> upstream",
     "auth -> config",
-    "governance -> config",
     "governance -> upstream",
     "providers -> router",
     "proxy -> passthrough",

@@ -14,6 +14,7 @@ use super::runtime::{secs, BuildOptions, Checker, Settings};
 use crate::core::call::json_string;
 use crate::core::call::MockSpec;
 use crate::core::endpoint::Endpoint;
+use crate::core::ids::PROVIDERS;
 use crate::governance::cost::{Price, TablePricing, UsdPrices};
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::providers::{provider, ProviderKind};
@@ -93,12 +94,12 @@ pub(super) fn deployment(
                 .hint("write it as provider/model, e.g. openai/gpt-4o"),
         );
     }
-    if !known::PROVIDERS.contains(&prefix) {
+    if !PROVIDERS.contains(&prefix) {
         let mut e = ConfigError::new(
             format!("{pp}.model"),
             format!("unknown provider \"{prefix}\""),
         );
-        if let Some(s) = suggestion(prefix, known::PROVIDERS.iter().copied()) {
+        if let Some(s) = suggestion(prefix, PROVIDERS.iter().copied()) {
             e = e.hint(s);
         }
         return Err(e);

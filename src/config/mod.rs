@@ -19,7 +19,7 @@ use std::path::Path;
 use serde_yaml::Value;
 
 pub use error::ConfigError;
-pub use runtime::{BuildOptions, MasterKey, Runtime, Settings};
+pub use runtime::{BuildOptions, Runtime, Settings};
 
 use env::Env;
 use raw::RawConfig;

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
-
 use super::env::Env;
 use super::error::{suggestion, ConfigError};
 use super::known;
 use super::raw::{RawConfig, Rest};
+use crate::core::secret::MasterKey;
+use crate::governance::GovSettings;
 use crate::router::fallback::Fallbacks;
 use crate::router::{Deployment, DeploymentStats, ModelGroup};
 
@@ -30,19 +30,6 @@ const INSECURE_KEYS: &[&str] = &[
     "admin",
     "master",
 ];
-
-/// The gateway's master key, compared in constant time.
-pub struct MasterKey(String);
-
-impl MasterKey {
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    pub fn matches(&self, presented: &[u8]) -> bool {
-        self.0.as_bytes().ct_eq(presented).into()
-    }
-}
 
 /// Gateway-wide settings resolved from the four sections.
 pub struct Settings {
@@ -71,30 +58,6 @@ pub struct Settings {
     /// `openai-organization` / `openai-project` (default off: the deployment's own are used).
     pub forward_openai_org: bool,
     pub governance: GovSettings,
-}
-
-/// What virtual keys, budgets and spend logging need from the config.
-#[derive(Clone, Debug)]
-pub struct GovSettings {
-    /// `litellm_settings.max_budget` in nano-USD and its `budget_duration`.
-    pub global_budget: Option<i64>,
-    pub global_period: Option<crate::governance::period::Period>,
-    /// Seconds east of UTC that budget periods are counted in.
-    pub tz_offset: i64,
-    pub pool_size: u32,
-    pub pool_timeout: Duration,
-    pub allow_requests_on_db_unavailable: bool,
-    pub batch_write: Duration,
-    pub spend_logs: bool,
-    pub budget_fail_open: bool,
-    /// `general_settings.reject_unpriced_models`: refuse budgeted requests to models
-    /// without a price (default false: they are served and cost 0).
-    pub reject_unpriced_models: bool,
-    /// `general_settings.disable_auto_add_proxy_admin_to_teams`: a team's `proxy_admin`
-    /// creator is not made an admin member of it.
-    pub disable_auto_add_proxy_admin_to_teams: bool,
-    /// Key and user creation: upper bounds and defaults from `litellm_settings`.
-    pub minting: crate::governance::minting::MintingPolicy,
 }
 
 fn governance_settings(
@@ -538,7 +501,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                 return Err(ConfigError::new("general_settings.master_key", format!("\"{k}\" is a well-known default key and would let anyone in"))
                     .hint("set a random key, e.g. sk-$(openssl rand -hex 16), or pass --allow-insecure-master-key for local testing"));
             }
-            Some(MasterKey(k))
+            Some(MasterKey::new(k))
         }
         None => None,
     };

@@ -11,3 +11,4 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod limits;
+pub mod secret;

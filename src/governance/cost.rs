@@ -187,7 +187,7 @@ impl TablePricing {
         let prefix = asked
             .split_once('/')
             .map(|(p, _)| p)
-            .filter(|p| crate::config::known::PROVIDERS.contains(p));
+            .filter(|p| crate::core::ids::PROVIDERS.contains(p));
         (prefix, model)
     }
 
@@ -196,7 +196,7 @@ impl TablePricing {
         let (asked_provider, model) = self.model_for(asked);
         let stripped = model
             .split_once('/')
-            .filter(|(p, _)| crate::config::known::PROVIDERS.contains(p));
+            .filter(|(p, _)| crate::core::ids::PROVIDERS.contains(p));
         let t = crate::pricing::lookup(&self.provider, &model, None)
             .or_else(|| stripped.and_then(|(p, m)| crate::pricing::lookup(p, m, None)))
             .or_else(|| asked_provider.and_then(|p| crate::pricing::lookup(p, &model, None)))?;

@@ -14,8 +14,11 @@ pub mod entities;
 pub mod minting;
 pub mod period;
 pub mod redis;
+pub mod settings;
 pub mod spend;
 pub mod tables;
+
+pub use settings::GovSettings;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -26,7 +29,6 @@ use arc_swap::ArcSwap;
 
 use self::counters::{Counters, LocalCounters};
 use self::tables::{ScopeSpec, Tables};
-use crate::config::runtime::GovSettings;
 use crate::store::writer::{SpendWriter, WriterConfig, WriterStats};
 use crate::store::{Kind, SpendRow, Store, StoreOptions};
 

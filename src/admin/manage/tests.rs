@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 
 use super::key_fields::{restrict_own, KeyFields};
 use super::{authorize, parse, serve, Access, Caller, Query, Route};
-use crate::config::runtime::GovSettings;
 use crate::core::ids::hex;
 use crate::governance::tables::{hash_key, KeyView, Tables};
+use crate::governance::GovSettings;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind, SpendGroup};
 

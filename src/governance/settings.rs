@@ -1,0 +1,27 @@
+//! What virtual keys, budgets and spend logging take from the config (built by `config`).
+
+use std::time::Duration;
+
+/// What virtual keys, budgets and spend logging need from the config.
+#[derive(Clone, Debug)]
+pub struct GovSettings {
+    /// `litellm_settings.max_budget` in nano-USD and its `budget_duration`.
+    pub global_budget: Option<i64>,
+    pub global_period: Option<super::period::Period>,
+    /// Seconds east of UTC that budget periods are counted in.
+    pub tz_offset: i64,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub allow_requests_on_db_unavailable: bool,
+    pub batch_write: Duration,
+    pub spend_logs: bool,
+    pub budget_fail_open: bool,
+    /// `general_settings.reject_unpriced_models`: refuse budgeted requests to models
+    /// without a price (default false: they are served and cost 0).
+    pub reject_unpriced_models: bool,
+    /// `general_settings.disable_auto_add_proxy_admin_to_teams`: a team's `proxy_admin`
+    /// creator is not made an admin member of it.
+    pub disable_auto_add_proxy_admin_to_teams: bool,
+    /// Key and user creation: upper bounds and defaults from `litellm_settings`.
+    pub minting: super::minting::MintingPolicy,
+}
