@@ -23,7 +23,6 @@ const KNOWN: &[&str] = &[
     "admin -> providers",
     "admin -> server",
     "admin -> upstream",
-    "auth -> config",
     "governance -> upstream",
     "providers -> router",
     "proxy -> passthrough",

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use pingora_http::RequestHeader;
 
-use crate::config::Runtime;
 use crate::core::error::ApiError;
+use crate::core::secret::MasterKey;
 use crate::governance::tables::{hash_key, KeyView};
 use crate::governance::Governance;
 
@@ -85,11 +85,11 @@ fn strip_bearer(v: &[u8]) -> Option<&[u8]> {
 
 /// Authenticate a request against the master key and, with governance, the virtual keys.
 pub fn authenticate(
-    rt: &Runtime,
+    master_key: Option<&MasterKey>,
     gov: Option<&Governance>,
     req: &RequestHeader,
 ) -> Result<Principal, ApiError> {
-    let Some(master) = &rt.master_key else {
+    let Some(master) = master_key else {
         return Ok(Principal::Open);
     };
     match presented(req)? {
@@ -175,22 +175,34 @@ mod tests {
                 "sk-very-secret-key"
             };
             assert_eq!(
-                authenticate(&rt, None, &req(&[(h, v)])),
+                authenticate(rt.master_key.as_ref(), None, &req(&[(h, v)])),
                 Ok(Principal::Master),
                 "{h}"
             );
         }
-        let e = authenticate(&rt, None, &req(&[])).unwrap_err();
+        let e = authenticate(rt.master_key.as_ref(), None, &req(&[])).unwrap_err();
         assert_eq!(
             (e.status, e.message.as_str()),
             (401, "Authentication Error, No api key passed in.")
         );
-        let e = authenticate(&rt, None, &req(&[("authorization", "Bearer sk-wrong")])).unwrap_err();
+        let e = authenticate(
+            rt.master_key.as_ref(),
+            None,
+            &req(&[("authorization", "Bearer sk-wrong")]),
+        )
+        .unwrap_err();
         assert_eq!(e.kind.as_str(), "auth_error");
-        let e =
-            authenticate(&rt, None, &req(&[("authorization", "sk-very-secret-key")])).unwrap_err();
+        let e = authenticate(
+            rt.master_key.as_ref(),
+            None,
+            &req(&[("authorization", "sk-very-secret-key")]),
+        )
+        .unwrap_err();
         assert!(e.message.contains("Malformed"));
         let open = load_str("", &BuildOptions::default()).unwrap();
-        assert_eq!(authenticate(&open, None, &req(&[])), Ok(Principal::Open));
+        assert_eq!(
+            authenticate(open.master_key.as_ref(), None, &req(&[])),
+            Ok(Principal::Open)
+        );
     }
 }

@@ -251,7 +251,11 @@ impl Gateway {
             && !(endpoint == Endpoint::Metrics && rt.settings.metrics_require_auth);
         let mut principal = Principal::Open;
         if !public {
-            match authenticate(&rt, self.gov.as_deref(), session.req_header()) {
+            match authenticate(
+                rt.master_key.as_ref(),
+                self.gov.as_deref(),
+                session.req_header(),
+            ) {
                 Ok(p) => principal = p,
                 Err(e) => {
                     if endpoint.is_model_call() {
