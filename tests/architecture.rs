@@ -29,7 +29,6 @@ const KNOWN: &[&str] = &[
     "proxy -> providers",
     "proxy -> router",
     "proxy -> server",
-    "router -> governance",
     "router -> providers::bedrock",
     "router -> providers::vertex",
     "server -> router",
@@ -37,6 +36,8 @@ const KNOWN: &[&str] = &[
     "upstream -> config",
     "upstream -> governance",
     "upstream -> metrics",
+    // Record's Price (the cost types moved from governance to pricing; Record leaves in step 9).
+    "upstream -> pricing",
     "upstream -> providers",
     "upstream -> router",
     // Modules the target places elsewhere: pass-through becomes a pipeline route (step 9).

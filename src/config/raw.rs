@@ -178,8 +178,8 @@ pub struct RawPrices {
 }
 
 impl RawPrices {
-    pub fn usd(&self) -> crate::governance::cost::UsdPrices {
-        crate::governance::cost::UsdPrices {
+    pub fn usd(&self) -> crate::pricing::cost::UsdPrices {
+        crate::pricing::cost::UsdPrices {
             input_per_token: self.input_cost_per_token,
             output_per_token: self.output_cost_per_token,
             cache_read_per_token: self.cache_read_input_token_cost,

@@ -396,7 +396,7 @@ impl Governance {
         &self,
         ask: &Ask<'_>,
         asked: &str,
-        price: impl FnOnce() -> super::cost::Price,
+        price: impl FnOnce() -> crate::pricing::cost::Price,
     ) -> Result<(), ApiError> {
         if !self.settings.reject_unpriced_models {
             return Ok(());
@@ -407,7 +407,7 @@ impl Governance {
         }
         let price = price();
         let budgeted = !price.known && self.budgeted(key, ask.end_user);
-        super::cost::check_priced(true, budgeted, &price, asked)
+        crate::pricing::cost::check_priced(true, budgeted, &price, asked)
     }
 
     /// Reserve room for one request in every scope it touches, or say why not.

@@ -8,7 +8,6 @@
 //! before the call and settled once per request id (see `admission`).
 
 pub mod admission;
-pub mod cost;
 pub mod counters;
 pub mod entities;
 pub mod minting;

@@ -4,11 +4,14 @@
 //! fields Switchyard reads; `.ci/derive-prices` regenerates it from a newer LiteLLM map.
 //! Source: LiteLLM 1.109.1's `model_prices_and_context_window_backup.json` (MIT, BerriAI).
 //! `model_info` / `litellm_params` cost and size fields always win over the table.
+//! [`cost`] turns prices (configured or from the table) and usage into spend.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
+
+pub mod cost;
 
 /// One model's entry.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]

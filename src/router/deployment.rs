@@ -87,10 +87,10 @@ pub struct Deployment {
     /// `input_cost_per_token + output_cost_per_token`, for cost-based routing.
     pub cost_per_token: Option<f64>,
     /// Per-token prices for spend (config over the bundled table).
-    pub price: crate::governance::cost::Price,
+    pub price: crate::pricing::cost::Price,
     /// A wildcard deployment without configured prices: priced per request by the model
     /// asked for (see [`Deployment::price_for`]).
-    pub table_pricing: Option<Box<crate::governance::cost::TablePricing>>,
+    pub table_pricing: Option<Box<crate::pricing::cost::TablePricing>>,
     pub cooldown: CooldownPolicy,
     /// `model_info.max_input_tokens`, for the pre-call context-window check.
     pub max_input_tokens: Option<u64>,
@@ -128,7 +128,7 @@ impl Deployment {
     /// The price of a request that asked for `asked`: for a wildcard deployment without
     /// configured prices, the bundled table's price of the model asked for (unknown when
     /// the table has none); else the deployment's own price. Cheap for other deployments.
-    pub fn price_for(&self, asked: &str) -> crate::governance::cost::Price {
+    pub fn price_for(&self, asked: &str) -> crate::pricing::cost::Price {
         match &self.table_pricing {
             Some(t) => t.price(asked).unwrap_or(self.price),
             None => self.price,

@@ -36,7 +36,7 @@ pub struct ModelGroup {
     pub metrics: GroupMetrics,
     /// The dearest price among the deployments, field by field: what a budget reservation
     /// is priced at, before the deployment is chosen.
-    pub worst_price: crate::governance::cost::Price,
+    pub worst_price: crate::pricing::cost::Price,
     /// Whether a deployment is priced per request by the model asked for (wildcards).
     priced_per_model: bool,
 }
@@ -61,7 +61,7 @@ impl ModelGroup {
         let worst_price = deployments
             .iter()
             .map(|d| d.price)
-            .reduce(crate::governance::cost::Price::max)
+            .reduce(crate::pricing::cost::Price::max)
             .unwrap_or_default();
         let priced_per_model = deployments.iter().any(|d| d.table_pricing.is_some());
         ModelGroup {
@@ -83,14 +83,14 @@ impl ModelGroup {
     /// What a request for `asked` is reserved and checked at: the dearest price among the
     /// deployments, wildcard deployments priced by the model asked for
     /// ([`Deployment::price_for`]); `worst_price` itself for groups without wildcards.
-    pub fn price_for(&self, asked: &str) -> crate::governance::cost::Price {
+    pub fn price_for(&self, asked: &str) -> crate::pricing::cost::Price {
         if !self.priced_per_model {
             return self.worst_price;
         }
         self.deployments
             .iter()
             .map(|d| d.price_for(asked))
-            .reduce(crate::governance::cost::Price::max)
+            .reduce(crate::pricing::cost::Price::max)
             .unwrap_or_default()
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::core::chat::Usage;
-use crate::governance::cost::{answer_price, Price};
+use crate::pricing::cost::{answer_price, Price};
 use crate::providers::answer_names::answer_names;
 use crate::router::Deployment;
 

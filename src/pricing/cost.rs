@@ -197,9 +197,9 @@ impl TablePricing {
         let stripped = model
             .split_once('/')
             .filter(|(p, _)| crate::core::ids::PROVIDERS.contains(p));
-        let t = crate::pricing::lookup(&self.provider, &model, None)
-            .or_else(|| stripped.and_then(|(p, m)| crate::pricing::lookup(p, m, None)))
-            .or_else(|| asked_provider.and_then(|p| crate::pricing::lookup(p, &model, None)))?;
+        let t = super::lookup(&self.provider, &model, None)
+            .or_else(|| stripped.and_then(|(p, m)| super::lookup(p, m, None)))
+            .or_else(|| asked_provider.and_then(|p| super::lookup(p, &model, None)))?;
         Some(Price::from_prices(
             UsdPrices::of_table(t),
             self.max_output.or(t.max_output_tokens),
@@ -210,7 +210,7 @@ impl TablePricing {
 /// The price of the model an answer names (`gpt-35-turbo` from an Azure deployment), for a
 /// deployment without one of its own; `max_output` bounds reservations as the deployment's.
 pub fn answer_price(provider: &str, model: &str, max_output: Option<u64>) -> Option<Price> {
-    let t = crate::pricing::lookup_answer(provider, model)?;
+    let t = super::lookup_answer(provider, model)?;
     Some(Price::from_prices(
         UsdPrices::of_table(t),
         max_output.or(t.max_output_tokens),
