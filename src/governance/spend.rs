@@ -71,27 +71,23 @@ fn unix_ms(at: SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// A spend row's `metadata`, with the names of LiteLLM's `SpendLogsMetadata` (absent values
-/// left out): who spent, so `/spend/logs` answers "which team, organization, user".
+/// What a spend row's `metadata` holds beyond its columns, with the names of LiteLLM's
+/// `SpendLogsMetadata`: the key's organization and a pass-through call's path. `/spend/logs`
+/// adds the names its columns answer (`user_api_key`, `_alias`, `_team_id`, `_user_id`,
+/// `status`) when it reads the row, so the hot path writes only these (usually `{}`).
 #[derive(Serialize)]
 struct RowMetadata<'a> {
-    user_api_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_api_key_alias: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_api_key_team_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_api_key_org_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    user_api_key_user_id: Option<&'a str>,
-    /// A pass-through call's path.
-    #[serde(skip_serializing_if = "Option::is_none")]
     user_api_key_request_route: Option<&'a str>,
-    status: &'static str,
 }
 
 impl RowMetadata<'_> {
     fn to_json(&self) -> String {
+        if self.user_api_key_org_id.is_none() && self.user_api_key_request_route.is_none() {
+            return "{}".to_string();
+        }
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
     }
 }
@@ -172,13 +168,8 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     scopes.push((Kind::Global, "global".into()));
     let d = c.record.deployment.as_deref();
     let metadata = RowMetadata {
-        user_api_key: &api_key,
-        user_api_key_alias: alias.as_deref(),
-        user_api_key_team_id: team.as_deref(),
         user_api_key_org_id: key.as_ref().and_then(|k| k.org_id()),
-        user_api_key_user_id: user.as_deref(),
         user_api_key_request_route: (!c.route.is_empty()).then_some(c.route),
-        status: if c.status < 400 { "success" } else { "failure" },
     }
     .to_json();
     let row = SpendRow {

@@ -23,10 +23,22 @@ fn date_ms(q: &Query, name: &str, end: bool) -> Result<Option<i64>, ApiError> {
 
 /// One logged request as LiteLLM's `/spend/logs` shows it.
 fn row_json(r: SpendRow) -> Value {
-    let metadata = serde_json::from_str::<Value>(&r.metadata)
-        .ok()
-        .filter(Value::is_object)
-        .unwrap_or_else(|| Value::Object(Map::new()));
+    let mut metadata = match serde_json::from_str::<Value>(&r.metadata) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    // The names of LiteLLM's `SpendLogsMetadata` that the row's columns answer (rows store
+    // only what has no column; rows written before that keep theirs).
+    let mut named = |name: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            metadata.entry(name).or_insert_with(|| Value::from(v));
+        }
+    };
+    named("user_api_key", Some(&r.api_key));
+    named("user_api_key_alias", r.key_alias.as_deref());
+    named("user_api_key_team_id", r.team_id.as_deref());
+    named("user_api_key_user_id", r.user_id.as_deref());
+    named("status", Some(&r.status));
     let organization_id = metadata.get("user_api_key_org_id").cloned();
     json!({
         // LiteLLM keys a row by the answer's id when it has one (`get_spend_logs_id`).
