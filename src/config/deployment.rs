@@ -407,7 +407,7 @@ fn http_target(
             .to_socket_addrs()
             .map(|mut a| a.next())
         {
-            Ok(Some(addr)) => Some(HttpTarget::make_peer(addr, tls, &host)),
+            Ok(Some(addr)) => Some(crate::core::net::make_peer(addr, tls, &host)),
             _ => {
                 log::warn!("{pp}.api_base: cannot resolve {host} now; will retry per request");
                 None
@@ -596,7 +596,7 @@ fn replica_pool(
     first: &http::Uri,
     pp: &str,
     opts: &BuildOptions<'_>,
-) -> Result<Option<crate::router::replicas::ReplicaPool>, ConfigError> {
+) -> Result<Option<crate::upstream::ReplicaPool>, ConfigError> {
     let mut addrs = Vec::with_capacity(all.len());
     for (i, base) in all.iter().enumerate() {
         let path = format!("{pp}.api_base[{i}]");
@@ -633,7 +633,7 @@ fn replica_pool(
     if !opts.resolve_dns {
         return Ok(None);
     }
-    crate::router::replicas::ReplicaPool::new(&addrs, tls, host)
+    crate::upstream::ReplicaPool::new(&addrs, tls, host)
         .map(Some)
         .map_err(|e| ConfigError::new(format!("{pp}.api_base"), format!("replica pool: {e}")))
 }

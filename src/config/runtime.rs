@@ -235,7 +235,7 @@ impl Runtime {
     }
 
     /// Every replica pool in this snapshot (deployments with several `api_base`s).
-    pub fn replica_pools(&self) -> impl Iterator<Item = &crate::router::replicas::ReplicaPool> {
+    pub fn replica_pools(&self) -> impl Iterator<Item = &crate::upstream::ReplicaPool> {
         self.groups
             .values()
             .flat_map(|g| g.deployments.iter())

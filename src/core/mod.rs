@@ -1,7 +1,7 @@
 //! The wire-neutral vocabulary every layer shares: clocks and calendar, ids and provider kinds,
 //! the endpoints, the parsed model call and its limits, the one error type the client sees,
-//! the neutral chat result and its stream events, and hand-written JSON. It imports nothing of
-//! the crate outside itself (ARCHITECTURE.md §2).
+//! the neutral chat result and its stream events, hand-written JSON, the master key and the
+//! upstream peer builder. It imports nothing of the crate outside itself (ARCHITECTURE.md §2).
 
 pub mod call;
 pub mod chat;
@@ -11,4 +11,5 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod limits;
+pub mod net;
 pub mod secret;

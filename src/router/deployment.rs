@@ -1,6 +1,5 @@
 //! One deployment: where it lives, how to reach it, and its prebuilt request parts.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,7 +175,7 @@ pub struct HttpTarget {
     /// `None` when the host did not resolve at build time; resolved per request then.
     pub peer: Option<HttpPeer>,
     /// Several `api_base`s: replicas chosen per request by `pingora-load-balancing`.
-    pub replicas: Option<super::replicas::ReplicaPool>,
+    pub replicas: Option<crate::upstream::ReplicaPool>,
     pub host: String,
     pub port: u16,
     pub tls: bool,
@@ -217,20 +216,5 @@ impl HttpTarget {
             Endpoint::Embeddings => &self.paths[2],
             _ => &self.paths[0],
         }
-    }
-
-    /// Build the peer for an address: HTTP/2 with multiplexing over TLS, HTTP/1 in clear.
-    pub fn make_peer(addr: SocketAddr, tls: bool, host: &str) -> HttpPeer {
-        let mut peer = HttpPeer::new(addr, tls, host.to_string());
-        let o = &mut peer.options;
-        o.connection_timeout = Some(Duration::from_secs(10));
-        o.total_connection_timeout = Some(Duration::from_secs(15));
-        o.idle_timeout = Some(Duration::from_secs(30));
-        if tls {
-            o.set_http_version(2, 1);
-            o.max_h2_streams = 100;
-            o.h2_ping_interval = Some(Duration::from_secs(30));
-        }
-        peer
     }
 }

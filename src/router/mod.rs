@@ -5,7 +5,6 @@ pub mod cooldown;
 pub mod deployment;
 pub mod fallback;
 pub mod precall;
-pub mod replicas;
 pub mod retry;
 pub mod strategy;
 

@@ -11,7 +11,7 @@ use pingora_core::server::ShutdownWatch;
 use pingora_core::services::background::BackgroundService;
 
 use crate::config::Runtime;
-use crate::router::replicas;
+use crate::upstream::replicas;
 
 pub struct HealthLoop {
     pub runtime: Arc<ArcSwap<Runtime>>,

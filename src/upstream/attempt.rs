@@ -67,7 +67,7 @@ pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, Strin
     let addr = addrs
         .next()
         .ok_or_else(|| format!("no address for {}", target.host))?;
-    Ok(Cow::Owned(HttpTarget::make_peer(
+    Ok(Cow::Owned(crate::core::net::make_peer(
         addr,
         target.tls,
         &target.host,

@@ -8,6 +8,7 @@ mod fallbacks;
 pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
 pub(crate) mod headers;
 mod record;
+pub mod replicas;
 mod stream;
 mod translate;
 
@@ -38,6 +39,7 @@ use headers::put;
 
 pub use headers::ResponseMeta;
 pub use record::Record;
+pub use replicas::ReplicaPool;
 
 /// How one attempt ended.
 pub(crate) enum Outcome {

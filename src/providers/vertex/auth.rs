@@ -18,7 +18,6 @@ use serde::Deserialize;
 
 use crate::core::clock::unix_now;
 use crate::core::error::{ApiError, ErrorKind};
-use crate::router::HttpTarget;
 
 /// The OAuth scope Vertex AI needs.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -257,7 +256,7 @@ impl GoogleAuth {
             .ok()
             .and_then(|mut a| a.next())
             .ok_or_else(|| token_error(502, format!("cannot resolve {}", ep.host)))?;
-        let peer = HttpTarget::make_peer(addr, ep.tls, &ep.host);
+        let peer = crate::core::net::make_peer(addr, ep.tls, &ep.host);
         // A pooled connection may have gone stale: one retry on a fresh one.
         let mut last = String::new();
         for _ in 0..2 {

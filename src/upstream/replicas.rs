@@ -10,8 +10,6 @@ use pingora_load_balancing::health_check::HttpHealthCheck;
 use pingora_load_balancing::selection::RoundRobin;
 use pingora_load_balancing::LoadBalancer;
 
-use super::HttpTarget;
-
 /// How often replica health is probed (`GET /health`, which vLLM and most servers expose).
 pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
@@ -44,9 +42,9 @@ impl ReplicaPool {
         lb.set_health_check(Box::new(hc));
         let peers: HashMap<SocketAddr, HttpPeer> = addrs
             .iter()
-            .map(|a| (*a, HttpTarget::make_peer(*a, tls, host)))
+            .map(|a| (*a, crate::core::net::make_peer(*a, tls, host)))
             .collect();
-        let first = HttpTarget::make_peer(addrs[0], tls, host);
+        let first = crate::core::net::make_peer(addrs[0], tls, host);
         Ok(ReplicaPool { lb, peers, first })
     }
 
