@@ -81,6 +81,9 @@ def main():
     p.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/switchyard_bench")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379")
     p.add_argument("--out", default=None, help="folder for instructions.csv")
+    p.add_argument("--keep", default=None,
+                   help="folder to keep callgrind's dumps in (per-function counts: "
+                        "callgrind_annotate DUMP; the first dump after the zero is the chat run)")
     args = p.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("instructions.py needs valgrind: apt-get install -y valgrind")
@@ -90,7 +93,9 @@ def main():
     bins = harness.build(args)
     if "switchyard-governed-pg" in names:
         harness.reset_postgres(args.database_url)
-    workdir = tempfile.mkdtemp(prefix="switchyard-instructions-")
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+    workdir = args.keep or tempfile.mkdtemp(prefix="switchyard-instructions-")
     rows = []
     try:
         for name in names:
@@ -113,7 +118,8 @@ def main():
             finally:
                 fleet.stop()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     base = next((r for r in rows if r["target"] == "pingora"), None)
     print("\n| target | instructions/request | vs pingora | instructions/stream (24 events) | vs pingora |")
     print("|---|---|---|---|---|")
