@@ -6,7 +6,8 @@ use crate::router::fallback::{classify, ErrorClass};
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/text.json");
 const CALLS: &[u8] = include_bytes!("../../../tests/fixtures/ollama/tool_calls.json");
 const STREAM_TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/stream_text.ndjson");
-const STREAM_TOOLS: &[u8] = include_bytes!("../../../tests/fixtures/ollama/stream_tool_calls.ndjson");
+const STREAM_TOOLS: &[u8] =
+    include_bytes!("../../../tests/fixtures/ollama/stream_tool_calls.ndjson");
 const STREAM_ERROR: &[u8] = include_bytes!("../../../tests/fixtures/ollama/stream_error.ndjson");
 const ERROR_404: &[u8] = include_bytes!("../../../tests/fixtures/ollama/error_404.json");
 
