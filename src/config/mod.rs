@@ -7,6 +7,7 @@
 mod deployment;
 pub mod env;
 pub mod error;
+mod gov;
 pub mod known;
 mod minting;
 pub mod raw;

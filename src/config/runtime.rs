@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::env::Env;
 use super::error::{suggestion, ConfigError};
+use super::gov::governance_settings;
 use super::known;
 use super::raw::{RawConfig, Rest};
 use crate::core::secret::MasterKey;
@@ -58,58 +59,6 @@ pub struct Settings {
     /// `openai-organization` / `openai-project` (default off: the deployment's own are used).
     pub forward_openai_org: bool,
     pub governance: GovSettings,
-}
-
-fn governance_settings(
-    ls: &super::raw::RawLitellmSettings,
-    gs: &super::raw::RawGeneralSettings,
-    warnings: &mut Vec<String>,
-) -> Result<GovSettings, ConfigError> {
-    use crate::governance::period::{parse_timezone, Period};
-    let global_period = match &ls.budget_duration {
-        Some(d) => Some(
-            Period::parse(d)
-                .map_err(|e| ConfigError::new("litellm_settings.budget_duration", e))?,
-        ),
-        None => None,
-    };
-    let tz_offset = match &ls.timezone {
-        Some(t) => {
-            parse_timezone(t).map_err(|e| ConfigError::new("litellm_settings.timezone", e))?
-        }
-        None => 0,
-    };
-    if let Some(b) = ls.max_budget {
-        if !(b >= 0.0 && b.is_finite()) {
-            return Err(ConfigError::new(
-                "litellm_settings.max_budget",
-                format!("expected a non-negative number of dollars, got {b}"),
-            ));
-        }
-    }
-    let batch_write = match gs.proxy_batch_write_at {
-        Some(v) => secs(v, "general_settings.proxy_batch_write_at")?,
-        None => Duration::from_millis(500),
-    };
-    Ok(GovSettings {
-        global_budget: ls.max_budget.map(crate::governance::entities::to_nano),
-        global_period,
-        tz_offset,
-        pool_size: gs.database_connection_pool_limit.unwrap_or(10).max(1),
-        pool_timeout: match gs.database_connection_pool_timeout {
-            Some(v) => secs(v, "general_settings.database_connection_pool_timeout")?,
-            None => Duration::from_secs(5),
-        },
-        allow_requests_on_db_unavailable: gs.allow_requests_on_db_unavailable.unwrap_or(false),
-        batch_write,
-        spend_logs: !gs.disable_spend_logs.unwrap_or(false),
-        budget_fail_open: gs.budget_fail_open.unwrap_or(false),
-        reject_unpriced_models: gs.reject_unpriced_models.unwrap_or(false),
-        disable_auto_add_proxy_admin_to_teams: gs
-            .disable_auto_add_proxy_admin_to_teams
-            .unwrap_or(false),
-        minting: super::minting::policy(ls, warnings)?,
-    })
 }
 
 /// One validated config snapshot.

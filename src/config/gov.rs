@@ -1,0 +1,60 @@
+//! What governance takes from the config: budgets, periods, the spend writer's pool and batch,
+//! failure modes and minting bounds, read from `litellm_settings` and `general_settings`.
+
+use std::time::Duration;
+
+use crate::config::error::ConfigError;
+use crate::config::runtime::secs;
+use crate::governance::GovSettings;
+
+pub(super) fn governance_settings(
+    ls: &crate::config::raw::RawLitellmSettings,
+    gs: &crate::config::raw::RawGeneralSettings,
+    warnings: &mut Vec<String>,
+) -> Result<GovSettings, ConfigError> {
+    use crate::governance::period::{parse_timezone, Period};
+    let global_period = match &ls.budget_duration {
+        Some(d) => Some(
+            Period::parse(d)
+                .map_err(|e| ConfigError::new("litellm_settings.budget_duration", e))?,
+        ),
+        None => None,
+    };
+    let tz_offset = match &ls.timezone {
+        Some(t) => {
+            parse_timezone(t).map_err(|e| ConfigError::new("litellm_settings.timezone", e))?
+        }
+        None => 0,
+    };
+    if let Some(b) = ls.max_budget {
+        if !(b >= 0.0 && b.is_finite()) {
+            return Err(ConfigError::new(
+                "litellm_settings.max_budget",
+                format!("expected a non-negative number of dollars, got {b}"),
+            ));
+        }
+    }
+    let batch_write = match gs.proxy_batch_write_at {
+        Some(v) => secs(v, "general_settings.proxy_batch_write_at")?,
+        None => Duration::from_millis(500),
+    };
+    Ok(GovSettings {
+        global_budget: ls.max_budget.map(crate::governance::entities::to_nano),
+        global_period,
+        tz_offset,
+        pool_size: gs.database_connection_pool_limit.unwrap_or(10).max(1),
+        pool_timeout: match gs.database_connection_pool_timeout {
+            Some(v) => secs(v, "general_settings.database_connection_pool_timeout")?,
+            None => Duration::from_secs(5),
+        },
+        allow_requests_on_db_unavailable: gs.allow_requests_on_db_unavailable.unwrap_or(false),
+        batch_write,
+        spend_logs: !gs.disable_spend_logs.unwrap_or(false),
+        budget_fail_open: gs.budget_fail_open.unwrap_or(false),
+        reject_unpriced_models: gs.reject_unpriced_models.unwrap_or(false),
+        disable_auto_add_proxy_admin_to_teams: gs
+            .disable_auto_add_proxy_admin_to_teams
+            .unwrap_or(false),
+        minting: crate::config::minting::policy(ls, warnings)?,
+    })
+}
