@@ -21,13 +21,11 @@ use std::path::{Path, PathBuf};
 const KNOWN: &[&str] = &[
     // Imports across the target layering (ARCHITECTURE.md §1 and §6 say which step ends each).
     "admin -> providers",
-    "admin -> server",
     "admin -> upstream",
     "governance -> upstream",
     "proxy -> passthrough",
     "proxy -> providers",
     "proxy -> router",
-    "proxy -> server",
     "router -> providers::bedrock",
     "router -> providers::vertex",
     "upstream -> api",

@@ -29,6 +29,8 @@ pub struct Admin<'a> {
     pub health: &'a health::HealthCache,
     /// The caller's virtual key: listings show only what it may call.
     pub key: Option<&'a KeyView>,
+    /// The gateway is draining: readiness answers 503.
+    pub draining: bool,
 }
 
 /// Answer a non-model endpoint; returns the status written.
@@ -51,7 +53,7 @@ pub async fn serve(
             "application/json",
             Bytes::from_static(b"\"I'm alive!\""),
         ),
-        Endpoint::Readiness | Endpoint::ReadinessDetails if crate::server::draining() => (
+        Endpoint::Readiness | Endpoint::ReadinessDetails if a.draining => (
             503,
             "application/json",
             Bytes::from_static(br#"{"status":"shutting_down"}"#),

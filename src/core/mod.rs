@@ -10,6 +10,7 @@ pub mod endpoint;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod lifecycle;
 pub mod limits;
 pub mod net;
 pub mod secret;

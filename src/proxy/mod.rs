@@ -2,6 +2,7 @@
 
 mod batch;
 mod body;
+pub mod conn;
 mod guard;
 mod pass;
 
@@ -35,6 +36,8 @@ use crate::upstream::{Exchange, Record, ResponseMeta};
 
 /// The gateway service: the live config snapshot and the upstream connector.
 pub struct Gateway {
+    /// Draining or serving, as the server's signal handler sets it.
+    pub lifecycle: crate::core::lifecycle::Lifecycle,
     pub runtime: Arc<ArcSwap<Runtime>>,
     pub connector: Arc<Connector>,
     /// Virtual keys, budgets, limits and spend; present when a master key is set.
@@ -87,8 +90,8 @@ impl ProxyHttp for Gateway {
     /// own upstream phases never run. A panic in the handler is contained: a 500 if nothing
     /// was sent yet, and `logging` still runs.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        crate::server::header_received(session);
-        if crate::server::draining() {
+        conn::header_received(session);
+        if self.lifecycle.draining() {
             session.set_keepalive(None);
         }
         // Boxed: the handler's future is large, and `contain` would otherwise copy it.
@@ -123,7 +126,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
-        crate::server::request_finished(session);
+        conn::request_finished(session);
         self.log_request(ctx).await;
         // Last: a drain waits for this, so spend is queued before the writer is flushed.
         ctx.in_flight.take();
@@ -304,6 +307,7 @@ impl Gateway {
                 gov: self.gov.as_deref(),
                 health: &self.health,
                 key,
+                draining: self.lifecycle.draining(),
             };
             return crate::admin::serve(session, &rt, endpoint, admin)
                 .await

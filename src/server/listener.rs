@@ -12,9 +12,10 @@ use pingora_core::server::{ListenFds, ShutdownWatch};
 use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 
-use super::conn::Conn;
 use crate::config::Runtime;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::lifecycle::Lifecycle;
+use crate::proxy::conn::Conn;
 use crate::proxy::Gateway;
 
 pub struct GatewayService {
@@ -23,6 +24,7 @@ pub struct GatewayService {
     threads: usize,
     /// The live config: the cap and the header timeout are read at each accept.
     runtime: Arc<ArcSwap<Runtime>>,
+    lifecycle: Lifecycle,
     open: Arc<AtomicUsize>,
     refused: AtomicU64,
     refusal_logged_at: AtomicU64,
@@ -34,12 +36,14 @@ impl GatewayService {
         app: HttpProxy<Gateway>,
         threads: usize,
         runtime: Arc<ArcSwap<Runtime>>,
+        lifecycle: Lifecycle,
     ) -> Self {
         GatewayService {
             listener: Some(listener),
             app: Arc::new(app),
             threads,
             runtime,
+            lifecycle,
             open: Arc::new(AtomicUsize::new(0)),
             refused: AtomicU64::new(0),
             refusal_logged_at: AtomicU64::new(0),
@@ -119,7 +123,7 @@ impl Service for GatewayService {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = drain_tick.tick() => {
-                    if super::draining() {
+                    if self.lifecycle.draining() {
                         break;
                     }
                 }

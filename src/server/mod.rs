@@ -1,13 +1,11 @@
 //! Process lifecycle: build the Pingora server, listen, reload on SIGHUP, drain on SIGTERM.
 
-mod conn;
 mod health_loop;
 mod listener;
 mod signals;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,16 +16,8 @@ use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server};
 
 use crate::config::{self, BuildOptions, Runtime};
+use crate::core::lifecycle::Lifecycle;
 use crate::proxy::Gateway;
-
-pub use conn::{header_received, request_finished};
-
-static DRAINING: AtomicBool = AtomicBool::new(false);
-
-/// True once SIGTERM was received: new connections are refused, keep-alive ends.
-pub fn draining() -> bool {
-    DRAINING.load(Ordering::Relaxed)
-}
 
 /// The Pingora server settings Switchyard runs with: `threads` workers, an upstream pool of
 /// 1024 idle connections, no grace period (the drain is ours). `examples/pingora_passthrough.rs`
@@ -169,7 +159,9 @@ pub fn run(opts: ServeOptions) -> i32 {
         pingora_core::services::background::background_service("health checks", health);
     health.threads = Some(1);
     server.add_service(health);
+    let lifecycle = Lifecycle::default();
     let gateway = Gateway {
+        lifecycle: lifecycle.clone(),
         runtime: runtime.clone(),
         connector: connector.clone(),
         gov: gov.clone(),
@@ -187,6 +179,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         proxy,
         opts.workers,
         runtime.clone(),
+        lifecycle.clone(),
     ));
     if let Some(a) = local {
         // A stable line that scripts and tests wait for (the port is real even for --port 0).
@@ -201,6 +194,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         allow_insecure_master_key: opts.allow_insecure_master_key,
         grace: opts.grace,
         gov,
+        lifecycle,
     };
     server.run(RunArgs {
         shutdown_signal: Box::new(signals),

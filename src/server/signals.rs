@@ -1,7 +1,6 @@
 //! Signals: SIGHUP reloads the config (old one kept on error), SIGTERM drains then stops.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ pub struct Signals {
     pub allow_insecure_master_key: bool,
     pub grace: Duration,
     pub gov: Option<Arc<crate::governance::Governance>>,
+    pub lifecycle: crate::core::lifecycle::Lifecycle,
 }
 
 impl Signals {
@@ -70,7 +70,7 @@ impl Signals {
 
     /// Stop accepting, then wait for in-flight requests up to the grace period.
     async fn drain(&self) {
-        super::DRAINING.store(true, Ordering::Relaxed);
+        self.lifecycle.drain();
         let until = Instant::now() + self.grace;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         loop {
