@@ -184,6 +184,64 @@ async fn sigterm_drains_a_running_stream_then_exits() {
     assert!(status.success(), "{status:?}");
 }
 
+/// One GET on an open HTTP/1.1 connection: the status and body (the body is read by its
+/// `content-length`).
+async fn get_on(conn: &mut tokio::net::TcpStream, path: &str) -> (u16, String) {
+    let head = format!("GET {path} HTTP/1.1\r\nhost: gateway\r\n\r\n");
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed before an answer to {path}");
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen).to_string();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let len: usize = text[..end]
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        if seen.len() >= end + 4 + len {
+            let status = text[9..12].parse().unwrap();
+            return (status, text[end + 4..end + 4 + len].to_string());
+        }
+    }
+}
+
+/// While a stream keeps the gateway draining, readiness on a connection opened before the
+/// SIGTERM answers 503 `shutting_down`, so a load balancer stops sending new work.
+#[tokio::test]
+async fn readiness_is_503_while_draining() {
+    let (addr, _cancelled) = slow_stream_upstream().await;
+    let gw = Gateway::start(&config(&[model("g", &format!("http://{addr}/v1"))], ""));
+    let mut conn = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    assert_eq!(get_on(&mut conn, "/health/readiness").await.0, 200);
+    let mut body = chat_body("g");
+    body["stream"] = json!(true);
+    let r = send_chat(&gw, &body, &[]).await;
+    let mut stream = r.bytes_stream();
+    assert!(stream.next().await.unwrap().is_ok());
+    gw.signal(Signal::SIGTERM);
+    // The signal is handled on the server's own task: ask until the answer changes.
+    let mut answer = get_on(&mut conn, "/health/readiness").await;
+    for _ in 0..500 {
+        if answer.0 != 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        answer = get_on(&mut conn, "/health/readiness").await;
+    }
+    assert_eq!(answer.0, 503, "{}", answer.1);
+    let v: Value = serde_json::from_str(&answer.1).unwrap();
+    assert_eq!(v, json!({"status": "shutting_down"}));
+}
+
 /// A hand-written upstream that streams one event and then reports when its client hangs up.
 async fn slow_stream_upstream() -> (std::net::SocketAddr, tokio::sync::oneshot::Receiver<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
