@@ -22,7 +22,6 @@ const KNOWN: &[&str] = &[
     // Imports across the target layering (ARCHITECTURE.md §1 and §6 say which step ends each).
     "admin -> providers",
     "admin -> upstream",
-    "governance -> upstream",
     "proxy -> passthrough",
     "proxy -> providers",
     "proxy -> router",

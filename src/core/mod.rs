@@ -8,6 +8,7 @@ pub mod chat;
 pub mod clock;
 pub mod endpoint;
 pub mod error;
+pub mod headers;
 pub mod ids;
 pub mod json;
 pub mod lifecycle;

@@ -22,8 +22,8 @@ use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
 use super::Governance;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
+use crate::core::headers::{self, names};
 use crate::metrics::metrics;
-use crate::upstream::headers::{self, names};
 
 /// A key's own checks, before the body is read: blocked and expired keys are refused.
 pub fn check_key(key: &KeyView, now: i64) -> Result<(), ApiError> {

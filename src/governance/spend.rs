@@ -13,8 +13,8 @@ use crate::core::endpoint::Endpoint;
 use crate::core::ids::hex;
 use crate::core::secret::MasterKey;
 use crate::metrics::metrics;
+use crate::pricing::cost::Price;
 use crate::store::{Kind, SpendRow};
-use crate::upstream::Record;
 
 /// What the proxy knows about a finished request.
 pub struct SpendCtx<'a> {
@@ -24,7 +24,7 @@ pub struct SpendCtx<'a> {
     pub endpoint: Endpoint,
     pub status: u16,
     pub started: Instant,
-    pub record: &'a Record,
+    pub served: Served<'a>,
     pub master_key: Option<&'a MasterKey>,
     /// A pass-through call's path (empty otherwise).
     pub route: &'a str,
@@ -32,18 +32,37 @@ pub struct SpendCtx<'a> {
     pub response_id: Option<String>,
 }
 
+/// What the exchange served, as settlement and the spend row read it (the pipeline builds it
+/// from its record of the exchange).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Served<'a> {
+    /// The upstream's usage report.
+    pub usage: Option<Usage>,
+    /// Something reached the client, or the client left while an upstream was answering.
+    pub answered: bool,
+    /// SSE events read from the upstream (about one token each), for streams cut short.
+    pub stream_events: u64,
+    /// The price to bill at: the deployment's for the model asked, or the one the exchange
+    /// settled on (pass-through calls, unpriced deployments).
+    pub price: Option<Price>,
+    /// The model group, deployment id and provider label of the deployment that answered.
+    pub group: Option<&'a str>,
+    pub model_id: Option<&'a str>,
+    pub provider: Option<&'a str>,
+}
+
 /// The usage to bill: the upstream's report, else (a stream cut short, or a client that left
 /// while the upstream was answering) the prompt estimate plus one token per event streamed.
-fn billed_usage(ticket: &Ticket, record: &Record) -> Option<Usage> {
-    if let Some(u) = record.usage {
+fn billed_usage(ticket: &Ticket, served: &Served<'_>) -> Option<Usage> {
+    if let Some(u) = served.usage {
         return Some(u);
     }
     // Nothing reached the client, and no upstream was left answering: nothing to bill.
-    if record.committed_at.is_none() && !record.abandoned {
+    if !served.answered {
         return None;
     }
     let prompt = ticket.prompt_estimate();
-    let completion = record.stream_events;
+    let completion = served.stream_events;
     Some(Usage {
         prompt_tokens: prompt,
         completion_tokens: completion,
@@ -95,15 +114,8 @@ impl RowMetadata<'_> {
 /// Settle and log one request. Without a ticket (governance off for it) nothing happens.
 pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     let Some(ticket) = ticket else { return };
-    let usage = billed_usage(&ticket, c.record);
-    // A wildcard deployment is priced by the model asked for (a table lookup); any other
-    // deployment returns its own price.
-    let price = c.record.price.or_else(|| {
-        c.record
-            .deployment
-            .as_ref()
-            .map(|d| d.price_for(c.asked_model))
-    });
+    let usage = billed_usage(&ticket, &c.served);
+    let price = c.served.price;
     let cost = match (price, &usage) {
         (Some(p), Some(u)) => {
             if !p.known {
@@ -122,8 +134,7 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     }
     let key = ticket.key.clone();
     let end_user = ticket.end_user.clone();
-    let served = c.record.deployment.as_ref().map(|d| &*d.group);
-    ticket.settle(served, tokens, cost).await;
+    ticket.settle(c.served.group, tokens, cost).await;
     if !gov.settings().spend_logs || c.endpoint == Endpoint::CountTokens {
         return;
     }
@@ -166,7 +177,6 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         scopes.push((Kind::Customer, e.clone()));
     }
     scopes.push((Kind::Global, "global".into()));
-    let d = c.record.deployment.as_deref();
     let metadata = RowMetadata {
         user_api_key_org_id: key.as_ref().and_then(|k| k.org_id()),
         user_api_key_request_route: (!c.route.is_empty()).then_some(c.route),
@@ -186,8 +196,8 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         end_user: end_user.as_deref().map(capped),
         model: c.asked_model.to_string(),
         model_group: c.group.to_string(),
-        model_id: d.map(|d| d.id.to_string()),
-        custom_llm_provider: d.map(|d| d.backend.provider_label().to_string()),
+        model_id: c.served.model_id.map(str::to_string),
+        custom_llm_provider: c.served.provider.map(str::to_string),
         api_base: None,
         prompt_tokens: usage.map_or(0, |u| u.prompt_tokens as i64),
         completion_tokens: usage.map_or(0, |u| u.completion_tokens as i64),

@@ -5,6 +5,7 @@ mod body;
 pub mod conn;
 mod guard;
 mod pass;
+mod settle;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,7 +29,6 @@ use crate::core::error::ErrorKind;
 use crate::core::ids::new_uuid;
 use crate::core::limits;
 use crate::governance::admission::{Ask, Clearance};
-use crate::governance::spend::SpendCtx;
 use crate::governance::Governance;
 use crate::metrics::count_request;
 use crate::router::ModelGroup;
@@ -190,36 +190,6 @@ impl Gateway {
             d.metrics.output_tokens.inc_by(u.completion_tokens);
             d.metrics.total_tokens.inc_by(u.total_tokens);
         }
-    }
-}
-
-impl Gateway {
-    /// Settle the request's reservation and queue its spend row.
-    /// (A plain function returning `finish`'s future, so that future is not moved into
-    /// another one.)
-    fn settle<'a>(
-        &'a self,
-        ctx: &'a mut Ctx,
-        endpoint: Endpoint,
-        group: &'a str,
-    ) -> Option<impl std::future::Future<Output = ()> + 'a> {
-        let gov = self.gov.as_deref()?;
-        let ticket = ctx.clearance.as_mut().and_then(Clearance::take_ticket);
-        let response_id = ctx.record.response_id.take();
-        let ctx: &'a Ctx = ctx;
-        let c = SpendCtx {
-            call_id: &ctx.call_id,
-            asked_model: &ctx.asked_model,
-            group,
-            endpoint,
-            status: ctx.status,
-            started: ctx.started,
-            record: &ctx.record,
-            master_key: ctx.rt.master_key.as_ref(),
-            route: &ctx.route,
-            response_id,
-        };
-        Some(crate::governance::spend::finish(gov, ticket, c))
     }
 }
 

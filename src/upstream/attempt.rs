@@ -11,7 +11,6 @@ use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 
 use super::deadline::{deadline_after, guarded};
-use super::headers::put;
 use super::stream::pump;
 use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
@@ -19,6 +18,7 @@ use crate::api::response::parts;
 use crate::core::call::{json_string, ModelCall};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::headers::put;
 use crate::governance::admission::Clearance;
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};

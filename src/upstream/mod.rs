@@ -27,6 +27,7 @@ use crate::core::chat::Usage;
 use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::headers::put;
 use crate::governance::admission::Clearance;
 use crate::metrics::metrics;
 use crate::providers::is_retryable_status;
@@ -35,7 +36,6 @@ use crate::router::cooldown::{now_ms, FailureClass, Transition};
 use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};
 use crate::router::{fallback, Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
-use headers::put;
 
 pub use headers::ResponseMeta;
 pub use record::Record;
