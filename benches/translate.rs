@@ -119,7 +119,7 @@ fn run(
     decoder: &mut dyn StreamDecoder,
     body: &[u8],
     out: &mut BytesMut,
-    render: &mut dyn FnMut(switchyard::providers::chat::Event<'_>, &mut BytesMut),
+    render: &mut dyn FnMut(switchyard::core::chat::Event<'_>, &mut BytesMut),
 ) {
     decoder.feed(body, &mut |e| render(e, out));
     decoder.finish(&mut |e| render(e, out));

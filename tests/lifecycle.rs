@@ -184,8 +184,23 @@ async fn sigterm_drains_a_running_stream_then_exits() {
     assert!(status.success(), "{status:?}");
 }
 
-/// One GET on an open HTTP/1.1 connection: the status and body (the body is read by its
-/// `content-length`).
+/// Where a complete HTTP/1.1 message in `seen` ends: the head's end and the body's length (by
+/// `content-length`), once both have arrived.
+fn message_end(seen: &[u8]) -> Option<(usize, usize)> {
+    let text = String::from_utf8_lossy(seen);
+    let end = text.find("\r\n\r\n")?;
+    let len: usize = text[..end]
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    (seen.len() >= end + 4 + len).then_some((end, len))
+}
+
+/// One GET on an open HTTP/1.1 connection: the status and body.
 async fn get_on(conn: &mut tokio::net::TcpStream, path: &str) -> (u16, String) {
     let head = format!("GET {path} HTTP/1.1\r\nhost: gateway\r\n\r\n");
     conn.write_all(head.as_bytes()).await.unwrap();
@@ -195,19 +210,8 @@ async fn get_on(conn: &mut tokio::net::TcpStream, path: &str) -> (u16, String) {
         let n = conn.read(&mut buf).await.unwrap();
         assert!(n > 0, "connection closed before an answer to {path}");
         seen.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&seen).to_string();
-        let Some(end) = text.find("\r\n\r\n") else {
-            continue;
-        };
-        let len: usize = text[..end]
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().unwrap())
-            })
-            .unwrap_or(0);
-        if seen.len() >= end + 4 + len {
+        if let Some((end, len)) = message_end(&seen) {
+            let text = String::from_utf8_lossy(&seen);
             let status = text[9..12].parse().unwrap();
             return (status, text[end + 4..end + 4 + len].to_string());
         }
@@ -228,15 +232,8 @@ async fn readiness_is_503_while_draining() {
     let mut stream = r.bytes_stream();
     assert!(stream.next().await.unwrap().is_ok());
     gw.signal(Signal::SIGTERM);
-    // The signal is handled on the server's own task: ask until the answer changes.
-    let mut answer = get_on(&mut conn, "/health/readiness").await;
-    for _ in 0..500 {
-        if answer.0 != 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        answer = get_on(&mut conn, "/health/readiness").await;
-    }
+    gw.wait_for("draining: new connections refused");
+    let answer = get_on(&mut conn, "/health/readiness").await;
     assert_eq!(answer.0, 503, "{}", answer.1);
     let v: Value = serde_json::from_str(&answer.1).unwrap();
     assert_eq!(v, json!({"status": "shutting_down"}));
@@ -251,23 +248,9 @@ async fn slow_stream_upstream() -> (std::net::SocketAddr, tokio::sync::oneshot::
         let (mut s, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 1 << 16];
         let mut seen = Vec::new();
-        loop {
+        while message_end(&seen).is_none() {
             let n = s.read(&mut buf).await.unwrap();
             seen.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&seen);
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len: usize = text
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap())
-                    })
-                    .unwrap_or(0);
-                if seen.len() >= end + 4 + len {
-                    break;
-                }
-            }
         }
         let event = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
         let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n", event.len());

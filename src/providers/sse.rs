@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use serde::Deserialize;
 
-pub use crate::core::chat::{PromptDetails, Usage};
+use crate::core::chat::Usage;
 use crate::core::error::{ApiError, ErrorKind};
 
 /// The key of the usage object, as it appears in a payload.

@@ -71,6 +71,7 @@ impl Signals {
     /// Stop accepting, then wait for in-flight requests up to the grace period.
     async fn drain(&self) {
         self.lifecycle.drain();
+        log::info!("draining: new connections refused, readiness answers 503");
         let until = Instant::now() + self.grace;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         loop {
