@@ -8,7 +8,7 @@ pub mod config;
 pub mod core;
 pub mod governance;
 pub mod metrics;
-pub mod passthrough;
+pub mod pipeline;
 pub mod pricing;
 pub mod providers;
 pub mod proxy;

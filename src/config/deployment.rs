@@ -424,12 +424,14 @@ fn http_target(
     };
     Ok(HttpTarget {
         kind,
-        peer,
-        replicas,
         display: format!("{}://{authority}", if tls { "https" } else { "http" }),
-        host,
-        port,
-        tls,
+        addr: crate::upstream::Address {
+            peer,
+            replicas,
+            host,
+            port,
+            tls,
+        },
         host_header,
         paths,
         stream_path,

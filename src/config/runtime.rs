@@ -189,7 +189,7 @@ impl Runtime {
             .values()
             .flat_map(|g| g.deployments.iter())
             .filter_map(|d| match &d.backend {
-                crate::router::Backend::Http(t) => t.replicas.as_ref(),
+                crate::router::Backend::Http(t) => t.addr.replicas.as_ref(),
                 _ => None,
             })
     }

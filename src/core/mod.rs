@@ -1,10 +1,11 @@
 //! The wire-neutral vocabulary every layer shares: clocks and calendar, ids and provider kinds,
 //! the endpoints, the parsed model call and its limits, the one error type the client sees,
-//! the neutral chat result and its stream events, hand-written JSON, the master key and the
-//! upstream peer builder. It imports nothing of the crate outside itself (ARCHITECTURE.md §2).
+//! the neutral chat result and its stream events, hand-written JSON, the master key, the
+//! upstream peer builder and the proof of admission. It imports nothing of the crate outside itself (ARCHITECTURE.md §2).
 
 pub mod call;
 pub mod chat;
+pub mod cleared;
 pub mod clock;
 pub mod endpoint;
 pub mod error;

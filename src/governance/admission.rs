@@ -20,6 +20,7 @@ use super::entities::from_nano;
 use super::period::{iso, now_secs};
 use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
 use super::Governance;
+use crate::core::cleared::Cleared;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
 use crate::core::headers::{self, names};
@@ -252,6 +253,7 @@ pub struct Clearance {
     key: Option<Arc<KeyView>>,
     gov: Option<Arc<Governance>>,
     ticket: Option<Ticket>,
+    cleared: Cleared,
 }
 
 impl Clearance {
@@ -276,6 +278,7 @@ impl Clearance {
             key,
             gov: gov.cloned(),
             ticket,
+            cleared: Cleared::mint(),
         })
     }
 
@@ -286,7 +289,13 @@ impl Clearance {
             key: None,
             gov: None,
             ticket: None,
+            cleared: Cleared::mint(),
         }
+    }
+
+    /// The proof of admission the transport asks for.
+    pub fn cleared(&self) -> &Cleared {
+        &self.cleared
     }
 
     /// The end user's `allowed_model_region`: only deployments of that region may serve.

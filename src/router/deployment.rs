@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
-use pingora_core::upstreams::peer::HttpPeer;
 use serde_json::value::RawValue;
 
 use super::cooldown::{Cooldown, CooldownPolicy};
@@ -172,13 +171,8 @@ impl Backend {
 /// An HTTP upstream with everything per-request work needs, built once.
 pub struct HttpTarget {
     pub kind: ProviderKind,
-    /// `None` when the host did not resolve at build time; resolved per request then.
-    pub peer: Option<HttpPeer>,
-    /// Several `api_base`s: replicas chosen per request by `pingora-load-balancing`.
-    pub replicas: Option<crate::upstream::ReplicaPool>,
-    pub host: String,
-    pub port: u16,
-    pub tls: bool,
+    /// Where it lives: peer, replicas, host.
+    pub addr: crate::upstream::Address,
     pub host_header: HeaderValue,
     /// Path and query per endpoint: chat, completions, embeddings.
     pub paths: [String; 3],

@@ -1,589 +1,117 @@
-//! The upstream exchange: attempts across deployments on Pingora's connector, written back
-//! to the client by us (not by Pingora's proxy phases), so any body can be replayed and a
-//! stream can fail over until its first event is committed.
+//! Transport: where a deployment lives ([`Address`]), its peer (prebuilt, a replica, or
+//! resolved now), and moving one request to it over Pingora's connector. Every route that
+//! calls a provider (the exchange, pass-through, health probes) shares it; it knows no
+//! provider, route or wire format, and sends only for a request that shows a [`Cleared`].
 
-mod attempt;
 mod deadline;
-mod fallbacks;
-pub(crate) use attempt::{auth_header, connect, peer, send, ExtraHeader};
-pub(crate) mod headers;
-mod record;
 pub mod replicas;
-mod stream;
-mod translate;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::borrow::Cow;
+use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use pingora_core::connectors::http::Connector;
-use pingora_proxy::Session;
+use pingora_core::protocols::http::client::HttpSession;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_http::RequestHeader;
 
-use crate::api::response::{error_body, parts, write_full};
-use crate::config::Runtime;
-use crate::core::call::MockSpec;
-use crate::core::call::ModelCall;
-use crate::core::chat::Usage;
-use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage};
-use crate::core::endpoint::Endpoint;
-use crate::core::error::{ApiError, ErrorKind};
-use crate::core::headers::put;
-use crate::governance::admission::Clearance;
-use crate::metrics::metrics;
-use crate::providers::is_retryable_status;
-use crate::providers::mock;
-use crate::router::cooldown::{now_ms, FailureClass, Transition};
-use crate::router::precall::PromptTokens;
-use crate::router::retry::{backoff, retry_after_hint};
-use crate::router::{fallback, Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
+use crate::core::cleared::Cleared;
 
-pub use headers::ResponseMeta;
-pub use record::Record;
+pub(crate) use deadline::{deadline_after, guarded};
 pub use replicas::ReplicaPool;
 
-/// How one attempt ended.
-pub(crate) enum Outcome {
-    /// A response was written to the client (success, or an error after commit).
-    Done,
-    /// Nothing was written; the error says what the client would see.
-    Failed {
-        err: ApiError,
-        retry_after: Option<String>,
-    },
-    /// The client went away; nothing more to write.
-    ClientGone,
+/// Where one deployment lives.
+pub struct Address {
+    /// `None` when the host did not resolve at build time; resolved per request then.
+    pub peer: Option<HttpPeer>,
+    /// Several `api_base`s: replicas chosen per request by `pingora-load-balancing`.
+    pub replicas: Option<ReplicaPool>,
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
 }
 
-/// Everything an exchange reads; built by the proxy phase.
-pub struct Exchange<'a> {
-    pub connector: &'a Connector,
-    pub call: &'a ModelCall,
-    pub endpoint: Endpoint,
-    pub rt: &'a Runtime,
-    pub group: &'a Arc<ModelGroup>,
-    /// Retries asked for by the request (header or body); else the group's or the router's.
-    pub num_retries: Option<u32>,
-    /// What a wildcard group's `*` matched in the requested model name.
-    pub wildcard: Option<String>,
-    pub meta: &'a mut ResponseMeta,
-    pub record: &'a mut Record,
-    /// What admission granted: the only way to reach an upstream.
-    pub clearance: &'a mut Clearance,
-}
-
-/// How one model group's attempts ended.
-enum GroupResult {
-    Done(u16),
-    Gone,
-    Failed(ApiError, Option<String>),
-}
-
-/// A mock answer for a client that speaks another API: the neutral result rendered for it.
-fn mock_translated(call: &ModelCall, text: &str) -> (Bytes, &'static str, Option<usize>) {
-    let id = format!("chatcmpl-{}", crate::core::ids::new_uuid().replace('-', ""));
-    let usage = TokenUsage {
-        prompt: 10,
-        completion: 20,
-        ..TokenUsage::default()
-    };
-    if !call.stream {
-        let c = Completion {
-            id,
-            model: call.model.clone(),
-            text: Some(text.to_string()),
-            usage,
-            ..Completion::default()
-        };
-        let b = translate::client_body(call, &c);
-        let n = b.len();
-        return (b, "application/json", Some(n));
-    }
-    let mut w = translate::ClientStream::for_call(call);
-    let mut out = bytes::BytesMut::new();
-    w.event(
-        Event::Start {
-            id: &id,
-            model: &call.model,
-        },
-        &mut out,
-    );
-    w.event(Event::Text(text.into()), &mut out);
-    w.event(Event::Finish(Finish::Stop), &mut out);
-    w.event(Event::Usage(usage), &mut out);
-    w.event(Event::Done, &mut out);
-    (out.freeze(), "text/event-stream", None)
-}
-
-/// Whether a failed attempt may be retried: `retry_policy` sets a budget per error class;
-/// otherwise the status decides.
-fn retry_allowed(group: &ModelGroup, err: &ApiError, attempt: u32) -> bool {
-    match group
-        .retry_policy
-        .for_status(err.status, err.code.as_deref())
-    {
-        Some(budget) => attempt < budget,
-        None => is_retryable_status(err.status) || err.status == 501,
+impl Address {
+    /// The peer for one request: a replica, the prebuilt one, or looked up now when DNS
+    /// failed at load.
+    pub async fn peer(&self) -> Result<Cow<'_, HttpPeer>, String> {
+        if let Some(pool) = &self.replicas {
+            return Ok(Cow::Borrowed(pool.pick()));
+        }
+        if let Some(p) = &self.peer {
+            return Ok(Cow::Borrowed(p));
+        }
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot resolve {}: {e}", self.host))?;
+        let addr = addrs
+            .next()
+            .ok_or_else(|| format!("no address for {}", self.host))?;
+        Ok(Cow::Owned(crate::core::net::make_peer(
+            addr, self.tls, &self.host,
+        )))
     }
 }
 
-/// LiteLLM's latency sample: time to first token for streams, else latency per output token.
-fn latency_sample(
-    total: Duration,
-    first: Option<Duration>,
-    stream: bool,
-    usage: Option<Usage>,
-) -> u64 {
-    match (stream, first, usage) {
-        (true, Some(ttft), _) => ttft.as_micros() as u64,
-        (false, _, Some(u)) if u.completion_tokens > 0 => {
-            (total.as_micros() as u64) / u.completion_tokens
+/// An upstream connection (pooled when one is idle), for an admitted request only.
+pub(crate) async fn connect(
+    _cleared: &Cleared,
+    connector: &Connector,
+    peer: &HttpPeer,
+) -> pingora_error::Result<(HttpSession, bool)> {
+    connector.get_http_session(peer).await
+}
+
+/// Send the request and read the response header; `Err` on transport failure, with whether
+/// the connection came from the pool.
+pub(crate) async fn send(
+    cleared: &Cleared,
+    connector: &Connector,
+    peer: &HttpPeer,
+    head: pingora_error::Result<RequestHeader>,
+    body: &Bytes,
+) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
+    let (mut up, reused) = connect(cleared, connector, peer)
+        .await
+        .map_err(|e| (e, false))?;
+    up.set_write_timeout(Some(Duration::from_secs(30)));
+    let result: pingora_error::Result<()> = async {
+        up.write_request_header(Box::new(head?)).await?;
+        up.write_request_body(body.clone(), true).await?;
+        up.finish_request_body().await?;
+        loop {
+            up.read_response_header().await?;
+            let informational = up
+                .response_header()
+                .is_some_and(|h| h.status.is_informational() && h.status != 101);
+            if !(informational && matches!(up, HttpSession::H1(_))) {
+                return Ok(());
+            }
         }
-        _ => total.as_micros() as u64,
+    }
+    .await;
+    match result {
+        Ok(()) => Ok((up, reused)),
+        Err(e) => Err((e, reused)),
     }
 }
 
-impl Exchange<'_> {
-    /// Run the group, then its fallbacks, until a response is committed or nothing is
-    /// left; always answers the client unless it went away. Returns the status written.
-    pub async fn run(mut self, session: &mut Session) -> u16 {
-        let primary = self.group.clone();
-        let first = if self.call.mock_testing_fallbacks {
-            GroupResult::Failed(
-                ApiError::new(
-                    500,
-                    ErrorKind::ApiError,
-                    "mock_testing_fallbacks: simulated failure to test fallbacks",
-                ),
-                None,
-            )
-        } else {
-            // LiteLLM fails only the first attempt; the group's retries then run as usual.
-            let simulated = self.call.mock_testing_rate_limit_error.then(|| {
-                ApiError::new(
-                    429,
-                    ErrorKind::RateLimit,
-                    format!(
-                        "litellm.RateLimitError: This is a mock exception for model={}, to trigger a rate limit error.",
-                        primary.name
-                    ),
-                )
-                .with_code("429")
-            });
-            self.run_group(session, &primary, None, simulated).await
-        };
-        let (err, retry_after) = match first {
-            GroupResult::Done(s) => return s,
-            GroupResult::Gone => return 0,
-            GroupResult::Failed(e, ra) => (e, ra),
-        };
-        let mut last = (err, retry_after);
-        if !self.call.disable_fallbacks {
-            let class = fallback::classify(&last.0);
-            let (call, rt) = (self.call, self.rt);
-            let list = fallbacks::entries(call, rt, &primary.name, class);
-            let max = rt.fallbacks.max_fallbacks;
-            self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
-            for (name, entry) in list.into_iter().take(max) {
-                let Some((group, fixed)) = rt.fallback_target(name) else {
-                    log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
-                    continue;
-                };
-                let group = group.clone();
-                // A group the key may not use, or whose per-model limits are spent, is
-                // skipped; with none left the client gets the original error.
-                if let Err(e) = self.clearance.enter_group(&group.name).await {
-                    log::debug!("fallback {name} skipped: {}", e.message);
-                    continue;
-                }
-                self.meta.attempted_fallbacks += 1;
-                self.meta.group = group.name.to_string();
-                log::info!(
-                    "model group {} failed ({}); falling back to {name}",
-                    primary.name,
-                    last.0
-                );
-                let result = match entry.map(|e| call.with_overrides(e)) {
-                    None => self.run_group(session, &group, fixed, None).await,
-                    Some(Ok(alt)) => {
-                        self.with_call(&alt)
-                            .run_group(session, &group, fixed, None)
-                            .await
-                    }
-                    Some(Err(e)) => GroupResult::Failed(e, None),
-                };
-                match result {
-                    GroupResult::Done(s) => {
-                        metrics()
-                            .successful_fallbacks
-                            .with_label_values(&[&primary.name, &group.name])
-                            .inc();
-                        return s;
-                    }
-                    GroupResult::Gone => return 0,
-                    GroupResult::Failed(e, ra) => {
-                        metrics()
-                            .failed_fallbacks
-                            .with_label_values(&[&primary.name, &group.name])
-                            .inc();
-                        last = (e, ra);
-                    }
-                }
-            }
+/// Read a whole body up to `limit` bytes; `false` when it was cut there.
+pub(crate) async fn read_body(
+    up: &mut HttpSession,
+    limit: usize,
+) -> pingora_error::Result<(Bytes, bool)> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = up.read_response_body().await? {
+        if buf.len() + chunk.len() > limit {
+            let room = limit - buf.len();
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok((buf.freeze(), false));
         }
-        let (err, retry_after) = last;
-        self.meta.status = err.status;
-        let body = error_body(&err, self.call.client);
-        let Ok(mut h) = parts(err.status, "application/json", Some(body.len())) else {
-            return 0;
-        };
-        self.meta.apply(&mut h.headers, self.record);
-        if let Some(ra) = retry_after {
-            put(&mut h.headers, http::header::RETRY_AFTER, ra);
+        if buf.is_empty() && up.response_done() {
+            return Ok((chunk, true));
         }
-        if let Err(e) = write_full(session, h.into(), body).await {
-            log::debug!("client write failed: {e}");
-        }
-        err.status
+        buf.extend_from_slice(&chunk);
     }
-
-    /// Attempts within one group: the next deployment at once while a healthy one is left,
-    /// else a backoff honouring the upstream's Retry-After. A `simulated` error stands in
-    /// for the first attempt (`mock_testing_rate_limit_error`) and reaches no deployment.
-    async fn run_group(
-        &mut self,
-        session: &mut Session,
-        group: &ModelGroup,
-        fixed: Option<&str>,
-        mut simulated: Option<ApiError>,
-    ) -> GroupResult {
-        let retries = self
-            .num_retries
-            .or(group.num_retries)
-            .unwrap_or(self.rt.settings.num_retries);
-        let mut plan = match fixed {
-            Some(id) => match group.plan_for(id) {
-                Some(p) => p,
-                None => {
-                    return GroupResult::Failed(
-                        ApiError::new(
-                            503,
-                            ErrorKind::ServiceUnavailable,
-                            format!("deployment {id} not found"),
-                        ),
-                        None,
-                    )
-                }
-            },
-            None => group.plan(),
-        };
-        if let Some(region) = self.clearance.region() {
-            if !plan.keep_region(region) {
-                let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
-                    "No deployments available for selected model: no deployment of model group {} is in region {region}, the end user's allowed_model_region",
-                    group.name
-                ));
-                return GroupResult::Failed(err, None);
-            }
-        }
-        if group.pre_call_checks && fixed.is_none() {
-            let mut tokens = PromptTokens::new(self.call.input_json());
-            match plan.pre_call_filter(&mut tokens, now_ms() / 60_000) {
-                Some(PreCallRejection::ContextWindow) => {
-                    let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
-                        "ContextWindowExceededError: the prompt does not fit the max_input_tokens of any deployment of model group {}",
-                        group.name
-                    ))
-                    .with_param("messages")
-                    .with_code("context_length_exceeded");
-                    return GroupResult::Failed(err, None);
-                }
-                Some(PreCallRejection::RateLimit) => {
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model: every deployment of {} used up its rpm this minute",
-                        group.name
-                    ));
-                    return GroupResult::Failed(err, Some("60".into()));
-                }
-                None => {}
-            }
-        }
-        let alone = group.deployments.len() == 1;
-        let mut last: Option<(ApiError, Option<String>)> = None;
-        let mut waits = 0u32;
-        let mut attempt = 0u32;
-        while attempt <= retries {
-            if let Some(err) = simulated.take() {
-                log::info!(
-                    "attempt {attempt} on model group {} failed: {err} (simulated)",
-                    group.name
-                );
-                let again = retry_allowed(group, &err, attempt);
-                last = Some((err, None));
-                if !again {
-                    break;
-                }
-                attempt += 1;
-                continue;
-            }
-            let dep = match plan.next_at(now_ms()) {
-                Ok(d) => d,
-                Err(Exhausted::Cooling(ms)) => {
-                    let wait = Duration::from_millis(ms).max(self.rt.retry_after);
-                    if attempt < retries
-                        && wait <= Duration::from_secs(60)
-                        && self.sleep(session, wait).await
-                    {
-                        attempt += 1;
-                        continue;
-                    }
-                    let secs = ms.div_ceil(1000).max(1);
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model, Try again in {secs} seconds. Passed model={}. Every deployment is cooling down after failures.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(err, Some(secs.to_string()));
-                }
-                Err(Exhausted::RateLimited(ms)) => {
-                    let secs = ms.div_ceil(1000).max(1);
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model: every deployment of {} reached its rpm/tpm limit. Try again in {secs} seconds.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(err, Some(secs.to_string()));
-                }
-                Err(Exhausted::Busy) => {
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "Max parallel requests reached for every deployment of model group {}. Try again shortly.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(err, Some("1".into()));
-                }
-                Err(Exhausted::Empty) => break,
-            };
-            self.record.deployment = Some(dep.clone());
-            if group.enforce_rate_limits {
-                // Hard limits count the request when it is sent, not when it ends.
-                dep.stats.usage.add_request(now_ms() / 60_000);
-            }
-            self.record.attempts = attempt;
-            self.meta.attempted_retries = attempt;
-            self.meta.max_retries = (attempt > 0).then_some(retries);
-            let limit = attempt::limit(self.call, dep);
-            self.meta.timeout = Some(match self.call.timeout {
-                // The deployment's own, formatted once at load.
-                None => dep.timeout_header.clone(),
-                Some(_) => crate::router::deployment::python_float(limit.as_secs_f64()),
-            });
-            let started = Instant::now();
-            let call = self.call;
-            // LiteLLM answers these locally whatever the deployment is.
-            let outcome = if call.mock_timeout {
-                self.mock_timeout(session, limit).await
-            } else if let Some(text) = &call.mock_response {
-                self.mock(session, &MockSpec::parse(text)).await
-            } else {
-                match &dep.backend {
-                    Backend::Mock(spec) => self.mock(session, spec).await,
-                    Backend::Http(target) => attempt::run(self, session, dep, target).await,
-                    Backend::Unsupported(p) => Outcome::Failed {
-                        err: ApiError::new(501, ErrorKind::NotImplemented, format!(
-                            "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
-                        )),
-                        retry_after: None,
-                    },
-                }
-            };
-            if self.record.committed_at.is_none() {
-                self.record.upstream_wait += started.elapsed();
-            }
-            match outcome {
-                Outcome::Done => {
-                    if dep.stats.cooldown.record_success() {
-                        log::info!("deployment {} ({}) recovered", dep.id, group.name);
-                        dep.metrics.state.set(0);
-                    }
-                    // Only the strategies and checks that read them pay for these counters.
-                    if let Strategy::LatencyBased {
-                        list_size, ttl_ms, ..
-                    } = group.strategy
-                    {
-                        let first = self
-                            .record
-                            .committed_at
-                            .map(|c| c.saturating_duration_since(started));
-                        let sample = latency_sample(
-                            started.elapsed(),
-                            first,
-                            self.call.stream,
-                            self.record.usage,
-                        );
-                        dep.stats
-                            .latency
-                            .observe(sample, now_ms(), list_size, ttl_ms);
-                    }
-                    if group.strategy == Strategy::UsageBased
-                        || group.pre_call_checks
-                        || group.enforce_rate_limits
-                    {
-                        let minute = now_ms() / 60_000;
-                        if !group.enforce_rate_limits {
-                            dep.stats.usage.add_request(minute);
-                        }
-                        if let Some(u) = self.record.usage {
-                            dep.stats.usage.add_tokens(minute, u.total_tokens);
-                        }
-                    }
-                    return GroupResult::Done(self.meta.status);
-                }
-                Outcome::ClientGone => return GroupResult::Gone,
-                Outcome::Failed { err, retry_after } => {
-                    dep.metrics.failure(err.status);
-                    let hint = retry_after_hint(retry_after.as_deref());
-                    if let Some(class) = FailureClass::of(err.status, err.code.as_deref()) {
-                        if let (
-                            408,
-                            Strategy::LatencyBased {
-                                list_size, ttl_ms, ..
-                            },
-                        ) = (err.status, group.strategy)
-                        {
-                            // A timeout counts against latency-based routing (LiteLLM penalises
-                            // it); twice the time waited keeps it behind deployments that answer.
-                            let penalty = started.elapsed().as_micros() as u64 * 2;
-                            dep.stats
-                                .latency
-                                .observe(penalty, now_ms(), list_size, ttl_ms);
-                        }
-                        if let Transition::CooledDown { for_ms } = dep
-                            .stats
-                            .cooldown
-                            .record_failure(class, &dep.cooldown, alone, now_ms(), hint)
-                        {
-                            log::warn!(
-                                "deployment {} ({}) cooling down for {} ms after {}",
-                                dep.id,
-                                group.name,
-                                for_ms,
-                                class.as_str()
-                            );
-                            metrics()
-                                .cooled_down
-                                .with_label_values(&[&group.name, &dep.id, class.as_str()])
-                                .inc();
-                            dep.metrics.state.set(2);
-                        }
-                    }
-                    log::warn!(
-                        "attempt {attempt} on deployment {} ({}) failed: {}",
-                        dep.id,
-                        group.name,
-                        err
-                    );
-                    let retryable = retry_allowed(group, &err, attempt);
-                    last = Some((err, retry_after));
-                    if !retryable || fixed.is_some() {
-                        break;
-                    }
-                    if attempt < retries && !plan.has_alternative(now_ms()) {
-                        let wait = hint
-                            .unwrap_or_else(|| backoff(waits))
-                            .max(self.rt.retry_after);
-                        waits += 1;
-                        if !self.sleep(session, wait).await {
-                            return GroupResult::Gone;
-                        }
-                    }
-                }
-            }
-            attempt += 1;
-        }
-        let (err, ra) = last.unwrap_or_else(|| {
-            (
-                ApiError::new(
-                    503,
-                    ErrorKind::ServiceUnavailable,
-                    format!("No deployments available for model group {}", group.name),
-                ),
-                None,
-            )
-        });
-        GroupResult::Failed(err, ra)
-    }
-
-    /// Wait, unless the client leaves first (then false).
-    async fn sleep(&mut self, session: &mut Session, d: Duration) -> bool {
-        tokio::select! {
-            biased;
-            _ = session.as_downstream_mut().read_body_or_idle(true) => false,
-            _ = tokio::time::sleep(d) => true,
-        }
-    }
-
-    /// LiteLLM's `mock_timeout`: wait out the attempt's timeout, then fail as a timeout.
-    async fn mock_timeout(&mut self, session: &mut Session, limit: Duration) -> Outcome {
-        if !self.sleep(session, limit).await {
-            return Outcome::ClientGone;
-        }
-        Outcome::Failed {
-            err: ApiError::timeout("litellm.Timeout: This is a mock timeout error"),
-            retry_after: None,
-        }
-    }
-
-    /// Answer from a mock spec (the deployment's, or the request's `mock_response`).
-    async fn mock(&mut self, session: &mut Session, spec: &MockSpec) -> Outcome {
-        let text = match spec {
-            MockSpec::Text(t) => t.as_str(),
-            MockSpec::Error(err) => {
-                return Outcome::Failed {
-                    err: err.clone(),
-                    retry_after: None,
-                }
-            }
-        };
-        let model = &self.call.model;
-        let (body, ct, len) = if self.call.client != ClientWire::OpenAi {
-            mock_translated(self.call, text)
-        } else if self.call.stream && self.endpoint != Endpoint::Embeddings {
-            (
-                mock::stream(self.endpoint, model, text, self.call.include_usage),
-                "text/event-stream",
-                None,
-            )
-        } else {
-            let b = mock::body(self.endpoint, model, text);
-            let n = b.len();
-            (b, "application/json", Some(n))
-        };
-        let names = crate::providers::answer_names::answer_names(&body);
-        self.record.response_id = names.id.map(str::to_string);
-        self.record.usage = Some(Usage {
-            prompt_tokens: 10,
-            completion_tokens: 20,
-            total_tokens: 30,
-            ..Usage::default()
-        });
-        self.commit_and_write(session, 200, ct, len, body).await
-    }
-
-    /// Write a whole response at once.
-    async fn commit_and_write(
-        &mut self,
-        session: &mut Session,
-        status: u16,
-        ct: &'static str,
-        len: Option<usize>,
-        body: Bytes,
-    ) -> Outcome {
-        self.meta.status = status;
-        self.record.committed_at = Some(Instant::now());
-        let Ok(mut h) = parts(status, ct, len) else {
-            return Outcome::ClientGone;
-        };
-        self.meta.apply(&mut h.headers, self.record);
-        match write_full(session, h.into(), body).await {
-            Ok(()) => Outcome::Done,
-            Err(_) => Outcome::ClientGone,
-        }
-    }
+    Ok((buf.freeze(), true))
 }

@@ -125,7 +125,7 @@ fn openai_compatible_presets_know_their_base_urls() {
     let rt = load_str(y, &BuildOptions::default()).unwrap();
     let target = |g: &str| match &rt.group(g).unwrap().deployments[0].backend {
         Backend::Http(t) => (
-            t.host.clone(),
+            t.addr.host.clone(),
             t.path(Endpoint::ChatCompletions).to_string(),
             t.kind.as_str(),
         ),

@@ -63,8 +63,8 @@ fn a_key_file_path_with_a_project_and_the_default_location() {
     .unwrap();
     with_target(&rt, |t| {
         assert_eq!(t.kind.as_str(), "vertex_ai");
-        assert_eq!(t.host, "us-central1-aiplatform.googleapis.com");
-        assert!(t.tls);
+        assert_eq!(t.addr.host, "us-central1-aiplatform.googleapis.com");
+        assert!(t.addr.tls);
         assert_eq!(
             t.path(Endpoint::ChatCompletions),
             "/v1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -89,7 +89,7 @@ fn inline_json_global_location_and_project_from_the_key_file() {
     ))
     .unwrap();
     with_target(&rt, |t| {
-        assert_eq!(t.host, "aiplatform.googleapis.com");
+        assert_eq!(t.addr.host, "aiplatform.googleapis.com");
         assert_eq!(
             t.path(Endpoint::ChatCompletions),
             "/v1/projects/sa-proj/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -108,7 +108,7 @@ fn environment_fallbacks_and_api_base() {
     );
     let rt = build(&yaml("      api_base: http://127.0.0.1:9/v1\n", &env)).unwrap();
     with_target(&rt, |t| {
-        assert_eq!(t.host, "127.0.0.1");
+        assert_eq!(t.addr.host, "127.0.0.1");
         assert_eq!(
             t.path(Endpoint::ChatCompletions),
             "/v1/projects/env-proj/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"

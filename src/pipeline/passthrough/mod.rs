@@ -7,6 +7,8 @@
 //! As LiteLLM, the path after the prefix is appended to the provider's origin:
 //! `/anthropic/v1/messages` goes to `https://api.anthropic.com/v1/messages`.
 
+mod serve;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +28,9 @@ use crate::governance::tables::KeyView;
 use crate::pricing::cost::{Price, UsdPrices};
 use crate::providers::{provider, ProviderKind};
 use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
-use crate::upstream::Record;
+
+use crate::pipeline::Record;
+pub use serve::pass_through;
 
 /// Client headers forwarded upstream; everything else (the gateway key, cookies,
 /// `proxy-authorization`, `openai-organization`/`-project`, hop-by-hop headers,
@@ -283,7 +287,7 @@ fn request_header(
     target: &HttpTarget,
     path: &str,
     body: &[u8],
-    token: Option<&crate::upstream::ExtraHeader>,
+    token: Option<&crate::pipeline::head::ExtraHeader>,
     openai_org: bool,
 ) -> pingora_error::Result<RequestHeader> {
     let req = session.req_header();
@@ -384,16 +388,18 @@ pub async fn serve(
         .map_or("/", |p| p.as_str())
         .to_string();
     let path = upstream_path(prefix_len, &path_and_query, kind);
-    let peer = crate::upstream::peer(target)
+    let peer = target
+        .addr
+        .peer()
         .await
         .map_err(|e| bad_gateway(target, "unreachable", e))?;
     let read_timeout = dep.timeout;
-    let (mut up, _) = crate::upstream::connect(cleared, connector, &peer)
+    let (mut up, _) = crate::upstream::connect(cleared.cleared(), connector, &peer)
         .await
         .map_err(|e| bad_gateway(target, "connection failed", e))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     // Vertex: the service account's OAuth token (cached).
-    let token = crate::upstream::auth_header(connector, target).await?;
+    let token = crate::pipeline::head::auth_header(connector, target).await?;
     let org = rt.settings.forward_openai_org;
     let req = request_header(session, target, &path, &body, token.as_ref(), org)
         .map_err(|e| bad_gateway(target, "bad request header", e))?;

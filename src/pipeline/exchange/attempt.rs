@@ -3,14 +3,9 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use pingora_core::connectors::http::Connector;
-use pingora_core::protocols::http::client::HttpSession;
-use pingora_core::upstreams::peer::HttpPeer;
-use pingora_http::RequestHeader;
+use bytes::Bytes;
 use pingora_proxy::Session;
 
-use super::deadline::{deadline_after, guarded};
 use super::stream::pump;
 use super::translate::{self, Translator};
 use super::{Exchange, Outcome};
@@ -19,10 +14,11 @@ use crate::core::call::{json_string, ModelCall};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::core::headers::put;
-use crate::governance::admission::Clearance;
+use crate::pipeline::head::{auth_header, request_header};
 use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
+use crate::upstream::{deadline_after, guarded, read_body, send};
 
 /// Largest upstream error body read for classification.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -51,170 +47,6 @@ pub(super) fn timeout_error(dep: &Deployment, limit: Duration) -> ApiError {
         dep.id,
         dep.group
     ))
-}
-
-/// Resolve the peer: a replica, the prebuilt one, or looked up now when DNS failed at load.
-pub(crate) async fn peer(target: &HttpTarget) -> Result<Cow<'_, HttpPeer>, String> {
-    if let Some(pool) = &target.replicas {
-        return Ok(Cow::Borrowed(pool.pick()));
-    }
-    if let Some(p) = &target.peer {
-        return Ok(Cow::Borrowed(p));
-    }
-    let mut addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
-    let addr = addrs
-        .next()
-        .ok_or_else(|| format!("no address for {}", target.host))?;
-    Ok(Cow::Owned(crate::core::net::make_peer(
-        addr,
-        target.tls,
-        &target.host,
-    )))
-}
-
-/// A header added to one request only (a Google access token), after the target's own.
-pub(crate) type ExtraHeader = (http::header::HeaderName, http::header::HeaderValue);
-
-/// The upstream request head, as plain `http` parts: headers go straight into the map (Pingora's
-/// `insert_header` re-parses every name and keeps a second map for its case). Names go out
-/// lowercase, as HTTP/2 requires and every provider accepts over HTTP/1.1.
-fn request_header(
-    target: &HttpTarget,
-    path: &str,
-    body: &[u8],
-    extra: Option<&ExtraHeader>,
-) -> pingora_error::Result<RequestHeader> {
-    use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
-    use http::HeaderValue;
-    let invalid = |what: &'static str| {
-        pingora_error::Error::explain(pingora_error::ErrorType::InvalidHTTPHeader, what)
-    };
-    let (mut p, ()) = http::Request::new(()).into_parts();
-    p.method = http::Method::POST;
-    p.uri = http::Uri::try_from(path).map_err(|_| invalid("invalid upstream path"))?;
-    let fixed = provider(target.kind).static_headers();
-    let h = &mut p.headers;
-    h.reserve(8 + fixed.len() + target.extra_headers.len());
-    h.insert(HOST, target.host_header.clone());
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    h.insert(
-        USER_AGENT,
-        HeaderValue::from_static(concat!("switchyard/", env!("CARGO_PKG_VERSION"))),
-    );
-    if let Some((k, v)) = &target.auth {
-        h.insert(k, v.clone());
-    }
-    for (k, v) in fixed {
-        h.insert(k, v.clone());
-    }
-    for (k, v) in &target.extra_headers {
-        h.insert(k, v.clone());
-    }
-    if let Some((k, v)) = extra {
-        h.insert(k, v.clone());
-    }
-    if let Some(aws) = &target.aws {
-        let signed = crate::providers::bedrock::sigv4::sign(
-            &aws.credentials,
-            &aws.region,
-            crate::providers::bedrock::SIGNING_SERVICE,
-            "POST",
-            &aws.host,
-            path,
-            body,
-            std::time::SystemTime::now(),
-        );
-        for (k, v) in signed {
-            let name = http::HeaderName::from_bytes(k.as_bytes());
-            let value = HeaderValue::try_from(v);
-            let (Ok(name), Ok(value)) = (name, value) else {
-                return Err(invalid("invalid signature header"));
-            };
-            h.insert(name, value);
-        }
-    }
-    Ok(RequestHeader::from(p))
-}
-
-/// Send the request and read the response header; `Err` on transport failure, with whether
-/// the connection came from the pool. `extra` is a per-request header ([`auth_header`]).
-pub(crate) async fn send(
-    cleared: &Clearance,
-    connector: &Connector,
-    target: &HttpTarget,
-    path: &str,
-    peer: &HttpPeer,
-    body: &Bytes,
-    extra: Option<&ExtraHeader>,
-) -> Result<(HttpSession, bool), (pingora_error::BError, bool)> {
-    let (mut up, reused) = connect(cleared, connector, peer)
-        .await
-        .map_err(|e| (e, false))?;
-    up.set_write_timeout(Some(Duration::from_secs(30)));
-    let result: pingora_error::Result<()> = async {
-        let req = request_header(target, path, body, extra)?;
-        up.write_request_header(Box::new(req)).await?;
-        up.write_request_body(body.clone(), true).await?;
-        up.finish_request_body().await?;
-        loop {
-            up.read_response_header().await?;
-            let informational = up
-                .response_header()
-                .is_some_and(|h| h.status.is_informational() && h.status != 101);
-            if !(informational && matches!(up, HttpSession::H1(_))) {
-                return Ok(());
-            }
-        }
-    }
-    .await;
-    match result {
-        Ok(()) => Ok((up, reused)),
-        Err(e) => Err((e, reused)),
-    }
-}
-
-/// An upstream connection (pooled when one is idle), for an admitted request only.
-pub(crate) async fn connect(
-    _cleared: &Clearance,
-    connector: &Connector,
-    peer: &HttpPeer,
-) -> pingora_error::Result<(HttpSession, bool)> {
-    connector.get_http_session(peer).await
-}
-
-/// The per-request credential header: `Authorization: Bearer <token>` for a target with a
-/// Google service account (the token is cached; fetched with `connector` when due).
-pub(crate) async fn auth_header(
-    connector: &Connector,
-    target: &HttpTarget,
-) -> Result<Option<ExtraHeader>, ApiError> {
-    match &target.google {
-        Some(google) => Ok(Some((
-            http::header::AUTHORIZATION,
-            google.bearer(connector).await?,
-        ))),
-        None => Ok(None),
-    }
-}
-
-/// Read a whole body up to `limit` bytes.
-async fn read_body(up: &mut HttpSession, limit: usize) -> pingora_error::Result<(Bytes, bool)> {
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = up.read_response_body().await? {
-        if buf.len() + chunk.len() > limit {
-            let room = limit - buf.len();
-            buf.extend_from_slice(&chunk[..room]);
-            return Ok((buf.freeze(), false));
-        }
-        if buf.is_empty() && up.response_done() {
-            return Ok((chunk, true));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok((buf.freeze(), true))
 }
 
 pub(super) async fn run(
@@ -346,7 +178,7 @@ pub(super) async fn run(
     };
     let first_deadline = deadline_after(started, first_limit);
 
-    let peer = match peer(target).await {
+    let peer = match target.addr.peer().await {
         Ok(p) => p,
         Err(e) => return failed(upstream_error(dep, "unreachable", e)),
     };
@@ -380,13 +212,11 @@ pub(super) async fn run(
             session,
             first_deadline,
             send(
-                ex.clearance,
+                ex.clearance.cleared(),
                 ex.connector,
-                target,
-                &path,
                 &peer,
+                request_header(target, &path, &body, extra.as_ref()),
                 &body,
-                extra.as_ref(),
             ),
         )
         .await
