@@ -17,7 +17,7 @@ use crate::core::endpoint::Endpoint;
 use crate::core::ids::PROVIDERS;
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::pricing::cost::{Price, TablePricing, UsdPrices};
-use crate::providers::{provider, ProviderKind};
+use crate::providers::{provider, Credentials, ProviderKind};
 use crate::router::cooldown::CooldownPolicy;
 use crate::router::{Backend, Deployment, HttpTarget};
 use cloud::{aws_signing, vertex_settings};
@@ -439,8 +439,10 @@ fn http_target(
         api_version,
         path_model: model.to_string(),
         auth,
-        aws,
-        google: vertex.and_then(|v| v.auth),
+        credentials: match aws {
+            Some(aws) => Some(Credentials::Aws(aws)),
+            None => vertex.and_then(|v| v.auth).map(Credentials::Google),
+        },
         extra_headers,
     })
 }

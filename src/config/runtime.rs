@@ -142,13 +142,13 @@ impl Runtime {
         primary: &'a str,
         per_request: Option<&'a [crate::core::call::Fallback]>,
     ) -> impl Iterator<Item = &'a Arc<ModelGroup>> {
-        use crate::router::fallback::ErrorClass;
+        use crate::core::failure::FallbackClass;
         let f = &self.fallbacks;
         let max = f.max_fallbacks;
         [
-            ErrorClass::Other,
-            ErrorClass::ContextWindow,
-            ErrorClass::ContentPolicy,
+            FallbackClass::Other,
+            FallbackClass::ContextWindow,
+            FallbackClass::ContentPolicy,
         ]
         .into_iter()
         .flat_map(move |class| f.for_error(primary, class).iter().take(max))

@@ -9,6 +9,7 @@ pub mod cleared;
 pub mod clock;
 pub mod endpoint;
 pub mod error;
+pub mod failure;
 pub mod headers;
 pub mod ids;
 pub mod json;

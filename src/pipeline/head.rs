@@ -52,18 +52,8 @@ pub(crate) fn request_header(
     if let Some((k, v)) = extra {
         h.insert(k, v.clone());
     }
-    if let Some(aws) = &target.aws {
-        let signed = crate::providers::bedrock::sigv4::sign(
-            &aws.credentials,
-            &aws.region,
-            crate::providers::bedrock::SIGNING_SERVICE,
-            "POST",
-            &aws.host,
-            path,
-            body,
-            std::time::SystemTime::now(),
-        );
-        for (k, v) in signed {
+    if let Some(creds) = &target.credentials {
+        for (k, v) in creds.sign("POST", path, body, std::time::SystemTime::now()) {
             let name = http::HeaderName::from_bytes(k.as_bytes());
             let value = HeaderValue::try_from(v);
             let (Ok(name), Ok(value)) = (name, value) else {
@@ -81,11 +71,8 @@ pub(crate) async fn auth_header(
     connector: &Connector,
     target: &HttpTarget,
 ) -> Result<Option<ExtraHeader>, ApiError> {
-    match &target.google {
-        Some(google) => Ok(Some((
-            http::header::AUTHORIZATION,
-            google.bearer(connector).await?,
-        ))),
+    match &target.credentials {
+        Some(creds) => creds.token(connector).await,
         None => Ok(None),
     }
 }

@@ -15,7 +15,7 @@ use crate::core::chat::ClientWire;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::governance::Governance;
-use crate::providers::ProviderKind;
+use crate::providers::registry;
 use crate::router::Backend;
 
 /// The endpoint a request names, or why none: 404 for an unknown path, 405 for a known path
@@ -159,7 +159,7 @@ fn openai_only(rt: &Runtime, body: &bytes::Bytes) -> bool {
     rt.resolve(&call.model).is_some_and(|g| {
         g.deployments.iter().all(|d| {
             matches!(&d.backend, Backend::Http(t)
-                if t.kind == ProviderKind::OpenAi)
+                if registry::info(t.kind).native == Some(ClientWire::Responses))
         })
     })
 }

@@ -100,6 +100,18 @@ impl Provider for Anthropic {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_error(status, body)
     }
+
+    /// Context-window and content-policy failures are told in the message as often as in a
+    /// code.
+    fn failure(&self, err: ApiError) -> crate::core::failure::Failure {
+        super::openai::failure_from_text(err)
+    }
+
+    /// Beta features are asked for by header (Claude Code sends several).
+    fn client_header(&self, call: &ModelCall) -> Option<(HeaderName, HeaderValue)> {
+        let v = call.anthropic_beta.as_ref()?;
+        Some((HeaderName::from_static("anthropic-beta"), v.clone()))
+    }
 }
 
 // ---- response ------------------------------------------------------------------------

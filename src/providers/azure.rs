@@ -67,6 +67,12 @@ impl Provider for Azure {
         // ("429", "content_filter", "DeploymentNotFound"); the OpenAI decoder keeps them.
         decode_openai_error(status, body)
     }
+
+    /// Context-window and content-policy failures are told in the message as often as in a
+    /// code.
+    fn failure(&self, err: ApiError) -> crate::core::failure::Failure {
+        super::openai::failure_from_text(err)
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,10 @@ impl Provider for Gemini {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_error(status, body)
     }
+
+    fn retry_after_in_body(&self, body: &[u8]) -> Option<u64> {
+        retry_after_secs(body)
+    }
 }
 
 // ---- Response decoding ----------------------------------------------------------------

@@ -1,19 +1,22 @@
-//! Provider modules, all of one shape, and the single place that dispatches on the kind.
+//! Provider modules, all of one shape, behind the [`Provider`] trait; `registry` is the single
+//! place that dispatches on the kind.
 //!
 //! Each module supplies: its constants (default base URL, key variables), credentials
-//! (the auth header), request encoding (pure, borrowed), error decoding and the stream
-//! mapping. Adding a provider is a new module plus one arm in [`provider`].
+//! (the auth header), request encoding (pure, borrowed), error decoding and classing, and the
+//! stream mapping. Adding a provider is a new module plus one row in `registry`.
 
 pub mod answer_names;
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
 pub mod chat;
+pub mod credentials;
 pub mod gemini;
 pub mod mock;
 pub mod ollama;
 pub mod openai;
 pub mod presets;
+pub mod registry;
 pub mod sse;
 pub mod vertex;
 
@@ -23,61 +26,25 @@ use http::header::{HeaderName, HeaderValue};
 use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
+use crate::core::failure::Failure;
 pub use crate::core::ids::ProviderKind;
 use chat::{Completion, StreamDecoder};
+pub use credentials::Credentials;
 
 impl ProviderKind {
     /// The kind for a LiteLLM provider prefix, if this build implements it.
     pub fn from_prefix(prefix: &str) -> Option<ProviderKind> {
-        match prefix {
-            "openai"
-            | "custom_openai"
-            | "openai_like"
-            | "litellm_proxy"
-            | "text-completion-openai" => Some(ProviderKind::OpenAi),
-            "hosted_vllm" => Some(ProviderKind::HostedVllm),
-            "azure" => Some(ProviderKind::Azure),
-            "anthropic" => Some(ProviderKind::Anthropic),
-            "gemini" => Some(ProviderKind::Gemini),
-            "ollama_chat" | "ollama" => Some(ProviderKind::Ollama),
-            "bedrock" => Some(ProviderKind::Bedrock),
-            "vertex_ai" | "vertex_ai_beta" => Some(ProviderKind::VertexAi),
-            other => presets::find(other).map(ProviderKind::Preset),
-        }
+        registry::from_prefix(prefix)
     }
 
     /// Default base URL, key and version variables.
     pub fn defaults(self) -> &'static Defaults {
-        match self {
-            ProviderKind::OpenAi => &openai::DEFAULTS,
-            ProviderKind::HostedVllm => &openai::VLLM_DEFAULTS,
-            ProviderKind::Azure => &azure::DEFAULTS,
-            ProviderKind::Anthropic => &anthropic::DEFAULTS,
-            ProviderKind::Gemini => &gemini::DEFAULTS,
-            ProviderKind::Ollama => &ollama::DEFAULTS,
-            ProviderKind::Bedrock => &bedrock::DEFAULTS,
-            ProviderKind::VertexAi => &vertex::DEFAULTS,
-            ProviderKind::Preset(i) => presets::PRESETS
-                .get(usize::from(i))
-                .map_or(&openai::DEFAULTS, |p| &p.defaults),
-        }
+        registry::info(self).defaults
     }
 
     /// The `api_provider` metric label.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "openai",
-            ProviderKind::HostedVllm => "hosted_vllm",
-            ProviderKind::Azure => "azure",
-            ProviderKind::Anthropic => "anthropic",
-            ProviderKind::Gemini => "gemini",
-            ProviderKind::Ollama => "ollama_chat",
-            ProviderKind::Bedrock => "bedrock",
-            ProviderKind::VertexAi => "vertex_ai",
-            ProviderKind::Preset(i) => presets::PRESETS
-                .get(usize::from(i))
-                .map_or("openai", |p| p.name),
-        }
+        registry::info(self).label
     }
 }
 
@@ -155,6 +122,26 @@ pub trait Provider: Sync {
 
     /// Turn an upstream error response into the client's OpenAI-shaped error.
     fn decode_error(&self, status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError;
+
+    /// The failure an upstream error makes, its fallback class decided from this provider's
+    /// own codes (the default: OpenAI's codes and the status). Providers whose servers say
+    /// "context length" or "content policy" only in prose override it with
+    /// [`openai::failure_from_text`].
+    fn failure(&self, err: ApiError) -> Failure {
+        Failure::new(err)
+    }
+
+    /// Seconds to wait before a retry, from an error body (Google's `RetryInfo`), for a
+    /// provider that says so there rather than in `Retry-After`.
+    fn retry_after_in_body(&self, _body: &[u8]) -> Option<u64> {
+        None
+    }
+
+    /// A header of the client's request this provider takes on (Anthropic's `anthropic-beta`,
+    /// which Claude Code sends to turn on beta features).
+    fn client_header(&self, _call: &ModelCall) -> Option<(HeaderName, HeaderValue)> {
+        None
+    }
 }
 
 /// What encoding needs from a deployment.
@@ -170,21 +157,9 @@ pub struct EncodeTarget<'a> {
     pub additional_drop_params: &'a [String],
 }
 
-/// The one dispatch point from kind to implementation.
+/// The implementation of a kind.
 pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
-    match kind {
-        ProviderKind::OpenAi | ProviderKind::HostedVllm => &openai::OpenAi,
-        ProviderKind::Preset(i) => match presets::PRESETS.get(usize::from(i)) {
-            Some(p) => p,
-            None => &openai::OpenAi,
-        },
-        ProviderKind::Azure => &azure::Azure,
-        ProviderKind::Anthropic => &anthropic::Anthropic,
-        ProviderKind::Gemini => &gemini::Gemini,
-        ProviderKind::Ollama => &ollama::OllamaChat,
-        ProviderKind::Bedrock => &bedrock::Bedrock,
-        ProviderKind::VertexAi => &vertex::Vertex,
-    }
+    registry::info(kind).provider
 }
 
 /// `Authorization: Bearer <key>`, marked sensitive (kept out of logs).

@@ -87,6 +87,12 @@ impl Provider for OllamaChat {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_error(status, body)
     }
+
+    /// Context-window and content-policy failures are told in the message as often as in a
+    /// code.
+    fn failure(&self, err: ApiError) -> crate::core::failure::Failure {
+        super::openai::failure_from_text(err)
+    }
 }
 
 // ---- Response decoding ----------------------------------------------------------------

@@ -12,6 +12,7 @@ use super::{Defaults, EncodeTarget, Provider};
 use crate::core::call::{ModelCall, Rewrites};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::failure::{Failure, FallbackClass};
 
 pub struct OpenAi;
 
@@ -77,6 +78,12 @@ impl Provider for OpenAi {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_openai_error(status, body)
     }
+
+    /// Context-window and content-policy failures are told in the message as often as in a
+    /// code.
+    fn failure(&self, err: ApiError) -> crate::core::failure::Failure {
+        failure_from_text(err)
+    }
 }
 
 const REASONING: Rewrites = Rewrites {
@@ -136,6 +143,40 @@ fn scalar(v: Option<serde_json::Value>) -> Option<String> {
 
 /// Normalise any OpenAI-family error body (nested, top-level, plain text) to OpenAI's shape,
 /// keeping the upstream status, message, param and code.
+/// The failure an OpenAI-compatible server's error makes. Its code decides first; vLLM,
+/// Ollama and older Azure messages report context overflow and content filtering only in
+/// prose (LiteLLM's exception mapping reads the same phrases), so this is the one place that
+/// reads an error's text to class it.
+pub fn failure_from_text(err: ApiError) -> Failure {
+    let class = match FallbackClass::of(&err) {
+        FallbackClass::Other | FallbackClass::Request => text_class(&err.message),
+        known => Some(known),
+    };
+    let failure = Failure::new(err);
+    match class {
+        Some(c) => failure.with_class(c),
+        None => failure,
+    }
+}
+
+/// Context-window or content-policy, as a message says it.
+fn text_class(message: &str) -> Option<FallbackClass> {
+    let msg = message.to_ascii_lowercase();
+    let has = |phrases: &[&str]| phrases.iter().any(|p| msg.contains(p));
+    if has(&[
+        "context length",
+        "context window",
+        "maximum context",
+        "too many tokens",
+    ]) {
+        return Some(FallbackClass::ContextWindow);
+    }
+    if has(&["content management policy", "content policy"]) {
+        return Some(FallbackClass::ContentPolicy);
+    }
+    None
+}
+
 pub fn decode_openai_error(status: u16, body: &[u8]) -> ApiError {
     let mut err = ApiError::new(status, kind_for(status), String::new());
     err.code = Some(status.to_string());
@@ -398,6 +439,39 @@ impl StreamDecoder for OpenAiStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn servers_that_say_it_in_prose_are_classed_by_their_text() {
+        let class = |status, msg: &str, code: Option<&str>| {
+            let e = ApiError::new(status, ErrorKind::InvalidRequest, msg);
+            let e = match code {
+                Some(c) => e.with_code(c),
+                None => e,
+            };
+            OpenAi.failure(e).fallback
+        };
+        // vLLM: no code, only the sentence.
+        let vllm = "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens";
+        assert_eq!(class(400, vllm, None), FallbackClass::ContextWindow);
+        assert_eq!(
+            class(400, "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", None),
+            FallbackClass::ContentPolicy
+        );
+        assert_eq!(
+            class(400, "filtered", Some("content_filter")),
+            FallbackClass::ContentPolicy
+        );
+        assert_eq!(class(400, "bad temperature", None), FallbackClass::Request);
+        assert_eq!(class(429, "slow down", None), FallbackClass::Other);
+        // The text keeps its meaning whatever the status.
+        assert_eq!(
+            class(500, "too many tokens", None),
+            FallbackClass::ContextWindow
+        );
+        // The message is not altered, only classed.
+        let e = ApiError::new(400, ErrorKind::InvalidRequest, vllm);
+        assert_eq!(OpenAi.failure(e.clone()).error, e);
+    }
 
     #[test]
     fn joins_like_the_openai_sdk() {

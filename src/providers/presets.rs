@@ -108,6 +108,12 @@ impl Provider for Preset {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         decode_openai_error(status, body)
     }
+
+    /// Context-window and content-policy failures are told in the message as often as in a
+    /// code.
+    fn failure(&self, err: ApiError) -> crate::core::failure::Failure {
+        super::openai::failure_from_text(err)
+    }
 }
 
 /// Base URLs and key variables as LiteLLM uses them.

@@ -91,6 +91,10 @@ impl Provider for Vertex {
     fn decode_error(&self, status: u16, _headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         gemini::decode_error(status, body)
     }
+
+    fn retry_after_in_body(&self, body: &[u8]) -> Option<u64> {
+        gemini::retry_after_secs(body)
+    }
 }
 
 #[cfg(test)]

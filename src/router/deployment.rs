@@ -13,7 +13,7 @@ use super::strategy::{LatencyWindow, MinuteUsage};
 use crate::core::call::MockSpec;
 use crate::core::endpoint::Endpoint;
 use crate::metrics::DeploymentMetrics;
-use crate::providers::ProviderKind;
+use crate::providers::{Credentials, ProviderKind};
 
 /// Mutable per-deployment state, keyed by deployment id so it survives reloads.
 #[derive(Default, Debug)]
@@ -185,22 +185,12 @@ pub struct HttpTarget {
     /// The model as the provider's path names it (Vertex: the full resource name).
     pub path_model: String,
     pub auth: Option<(HeaderName, HeaderValue)>,
-    /// AWS SigV4 signing (Bedrock with IAM credentials): every request is signed when sent.
-    pub aws: Option<Box<AwsSigning>>,
-    /// Google service-account OAuth (Vertex AI): a bearer token is added to every request.
-    pub google: Option<Arc<crate::providers::vertex::GoogleAuth>>,
+    /// SigV4 signing (Bedrock with IAM credentials) or a Google service account's token
+    /// (Vertex AI), applied to every request.
+    pub credentials: Option<Credentials>,
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// `scheme://host:port` for logs (never carries credentials).
     pub display: String,
-}
-
-/// What SigV4 signs with.
-#[derive(Debug)]
-pub struct AwsSigning {
-    pub credentials: crate::providers::bedrock::sigv4::Credentials,
-    pub region: String,
-    /// The `Host` value signed (and sent): the authority of the base URL.
-    pub host: String,
 }
 
 impl HttpTarget {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::env::Env;
 use crate::config::error::ConfigError;
-use crate::router::deployment::AwsSigning;
+use crate::providers::credentials::AwsSigning;
 
 /// Vertex AI's project, location and service account, resolved from `litellm_params`.
 pub(super) struct VertexSettings {

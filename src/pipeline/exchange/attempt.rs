@@ -13,6 +13,7 @@ use crate::api::response::parts;
 use crate::core::call::{json_string, ModelCall};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::failure::Failure;
 use crate::core::headers::put;
 use crate::pipeline::head::{auth_header, request_header};
 use crate::providers::sse::usage_in_body;
@@ -61,10 +62,7 @@ pub(super) async fn run(
             ErrorKind::RateLimit,
             format!("deployment {} is at max_parallel_requests", dep.id),
         );
-        return Outcome::Failed {
-            err,
-            retry_after: None,
-        };
+        return failed(err);
     };
     let prov = provider(target.kind);
     if !prov.supports(ex.endpoint) {
@@ -184,9 +182,8 @@ pub(super) async fn run(
     };
     // Only Vertex AI's service-account tokens can make an attempt wait here. Their future is
     // large, so it gets its own allocation and every other attempt's state stays small.
-    let extra = match target.google {
-        None => None,
-        Some(_) => {
+    let extra = match &target.credentials {
+        Some(c) if c.has_token() => {
             let auth = Box::pin(auth_header(ex.connector, target));
             match guarded(session, first_deadline, auth).await {
                 None => return Outcome::ClientGone,
@@ -195,15 +192,10 @@ pub(super) async fn run(
                 Some(Ok(Ok(h))) => h,
             }
         }
-    };
-    // Anthropic's beta features are asked for by header (Claude Code sends several).
-    let extra = extra.or_else(|| match (&ex.call.anthropic_beta, target.kind) {
-        (Some(v), crate::providers::ProviderKind::Anthropic) => Some((
-            http::header::HeaderName::from_static("anthropic-beta"),
-            v.clone(),
-        )),
         _ => None,
-    });
+    };
+    // A header of the client's the provider takes on (Anthropic's `anthropic-beta`).
+    let extra = extra.or_else(|| prov.client_header(ex.call));
 
     // A pooled connection may have gone stale: retry once on a fresh one.
     let mut sent = None;
@@ -282,19 +274,10 @@ pub(super) async fn run(
             .api_latency
             .observe(started.elapsed().as_secs_f64());
         // Google puts the wait in the body (RetryInfo), not in a header.
-        let retry_after = retry_after.or_else(|| {
-            matches!(
-                target.kind,
-                crate::providers::ProviderKind::Gemini | crate::providers::ProviderKind::VertexAi
-            )
-            .then(|| crate::providers::gemini::retry_after_secs(&err_body))
-            .flatten()
-            .map(|s| s.to_string())
-        });
-        return Outcome::Failed {
-            err: prov.decode_error(status, &resp_headers, &err_body),
-            retry_after,
-        };
+        let retry_after =
+            retry_after.or_else(|| prov.retry_after_in_body(&err_body).map(|s| s.to_string()));
+        let failure = prov.failure(prov.decode_error(status, &resp_headers, &err_body));
+        return Outcome::Failed(failure.with_retry_after(retry_after));
     }
 
     if ex.call.stream && !content_type.starts_with("application/json") {
@@ -305,6 +288,7 @@ pub(super) async fn run(
             dep,
             up,
             tr,
+            prov,
             &peer,
             started,
             first_deadline,
@@ -353,7 +337,7 @@ pub(super) async fn run(
             ex.record.usage = Some(usage);
             (translated, "application/json".to_string())
         }
-        Some(Err(e)) => return failed(e),
+        Some(Err(e)) => return Outcome::Failed(prov.failure(e)),
     };
     ex.record.note_answer(dep, &ex.call.model, &body);
     ex.meta.status = status;
@@ -373,9 +357,8 @@ pub(super) async fn run(
     }
 }
 
+/// A failure made here (transport, timeout, a request the deployment cannot take), classed
+/// by its status and code.
 fn failed(err: ApiError) -> Outcome {
-    Outcome::Failed {
-        err,
-        retry_after: None,
-    }
+    Outcome::Failed(Failure::new(err))
 }

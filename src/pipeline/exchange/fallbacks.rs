@@ -4,7 +4,7 @@
 use super::Exchange;
 use crate::config::Runtime;
 use crate::core::call::{Fallback, ModelCall};
-use crate::router::fallback::ErrorClass;
+use crate::core::failure::FallbackClass;
 
 /// The fallbacks to try after `primary` failed with `class`: the request's own list (for the
 /// classes it covers), else the config's; each a group name or deployment id, with the
@@ -13,10 +13,13 @@ pub(super) fn entries<'a>(
     call: &'a ModelCall,
     rt: &'a Runtime,
     primary: &str,
-    class: ErrorClass,
+    class: FallbackClass,
 ) -> Vec<(&'a str, Option<&'a Fallback>)> {
     match (&call.fallbacks, class) {
-        (Some(l), ErrorClass::Other | ErrorClass::ContextWindow | ErrorClass::ContentPolicy) => l
+        (
+            Some(l),
+            FallbackClass::Other | FallbackClass::ContextWindow | FallbackClass::ContentPolicy,
+        ) => l
             .iter()
             .map(|e| {
                 (

@@ -12,6 +12,7 @@ use crate::core::call::{MockSpec, ModelCall};
 use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage, Usage};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
+use crate::core::failure::Failure;
 use crate::providers::mock;
 
 /// A mock answer for a client that speaks another API: the neutral result rendered for it.
@@ -56,22 +57,16 @@ impl Exchange<'_> {
         if !self.sleep(session, limit).await {
             return Outcome::ClientGone;
         }
-        Outcome::Failed {
-            err: ApiError::timeout("litellm.Timeout: This is a mock timeout error"),
-            retry_after: None,
-        }
+        Outcome::Failed(Failure::new(ApiError::timeout(
+            "litellm.Timeout: This is a mock timeout error",
+        )))
     }
 
     /// Answer from a mock spec (the deployment's, or the request's `mock_response`).
     pub(super) async fn mock(&mut self, session: &mut Session, spec: &MockSpec) -> Outcome {
         let text = match spec {
             MockSpec::Text(t) => t.as_str(),
-            MockSpec::Error(err) => {
-                return Outcome::Failed {
-                    err: err.clone(),
-                    retry_after: None,
-                }
-            }
+            MockSpec::Error(err) => return Outcome::Failed(Failure::new(err.clone())),
         };
         let model = &self.call.model;
         let (body, ct, len) = if self.call.client != ClientWire::OpenAi {

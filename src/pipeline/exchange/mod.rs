@@ -22,6 +22,7 @@ use crate::core::call::ModelCall;
 use crate::core::chat::Usage;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::failure::{Failure, FallbackClass};
 use crate::core::headers::put;
 use crate::governance::admission::Clearance;
 use crate::metrics::metrics;
@@ -29,7 +30,7 @@ use crate::providers::is_retryable_status;
 use crate::router::cooldown::{now_ms, FailureClass, Transition};
 use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};
-use crate::router::{fallback, Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
+use crate::router::{Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
 
 use super::admit::Admitted;
 use super::{Env, Record, ResponseMeta};
@@ -38,11 +39,8 @@ use super::{Env, Record, ResponseMeta};
 pub(crate) enum Outcome {
     /// A response was written to the client (success, or an error after commit).
     Done,
-    /// Nothing was written; the error says what the client would see.
-    Failed {
-        err: ApiError,
-        retry_after: Option<String>,
-    },
+    /// Nothing was written; the failure says what the client would see.
+    Failed(Failure),
     /// The client went away; nothing more to write.
     ClientGone,
 }
@@ -68,7 +66,7 @@ pub(crate) struct Exchange<'a> {
 enum GroupResult {
     Done(u16),
     Gone,
-    Failed(ApiError, Option<String>),
+    Failed(Failure),
 }
 
 /// Whether a failed attempt may be retried: `retry_policy` sets a budget per error class;
@@ -129,14 +127,11 @@ impl Exchange<'_> {
     pub async fn run(mut self, session: &mut Session) -> u16 {
         let primary = self.group.clone();
         let first = if self.call.mock_testing_fallbacks {
-            GroupResult::Failed(
-                ApiError::new(
-                    500,
-                    ErrorKind::ApiError,
-                    "mock_testing_fallbacks: simulated failure to test fallbacks",
-                ),
-                None,
-            )
+            GroupResult::Failed(Failure::new(ApiError::new(
+                500,
+                ErrorKind::ApiError,
+                "mock_testing_fallbacks: simulated failure to test fallbacks",
+            )))
         } else {
             // LiteLLM fails only the first attempt; the group's retries then run as usual.
             let simulated = self.call.mock_testing_rate_limit_error.then(|| {
@@ -152,16 +147,14 @@ impl Exchange<'_> {
             });
             self.run_group(session, &primary, None, simulated).await
         };
-        let (err, retry_after) = match first {
+        let mut last = match first {
             GroupResult::Done(s) => return s,
             GroupResult::Gone => return 0,
-            GroupResult::Failed(e, ra) => (e, ra),
+            GroupResult::Failed(f) => f,
         };
-        let mut last = (err, retry_after);
         if !self.call.disable_fallbacks {
-            let class = fallback::classify(&last.0);
             let (call, rt) = (self.call, self.rt);
-            let list = fallbacks::entries(call, rt, &primary.name, class);
+            let list = fallbacks::entries(call, rt, &primary.name, last.fallback);
             let max = rt.fallbacks.max_fallbacks;
             self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
             for (name, entry) in list.into_iter().take(max) {
@@ -181,7 +174,7 @@ impl Exchange<'_> {
                 log::info!(
                     "model group {} failed ({}); falling back to {name}",
                     primary.name,
-                    last.0
+                    last.error
                 );
                 let result = match entry.map(|e| call.with_overrides(e)) {
                     None => self.run_group(session, &group, fixed, None).await,
@@ -190,7 +183,7 @@ impl Exchange<'_> {
                             .run_group(session, &group, fixed, None)
                             .await
                     }
-                    Some(Err(e)) => GroupResult::Failed(e, None),
+                    Some(Err(e)) => GroupResult::Failed(Failure::new(e)),
                 };
                 match result {
                     GroupResult::Done(s) => {
@@ -201,17 +194,21 @@ impl Exchange<'_> {
                         return s;
                     }
                     GroupResult::Gone => return 0,
-                    GroupResult::Failed(e, ra) => {
+                    GroupResult::Failed(f) => {
                         metrics()
                             .failed_fallbacks
                             .with_label_values(&[&primary.name, &group.name])
                             .inc();
-                        last = (e, ra);
+                        last = f;
                     }
                 }
             }
         }
-        let (err, retry_after) = last;
+        let Failure {
+            error: err,
+            retry_after,
+            ..
+        } = last;
         self.meta.status = err.status;
         let body = error_body(&err, self.call.client);
         let Ok(mut h) = parts(err.status, "application/json", Some(body.len())) else {
@@ -245,14 +242,11 @@ impl Exchange<'_> {
             Some(id) => match group.plan_for(id) {
                 Some(p) => p,
                 None => {
-                    return GroupResult::Failed(
-                        ApiError::new(
-                            503,
-                            ErrorKind::ServiceUnavailable,
-                            format!("deployment {id} not found"),
-                        ),
-                        None,
-                    )
+                    return GroupResult::Failed(Failure::new(ApiError::new(
+                        503,
+                        ErrorKind::ServiceUnavailable,
+                        format!("deployment {id} not found"),
+                    )))
                 }
             },
             None => group.plan(),
@@ -263,7 +257,7 @@ impl Exchange<'_> {
                     "No deployments available for selected model: no deployment of model group {} is in region {region}, the end user's allowed_model_region",
                     group.name
                 ));
-                return GroupResult::Failed(err, None);
+                return GroupResult::Failed(Failure::new(err));
             }
         }
         if group.pre_call_checks && fixed.is_none() {
@@ -276,20 +270,23 @@ impl Exchange<'_> {
                     ))
                     .with_param("messages")
                     .with_code("context_length_exceeded");
-                    return GroupResult::Failed(err, None);
+                    let failure = Failure::new(err).with_class(FallbackClass::ContextWindow);
+                    return GroupResult::Failed(failure);
                 }
                 Some(PreCallRejection::RateLimit) => {
                     let err = ApiError::new(429, ErrorKind::RateLimit, format!(
                         "No deployments available for selected model: every deployment of {} used up its rpm this minute",
                         group.name
                     ));
-                    return GroupResult::Failed(err, Some("60".into()));
+                    return GroupResult::Failed(
+                        Failure::new(err).with_retry_after(Some("60".into())),
+                    );
                 }
                 None => {}
             }
         }
         let alone = group.deployments.len() == 1;
-        let mut last: Option<(ApiError, Option<String>)> = None;
+        let mut last: Option<Failure> = None;
         let mut waits = 0u32;
         let mut attempt = 0u32;
         while attempt <= retries {
@@ -299,7 +296,7 @@ impl Exchange<'_> {
                     group.name
                 );
                 let again = retry_allowed(group, &err, attempt);
-                last = Some((err, None));
+                last = Some(Failure::new(err));
                 if !again {
                     break;
                 }
@@ -322,7 +319,9 @@ impl Exchange<'_> {
                         "No deployments available for selected model, Try again in {secs} seconds. Passed model={}. Every deployment is cooling down after failures.",
                         group.name
                     ));
-                    return GroupResult::Failed(err, Some(secs.to_string()));
+                    return GroupResult::Failed(
+                        Failure::new(err).with_retry_after(Some(secs.to_string())),
+                    );
                 }
                 Err(Exhausted::RateLimited(ms)) => {
                     let secs = ms.div_ceil(1000).max(1);
@@ -330,14 +329,18 @@ impl Exchange<'_> {
                         "No deployments available for selected model: every deployment of {} reached its rpm/tpm limit. Try again in {secs} seconds.",
                         group.name
                     ));
-                    return GroupResult::Failed(err, Some(secs.to_string()));
+                    return GroupResult::Failed(
+                        Failure::new(err).with_retry_after(Some(secs.to_string())),
+                    );
                 }
                 Err(Exhausted::Busy) => {
                     let err = ApiError::new(429, ErrorKind::RateLimit, format!(
                         "Max parallel requests reached for every deployment of model group {}. Try again shortly.",
                         group.name
                     ));
-                    return GroupResult::Failed(err, Some("1".into()));
+                    return GroupResult::Failed(
+                        Failure::new(err).with_retry_after(Some("1".into())),
+                    );
                 }
                 Err(Exhausted::Empty) => break,
             };
@@ -366,12 +369,9 @@ impl Exchange<'_> {
                 match &dep.backend {
                     Backend::Mock(spec) => self.mock(session, spec).await,
                     Backend::Http(target) => attempt::run(self, session, dep, target).await,
-                    Backend::Unsupported(p) => Outcome::Failed {
-                        err: ApiError::new(501, ErrorKind::NotImplemented, format!(
-                            "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
-                        )),
-                        retry_after: None,
-                    },
+                    Backend::Unsupported(p) => Outcome::Failed(Failure::new(ApiError::new(501, ErrorKind::NotImplemented, format!(
+                        "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
+                    )))),
                 }
             };
             if self.record.committed_at.is_none() {
@@ -417,9 +417,10 @@ impl Exchange<'_> {
                     return GroupResult::Done(self.meta.status);
                 }
                 Outcome::ClientGone => return GroupResult::Gone,
-                Outcome::Failed { err, retry_after } => {
+                Outcome::Failed(failure) => {
+                    let err = &failure.error;
                     dep.metrics.failure(err.status);
-                    let hint = retry_after_hint(retry_after.as_deref());
+                    let hint = retry_after_hint(failure.retry_after.as_deref());
                     if let Some(class) = FailureClass::of(err.status, err.code.as_deref()) {
                         if let (
                             408,
@@ -460,8 +461,8 @@ impl Exchange<'_> {
                         group.name,
                         err
                     );
-                    let retryable = retry_allowed(group, &err, attempt);
-                    last = Some((err, retry_after));
+                    let retryable = retry_allowed(group, err, attempt);
+                    last = Some(failure);
                     if !retryable || fixed.is_some() {
                         break;
                     }
@@ -478,17 +479,13 @@ impl Exchange<'_> {
             }
             attempt += 1;
         }
-        let (err, ra) = last.unwrap_or_else(|| {
-            (
-                ApiError::new(
-                    503,
-                    ErrorKind::ServiceUnavailable,
-                    format!("No deployments available for model group {}", group.name),
-                ),
-                None,
-            )
-        });
-        GroupResult::Failed(err, ra)
+        GroupResult::Failed(last.unwrap_or_else(|| {
+            Failure::new(ApiError::new(
+                503,
+                ErrorKind::ServiceUnavailable,
+                format!("No deployments available for model group {}", group.name),
+            ))
+        }))
     }
 
     /// Wait, unless the client leaves first (then false).

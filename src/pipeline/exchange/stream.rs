@@ -14,6 +14,8 @@ use super::translate::{Scan, Translator};
 use super::{Exchange, Outcome};
 use crate::api::response::parts;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::core::failure::Failure;
+use crate::providers::Provider;
 use crate::router::Deployment;
 
 /// Bytes of translated events gathered from already-arrived upstream chunks before they are
@@ -39,6 +41,7 @@ pub(super) async fn pump(
     dep: &Deployment,
     mut up: HttpSession,
     mut tr: Translator,
+    prov: &dyn Provider,
     peer: &HttpPeer,
     started: Instant,
     first_deadline: Instant,
@@ -103,10 +106,7 @@ pub(super) async fn pump(
                 }
                 if let Some(err) = s.error {
                     if state == StreamState::Buffering {
-                        return Outcome::Failed {
-                            err,
-                            retry_after: None,
-                        };
+                        return Outcome::Failed(prov.failure(err));
                     }
                     tr.error(&err, None, &mut out);
                     ex.meta.status = 502;
@@ -120,14 +120,11 @@ pub(super) async fn pump(
                 let ended_early = !saw_done;
                 if state == StreamState::Buffering {
                     if out.is_empty() || ended_early {
-                        return Outcome::Failed {
-                            err: ApiError::new(
-                                502,
-                                ErrorKind::ApiError,
-                                format!("upstream {} closed the stream before any content", dep.id),
-                            ),
-                            retry_after: None,
-                        };
+                        return Outcome::Failed(Failure::new(ApiError::new(
+                            502,
+                            ErrorKind::ApiError,
+                            format!("upstream {} closed the stream before any content", dep.id),
+                        )));
                     }
                     if let Some(o) = commit(ex, session, dep, started, &out).await {
                         return o;
@@ -166,10 +163,7 @@ pub(super) async fn pump(
                 match (s.error, state) {
                     (Some(err), StreamState::Buffering) => {
                         up.shutdown().await;
-                        return Outcome::Failed {
-                            err,
-                            retry_after: None,
-                        };
+                        return Outcome::Failed(prov.failure(err));
                     }
                     (Some(err), StreamState::Committed) => {
                         // Forward the provider's in-band error and end without [DONE].
@@ -219,10 +213,7 @@ pub(super) async fn pump(
         };
         if let Some(err) = failure {
             if state == StreamState::Buffering {
-                return Outcome::Failed {
-                    err,
-                    retry_after: None,
-                };
+                return Outcome::Failed(Failure::new(err));
             }
             // After commit: an in-band error event, and no [DONE].
             ex.meta.status = err.status;

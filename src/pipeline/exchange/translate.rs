@@ -15,16 +15,21 @@ use crate::providers::anthropic::{self, AnthropicStream};
 use crate::providers::chat::{openai_completion, OpenAiChunks};
 use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
 use crate::providers::sse::{self, ChunkKind, SseFramer};
-use crate::providers::{Provider, ProviderKind};
+use crate::providers::{registry, Provider, ProviderKind};
+
+/// Whether the deployment's kind serves the client's own API (the registry says which).
+fn native(kind: ProviderKind, call: &ModelCall) -> bool {
+    call.native.is_some() && registry::info(kind).native == Some(call.client)
+}
 
 /// A `/v1/messages` client on an Anthropic deployment: both sides speak Anthropic.
 fn native_anthropic(kind: ProviderKind, call: &ModelCall) -> bool {
-    kind == ProviderKind::Anthropic && call.client == ClientWire::Anthropic && call.native.is_some()
+    call.client == ClientWire::Anthropic && native(kind, call)
 }
 
 /// A `/v1/responses` client on an OpenAI deployment: OpenAI serves the Responses API itself.
 pub(super) fn native_responses(kind: ProviderKind, call: &ModelCall) -> bool {
-    kind == ProviderKind::OpenAi && call.client == ClientWire::Responses && call.native.is_some()
+    call.client == ClientWire::Responses && native(kind, call)
 }
 
 #[derive(serde::Deserialize)]

@@ -313,19 +313,10 @@ fn request_header(
     if let Some((k, v)) = token {
         up.insert_header(k.clone(), v.clone())?;
     }
-    if let Some(aws) = &target.aws {
+    if let Some(creds) = &target.credentials {
         // Bedrock with IAM credentials: signed for exactly this method, path and body.
-        let signed = crate::providers::bedrock::sigv4::sign(
-            &aws.credentials,
-            &aws.region,
-            crate::providers::bedrock::SIGNING_SERVICE,
-            req.method.as_str(),
-            &aws.host,
-            path,
-            body,
-            std::time::SystemTime::now(),
-        );
-        for (k, v) in signed {
+        let now = std::time::SystemTime::now();
+        for (k, v) in creds.sign(req.method.as_str(), path, body, now) {
             up.insert_header(k, v)?;
         }
     }

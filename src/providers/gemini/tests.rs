@@ -1,5 +1,5 @@
 use super::*;
-use crate::router::fallback::{classify, ErrorClass};
+use crate::core::failure::FallbackClass;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/gemini/text.json");
 const CALLS: &[u8] = include_bytes!("../../../tests/fixtures/gemini/function_call.json");
@@ -138,7 +138,10 @@ fn blocked_prompt_is_a_content_policy_error() {
         e.message,
         "The response was blocked by Gemini: PROHIBITED_CONTENT"
     );
-    assert_eq!(classify(&e), ErrorClass::ContentPolicy);
+    assert_eq!(
+        Gemini.failure(e.clone()).fallback,
+        FallbackClass::ContentPolicy
+    );
     let bad = Gemini.decode_completion(b"<html>").unwrap().unwrap_err();
     assert_eq!(bad.status, 502);
 }
@@ -260,7 +263,7 @@ fn decodes_google_errors() {
     assert_eq!((e.status, e.kind), (401, ErrorKind::Auth));
     let long = br#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#;
     let e = decode_error(400, long);
-    assert_eq!(classify(&e), ErrorClass::ContextWindow);
+    assert_eq!(Gemini.failure(e).fallback, FallbackClass::ContextWindow);
     let e = decode_error(404, br#"{"error":{"code":404,"message":"models/nope is not found for API version v1beta","status":"NOT_FOUND"}}"#);
     assert_eq!(
         (e.kind, e.code.as_deref()),

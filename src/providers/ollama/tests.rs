@@ -1,7 +1,7 @@
 //! Unit tests of `providers::ollama`.
 
 use super::*;
-use crate::router::fallback::{classify, ErrorClass};
+use crate::core::failure::FallbackClass;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/text.json");
 const CALLS: &[u8] = include_bytes!("../../../tests/fixtures/ollama/tool_calls.json");
@@ -313,7 +313,7 @@ fn decodes_error_bodies() {
         500,
         br#"{"error":"the input length exceeds the context length"}"#,
     );
-    assert_eq!(classify(&e), ErrorClass::ContextWindow);
+    assert_eq!(OllamaChat.failure(e).fallback, FallbackClass::ContextWindow);
     let e = decode_error(503, br#"{"error":{"message":"server busy"}}"#);
     assert_eq!(
         (e.kind, e.message.as_str()),

@@ -73,7 +73,7 @@ fn a_key_file_path_with_a_project_and_the_default_location() {
             t.stream_path.as_deref(),
             Some("/v1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
         );
-        assert!(t.google.is_some());
+        assert!(t.credentials.as_ref().is_some_and(|c| c.has_token()));
         assert!(t.auth.is_none());
     });
 }
@@ -113,7 +113,7 @@ fn environment_fallbacks_and_api_base() {
             t.path(Endpoint::ChatCompletions),
             "/v1/projects/env-proj/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"
         );
-        assert!(t.google.is_some());
+        assert!(t.credentials.as_ref().is_some_and(|c| c.has_token()));
     });
 }
 
@@ -125,7 +125,7 @@ fn an_api_key_needs_no_service_account() {
     ))
     .unwrap();
     with_target(&rt, |t| {
-        assert!(t.google.is_none());
+        assert!(t.credentials.is_none());
         assert_eq!(t.auth.as_ref().unwrap().0.as_str(), "x-goog-api-key");
     });
 }
