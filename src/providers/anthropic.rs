@@ -521,15 +521,5 @@ pub fn decode_error(status: u16, body: &[u8]) -> ApiError {
     }
 }
 
-/// Collect a stream's events as text (tests and benches).
-pub fn events_of(decoder: &mut dyn StreamDecoder, chunks: &[&[u8]]) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in chunks {
-        decoder.feed(c, &mut |e| out.push(format!("{e:?}")));
-    }
-    decoder.finish(&mut |e| out.push(format!("{e:?}")));
-    out
-}
-
 #[cfg(test)]
 mod tests;

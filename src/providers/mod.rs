@@ -18,6 +18,8 @@ pub mod openai;
 pub mod presets;
 pub mod registry;
 pub mod sse;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod vertex;
 
 use bytes::Bytes;

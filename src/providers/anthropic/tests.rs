@@ -1,6 +1,7 @@
 //! Unit tests of `providers::anthropic`.
 
 use super::*;
+use crate::providers::testkit;
 use serde_json::{json, Value};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/anthropic");
@@ -171,13 +172,13 @@ fn errors_keep_status_and_type() {
 #[test]
 fn stream_is_the_same_at_every_split() {
     let body = fixture("stream_tool_use.sse");
-    let whole = events_of(&mut AnthropicStream::default(), &[&body]);
+    let whole = testkit::events(&mut AnthropicStream::default(), &[&body]);
     assert!(whole.iter().any(|e| e.contains("ToolStart")), "{whole:?}");
     assert!(whole.last().unwrap().contains("Done"));
     for cut in 1..body.len() {
         let (a, b) = body.split_at(cut);
         assert_eq!(
-            events_of(&mut AnthropicStream::default(), &[a, b]),
+            testkit::events(&mut AnthropicStream::default(), &[a, b]),
             whole,
             "split at {cut}"
         );
@@ -187,7 +188,7 @@ fn stream_is_the_same_at_every_split() {
 #[test]
 fn stream_events_map_to_neutral_events() {
     let body = fixture("stream_tool_use.sse");
-    let ev = events_of(&mut AnthropicStream::default(), &[&body]);
+    let ev = testkit::events(&mut AnthropicStream::default(), &[&body]);
     let want = [
             r#"Start { id: "msg_014p7gG3wDgGV9EUtLvnow3U", model: "claude-sonnet-4-5" }"#,
             r#"Text("Let me check")"#,
@@ -200,6 +201,6 @@ fn stream_events_map_to_neutral_events() {
         ];
     assert_eq!(ev, want);
     let err = fixture("stream_error.sse");
-    let ev = events_of(&mut AnthropicStream::default(), &[&err]);
+    let ev = testkit::events(&mut AnthropicStream::default(), &[&err]);
     assert!(ev.last().unwrap().contains("status: 529"), "{ev:?}");
 }

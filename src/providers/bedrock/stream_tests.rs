@@ -3,6 +3,7 @@
 use super::eventstream::encode_frame;
 use super::*;
 use crate::providers::chat::{Event, Finish, TokenUsage};
+use crate::providers::testkit;
 use serde_json::{json, Value};
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {
@@ -86,13 +87,7 @@ fn full_stream() -> Vec<u8> {
 
 /// Feed `chunks` then close, collecting the events as text.
 fn events_of(chunks: &[&[u8]]) -> Vec<String> {
-    let mut d = ConverseStream::with_id("chatcmpl-test".into());
-    let mut out = Vec::new();
-    for c in chunks {
-        d.feed(c, &mut |e| out.push(format!("{e:?}")));
-    }
-    d.finish(&mut |e| out.push(format!("{e:?}")));
-    out
+    testkit::events(&mut ConverseStream::with_id("chatcmpl-test".into()), chunks)
 }
 
 #[test]

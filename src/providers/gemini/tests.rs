@@ -1,5 +1,6 @@
 use super::*;
 use crate::core::failure::FallbackClass;
+use crate::providers::testkit;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/gemini/text.json");
 const CALLS: &[u8] = include_bytes!("../../../tests/fixtures/gemini/function_call.json");
@@ -8,48 +9,17 @@ const STREAM_TEXT: &[u8] = include_bytes!("../../../tests/fixtures/gemini/stream
 const STREAM_TOOLS: &[u8] = include_bytes!("../../../tests/fixtures/gemini/stream_tool.sse");
 const ERROR_429: &[u8] = include_bytes!("../../../tests/fixtures/gemini/error_429.json");
 
-/// Generated call ids are random: `call_` + 24 hex digits becomes `call_*`.
-fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find("call_") {
-        out.push_str(&rest[..at + 5]);
-        rest = &rest[at + 5..];
-        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
-        if hex >= 24 {
-            out.push('*');
-            rest = &rest[24..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn is_generated_id(id: &str) -> bool {
     let hex = id.strip_prefix("call_").unwrap_or_default();
     hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Feed `chunks` in order, then close; every event as its normalized Debug text.
 fn run(chunks: &[&[u8]]) -> Vec<String> {
-    let mut decoder = Gemini.stream_decoder().unwrap();
-    let mut events = Vec::new();
-    let mut emit = |e: Event<'_>| events.push(normalize(&format!("{e:?}")));
-    for c in chunks {
-        decoder.feed(c, &mut emit);
-    }
-    decoder.finish(&mut emit);
-    events
+    testkit::normalized(&mut *Gemini.stream_decoder().unwrap(), chunks)
 }
 
 fn every_split_is_the_same(body: &[u8]) -> Vec<String> {
-    let whole = run(&[body]);
-    for i in 1..body.len() {
-        assert_eq!(run(&[&body[..i], &body[i..]]), whole, "split at {i}");
-    }
-    let bytes: Vec<&[u8]> = body.chunks(1).collect();
-    assert_eq!(run(&bytes), whole, "byte by byte");
-    whole
+    testkit::same_at_every_split(|| Gemini.stream_decoder().unwrap(), body)
 }
 
 #[test]

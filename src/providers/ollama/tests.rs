@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::failure::FallbackClass;
+use crate::providers::testkit::{self, normalize};
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/text.json");
 const CALLS: &[u8] = include_bytes!("../../../tests/fixtures/ollama/tool_calls.json");
@@ -11,61 +12,17 @@ const STREAM_TOOLS: &[u8] =
 const STREAM_ERROR: &[u8] = include_bytes!("../../../tests/fixtures/ollama/stream_error.ndjson");
 const ERROR_404: &[u8] = include_bytes!("../../../tests/fixtures/ollama/error_404.json");
 
-/// Generated ids are random: `chatcmpl-<uuid>` becomes `chatcmpl-*` and `call_` + 24 hex
-/// digits `call_*`.
-fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    loop {
-        let next = [("chatcmpl-", 36), ("call_", 24)]
-            .into_iter()
-            .filter_map(|(prefix, len)| rest.find(prefix).map(|at| (at, prefix, len)))
-            .min_by_key(|(at, _, _)| *at);
-        let Some((at, prefix, len)) = next else {
-            break;
-        };
-        out.push_str(&rest[..at + prefix.len()]);
-        rest = &rest[at + prefix.len()..];
-        let generated = rest
-            .bytes()
-            .take(len)
-            .filter(|b| b.is_ascii_hexdigit() || *b == b'-')
-            .count()
-            == len;
-        if generated {
-            out.push('*');
-            rest = &rest[len..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn is_generated_call_id(id: &str) -> bool {
     let hex = id.strip_prefix("call_").unwrap_or_default();
     hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Feed `chunks` in order, then close; every event as its normalized Debug text.
 fn run(chunks: &[&[u8]]) -> Vec<String> {
-    let mut decoder = OllamaChat.stream_decoder().unwrap();
-    let mut events = Vec::new();
-    let mut emit = |e: Event<'_>| events.push(normalize(&format!("{e:?}")));
-    for c in chunks {
-        decoder.feed(c, &mut emit);
-    }
-    decoder.finish(&mut emit);
-    events
+    testkit::normalized(&mut *OllamaChat.stream_decoder().unwrap(), chunks)
 }
 
 fn every_split_is_the_same(body: &[u8]) -> Vec<String> {
-    let whole = run(&[body]);
-    for i in 1..body.len() {
-        assert_eq!(run(&[&body[..i], &body[i..]]), whole, "split at {i}");
-    }
-    let bytes: Vec<&[u8]> = body.chunks(1).collect();
-    assert_eq!(run(&bytes), whole, "byte by byte");
-    whole
+    testkit::same_at_every_split(|| OllamaChat.stream_decoder().unwrap(), body)
 }
 
 fn crlf(body: &[u8]) -> Vec<u8> {
