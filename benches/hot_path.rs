@@ -12,7 +12,7 @@ use switchyard::config::{load_str, BuildOptions};
 use switchyard::core::call::{json_string, ModelCall};
 use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::mock;
-use switchyard::providers::sse::{classify, data, ChunkKind, SseFramer};
+use switchyard::wire::sse::{classify, data, ChunkKind, SseFramer};
 
 /// The ~1 KB chat body the load tests send.
 const CHAT_BODY: &[u8] = include_bytes!("../loadtest/body-chat.json");

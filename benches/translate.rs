@@ -12,10 +12,10 @@ use switchyard::core::call::ModelCall;
 use switchyard::core::chat::StreamDecoder;
 use switchyard::core::endpoint::Endpoint;
 use switchyard::providers::anthropic::{Anthropic, AnthropicStream};
-use switchyard::providers::chat::{openai_completion, OpenAiChunks};
 use switchyard::providers::gemini::{Gemini, GeminiStream};
 use switchyard::providers::openai::OpenAiStream;
 use switchyard::providers::{EncodeTarget, Provider};
+use switchyard::wire::openai::{openai_completion, OpenAiChunks};
 
 /// The ~1 KB chat body the load tests send.
 const CHAT_BODY: &[u8] = include_bytes!("../loadtest/body-chat.json");

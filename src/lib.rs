@@ -16,3 +16,4 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod upstream;
+pub mod wire;

@@ -16,21 +16,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Violations on main before the move, by the key `check` gives them. Remove a line when its
-/// violation is gone (the test says which).
-const KNOWN: &[&str] = &[
-    // Imports across the target layering (ARCHITECTURE.md §1 and §6 say which step ends each).
-    "router -> providers::bedrock",
-    "router -> providers::vertex",
-    // Files over 600 lines, split as their modules move.
-    "size: src/providers/bedrock/encode.rs",
-    "size: src/providers/bedrock/mod.rs",
-    "size: src/providers/bedrock/tests.rs",
-    "size: tests/conformance.rs",
-    "size: tests/counters.rs",
-    "size: tests/router.rs",
-    "size: tests/store.rs",
-];
+/// Known violations, by the key `check` gives them: a ratchet for a move under way (a listed
+/// one that is gone fails too, so the list only shrinks). Empty since issue 16's move: every
+/// import keeps the rules and no file is over the limit.
+const KNOWN: &[&str] = &[];
 
 /// The longest file allowed, in lines.
 const MAX_LINES: usize = 600;

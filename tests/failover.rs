@@ -474,10 +474,7 @@ async fn an_event_over_the_size_cap_ends_the_stream_with_an_error_event() {
     );
     // One event that never ends, longer than the cap.
     let mut huge = b"data: {\"x\":\"".to_vec();
-    huge.resize(
-        switchyard::providers::sse::MAX_EVENT_BYTES + 64 * 1024,
-        b'x',
-    );
+    huge.resize(switchyard::wire::sse::MAX_EVENT_BYTES + 64 * 1024, b'x');
     let a = mock(
         "a",
         Behavior::RawEvents {

@@ -127,7 +127,7 @@ pub trait StreamDecoder: Send {
     /// stream ends with the connection, `Finish`, `Usage` and `Done`).
     fn finish(&mut self, _emit: &mut dyn FnMut(Event<'_>)) {}
     /// Bytes held for an event, line or message not yet complete: never more than
-    /// `providers::sse::MAX_EVENT_BYTES` plus the last chunk fed.
+    /// `wire::sse::MAX_EVENT_BYTES` plus the last chunk fed.
     fn buffered(&self) -> usize;
 }
 

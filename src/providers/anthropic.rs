@@ -17,11 +17,11 @@ use super::chat::{
     data_url, ChatRequest, ClientWire, Completion, Content, Event, Finish, Message, Part,
     ResponseFormat, Role, StreamDecoder, TokenUsage, ToolCall, ToolChoice,
 };
-use super::sse::{self, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::wire::sse::{self, SseFramer};
 
 mod encode;
 use encode::encode_request;

@@ -15,12 +15,10 @@ use serde_json::value::RawValue;
 use crate::core::call::ModelCall;
 use crate::core::error::{ApiError, ErrorKind};
 
-mod openai_out;
 pub use crate::core::chat::{
     ClientWire, Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall,
 };
 pub use crate::core::json::{json_into, push_u64};
-pub use openai_out::{openai_completion, OpenAiChunks};
 
 /// A chat/completions request, read into borrowed types for translation.
 #[derive(Debug, Default)]

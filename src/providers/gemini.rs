@@ -17,11 +17,11 @@ use serde_json::value::RawValue;
 
 use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::openai::kind_for;
-use super::sse::{data, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::wire::sse::{data, SseFramer};
 
 pub struct Gemini;
 

@@ -108,7 +108,7 @@ pub fn stream(endpoint: Endpoint, model: &str, text: &str, include_usage: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::sse::{classify, data, ChunkKind, SseFramer};
+    use crate::wire::sse::{classify, data, ChunkKind, SseFramer};
 
     #[test]
     fn stream_is_three_chars_per_chunk_with_done() {

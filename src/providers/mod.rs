@@ -17,7 +17,6 @@ pub mod ollama;
 pub mod openai;
 pub mod presets;
 pub mod registry;
-pub mod sse;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod vertex;

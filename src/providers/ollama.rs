@@ -14,11 +14,11 @@ use serde_json::value::RawValue;
 
 use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
 use super::openai::kind_for;
-use super::sse::{Oversized, MAX_EVENT_BYTES};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::core::call::ModelCall;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
+use crate::wire::sse::{Oversized, MAX_EVENT_BYTES};
 
 /// `ollama_chat/`: `POST {api_base}/api/chat`.
 pub struct OllamaChat;

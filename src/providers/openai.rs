@@ -7,12 +7,12 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::chat::{Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall};
-use super::sse::{self, ChunkKind, SseFramer};
 use super::{Defaults, EncodeTarget, Provider};
 use crate::core::call::{ModelCall, Rewrites};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::core::failure::{Failure, FallbackClass};
+use crate::wire::sse::{self, ChunkKind, SseFramer};
 
 pub struct OpenAi;
 

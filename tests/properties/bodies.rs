@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use switchyard::core::call::ModelCall;
 use switchyard::core::endpoint::Endpoint;
-use switchyard::providers::{provider, sse};
+use switchyard::providers::provider;
+use switchyard::wire::sse;
 
 use crate::inputs::{any_json, cases, edits, framing_soup, kinds, mutate, picks, renumber};
 

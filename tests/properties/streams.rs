@@ -9,8 +9,8 @@ use serde_json::Value;
 use switchyard::core::chat::{Event, StreamDecoder};
 use switchyard::providers::bedrock::eventstream::encode_frame;
 use switchyard::providers::openai::OpenAiStream;
-use switchyard::providers::sse::{self, SseFramer, MAX_EVENT_BYTES};
 use switchyard::providers::{provider, ProviderKind};
+use switchyard::wire::sse::{self, SseFramer, MAX_EVENT_BYTES};
 
 use crate::inputs::{any_json, cases, cuts, edits, framing_soup, mutate, picks, renumber, split};
 

@@ -16,10 +16,10 @@ use crate::core::error::{ApiError, ErrorKind};
 use crate::core::failure::Failure;
 use crate::core::headers::put;
 use crate::pipeline::head::{auth_header, request_header};
-use crate::providers::sse::usage_in_body;
 use crate::providers::{provider, EncodeTarget};
 use crate::router::{Deployment, HttpTarget};
 use crate::upstream::{deadline_after, guarded, read_body, send};
+use crate::wire::sse::usage_in_body;
 
 /// Largest upstream error body read for classification.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;

@@ -151,10 +151,8 @@ pub(super) async fn pump(
             Some(Ok(Some(chunk))) => {
                 last_read = Instant::now();
                 // Events seen, to bill a stream that ends before its usage chunk.
-                ex.record.stream_events += crate::providers::sse::finders()
-                    .data
-                    .find_iter(&chunk)
-                    .count() as u64;
+                ex.record.stream_events +=
+                    crate::wire::sse::finders().data.find_iter(&chunk).count() as u64;
                 let s: Scan = tr.feed(&chunk, &mut out);
                 saw_done |= s.done;
                 if let Some(u) = s.usage {

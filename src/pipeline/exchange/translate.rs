@@ -12,10 +12,10 @@ use crate::core::chat::{ClientWire, Completion, Event, StreamDecoder};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;
 use crate::providers::anthropic::{self, AnthropicStream};
-use crate::providers::chat::{openai_completion, OpenAiChunks};
 use crate::providers::openai::{decode_completion_body, decode_openai_error, OpenAiStream};
-use crate::providers::sse::{self, ChunkKind, SseFramer};
 use crate::providers::{registry, Provider, ProviderKind};
+use crate::wire::openai::{openai_completion, OpenAiChunks};
+use crate::wire::sse::{self, ChunkKind, SseFramer};
 
 /// Whether the deployment's kind serves the client's own API (the registry says which).
 fn native(kind: ProviderKind, call: &ModelCall) -> bool {
@@ -407,7 +407,7 @@ pub(super) fn completion_body(
     if call.endpoint == crate::core::endpoint::Endpoint::Embeddings {
         return prov.decode_embeddings(body, call).map(|r| {
             r.map(|b| {
-                let usage = crate::providers::sse::usage_in_body(&b).unwrap_or_default();
+                let usage = crate::wire::sse::usage_in_body(&b).unwrap_or_default();
                 (b, usage)
             })
         });

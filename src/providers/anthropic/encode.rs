@@ -1,6 +1,7 @@
 //! OpenAI chat requests as Messages API bodies.
 
 use super::*;
+use crate::wire::claude::{self, empty_schema, thinking_budget};
 
 #[derive(Serialize)]
 struct Request<'a> {
@@ -95,30 +96,9 @@ struct Thinking {
     budget_tokens: u64,
 }
 
-/// `{"type":"object","properties":{}}`: the schema for tools that declare none.
-fn empty_schema() -> &'static RawValue {
-    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| {
-        RawValue::from_string(r#"{"type":"object","properties":{}}"#.into())
-            .unwrap_or_else(|_| Box::<RawValue>::default())
-    })
-}
-
-/// LiteLLM's thinking budgets for `reasoning_effort`.
-fn thinking_budget(effort: &str) -> Option<u64> {
-    match effort {
-        "minimal" | "low" => Some(1024),
-        "medium" => Some(2048),
-        "high" | "xhigh" | "max" => Some(4096),
-        _ => None,
-    }
-}
-
+/// A content part anthropic does not take.
 fn unsupported_part(what: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "litellm.BadRequestError: anthropic does not support {what} content parts"
-    ))
-    .with_param("messages")
+    claude::unsupported_part("anthropic", what)
 }
 
 fn part_block<'a>(part: &'a Part<'a>) -> Result<Option<Block<'a>>, ApiError> {

@@ -1,6 +1,7 @@
 //! Unit tests of `providers::chat`.
 
 use super::*;
+use crate::wire::openai::OpenAiChunks;
 use bytes::{Bytes, BytesMut};
 
 fn call(body: &str) -> ModelCall {

@@ -20,6 +20,7 @@ use crate::providers::chat::{
     data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
 };
 use crate::providers::EncodeTarget;
+use crate::wire::claude::{self, empty_schema, thinking_budget};
 use builder::Builder;
 
 /// LiteLLM's default output budget added on top of a thinking budget.
@@ -209,35 +210,14 @@ struct Thinking {
     budget_tokens: u64,
 }
 
-/// `{"type":"object","properties":{}}`: the schema for tools that declare none.
-fn empty_schema() -> &'static RawValue {
-    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| {
-        RawValue::from_string(r#"{"type":"object","properties":{}}"#.into())
-            .unwrap_or_else(|_| Box::<RawValue>::default())
-    })
-}
-
-/// LiteLLM's thinking budgets for `reasoning_effort` on Anthropic models.
-fn thinking_budget(effort: &str) -> Option<u64> {
-    match effort {
-        "minimal" | "low" => Some(1024),
-        "medium" => Some(2048),
-        "high" | "xhigh" | "max" => Some(4096),
-        _ => None,
-    }
+/// A content part bedrock does not take.
+fn unsupported_part(what: &str) -> ApiError {
+    claude::unsupported_part("bedrock", what)
 }
 
 /// Whether the model id (or inference profile) is an Anthropic model.
 fn is_anthropic(model: &str) -> bool {
     model.contains("anthropic.") || model.contains("claude")
-}
-
-fn unsupported_part(what: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "litellm.BadRequestError: bedrock does not support {what} content parts"
-    ))
-    .with_param("messages")
 }
 
 fn image_format(media: &str) -> Option<&'static str> {

@@ -3,8 +3,9 @@
 
 use bytes::BytesMut;
 
-use super::{json_into, push_u64, Completion, Event, Finish, TokenUsage, ToolCall};
 use crate::core::call::json_string;
+use crate::core::chat::{Completion, Event, Finish, TokenUsage, ToolCall};
+use crate::core::json::{json_into, push_u64};
 
 /// Render a [`Completion`] as OpenAI's `chat.completion` JSON (serialized from borrowed
 /// structs, no intermediate tree).
