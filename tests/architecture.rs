@@ -465,7 +465,47 @@ fn check() -> BTreeMap<String, String> {
     for f in long_files() {
         found.insert(format!("size: {f}"), String::new());
     }
+    for (call, at) in stray_calls() {
+        found.insert(format!("call: {call}"), at);
+    }
     found
+}
+
+/// Calls only their owner may make (ARCHITECTURE.md §3, "the proof of admission"): the
+/// token `upstream` asks for is minted only by admission, and the gateway's own clearance
+/// only serves health probes. Unit tests are left out.
+const OWNED_CALLS: &[(&str, &[&str])] = &[
+    ("Cleared::mint(", &["governance/admission.rs"]),
+    ("Clearance::health_probe(", &["pipeline/probe.rs"]),
+];
+
+/// `(call, file:line)` for each owned call outside its owners.
+fn stray_calls() -> Vec<(String, String)> {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut out = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let code = without_test_items(&code_only(&fs::read_to_string(&file).unwrap()));
+        for (call, owners) in OWNED_CALLS {
+            if owners.contains(&rel.as_str()) || rel.ends_with("tests.rs") {
+                continue;
+            }
+            for (i, _) in code.match_indices(call) {
+                let line = code[..i].matches('\n').count() + 1;
+                out.push((
+                    call.trim_end_matches('(').to_string(),
+                    format!("src/{rel}:{line}"),
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 
 mod fallback;
+mod fields;
 mod mock;
 mod rewrites;
 pub use fallback::Fallback;
@@ -236,37 +237,7 @@ impl ModelCall {
             return Err(limits::duplicate_key(name));
         }
         let open_brace = bytes.iter().position(|&b| b == b'{').unwrap_or(0);
-        let mut call = ModelCall {
-            body: Bytes::new(),
-            endpoint,
-            model: String::new(),
-            model_span: 0..0,
-            stream: false,
-            include_usage: false,
-            stream_options_span: None,
-            has_gateway_fields: false,
-            keys: Vec::with_capacity(fields.len()),
-            values: Vec::with_capacity(fields.len()),
-            gateway: Vec::with_capacity(fields.len()),
-            open_brace,
-            num_retries: None,
-            mock_response: None,
-            max_tokens: None,
-            n: None,
-            best_of: None,
-            timeout: None,
-            fallbacks: None,
-            disable_fallbacks: false,
-            stream_timeout: None,
-            mock_testing_fallbacks: false,
-            mock_testing_rate_limit_error: false,
-            mock_timeout: false,
-            drop_params: false,
-            client: Default::default(),
-            native: None,
-            anthropic_beta: None,
-            input_span: 0..0,
-        };
+        let mut call = ModelCall::empty(endpoint, open_brace, fields.len());
         let mut model = None;
         let mut required_seen = false;
         let required = match endpoint {
@@ -286,86 +257,8 @@ impl ModelCall {
                 call.gateway.push(gateway);
                 call.has_gateway_fields |= gateway;
             }
-            match key.as_ref() {
-                "model" => {
-                    let m: Cow<str> = field(raw, "model")?;
-                    limits::check_name("model", &m)?;
-                    model = Some(m.into_owned());
-                    call.model_span = span;
-                }
-                "stream" => call.stream = field::<Option<bool>>(raw, "stream")?.unwrap_or(false),
-                "stream_options" => {
-                    #[derive(serde::Deserialize)]
-                    struct StreamOptions {
-                        include_usage: Option<bool>,
-                    }
-                    let so: Option<StreamOptions> = field(raw, "stream_options")?;
-                    call.include_usage = so.and_then(|s| s.include_usage).unwrap_or(false);
-                    call.stream_options_span = Some(span);
-                }
-                "num_retries" => {
-                    call.num_retries =
-                        limits::integer_field(raw, "num_retries", &limits::NUM_RETRIES)?
-                }
-                "n" => call.n = limits::integer_field(raw, "n", &limits::CHOICES)?,
-                "best_of" => {
-                    call.best_of = limits::integer_field(raw, "best_of", &limits::CHOICES)?
-                }
-                "timeout" => call.timeout = limits::seconds_field(raw, "timeout")?,
-                "fallbacks" => call.fallbacks = field(raw, "fallbacks")?,
-                "stream_timeout" => {
-                    call.stream_timeout = limits::seconds_field(raw, "stream_timeout")?
-                }
-                "user" if raw.get().len() > limits::MAX_NAME_BYTES => {
-                    if let Ok(user) = serde_json::from_str::<Cow<str>>(raw.get()) {
-                        limits::check_name("user", &user)?;
-                    }
-                }
-                "mock_testing_fallbacks" => {
-                    call.mock_testing_fallbacks =
-                        field::<Option<bool>>(raw, "mock_testing_fallbacks")?.unwrap_or(false)
-                }
-                "mock_testing_rate_limit_error" => {
-                    call.mock_testing_rate_limit_error =
-                        field::<Option<bool>>(raw, "mock_testing_rate_limit_error")?
-                            .unwrap_or(false)
-                }
-                "mock_timeout" => {
-                    call.mock_timeout = field::<Option<bool>>(raw, "mock_timeout")?.unwrap_or(false)
-                }
-                "drop_params" => {
-                    call.drop_params = field::<Option<bool>>(raw, "drop_params")?.unwrap_or(false)
-                }
-                "disable_fallbacks" => {
-                    call.disable_fallbacks =
-                        field::<Option<bool>>(raw, "disable_fallbacks")?.unwrap_or(false)
-                }
-                "mock_response" => {
-                    call.mock_response =
-                        field::<Option<Cow<str>>>(raw, "mock_response")?.map(Cow::into_owned)
-                }
-                "max_tokens" | "max_completion_tokens" | "max_output_tokens" => {
-                    call.max_tokens = limits::integer_field(raw, key, &limits::MAX_TOKENS)?
-                        .map(u64::from)
-                        .or(call.max_tokens)
-                }
-                k if k == required => {
-                    let first = raw.get().as_bytes().first().copied();
-                    let ok = match endpoint {
-                        Endpoint::ChatCompletions | Endpoint::Messages => first == Some(b'['),
-                        _ => first != Some(b'n'),
-                    };
-                    if !ok {
-                        return Err(ApiError::bad_request(format!(
-                            "Invalid value for '{required}': expected an array"
-                        ))
-                        .with_param(required));
-                    }
-                    required_seen = true;
-                    call.input_span = span;
-                }
-                _ => {}
-            }
+            let seen = (&mut model, &mut required_seen);
+            call.read_field(key, raw, span, required, seen)?;
         }
         if !required_seen {
             return Err(ApiError::bad_request(format!(
@@ -385,6 +278,41 @@ impl ModelCall {
         drop(fields);
         call.body = body;
         Ok(call)
+    }
+
+    /// A call with nothing read yet, with room for `fields` top-level fields.
+    fn empty(endpoint: Endpoint, open_brace: usize, fields: usize) -> ModelCall {
+        ModelCall {
+            body: Bytes::new(),
+            endpoint,
+            model: String::new(),
+            model_span: 0..0,
+            stream: false,
+            include_usage: false,
+            stream_options_span: None,
+            has_gateway_fields: false,
+            keys: Vec::with_capacity(fields),
+            values: Vec::with_capacity(fields),
+            gateway: Vec::with_capacity(fields),
+            open_brace,
+            num_retries: None,
+            mock_response: None,
+            max_tokens: None,
+            n: None,
+            best_of: None,
+            timeout: None,
+            fallbacks: None,
+            disable_fallbacks: false,
+            stream_timeout: None,
+            mock_testing_fallbacks: false,
+            mock_testing_rate_limit_error: false,
+            mock_timeout: false,
+            drop_params: false,
+            client: Default::default(),
+            native: None,
+            anthropic_beta: None,
+            input_span: 0..0,
+        }
     }
 
     /// Take LiteLLM's mock switches from the client's own body of a bridged call

@@ -1,8 +1,19 @@
-//! Wall-clock time and the proleptic Gregorian calendar (budget periods, SigV4 dates, response
-//! `created` fields). Monotonic time for cooldowns stays in `router::cooldown` until the
-//! injectable clock lands (ARCHITECTURE.md §5).
+//! Time: monotonic milliseconds for cooldowns, latency windows and per-minute routing
+//! counters ([`mono_ms`]); wall-clock time and the proleptic Gregorian calendar for budget
+//! periods, SigV4 dates and response `created` fields. Logic that depends on time takes `now`
+//! as an argument (the router's `Plan::next_at`, `Cooldown::record_failure`), so its tests
+//! pass explicit instants.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::LazyLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The process's time origin, so instants fit in an atomic as milliseconds.
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Milliseconds since the process's time origin: monotonic, never goes back.
+pub fn mono_ms() -> u64 {
+    EPOCH.elapsed().as_millis() as u64
+}
 
 /// Unix seconds now (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {

@@ -140,43 +140,13 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     }
     let now = SystemTime::now();
     let elapsed = c.started.elapsed();
-    let mut scopes = Vec::with_capacity(6);
-    let (api_key, alias, team, user) = match &key {
-        Some(k) => {
-            for s in &k.scopes {
-                if let Some(kind) = s.kind {
-                    scopes.push((kind, s.id.clone()));
-                }
-            }
-            // A team key's user still sees its spend (LiteLLM tracks both).
-            if let (Some(u), Some(_)) = (&k.doc.user_id, &k.doc.team_id) {
-                if !scopes
-                    .iter()
-                    .any(|(kind, id)| *kind == Kind::User && id == u)
-                {
-                    scopes.push((Kind::User, u.clone()));
-                }
-            }
-            (
-                hex(&k.hash),
-                k.doc.key_alias.clone(),
-                k.doc.team_id.clone(),
-                k.doc.user_id.clone(),
-            )
-        }
-        None => (
-            c.master_key
-                .map(|m| hex(&hash_key(m.as_bytes())))
-                .unwrap_or_default(),
-            None,
-            None,
-            None,
-        ),
-    };
-    if let Some(e) = &end_user {
-        scopes.push((Kind::Customer, e.clone()));
-    }
-    scopes.push((Kind::Global, "global".into()));
+    let Owner {
+        api_key,
+        alias,
+        team,
+        user,
+        scopes,
+    } = owner(key.as_deref(), c.master_key, end_user.as_deref());
     let metadata = RowMetadata {
         user_api_key_org_id: key.as_ref().and_then(|k| k.org_id()),
         user_api_key_request_route: (!c.route.is_empty()).then_some(c.route),
@@ -220,5 +190,66 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     };
     if !gov.log_spend(row) {
         log::warn!("spend queue full: the row of {} was dropped", c.call_id);
+    }
+}
+
+/// Who a spend row belongs to: the key's hash, alias, team and user, and every scope its
+/// spend counts in (the master key's hash when no virtual key was used).
+struct Owner {
+    api_key: String,
+    alias: Option<String>,
+    team: Option<String>,
+    user: Option<String>,
+    scopes: Vec<(Kind, String)>,
+}
+
+fn owner(
+    key: Option<&super::tables::KeyView>,
+    master_key: Option<&MasterKey>,
+    end_user: Option<&str>,
+) -> Owner {
+    let mut scopes = Vec::with_capacity(6);
+    let (api_key, alias, team, user) = match key {
+        Some(k) => {
+            for s in &k.scopes {
+                if let Some(kind) = s.kind {
+                    scopes.push((kind, s.id.clone()));
+                }
+            }
+            // A team key's user still sees its spend (LiteLLM tracks both).
+            if let (Some(u), Some(_)) = (&k.doc.user_id, &k.doc.team_id) {
+                if !scopes
+                    .iter()
+                    .any(|(kind, id)| *kind == Kind::User && id == u)
+                {
+                    scopes.push((Kind::User, u.clone()));
+                }
+            }
+            (
+                hex(&k.hash),
+                k.doc.key_alias.clone(),
+                k.doc.team_id.clone(),
+                k.doc.user_id.clone(),
+            )
+        }
+        None => (
+            master_key
+                .map(|m| hex(&hash_key(m.as_bytes())))
+                .unwrap_or_default(),
+            None,
+            None,
+            None,
+        ),
+    };
+    if let Some(e) = end_user {
+        scopes.push((Kind::Customer, e.to_string()));
+    }
+    scopes.push((Kind::Global, "global".into()));
+    Owner {
+        api_key,
+        alias,
+        team,
+        user,
+        scopes,
     }
 }

@@ -7,15 +7,8 @@
 //! request path only reads one atomic.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
-
-/// The process's time origin, so instants fit in an atomic as milliseconds.
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
-pub fn now_ms() -> u64 {
-    EPOCH.elapsed().as_millis() as u64
-}
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// The error classes LiteLLM's `allowed_fails_policy` distinguishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +114,7 @@ struct Window {
 /// Mutable cooldown state; lives in `DeploymentStats` so it survives reloads.
 #[derive(Default, Debug)]
 pub struct Cooldown {
-    /// 0 = healthy; otherwise the `now_ms()` at which the deployment recovers.
+    /// 0 = healthy; otherwise the `mono_ms()` at which the deployment recovers.
     until_ms: AtomicU64,
     has_fails: std::sync::atomic::AtomicBool,
     window: Mutex<Window>,

@@ -317,6 +317,6 @@ impl<'a> Iterator for Plan<'a> {
     type Item = &'a Arc<Deployment>;
 
     fn next(&mut self) -> Option<&'a Arc<Deployment>> {
-        self.next_at(cooldown::now_ms()).ok()
+        self.next_at(crate::core::clock::mono_ms()).ok()
     }
 }

@@ -225,7 +225,7 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use crate::config::{load_str, BuildOptions, Runtime};
-    use crate::router::cooldown::now_ms;
+    use crate::core::clock::mono_ms;
 
     fn runtime(strategy: &str, params: &[&str]) -> Runtime {
         let mut y = String::from("model_list:\n");
@@ -281,17 +281,17 @@ mod tests {
         g.deployments[0]
             .stats
             .latency
-            .observe(5_000, now_ms(), 10, 3_600_000);
+            .observe(5_000, mono_ms(), 10, 3_600_000);
         g.deployments[1]
             .stats
             .latency
-            .observe(1_000, now_ms(), 10, 3_600_000);
+            .observe(1_000, mono_ms(), 10, 3_600_000);
         // d2 has no sample yet: it is tried first.
         assert_eq!(shares(&rt, 100), vec![0.0, 0.0, 1.0]);
         g.deployments[2]
             .stats
             .latency
-            .observe(1_050, now_ms(), 10, 3_600_000);
+            .observe(1_050, mono_ms(), 10, 3_600_000);
         let s = shares(&rt, 200);
         assert_eq!(s[0], 0.0, "the slow deployment is not picked: {s:?}");
         let rt = runtime("latency-based-routing", &["", ""]);
@@ -300,18 +300,18 @@ mod tests {
             g.deployments[0]
                 .stats
                 .latency
-                .observe(1_000, now_ms(), 10, 3_600_000);
+                .observe(1_000, mono_ms(), 10, 3_600_000);
             g.deployments[1]
                 .stats
                 .latency
-                .observe(1_040, now_ms(), 10, 3_600_000);
+                .observe(1_040, mono_ms(), 10, 3_600_000);
             shares(&rt, 200)
         };
         assert_eq!(rt_buf, vec![1.0, 0.0], "no buffer: strictly the fastest");
 
         let rt = runtime("usage-based-routing-v2", &[", tpm: 1000", ", tpm: 1000"]);
         let g = rt.group("g").unwrap();
-        let minute = now_ms() / 60_000;
+        let minute = mono_ms() / 60_000;
         g.deployments[0].stats.usage.add_tokens(minute, 900);
         g.deployments[1].stats.usage.add_tokens(minute, 100);
         assert_eq!(shares(&rt, 100), vec![0.0, 1.0]);
@@ -376,7 +376,7 @@ mod tests {
                 crate::router::cooldown::FailureClass::Server,
                 &policy,
                 false,
-                now_ms(),
+                mono_ms(),
                 None,
             );
         }

@@ -1,7 +1,11 @@
-//! The provider conformance matrix: for every translating provider module, the same cases
-//! (text, stream, parallel tools, streamed tool arguments, JSON mode, usage, finish reasons,
+//! The provider conformance matrix: for every provider module, the same cases (text,
+//! stream, parallel tools, streamed tool arguments, JSON mode, vision, usage, finish reasons,
 //! error statuses, an error inside a 200 stream) through the real gateway, against an
 //! in-process upstream replaying recorded provider payloads (`tests/fixtures/<provider>/`).
+//! Covered: the translating providers Anthropic, Gemini, Vertex AI (express mode, Gemini's
+//! payloads), Ollama (`ollama_chat`) and Bedrock (Converse), and the OpenAI-shaped ones whose
+//! bodies are spliced through: OpenAI, Azure OpenAI and an OpenAI-compatible preset (Groq),
+//! sharing `tests/fixtures/openai/conformance/`.
 //! The README's provider table is backed by these cases.
 #![allow(
     clippy::unwrap_used,
@@ -27,7 +31,8 @@ struct Case {
     provider: &'static str,
     /// Folder under `tests/fixtures/` with the recorded payloads.
     fixtures: &'static str,
-    /// The `litellm_params` lines (the mock's base URL is substituted for `{base}`).
+    /// The `litellm_params` lines (the mock's base URL, which ends in `/v1`, is substituted
+    /// for `{base}`; its bare `http://host:port` for `{origin}`).
     params: &'static str,
     json_type: &'static str,
     stream_type: &'static str,
@@ -37,6 +42,9 @@ struct Case {
     stream_ext: &'static str,
     /// Where in `stream_error.*` the error begins.
     error_marker: &'static [u8],
+    /// The provider speaks OpenAI's wire format, so the gateway splices the client's body
+    /// through (a data-URL image reaches it unchanged) instead of translating it.
+    spliced: bool,
 }
 
 impl Case {
@@ -70,6 +78,7 @@ const GEMINI: Case = Case {
         assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
     },
     error_marker: b"data: {\"error\"",
+    spliced: false,
 };
 
 const OLLAMA: Case = Case {
@@ -90,6 +99,7 @@ const OLLAMA: Case = Case {
         );
     },
     error_marker: b"{\"error\"",
+    spliced: false,
 };
 
 const BEDROCK: Case = Case {
@@ -117,6 +127,7 @@ const BEDROCK: Case = Case {
         assert_eq!(body["messages"][0]["content"][0]["text"], "hi");
     },
     error_marker: b":exception-type",
+    spliced: false,
 };
 
 fn fixture(provider: &str, name: &str) -> Bytes {
@@ -155,6 +166,106 @@ const ANTHROPIC: Case = Case {
         assert_eq!(body.get("stream").is_some(), stream);
     },
     error_marker: b"event: error",
+    spliced: false,
+};
+
+/// The body every OpenAI-shaped provider must receive for a plain chat call: the client's
+/// messages as they came (the system message stays a message), the deployment's model.
+fn check_openai_body(r: &Recorded, stream: bool, model: &str) {
+    let body = r.json().unwrap();
+    assert_eq!(body["model"], model);
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}])
+    );
+    assert_eq!(body["stream"], stream);
+    if stream {
+        assert_eq!(body["stream_options"]["include_usage"], true);
+    }
+}
+
+const OPENAI: Case = Case {
+    provider: "openai",
+    fixtures: "openai/conformance",
+    params:
+        "      model: openai/gpt-4o-mini\n      api_base: {origin}/v1\n      api_key: sk-test\n",
+    json_type: "application/json",
+    stream_type: "text/event-stream",
+    stream_ext: "sse",
+    check_request: |r, stream| {
+        assert_eq!(r.path_and_query, "/v1/chat/completions");
+        assert_eq!(r.header("authorization"), Some("Bearer sk-test"));
+        assert!(r.header("api-key").is_none());
+        check_openai_body(r, stream, "gpt-4o-mini");
+    },
+    error_marker: b"data: {\"error\"",
+    spliced: true,
+};
+
+const AZURE: Case = Case {
+    provider: "azure",
+    fixtures: "openai/conformance",
+    params: "      model: azure/my-deployment\n      api_base: {origin}\n      api_key: az-test\n      api_version: 2024-10-21\n",
+    json_type: "application/json",
+    stream_type: "text/event-stream",
+    stream_ext: "sse",
+    check_request: |r, stream| {
+        assert_eq!(
+            r.path_and_query,
+            "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(r.header("api-key"), Some("az-test"));
+        assert!(r.header("authorization").is_none());
+        // Azure takes the model from the URL; the body names the deployment all the same.
+        check_openai_body(r, stream, "my-deployment");
+    },
+    error_marker: b"data: {\"error\"",
+    spliced: true,
+};
+
+/// An OpenAI-compatible preset: Groq's base URL already ends in `/openai/v1`.
+const GROQ: Case = Case {
+    provider: "groq",
+    fixtures: "openai/conformance",
+    params: "      model: groq/llama-3.1-8b-instant\n      api_base: {origin}/openai/v1\n      api_key: gsk-test\n",
+    json_type: "application/json",
+    stream_type: "text/event-stream",
+    stream_ext: "sse",
+    check_request: |r, stream| {
+        assert_eq!(r.path_and_query, "/openai/v1/chat/completions");
+        assert_eq!(r.header("authorization"), Some("Bearer gsk-test"));
+        check_openai_body(r, stream, "llama-3.1-8b-instant");
+    },
+    error_marker: b"data: {\"error\"",
+    spliced: true,
+};
+
+/// Vertex AI in express mode (an `api_key`, no service account): Gemini's wire format under
+/// the project/location resource path.
+const VERTEX: Case = Case {
+    provider: "vertex_ai",
+    fixtures: "gemini/conformance",
+    params: "      model: vertex_ai/gemini-2.5-flash\n      api_base: {origin}/v1\n      api_key: AQ-vertex-test\n      vertex_project: my-proj\n      vertex_location: europe-west4\n",
+    json_type: "application/json",
+    stream_type: "text/event-stream",
+    stream_ext: "sse",
+    check_request: |r, stream| {
+        let model = "/v1/projects/my-proj/locations/europe-west4/publishers/google/models/gemini-2.5-flash";
+        let want = if stream {
+            format!("{model}:streamGenerateContent?alt=sse")
+        } else {
+            format!("{model}:generateContent")
+        };
+        assert_eq!(r.path_and_query, want);
+        assert_eq!(r.header("x-goog-api-key"), Some("AQ-vertex-test"));
+        assert!(r.header("authorization").is_none());
+        let body = r.json().unwrap();
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        assert_eq!(body["contents"][0]["role"], "user");
+        assert_eq!(body["contents"][0]["parts"][0]["text"], "hi");
+    },
+    error_marker: b"data: {\"error\"",
+    spliced: false,
 };
 
 async fn start(case: &Case) -> (MockUpstream, Gateway) {
@@ -162,7 +273,12 @@ async fn start(case: &Case) -> (MockUpstream, Gateway) {
         .await
         .unwrap();
     mock.set_recording(true);
-    let params = case.params.replace("{base}", &mock.base_url());
+    let base = mock.base_url();
+    let origin = base.strip_suffix("/v1").unwrap();
+    let params = case
+        .params
+        .replace("{base}", &base)
+        .replace("{origin}", origin);
     let yaml = config(
         &[format!(
             "  - model_name: m\n    litellm_params:\n{params}    model_info:\n      id: dep-{}\n",

@@ -5,8 +5,8 @@ use switchyard_mock::Behavior;
 
 use crate::common::{send_chat, sse_payloads};
 use crate::{
-    chat, chunks, fixture, raw, start, streamed_text, tools_body, Case, ANTHROPIC, BEDROCK, GEMINI,
-    OLLAMA,
+    chat, chunks, fixture, raw, start, streamed_text, tools_body, Case, ANTHROPIC, AZURE, BEDROCK,
+    GEMINI, GROQ, OLLAMA, OPENAI, VERTEX,
 };
 
 async fn run_matrix(case: &Case) {
@@ -122,19 +122,33 @@ async fn run_matrix(case: &Case) {
     assert_eq!(content, json!({"a": "b"}), "{p}");
     assert_eq!(v["choices"][0]["finish_reason"], "stop", "{p}");
 
-    // Vision: a data-URL image reaches the provider as its own image part.
+    // Vision: a data-URL image reaches the provider as its own image part (OpenAI-shaped
+    // providers take the data URL itself: their part is the client's, unchanged).
     mock.push(raw(200, case.json_type, fixture(p, "text.json")));
+    let url = "data:image/jpeg;base64,/9j/4AAQSkZJRg";
     let body = json!({"model": "m", "messages": [{"role": "user", "content": [
         {"type": "text", "text": "what is this?"},
-        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQSkZJRg"}}]}]});
+        {"type": "image_url", "image_url": {"url": url}}]}]});
     let r = send_chat(&gw, &body, &[]).await;
     assert_eq!(r.status(), 200, "{p} vision");
-    let sent = mock.requests().last().unwrap().json().unwrap().to_string();
-    assert!(sent.contains("/9j/4AAQSkZJRg"), "{p}: image sent: {sent}");
-    assert!(
-        !sent.contains("data:image/jpeg"),
-        "{p}: as the provider's image part, not a URL"
-    );
+    let sent = mock.requests().last().unwrap().json().unwrap();
+    if case.spliced {
+        assert_eq!(
+            sent["messages"][0]["content"][1]["image_url"]["url"], url,
+            "{p}"
+        );
+        assert_eq!(
+            sent["messages"], body["messages"],
+            "{p}: image sent as it came"
+        );
+    } else {
+        let sent = sent.to_string();
+        assert!(sent.contains("/9j/4AAQSkZJRg"), "{p}: image sent: {sent}");
+        assert!(
+            !sent.contains("data:image/jpeg"),
+            "{p}: as the provider's image part, not a URL"
+        );
+    }
 
     // Length finish.
     mock.push(raw(200, case.json_type, fixture(p, "max_tokens.json")));
@@ -194,4 +208,24 @@ async fn ollama_conformance() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bedrock_conformance() {
     run_matrix(&BEDROCK).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_conformance() {
+    run_matrix(&OPENAI).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_conformance() {
+    run_matrix(&AZURE).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groq_preset_conformance() {
+    run_matrix(&GROQ).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vertex_ai_conformance() {
+    run_matrix(&VERTEX).await;
 }

@@ -4,7 +4,9 @@
 
 mod attempt;
 mod fallbacks;
+mod group;
 mod mock;
+mod prepare;
 mod stream;
 mod translate;
 
@@ -17,20 +19,15 @@ use pingora_proxy::Session;
 
 use crate::api::response::{error_body, parts, write_full};
 use crate::config::Runtime;
-use crate::core::call::MockSpec;
 use crate::core::call::ModelCall;
 use crate::core::chat::Usage;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::{ApiError, ErrorKind};
-use crate::core::failure::{Failure, FallbackClass};
+use crate::core::failure::Failure;
 use crate::core::headers::put;
 use crate::governance::admission::Clearance;
-use crate::metrics::metrics;
 use crate::providers::is_retryable_status;
-use crate::router::cooldown::{now_ms, FailureClass, Transition};
-use crate::router::precall::PromptTokens;
-use crate::router::retry::{backoff, retry_after_hint};
-use crate::router::{Backend, Exhausted, ModelGroup, PreCallRejection, Strategy};
+use crate::router::ModelGroup;
 
 use super::admit::Admitted;
 use super::{Env, Record, ResponseMeta};
@@ -126,84 +123,50 @@ impl Exchange<'_> {
     /// left; always answers the client unless it went away. Returns the status written.
     pub async fn run(mut self, session: &mut Session) -> u16 {
         let primary = self.group.clone();
-        let first = if self.call.mock_testing_fallbacks {
-            GroupResult::Failed(Failure::new(ApiError::new(
-                500,
-                ErrorKind::ApiError,
-                "mock_testing_fallbacks: simulated failure to test fallbacks",
-            )))
-        } else {
-            // LiteLLM fails only the first attempt; the group's retries then run as usual.
-            let simulated = self.call.mock_testing_rate_limit_error.then(|| {
-                ApiError::new(
-                    429,
-                    ErrorKind::RateLimit,
-                    format!(
-                        "litellm.RateLimitError: This is a mock exception for model={}, to trigger a rate limit error.",
-                        primary.name
-                    ),
-                )
-                .with_code("429")
-            });
-            self.run_group(session, &primary, None, simulated).await
-        };
-        let mut last = match first {
+        let last = match self.first_group(session, &primary).await {
             GroupResult::Done(s) => return s,
             GroupResult::Gone => return 0,
             GroupResult::Failed(f) => f,
         };
-        if !self.call.disable_fallbacks {
-            let (call, rt) = (self.call, self.rt);
-            let list = fallbacks::entries(call, rt, &primary.name, last.fallback);
-            let max = rt.fallbacks.max_fallbacks;
-            self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
-            for (name, entry) in list.into_iter().take(max) {
-                let Some((group, fixed)) = rt.fallback_target(name) else {
-                    log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
-                    continue;
-                };
-                let group = group.clone();
-                // A group the key may not use, or whose per-model limits are spent, is
-                // skipped; with none left the client gets the original error.
-                if let Err(e) = self.clearance.enter_group(&group.name).await {
-                    log::debug!("fallback {name} skipped: {}", e.message);
-                    continue;
-                }
-                self.meta.attempted_fallbacks += 1;
-                self.meta.group = group.name.to_string();
-                log::info!(
-                    "model group {} failed ({}); falling back to {name}",
-                    primary.name,
-                    last.error
-                );
-                let result = match entry.map(|e| call.with_overrides(e)) {
-                    None => self.run_group(session, &group, fixed, None).await,
-                    Some(Ok(alt)) => {
-                        self.with_call(&alt)
-                            .run_group(session, &group, fixed, None)
-                            .await
-                    }
-                    Some(Err(e)) => GroupResult::Failed(Failure::new(e)),
-                };
-                match result {
-                    GroupResult::Done(s) => {
-                        metrics()
-                            .successful_fallbacks
-                            .with_label_values(&[&primary.name, &group.name])
-                            .inc();
-                        return s;
-                    }
-                    GroupResult::Gone => return 0,
-                    GroupResult::Failed(f) => {
-                        metrics()
-                            .failed_fallbacks
-                            .with_label_values(&[&primary.name, &group.name])
-                            .inc();
-                        last = f;
-                    }
-                }
+        let last = if self.call.disable_fallbacks {
+            last
+        } else {
+            match self.fall_back(session, &primary, last).await {
+                GroupResult::Done(s) => return s,
+                GroupResult::Gone => return 0,
+                GroupResult::Failed(f) => f,
             }
+        };
+        self.answer_failure(session, last).await
+    }
+
+    /// The requested group, or LiteLLM's simulated failures of it (`mock_testing_fallbacks`
+    /// fails the group; `mock_testing_rate_limit_error` only its first attempt, the group's
+    /// retries then run as usual).
+    async fn first_group(&mut self, session: &mut Session, primary: &ModelGroup) -> GroupResult {
+        if self.call.mock_testing_fallbacks {
+            return GroupResult::Failed(Failure::new(ApiError::new(
+                500,
+                ErrorKind::ApiError,
+                "mock_testing_fallbacks: simulated failure to test fallbacks",
+            )));
         }
+        let simulated = self.call.mock_testing_rate_limit_error.then(|| {
+            ApiError::new(
+                429,
+                ErrorKind::RateLimit,
+                format!(
+                    "litellm.RateLimitError: This is a mock exception for model={}, to trigger a rate limit error.",
+                    primary.name
+                ),
+            )
+            .with_code("429")
+        });
+        self.run_group(session, primary, None, simulated).await
+    }
+
+    /// Nothing served: the last failure, in the client's wire, with the exchange's headers.
+    async fn answer_failure(&mut self, session: &mut Session, last: Failure) -> u16 {
         let Failure {
             error: err,
             retry_after,
@@ -222,270 +185,6 @@ impl Exchange<'_> {
             log::debug!("client write failed: {e}");
         }
         err.status
-    }
-
-    /// Attempts within one group: the next deployment at once while a healthy one is left,
-    /// else a backoff honouring the upstream's Retry-After. A `simulated` error stands in
-    /// for the first attempt (`mock_testing_rate_limit_error`) and reaches no deployment.
-    async fn run_group(
-        &mut self,
-        session: &mut Session,
-        group: &ModelGroup,
-        fixed: Option<&str>,
-        mut simulated: Option<ApiError>,
-    ) -> GroupResult {
-        let retries = self
-            .num_retries
-            .or(group.num_retries)
-            .unwrap_or(self.rt.settings.num_retries);
-        let mut plan = match fixed {
-            Some(id) => match group.plan_for(id) {
-                Some(p) => p,
-                None => {
-                    return GroupResult::Failed(Failure::new(ApiError::new(
-                        503,
-                        ErrorKind::ServiceUnavailable,
-                        format!("deployment {id} not found"),
-                    )))
-                }
-            },
-            None => group.plan(),
-        };
-        if let Some(region) = self.clearance.region() {
-            if !plan.keep_region(region) {
-                let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
-                    "No deployments available for selected model: no deployment of model group {} is in region {region}, the end user's allowed_model_region",
-                    group.name
-                ));
-                return GroupResult::Failed(Failure::new(err));
-            }
-        }
-        if group.pre_call_checks && fixed.is_none() {
-            let mut tokens = PromptTokens::new(self.call.input_json());
-            match plan.pre_call_filter(&mut tokens, now_ms() / 60_000) {
-                Some(PreCallRejection::ContextWindow) => {
-                    let err = ApiError::new(400, ErrorKind::InvalidRequest, format!(
-                        "ContextWindowExceededError: the prompt does not fit the max_input_tokens of any deployment of model group {}",
-                        group.name
-                    ))
-                    .with_param("messages")
-                    .with_code("context_length_exceeded");
-                    let failure = Failure::new(err).with_class(FallbackClass::ContextWindow);
-                    return GroupResult::Failed(failure);
-                }
-                Some(PreCallRejection::RateLimit) => {
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model: every deployment of {} used up its rpm this minute",
-                        group.name
-                    ));
-                    return GroupResult::Failed(
-                        Failure::new(err).with_retry_after(Some("60".into())),
-                    );
-                }
-                None => {}
-            }
-        }
-        let alone = group.deployments.len() == 1;
-        let mut last: Option<Failure> = None;
-        let mut waits = 0u32;
-        let mut attempt = 0u32;
-        while attempt <= retries {
-            if let Some(err) = simulated.take() {
-                log::info!(
-                    "attempt {attempt} on model group {} failed: {err} (simulated)",
-                    group.name
-                );
-                let again = retry_allowed(group, &err, attempt);
-                last = Some(Failure::new(err));
-                if !again {
-                    break;
-                }
-                attempt += 1;
-                continue;
-            }
-            let dep = match plan.next_at(now_ms()) {
-                Ok(d) => d,
-                Err(Exhausted::Cooling(ms)) => {
-                    let wait = Duration::from_millis(ms).max(self.rt.retry_after);
-                    if attempt < retries
-                        && wait <= Duration::from_secs(60)
-                        && self.sleep(session, wait).await
-                    {
-                        attempt += 1;
-                        continue;
-                    }
-                    let secs = ms.div_ceil(1000).max(1);
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model, Try again in {secs} seconds. Passed model={}. Every deployment is cooling down after failures.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(
-                        Failure::new(err).with_retry_after(Some(secs.to_string())),
-                    );
-                }
-                Err(Exhausted::RateLimited(ms)) => {
-                    let secs = ms.div_ceil(1000).max(1);
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "No deployments available for selected model: every deployment of {} reached its rpm/tpm limit. Try again in {secs} seconds.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(
-                        Failure::new(err).with_retry_after(Some(secs.to_string())),
-                    );
-                }
-                Err(Exhausted::Busy) => {
-                    let err = ApiError::new(429, ErrorKind::RateLimit, format!(
-                        "Max parallel requests reached for every deployment of model group {}. Try again shortly.",
-                        group.name
-                    ));
-                    return GroupResult::Failed(
-                        Failure::new(err).with_retry_after(Some("1".into())),
-                    );
-                }
-                Err(Exhausted::Empty) => break,
-            };
-            self.record.deployment = Some(dep.clone());
-            if group.enforce_rate_limits {
-                // Hard limits count the request when it is sent, not when it ends.
-                dep.stats.usage.add_request(now_ms() / 60_000);
-            }
-            self.record.attempts = attempt;
-            self.meta.attempted_retries = attempt;
-            self.meta.max_retries = (attempt > 0).then_some(retries);
-            let limit = attempt::limit(self.call, dep);
-            self.meta.timeout = Some(match self.call.timeout {
-                // The deployment's own, formatted once at load.
-                None => dep.timeout_header.clone(),
-                Some(_) => crate::router::deployment::python_float(limit.as_secs_f64()),
-            });
-            let started = Instant::now();
-            let call = self.call;
-            // LiteLLM answers these locally whatever the deployment is.
-            let outcome = if call.mock_timeout {
-                self.mock_timeout(session, limit).await
-            } else if let Some(text) = &call.mock_response {
-                self.mock(session, &MockSpec::parse(text)).await
-            } else {
-                match &dep.backend {
-                    Backend::Mock(spec) => self.mock(session, spec).await,
-                    Backend::Http(target) => attempt::run(self, session, dep, target).await,
-                    Backend::Unsupported(p) => Outcome::Failed(Failure::new(ApiError::new(501, ErrorKind::NotImplemented, format!(
-                        "provider \"{p}\" (deployment {}) is not implemented in this Switchyard version", dep.id
-                    )))),
-                }
-            };
-            if self.record.committed_at.is_none() {
-                self.record.upstream_wait += started.elapsed();
-            }
-            match outcome {
-                Outcome::Done => {
-                    if dep.stats.cooldown.record_success() {
-                        log::info!("deployment {} ({}) recovered", dep.id, group.name);
-                        dep.metrics.state.set(0);
-                    }
-                    // Only the strategies and checks that read them pay for these counters.
-                    if let Strategy::LatencyBased {
-                        list_size, ttl_ms, ..
-                    } = group.strategy
-                    {
-                        let first = self
-                            .record
-                            .committed_at
-                            .map(|c| c.saturating_duration_since(started));
-                        let sample = latency_sample(
-                            started.elapsed(),
-                            first,
-                            self.call.stream,
-                            self.record.usage,
-                        );
-                        dep.stats
-                            .latency
-                            .observe(sample, now_ms(), list_size, ttl_ms);
-                    }
-                    if group.strategy == Strategy::UsageBased
-                        || group.pre_call_checks
-                        || group.enforce_rate_limits
-                    {
-                        let minute = now_ms() / 60_000;
-                        if !group.enforce_rate_limits {
-                            dep.stats.usage.add_request(minute);
-                        }
-                        if let Some(u) = self.record.usage {
-                            dep.stats.usage.add_tokens(minute, u.total_tokens);
-                        }
-                    }
-                    return GroupResult::Done(self.meta.status);
-                }
-                Outcome::ClientGone => return GroupResult::Gone,
-                Outcome::Failed(failure) => {
-                    let err = &failure.error;
-                    dep.metrics.failure(err.status);
-                    let hint = retry_after_hint(failure.retry_after.as_deref());
-                    if let Some(class) = FailureClass::of(err.status, err.code.as_deref()) {
-                        if let (
-                            408,
-                            Strategy::LatencyBased {
-                                list_size, ttl_ms, ..
-                            },
-                        ) = (err.status, group.strategy)
-                        {
-                            // A timeout counts against latency-based routing (LiteLLM penalises
-                            // it); twice the time waited keeps it behind deployments that answer.
-                            let penalty = started.elapsed().as_micros() as u64 * 2;
-                            dep.stats
-                                .latency
-                                .observe(penalty, now_ms(), list_size, ttl_ms);
-                        }
-                        if let Transition::CooledDown { for_ms } = dep
-                            .stats
-                            .cooldown
-                            .record_failure(class, &dep.cooldown, alone, now_ms(), hint)
-                        {
-                            log::warn!(
-                                "deployment {} ({}) cooling down for {} ms after {}",
-                                dep.id,
-                                group.name,
-                                for_ms,
-                                class.as_str()
-                            );
-                            metrics()
-                                .cooled_down
-                                .with_label_values(&[&group.name, &dep.id, class.as_str()])
-                                .inc();
-                            dep.metrics.state.set(2);
-                        }
-                    }
-                    log::warn!(
-                        "attempt {attempt} on deployment {} ({}) failed: {}",
-                        dep.id,
-                        group.name,
-                        err
-                    );
-                    let retryable = retry_allowed(group, err, attempt);
-                    last = Some(failure);
-                    if !retryable || fixed.is_some() {
-                        break;
-                    }
-                    if attempt < retries && !plan.has_alternative(now_ms()) {
-                        let wait = hint
-                            .unwrap_or_else(|| backoff(waits))
-                            .max(self.rt.retry_after);
-                        waits += 1;
-                        if !self.sleep(session, wait).await {
-                            return GroupResult::Gone;
-                        }
-                    }
-                }
-            }
-            attempt += 1;
-        }
-        GroupResult::Failed(last.unwrap_or_else(|| {
-            Failure::new(ApiError::new(
-                503,
-                ErrorKind::ServiceUnavailable,
-                format!("No deployments available for model group {}", group.name),
-            ))
-        }))
     }
 
     /// Wait, unless the client leaves first (then false).

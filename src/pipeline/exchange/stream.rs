@@ -31,6 +31,24 @@ enum StreamState {
     Committed,
 }
 
+/// A stream in flight: the translator, what is buffered for the client, and where the
+/// stream is.
+struct Flow {
+    tr: Translator,
+    out: BytesMut,
+    state: StreamState,
+    saw_done: bool,
+}
+
+/// What one upstream chunk leads to.
+enum Step {
+    /// Read the next chunk.
+    Next,
+    /// A chunk that already arrived: handle it before waiting again.
+    Carry(pingora_error::Result<Option<bytes::Bytes>>),
+    Return(Outcome),
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; the parts are distinct borrows"
@@ -40,16 +58,19 @@ pub(super) async fn pump(
     session: &mut Session,
     dep: &Deployment,
     mut up: HttpSession,
-    mut tr: Translator,
+    tr: Translator,
     prov: &dyn Provider,
     peer: &HttpPeer,
     started: Instant,
     first_deadline: Instant,
     deadline: Instant,
 ) -> Outcome {
-    let mut out = BytesMut::with_capacity(4096);
-    let mut state = StreamState::Buffering;
-    let mut saw_done = false;
+    let mut flow = Flow {
+        tr,
+        out: BytesMut::with_capacity(4096),
+        state: StreamState::Buffering,
+        saw_done: false,
+    };
     // A read already taken from the upstream, to handle before waiting again.
     let mut carried = None;
     // `stream_timeout` (else the attempt's `timeout`) bounds the wait for the first content
@@ -57,7 +78,7 @@ pub(super) async fn pump(
     let idle = first_deadline.saturating_duration_since(started);
     let mut last_read = started;
     loop {
-        let until = match state {
+        let until = match flow.state {
             StreamState::Buffering => first_deadline,
             StreamState::Committed => last_read
                 .checked_add(idle)
@@ -71,7 +92,7 @@ pub(super) async fn pump(
                 _ = session.as_downstream_mut().read_body_or_idle(true) => {
                     up.shutdown().await;
                     log::debug!("client left mid-stream; upstream {} cancelled", dep.id);
-                    if state == StreamState::Committed {
+                    if flow.state == StreamState::Committed {
                         return Outcome::Done;
                     }
                     ex.record.abandoned = true;
@@ -82,148 +103,188 @@ pub(super) async fn pump(
             }
         };
         let failure = match read {
-            None if state == StreamState::Committed && until < deadline => {
+            None if flow.state == StreamState::Committed && until < deadline => {
                 up.shutdown().await;
-                Some(idle_error(dep, idle))
+                idle_error(dep, idle)
             }
             None => {
                 up.shutdown().await;
-                Some(timeout_error(dep, until - started))
+                timeout_error(dep, until - started)
             }
-            Some(Err(e)) => Some(ApiError::new(
+            Some(Err(e)) => ApiError::new(
                 502,
                 ErrorKind::ApiError,
                 format!("upstream {} stream failed: {e}", dep.id),
-            )),
+            ),
             Some(Ok(None)) => {
                 ex.connector
                     .release_http_session(up, peer, peer.options.idle_timeout)
                     .await;
-                let s = tr.finish(&mut out);
-                saw_done |= s.done;
-                if let Some(u) = s.usage {
-                    ex.record.usage = Some(u);
-                }
-                if let Some(err) = s.error {
-                    if state == StreamState::Buffering {
-                        return Outcome::Failed(prov.failure(err));
-                    }
-                    tr.error(&err, None, &mut out);
-                    ex.meta.status = 502;
-                    client_write(
-                        session
-                            .write_response_body(Some(out.split().freeze()), true)
-                            .await,
-                    );
-                    return Outcome::Done;
-                }
-                let ended_early = !saw_done;
-                if state == StreamState::Buffering {
-                    if out.is_empty() || ended_early {
-                        return Outcome::Failed(Failure::new(ApiError::new(
-                            502,
-                            ErrorKind::ApiError,
-                            format!("upstream {} closed the stream before any content", dep.id),
-                        )));
-                    }
-                    if let Some(o) = commit(ex, session, dep, started, &out).await {
-                        return o;
-                    }
-                }
-                if ended_early {
-                    let err = ApiError::new(
-                        502,
-                        ErrorKind::ApiError,
-                        format!("upstream {} ended the stream without [DONE]", dep.id),
-                    );
-                    tr.error(&err, None, &mut out);
-                    ex.meta.status = 502;
-                } else {
-                    dep.metrics.success.inc();
-                }
-                let tail = out.split().freeze();
-                client_write(session.write_response_body(Some(tail), true).await);
-                dep.metrics
-                    .api_latency
-                    .observe(started.elapsed().as_secs_f64());
-                return Outcome::Done;
+                return ended(ex, session, dep, prov, started, &mut flow).await;
             }
             Some(Ok(Some(chunk))) => {
                 last_read = Instant::now();
-                // Events seen, to bill a stream that ends before its usage chunk.
-                ex.record.stream_events +=
-                    crate::wire::sse::finders().data.find_iter(&chunk).count() as u64;
-                let s: Scan = tr.feed(&chunk, &mut out);
-                saw_done |= s.done;
-                if let Some(u) = s.usage {
-                    ex.record.usage = Some(u);
-                }
-                match (s.error, state) {
-                    (Some(err), StreamState::Buffering) => {
-                        up.shutdown().await;
-                        return Outcome::Failed(prov.failure(err));
-                    }
-                    (Some(err), StreamState::Committed) => {
-                        // Forward the provider's in-band error and end without [DONE].
-                        up.shutdown().await;
-                        tr.error(&err, s.error_raw.as_ref(), &mut out);
-                        ex.meta.status = 502;
-                        client_write(
-                            session
-                                .write_response_body(Some(out.split().freeze()), true)
-                                .await,
-                        );
-                        return Outcome::Done;
-                    }
-                    (None, StreamState::Buffering) if s.content => {
-                        if let Some(o) = commit(ex, session, dep, started, &out).await {
-                            return o;
-                        }
-                        state = StreamState::Committed;
-                    }
-                    _ => {}
-                }
-                if state == StreamState::Committed && out.len() < COALESCE_MAX {
-                    // Events the upstream already delivered (one HTTP chunk each) leave with
-                    // these in one write: one send per read, not one per event.
-                    let more = tokio::select! {
-                        biased;
-                        r = up.read_response_body() => Some(r),
-                        () = std::future::ready(()) => None,
-                    };
-                    if more.is_some() {
-                        carried = more;
+                match chunk_in(ex, session, dep, prov, &mut up, started, &mut flow, &chunk).await {
+                    Step::Next => continue,
+                    Step::Carry(r) => {
+                        carried = Some(r);
                         continue;
                     }
+                    Step::Return(o) => return o,
                 }
-                if state == StreamState::Committed
-                    && !out.is_empty()
-                    && session
-                        .write_response_body(Some(out.split().freeze()), false)
-                        .await
-                        .is_err()
-                {
-                    up.shutdown().await;
-                    return Outcome::Done;
-                }
-                None
             }
         };
-        if let Some(err) = failure {
-            if state == StreamState::Buffering {
-                return Outcome::Failed(Failure::new(err));
+        return broken(ex, session, &mut flow, failure).await;
+    }
+}
+
+/// One chunk from the upstream: translated, committed on the first content event, an
+/// in-band error failed over (before commit) or forwarded (after), written to the client
+/// with the chunks that already arrived behind it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the parts are distinct borrows"
+)]
+async fn chunk_in(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    dep: &Deployment,
+    prov: &dyn Provider,
+    up: &mut HttpSession,
+    started: Instant,
+    flow: &mut Flow,
+    chunk: &[u8],
+) -> Step {
+    // Events seen, to bill a stream that ends before its usage chunk.
+    ex.record.stream_events += crate::wire::sse::finders().data.find_iter(chunk).count() as u64;
+    let s: Scan = flow.tr.feed(chunk, &mut flow.out);
+    flow.saw_done |= s.done;
+    if let Some(u) = s.usage {
+        ex.record.usage = Some(u);
+    }
+    match (s.error, flow.state) {
+        (Some(err), StreamState::Buffering) => {
+            up.shutdown().await;
+            return Step::Return(Outcome::Failed(prov.failure(err)));
+        }
+        (Some(err), StreamState::Committed) => {
+            // Forward the provider's in-band error and end without [DONE].
+            up.shutdown().await;
+            flow.tr.error(&err, s.error_raw.as_ref(), &mut flow.out);
+            ex.meta.status = 502;
+            let tail = flow.out.split().freeze();
+            client_write(session.write_response_body(Some(tail), true).await);
+            return Step::Return(Outcome::Done);
+        }
+        (None, StreamState::Buffering) if s.content => {
+            if let Some(o) = commit(ex, session, dep, started, &flow.out).await {
+                return Step::Return(o);
             }
-            // After commit: an in-band error event, and no [DONE].
-            ex.meta.status = err.status;
-            tr.error(&err, None, &mut out);
-            client_write(
-                session
-                    .write_response_body(Some(out.split().freeze()), true)
-                    .await,
-            );
-            return Outcome::Done;
+            flow.state = StreamState::Committed;
+        }
+        _ => {}
+    }
+    if flow.state != StreamState::Committed {
+        return Step::Next;
+    }
+    if flow.out.len() < COALESCE_MAX {
+        // Events the upstream already delivered (one HTTP chunk each) leave with these in
+        // one write: one send per read, not one per event.
+        let more = tokio::select! {
+            biased;
+            r = up.read_response_body() => Some(r),
+            () = std::future::ready(()) => None,
+        };
+        if let Some(r) = more {
+            return Step::Carry(r);
         }
     }
+    if !flow.out.is_empty()
+        && session
+            .write_response_body(Some(flow.out.split().freeze()), false)
+            .await
+            .is_err()
+    {
+        up.shutdown().await;
+        return Step::Return(Outcome::Done);
+    }
+    Step::Next
+}
+
+/// The upstream ended its body: the rest translated and written, or (before any content)
+/// a failure the exchange may fail over on; a stream cut before `[DONE]` ends with an
+/// in-band error.
+async fn ended(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    dep: &Deployment,
+    prov: &dyn Provider,
+    started: Instant,
+    flow: &mut Flow,
+) -> Outcome {
+    let s = flow.tr.finish(&mut flow.out);
+    flow.saw_done |= s.done;
+    if let Some(u) = s.usage {
+        ex.record.usage = Some(u);
+    }
+    if let Some(err) = s.error {
+        if flow.state == StreamState::Buffering {
+            return Outcome::Failed(prov.failure(err));
+        }
+        flow.tr.error(&err, None, &mut flow.out);
+        ex.meta.status = 502;
+        let tail = flow.out.split().freeze();
+        client_write(session.write_response_body(Some(tail), true).await);
+        return Outcome::Done;
+    }
+    let ended_early = !flow.saw_done;
+    if flow.state == StreamState::Buffering {
+        if flow.out.is_empty() || ended_early {
+            return Outcome::Failed(Failure::new(ApiError::new(
+                502,
+                ErrorKind::ApiError,
+                format!("upstream {} closed the stream before any content", dep.id),
+            )));
+        }
+        if let Some(o) = commit(ex, session, dep, started, &flow.out).await {
+            return o;
+        }
+    }
+    if ended_early {
+        let err = ApiError::new(
+            502,
+            ErrorKind::ApiError,
+            format!("upstream {} ended the stream without [DONE]", dep.id),
+        );
+        flow.tr.error(&err, None, &mut flow.out);
+        ex.meta.status = 502;
+    } else {
+        dep.metrics.success.inc();
+    }
+    let tail = flow.out.split().freeze();
+    client_write(session.write_response_body(Some(tail), true).await);
+    dep.metrics
+        .api_latency
+        .observe(started.elapsed().as_secs_f64());
+    Outcome::Done
+}
+
+/// The upstream failed (silent too long, a broken read): a failure before commit, an
+/// in-band error event and no `[DONE]` after.
+async fn broken(
+    ex: &mut Exchange<'_>,
+    session: &mut Session,
+    flow: &mut Flow,
+    err: ApiError,
+) -> Outcome {
+    if flow.state == StreamState::Buffering {
+        return Outcome::Failed(Failure::new(err));
+    }
+    ex.meta.status = err.status;
+    flow.tr.error(&err, None, &mut flow.out);
+    let tail = flow.out.split().freeze();
+    client_write(session.write_response_body(Some(tail), true).await);
+    Outcome::Done
 }
 
 /// The upstream went silent mid-stream for longer than the idle limit.

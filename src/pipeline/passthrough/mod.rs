@@ -7,15 +7,18 @@
 //! As LiteLLM, the path after the prefix is appended to the provider's origin:
 //! `/anthropic/v1/messages` goes to `https://api.anthropic.com/v1/messages`.
 
+mod relay;
 mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+
 use pingora_core::connectors::http::Connector;
-use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_core::protocols::http::client::HttpSession;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 
 use crate::api::endpoint::PASS_THROUGH;
@@ -30,6 +33,7 @@ use crate::providers::{provider, ProviderKind};
 use crate::router::{Backend, Deployment, HttpTarget, ModelGroup};
 
 use crate::pipeline::Record;
+use relay::{relay, response_head};
 pub use serve::pass_through;
 
 /// Client headers forwarded upstream; everything else (the gateway key, cookies,
@@ -368,6 +372,69 @@ pub async fn serve(
             ),
         ));
     };
+    let path = path_for(session, kind);
+    let peer = target
+        .addr
+        .peer()
+        .await
+        .map_err(|e| bad_gateway(target, "unreachable", e))?;
+    let org = rt.settings.forward_openai_org;
+    let head = Head {
+        target,
+        path: &path,
+        org,
+    };
+    let mut up = sent(
+        session,
+        connector,
+        cleared,
+        &peer,
+        head,
+        body,
+        (dep, record),
+    )
+    .await?;
+    let Some(resp) = up.response_header() else {
+        return Err(bad_gateway(target, "sent no header", ""));
+    };
+    let status = resp.status.as_u16();
+    let content_type = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let h = response_head(target, resp, call_id)?;
+    let ok = (200..300).contains(&status);
+    if ok {
+        // From here a cut response is still billed (the prompt at least).
+        record.committed_at = Some(std::time::Instant::now());
+    }
+    if session
+        .write_response_header(Box::new(h), false)
+        .await
+        .is_err()
+    {
+        return Ok(status);
+    }
+    let counted = ok && content_type.starts_with("text/event-stream");
+    let Some(seen) = relay(session, &mut up, target, dep.timeout, record, counted).await else {
+        return Ok(status);
+    };
+    connector
+        .release_http_session(up, &*peer, peer.options.idle_timeout)
+        .await;
+    if ok {
+        record.usage = usage_of(kind, &content_type, &seen);
+    }
+    if let Err(e) = session.write_response_body(None, true).await {
+        log::debug!("pass-through: client gone at the end: {e}");
+    }
+    Ok(status)
+}
+
+/// The upstream path and query of a pass-through request: the client's, after its prefix.
+fn path_for(session: &Session, kind: ProviderKind) -> String {
     let prefix_len = PASS_THROUGH
         .iter()
         .find(|(_, k)| *k == kind)
@@ -376,23 +443,39 @@ pub async fn serve(
         .req_header()
         .uri
         .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    let path = upstream_path(prefix_len, &path_and_query, kind);
-    let peer = target
-        .addr
-        .peer()
-        .await
-        .map_err(|e| bad_gateway(target, "unreachable", e))?;
+        .map_or("/", |p| p.as_str());
+    upstream_path(prefix_len, path_and_query, kind)
+}
+
+/// Where and how a pass-through call is sent.
+struct Head<'a> {
+    target: &'a HttpTarget,
+    path: &'a str,
+    /// `forward_openai_org_id_header`: the client's `OpenAI-Organization` goes along.
+    org: bool,
+}
+
+/// Connect, send the client's head (its own headers, the deployment's credentials) and body,
+/// and read the response head within the deployment's `timeout`. Once the request is on its
+/// way the record names the deployment (a failed send is still its call).
+async fn sent(
+    session: &Session,
+    connector: &Connector,
+    cleared: &Clearance,
+    peer: &HttpPeer,
+    head: Head<'_>,
+    body: Bytes,
+    (dep, record): (&Arc<Deployment>, &mut Record),
+) -> Result<HttpSession, ApiError> {
+    let target = head.target;
     let read_timeout = dep.timeout;
-    let (mut up, _) = crate::upstream::connect(cleared.cleared(), connector, &peer)
+    let (mut up, _) = crate::upstream::connect(cleared.cleared(), connector, peer)
         .await
         .map_err(|e| bad_gateway(target, "connection failed", e))?;
     up.set_write_timeout(Some(Duration::from_secs(30)));
     // Vertex: the service account's OAuth token (cached).
     let token = crate::pipeline::head::auth_header(connector, target).await?;
-    let org = rt.settings.forward_openai_org;
-    let req = request_header(session, target, &path, &body, token.as_ref(), org)
+    let req = request_header(session, target, head.path, &body, token.as_ref(), head.org)
         .map_err(|e| bad_gateway(target, "bad request header", e))?;
     let sent = async {
         up.write_request_header(Box::new(req)).await?;
@@ -411,90 +494,7 @@ pub async fn serve(
             )))
         }
     }
-    let Some(resp) = up.response_header() else {
-        return Err(bad_gateway(target, "sent no header", ""));
-    };
-    let status = resp.status.as_u16();
-    let content_type = resp
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let mut seen = Vec::new();
-    let mut h = ResponseHeader::build(resp.status, Some(resp.headers.len()))
-        .map_err(|e| bad_gateway(target, "bad response header", e))?;
-    for (name, value) in resp.headers.iter() {
-        if !DROP_RESPONSE.contains(&name.as_str()) {
-            let _ = h.append_header(name.clone(), value.clone());
-        }
-    }
-    let _ = h.insert_header(
-        HeaderName::from_static("x-litellm-pass-through"),
-        HeaderValue::from_static("true"),
-    );
-    let _ = h.insert_header(HeaderName::from_static("x-litellm-call-id"), call_id);
-    let ok = (200..300).contains(&status);
-    if ok {
-        // From here a cut response is still billed (the prompt at least).
-        record.committed_at = Some(std::time::Instant::now());
-    }
-    if session
-        .write_response_header(Box::new(h), false)
-        .await
-        .is_err()
-    {
-        return Ok(status);
-    }
-    loop {
-        let chunk = tokio::select! {
-            biased;
-            _ = session.as_downstream_mut().read_body_or_idle(true) => {
-                up.shutdown().await;
-                return Ok(status);
-            }
-            c = tokio::time::timeout(read_timeout, up.read_response_body()) => c,
-        };
-        match chunk {
-            Ok(Ok(Some(c))) => {
-                if seen.len() + c.len() <= USAGE_SCAN_LIMIT {
-                    seen.extend_from_slice(&c);
-                }
-                if ok && content_type.starts_with("text/event-stream") {
-                    record.stream_events += memchr::memmem::find_iter(&c, b"\n\n").count() as u64;
-                }
-                if session.write_response_body(Some(c), false).await.is_err() {
-                    up.shutdown().await;
-                    return Ok(status);
-                }
-            }
-            Ok(Ok(None)) => break,
-            Ok(Err(e)) => {
-                log::warn!("pass-through to {}: body failed: {e}", target.display);
-                up.shutdown().await;
-                return Ok(status);
-            }
-            Err(_) => {
-                log::warn!(
-                    "pass-through to {}: no data for {:.1}s, closed",
-                    target.display,
-                    read_timeout.as_secs_f64()
-                );
-                up.shutdown().await;
-                return Ok(status);
-            }
-        }
-    }
-    connector
-        .release_http_session(up, &*peer, peer.options.idle_timeout)
-        .await;
-    if ok {
-        record.usage = usage_of(kind, &content_type, &seen);
-    }
-    if let Err(e) = session.write_response_body(None, true).await {
-        log::debug!("pass-through: client gone at the end: {e}");
-    }
-    Ok(status)
+    Ok(up)
 }
 
 #[cfg(test)]

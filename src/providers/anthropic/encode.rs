@@ -1,6 +1,18 @@
 //! OpenAI chat requests as Messages API bodies.
 
-use super::*;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::super::chat::{
+    data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
+};
+use super::super::EncodeTarget;
+use super::{DEFAULT_MAX_TOKENS, JSON_TOOL};
+use crate::core::error::ApiError;
 use crate::wire::claude::{self, empty_schema, thinking_budget};
 
 #[derive(Serialize)]

@@ -1,6 +1,8 @@
 //! Unit tests of `providers::anthropic`.
 
 use super::*;
+use crate::core::error::ErrorKind;
+use crate::providers::chat::Finish;
 use crate::providers::testkit;
 use serde_json::{json, Value};
 

@@ -1,5 +1,9 @@
+//! Unit tests of `providers::gemini`.
+
 use super::*;
+use crate::core::error::ErrorKind;
 use crate::core::failure::FallbackClass;
+use crate::providers::chat::{Finish, TokenUsage};
 use crate::providers::testkit;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/gemini/text.json");

@@ -1,7 +1,9 @@
 //! Unit tests of `providers::ollama`.
 
 use super::*;
+use crate::core::error::ErrorKind;
 use crate::core::failure::FallbackClass;
+use crate::providers::chat::{Finish, TokenUsage, ToolCall};
 use crate::providers::testkit::{self, normalize};
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/text.json");
