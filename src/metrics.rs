@@ -110,6 +110,7 @@ fn unreachable_metric<T>() -> T {
 }
 
 impl Metrics {
+    #[expect(clippy::too_many_lines, reason = "the registry built once at start")]
     fn new() -> Metrics {
         let r = Registry::new();
         let in_flight = IntGauge::new(

@@ -199,55 +199,8 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
             Text::Blocks(b) => b,
         };
         match m.role.as_ref() {
-            "assistant" => {
-                let mut text = String::new();
-                let mut reasoning = String::new();
-                let mut calls = Vec::new();
-                for b in blocks {
-                    match b.kind.as_ref() {
-                        "text" => text.push_str(b.text.as_deref().unwrap_or_default()),
-                        "thinking" => reasoning.push_str(b.thinking.as_deref().unwrap_or_default()),
-                        "tool_use" => calls.push(json!({
-                            "id": b.id, "type": "function",
-                            "function": {"name": b.name,
-                                "arguments": b.input.as_ref().map_or_else(|| "{}".to_string(), Value::to_string)},
-                        })),
-                        _ => {}
-                    }
-                }
-                let mut msg = json!({"role": "assistant",
-                    "content": if text.is_empty() { Value::Null } else { text.into() }});
-                if !calls.is_empty() {
-                    msg["tool_calls"] = calls.into();
-                }
-                if !reasoning.is_empty() {
-                    msg["reasoning_content"] = reasoning.into();
-                }
-                messages.push(msg);
-            }
-            "user" => {
-                // Tool results become `tool` messages, ahead of the user's own parts.
-                let mut parts = Vec::new();
-                for b in blocks {
-                    match b.kind.as_ref() {
-                        "tool_result" => {
-                            let mut content =
-                                b.content.as_ref().map(|c| c.joined()).unwrap_or_default();
-                            if b.is_error == Some(true) && !content.starts_with("Error") {
-                                content = format!("Error: {content}");
-                            }
-                            messages.push(json!({"role": "tool",
-                                "tool_call_id": b.tool_use_id, "content": content}));
-                        }
-                        "text" => parts.push(json!({"type": "text", "text": b.text})),
-                        "image" | "document" => parts.push(media_part(b)?),
-                        _ => {}
-                    }
-                }
-                if !parts.is_empty() {
-                    messages.push(json!({"role": "user", "content": parts}));
-                }
-            }
+            "assistant" => messages.push(assistant_message(blocks)),
+            "user" => user_messages(blocks, &mut messages)?,
             other => {
                 return Err(bad(format!(
                     "messages: unexpected role \"{other}\" (expected user or assistant)"
@@ -259,6 +212,69 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
     let mut out = serde_json::Map::new();
     out.insert("model".into(), req.model.as_ref().into());
     out.insert("messages".into(), messages.into());
+    sampling(&req, &mut out);
+    tools(&req, &mut out);
+    user_and_thinking(&req, &mut out);
+    serde_json::to_vec(&out)
+        .map(Bytes::from)
+        .map_err(|e| bad(format!("cannot translate the request: {e}")))
+}
+
+/// An assistant turn: its text, its thinking as `reasoning_content`, its tool uses as
+/// `tool_calls`.
+fn assistant_message(blocks: &[BlockIn<'_>]) -> Value {
+    let mut text = String::new();
+    let mut reasoning = String::new();
+    let mut calls = Vec::new();
+    for b in blocks {
+        match b.kind.as_ref() {
+            "text" => text.push_str(b.text.as_deref().unwrap_or_default()),
+            "thinking" => reasoning.push_str(b.thinking.as_deref().unwrap_or_default()),
+            "tool_use" => calls.push(json!({
+                "id": b.id, "type": "function",
+                "function": {"name": b.name,
+                    "arguments": b.input.as_ref().map_or_else(|| "{}".to_string(), Value::to_string)},
+            })),
+            _ => {}
+        }
+    }
+    let mut msg = json!({"role": "assistant",
+        "content": if text.is_empty() { Value::Null } else { text.into() }});
+    if !calls.is_empty() {
+        msg["tool_calls"] = calls.into();
+    }
+    if !reasoning.is_empty() {
+        msg["reasoning_content"] = reasoning.into();
+    }
+    msg
+}
+
+/// A user turn: tool results become `tool` messages, ahead of the user's own parts.
+fn user_messages(blocks: &[BlockIn<'_>], messages: &mut Vec<Value>) -> Result<(), ApiError> {
+    let mut parts = Vec::new();
+    for b in blocks {
+        match b.kind.as_ref() {
+            "tool_result" => {
+                let mut content = b.content.as_ref().map(|c| c.joined()).unwrap_or_default();
+                if b.is_error == Some(true) && !content.starts_with("Error") {
+                    content = format!("Error: {content}");
+                }
+                messages.push(json!({"role": "tool",
+                    "tool_call_id": b.tool_use_id, "content": content}));
+            }
+            "text" => parts.push(json!({"type": "text", "text": b.text})),
+            "image" | "document" => parts.push(media_part(b)?),
+            _ => {}
+        }
+    }
+    if !parts.is_empty() {
+        messages.push(json!({"role": "user", "content": parts}));
+    }
+    Ok(())
+}
+
+/// Sampling and output parameters.
+fn sampling(req: &Request<'_>, out: &mut serde_json::Map<String, Value>) {
     if let Some(n) = req.max_tokens {
         out.insert("max_tokens".into(), n.into());
     }
@@ -278,6 +294,25 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
         out.insert("stream".into(), true.into());
         out.insert("stream_options".into(), json!({"include_usage": true}));
     }
+}
+
+/// The end user, and thinking as `reasoning_effort`.
+fn user_and_thinking(req: &Request<'_>, out: &mut serde_json::Map<String, Value>) {
+    if let Some(user) = req.metadata.as_ref().and_then(|m| m.user_id.as_deref()) {
+        out.insert("user".into(), user.into());
+    }
+    if let Some(t) = req.thinking.as_ref().filter(|t| t.kind == "enabled") {
+        let effort = match t.budget_tokens.unwrap_or(2048) {
+            0..=1024 => "low",
+            1025..=2048 => "medium",
+            _ => "high",
+        };
+        out.insert("reasoning_effort".into(), effort.into());
+    }
+}
+
+/// Custom tools as functions, and the tool choice.
+fn tools(req: &Request<'_>, out: &mut serde_json::Map<String, Value>) {
     let tools: Vec<Value> = req
         .tools
         .iter()
@@ -293,35 +328,22 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
             json!({"type": "function", "function": f})
         })
         .collect();
-    if !tools.is_empty() {
-        out.insert("tools".into(), tools.into());
-        if let Some(tc) = &req.tool_choice {
-            let choice = match (tc.kind.as_ref(), &tc.name) {
-                ("any", _) => json!("required"),
-                ("none", _) => json!("none"),
-                ("tool", Some(name)) => json!({"type": "function", "function": {"name": name}}),
-                _ => json!("auto"),
-            };
-            out.insert("tool_choice".into(), choice);
-            if tc.disable_parallel_tool_use == Some(true) {
-                out.insert("parallel_tool_calls".into(), false.into());
-            }
+    if tools.is_empty() {
+        return;
+    }
+    out.insert("tools".into(), tools.into());
+    if let Some(tc) = &req.tool_choice {
+        let choice = match (tc.kind.as_ref(), &tc.name) {
+            ("any", _) => json!("required"),
+            ("none", _) => json!("none"),
+            ("tool", Some(name)) => json!({"type": "function", "function": {"name": name}}),
+            _ => json!("auto"),
+        };
+        out.insert("tool_choice".into(), choice);
+        if tc.disable_parallel_tool_use == Some(true) {
+            out.insert("parallel_tool_calls".into(), false.into());
         }
     }
-    if let Some(user) = req.metadata.as_ref().and_then(|m| m.user_id.as_deref()) {
-        out.insert("user".into(), user.into());
-    }
-    if let Some(t) = req.thinking.as_ref().filter(|t| t.kind == "enabled") {
-        let effort = match t.budget_tokens.unwrap_or(2048) {
-            0..=1024 => "low",
-            1025..=2048 => "medium",
-            _ => "high",
-        };
-        out.insert("reasoning_effort".into(), effort.into());
-    }
-    serde_json::to_vec(&out)
-        .map(Bytes::from)
-        .map_err(|e| bad(format!("cannot translate the request: {e}")))
 }
 
 /// `count_tokens` answer for a translated request: `{"input_tokens": N}`.

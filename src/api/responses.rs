@@ -392,10 +392,9 @@ fn response_format(f: &FormatIn<'_>) -> Result<Option<Value>, ApiError> {
     })
 }
 
-/// Translate a `/v1/responses` body into an OpenAI chat/completions body.
-pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
-    let req: Request = serde_json::from_slice(body)
-        .map_err(|e| bad(format!("Invalid Responses API request: {e}")))?;
+/// What chat cannot express: stored state (`previous_response_id`, `conversation`, stored
+/// prompts) and background responses.
+fn unbridgeable(req: &Request<'_>) -> Result<(), ApiError> {
     if req.previous_response_id.is_some() || req.conversation.is_some() {
         return Err(bad(
             "previous_response_id is not supported: this gateway keeps no response store; send the whole conversation in input",
@@ -416,6 +415,14 @@ pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
             bad("stored prompt templates are not supported by this gateway").with_param("prompt"),
         );
     }
+    Ok(())
+}
+
+/// Translate a `/v1/responses` body into an OpenAI chat/completions body.
+pub fn to_openai(body: &[u8]) -> Result<Bytes, ApiError> {
+    let req: Request = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("Invalid Responses API request: {e}")))?;
+    unbridgeable(&req)?;
     let model = req
         .model
         .ok_or_else(|| bad("you must provide a model parameter").with_param("model"))?;

@@ -114,6 +114,7 @@ fn pick<'a, T>(rs: &'a Option<T>, ls: &'a Option<T>, key: &str) -> (Option<&'a T
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "config load, not the request path")]
 pub fn build(
     rs: &RawRouterSettings,
     ls: &RawLitellmSettings,

@@ -404,6 +404,7 @@ fn org_scope(
     s
 }
 
+#[expect(clippy::too_many_lines, reason = "table refresh, not the request path")]
 fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
     k: KeyDoc,
     hash: [u8; 32],

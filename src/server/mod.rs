@@ -59,6 +59,7 @@ pub fn log_runtime(rt: &Runtime) {
 }
 
 /// Load the config, bind, and serve until a shutdown signal. Returns the exit code.
+#[expect(clippy::too_many_lines, reason = "startup, not the request path")]
 pub fn run(opts: ServeOptions) -> i32 {
     let build = BuildOptions {
         resolve_dns: true,

@@ -314,6 +314,7 @@ async fn call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 async fn keys_live_in_the_store_and_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let gov = governance(&dir).await;

@@ -343,6 +343,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
     fn stream_renders_text_then_tool_call() {
         let mut w = ResponsesEvents::new("m");
         let mut out = BytesMut::new();

@@ -17,6 +17,7 @@ pub(super) struct VertexSettings {
 
 /// `vertex_project`, `vertex_location` and `vertex_credentials`, else their environment
 /// variables; the project may also come from the service account's `project_id`.
+#[expect(clippy::too_many_lines, reason = "config load, not the request path")]
 pub(super) fn vertex_settings(
     p: &crate::config::raw::RawLitellmParams,
     pp: &str,

@@ -225,65 +225,8 @@ pub(super) fn encode_request<'a>(
 ) -> Result<Bytes, ApiError> {
     let mut system = Vec::new();
     let turns = messages(&req.messages, &mut system)?;
-    let mut tools: Vec<ToolOut> = req
-        .tools
-        .iter()
-        .map(|t| ToolOut {
-            name: &t.function.name,
-            description: t.function.description.as_deref(),
-            input_schema: t.function.parameters.unwrap_or_else(|| empty_schema()),
-        })
-        .collect();
-    let mut tool_choice = match &req.tool_choice {
-        None => None,
-        Some(ToolChoice::Auto) => Some(("auto", None)),
-        Some(ToolChoice::Required) => Some(("any", None)),
-        Some(ToolChoice::None) => Some(("none", None)),
-        Some(ToolChoice::Function(name)) => Some(("tool", Some(name.as_ref()))),
-    };
-    // With thinking on, Anthropic wants every assistant tool-use turn to open with its signed
-    // thinking block, which the OpenAI shape cannot carry: in a tool loop thinking is left
-    // off rather than failing the call (as LiteLLM does).
-    let tool_loop = req
-        .messages
-        .iter()
-        .any(|m| m.role == Role::Assistant && m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()));
-    let thinking = req
-        .reasoning_effort
-        .as_deref()
-        .and_then(thinking_budget)
-        .filter(|_| !tool_loop)
-        .map(|budget_tokens| Thinking {
-            kind: "enabled",
-            budget_tokens,
-        });
-    // JSON mode: a forced tool whose input is the answer (not forced while thinking).
-    let schema = match &req.response_format {
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            Some(json_schema.schema.unwrap_or_else(|| empty_schema()))
-        }
-        Some(ResponseFormat::JsonObject) => Some(empty_schema()),
-        _ => None,
-    };
-    if let Some(input_schema) = schema {
-        tools.push(ToolOut {
-            name: JSON_TOOL,
-            description: Some("Respond with a JSON object."),
-            input_schema,
-        });
-        if thinking.is_none() {
-            tool_choice = Some(("tool", Some(JSON_TOOL)));
-        }
-    }
-    let disable_parallel = req.parallel_tool_calls == Some(false) && !tools.is_empty();
-    if disable_parallel && tool_choice.is_none() {
-        tool_choice = Some(("auto", None));
-    }
-    let tool_choice = tool_choice.map(|(kind, name)| ToolChoiceOut {
-        kind,
-        name,
-        disable_parallel_tool_use: (disable_parallel && kind != "none").then_some(true),
-    });
+    let thinking = thinking_of(req);
+    let (tools, tool_choice) = tools_of(req, thinking.is_some());
     let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     if let (Some(t), None) = (&thinking, req.max_tokens) {
         max_tokens = max_tokens.max(t.budget_tokens + DEFAULT_MAX_TOKENS);
@@ -324,4 +267,73 @@ pub(super) fn encode_request<'a>(
     serde_json::to_vec(&body)
         .map(Bytes::from)
         .map_err(|e| ApiError::bad_request(format!("cannot encode the Anthropic request: {e}")))
+}
+
+/// Thinking for `reasoning_effort`. With thinking on, Anthropic wants every assistant
+/// tool-use turn to open with its signed thinking block, which the OpenAI shape cannot carry:
+/// in a tool loop thinking is left off rather than failing the call (as LiteLLM does).
+fn thinking_of(req: &ChatRequest<'_>) -> Option<Thinking> {
+    let tool_loop = req
+        .messages
+        .iter()
+        .any(|m| m.role == Role::Assistant && m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()));
+    req.reasoning_effort
+        .as_deref()
+        .and_then(thinking_budget)
+        .filter(|_| !tool_loop)
+        .map(|budget_tokens| Thinking {
+            kind: "enabled",
+            budget_tokens,
+        })
+}
+
+/// The tools and the tool choice; JSON mode is a forced tool whose input is the answer (not
+/// forced while thinking).
+fn tools_of<'a>(
+    req: &'a ChatRequest<'a>,
+    thinking: bool,
+) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOut<'a>>) {
+    let mut tools: Vec<ToolOut> = req
+        .tools
+        .iter()
+        .map(|t| ToolOut {
+            name: &t.function.name,
+            description: t.function.description.as_deref(),
+            input_schema: t.function.parameters.unwrap_or_else(|| empty_schema()),
+        })
+        .collect();
+    let mut tool_choice = match &req.tool_choice {
+        None => None,
+        Some(ToolChoice::Auto) => Some(("auto", None)),
+        Some(ToolChoice::Required) => Some(("any", None)),
+        Some(ToolChoice::None) => Some(("none", None)),
+        Some(ToolChoice::Function(name)) => Some(("tool", Some(name.as_ref()))),
+    };
+    let schema = match &req.response_format {
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            Some(json_schema.schema.unwrap_or_else(|| empty_schema()))
+        }
+        Some(ResponseFormat::JsonObject) => Some(empty_schema()),
+        _ => None,
+    };
+    if let Some(input_schema) = schema {
+        tools.push(ToolOut {
+            name: JSON_TOOL,
+            description: Some("Respond with a JSON object."),
+            input_schema,
+        });
+        if !thinking {
+            tool_choice = Some(("tool", Some(JSON_TOOL)));
+        }
+    }
+    let disable_parallel = req.parallel_tool_calls == Some(false) && !tools.is_empty();
+    if disable_parallel && tool_choice.is_none() {
+        tool_choice = Some(("auto", None));
+    }
+    let tool_choice = tool_choice.map(|(kind, name)| ToolChoiceOut {
+        kind,
+        name,
+        disable_parallel_tool_use: (disable_parallel && kind != "none").then_some(true),
+    });
+    (tools, tool_choice)
 }

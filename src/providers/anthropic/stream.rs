@@ -75,6 +75,67 @@ impl AnthropicStream {
             .map_or(Open::Other, |(_, o)| *o)
     }
 
+    /// A content block opens: text, thinking, a tool use (a new tool call, or JSON mode's
+    /// forced tool).
+    fn block_start(&mut self, ev: &StreamEvent<'_>, emit: &mut dyn FnMut(Event<'_>)) {
+        let (Some(index), Some(block)) = (ev.index, &ev.content_block) else {
+            return;
+        };
+        let open = match block.kind.as_ref() {
+            "text" => Open::Text,
+            "thinking" => Open::Thinking,
+            "tool_use" if block.name.as_deref() == Some(JSON_TOOL) => {
+                self.json_mode = true;
+                Open::JsonTool
+            }
+            "tool_use" => {
+                let n = self.tools;
+                self.tools += 1;
+                emit(Event::ToolStart {
+                    index: n,
+                    id: Cow::Borrowed(block.id.as_deref().unwrap_or_default()),
+                    name: Cow::Borrowed(block.name.as_deref().unwrap_or_default()),
+                });
+                Open::Tool(n)
+            }
+            _ => Open::Other,
+        };
+        if let Some(t) = block.text.as_deref().filter(|t| !t.is_empty()) {
+            emit(Event::Text(Cow::Borrowed(t)));
+        }
+        self.blocks.push((index, open));
+    }
+
+    /// A content block's delta, read by what kind of block is open at its index.
+    fn block_delta<'e>(&mut self, ev: StreamEvent<'e>, emit: &mut dyn FnMut(Event<'_>)) {
+        let (Some(index), Some(d)) = (ev.index, ev.delta) else {
+            return;
+        };
+        match (self.open(index), d.kind.as_deref()) {
+            (_, Some("text_delta")) => {
+                if let Some(t) = d.text {
+                    emit(Event::Text(t));
+                }
+            }
+            (_, Some("thinking_delta")) => {
+                if let Some(t) = d.thinking {
+                    emit(Event::Reasoning(t));
+                }
+            }
+            (Open::Tool(n), Some("input_json_delta")) => {
+                if let Some(args) = d.partial_json.filter(|a| !a.is_empty()) {
+                    emit(Event::ToolArgs { index: n, args });
+                }
+            }
+            (Open::JsonTool, Some("input_json_delta")) => {
+                if let Some(args) = d.partial_json.filter(|a| !a.is_empty()) {
+                    emit(Event::Text(args));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// One event's `data` (already framed).
     pub fn on_event(&mut self, payload: &[u8], emit: &mut dyn FnMut(Event<'_>)) {
         let ev: StreamEvent = match serde_json::from_slice(payload) {
@@ -98,62 +159,8 @@ impl AnthropicStream {
                     });
                 }
             }
-            "content_block_start" => {
-                let (Some(index), Some(block)) = (ev.index, &ev.content_block) else {
-                    return;
-                };
-                let open = match block.kind.as_ref() {
-                    "text" => Open::Text,
-                    "thinking" => Open::Thinking,
-                    "tool_use" if block.name.as_deref() == Some(JSON_TOOL) => {
-                        self.json_mode = true;
-                        Open::JsonTool
-                    }
-                    "tool_use" => {
-                        let n = self.tools;
-                        self.tools += 1;
-                        emit(Event::ToolStart {
-                            index: n,
-                            id: Cow::Borrowed(block.id.as_deref().unwrap_or_default()),
-                            name: Cow::Borrowed(block.name.as_deref().unwrap_or_default()),
-                        });
-                        Open::Tool(n)
-                    }
-                    _ => Open::Other,
-                };
-                if let Some(t) = block.text.as_deref().filter(|t| !t.is_empty()) {
-                    emit(Event::Text(Cow::Borrowed(t)));
-                }
-                self.blocks.push((index, open));
-            }
-            "content_block_delta" => {
-                let (Some(index), Some(d)) = (ev.index, ev.delta) else {
-                    return;
-                };
-                match (self.open(index), d.kind.as_deref()) {
-                    (_, Some("text_delta")) => {
-                        if let Some(t) = d.text {
-                            emit(Event::Text(t));
-                        }
-                    }
-                    (_, Some("thinking_delta")) => {
-                        if let Some(t) = d.thinking {
-                            emit(Event::Reasoning(t));
-                        }
-                    }
-                    (Open::Tool(n), Some("input_json_delta")) => {
-                        if let Some(args) = d.partial_json.filter(|a| !a.is_empty()) {
-                            emit(Event::ToolArgs { index: n, args });
-                        }
-                    }
-                    (Open::JsonTool, Some("input_json_delta")) => {
-                        if let Some(args) = d.partial_json.filter(|a| !a.is_empty()) {
-                            emit(Event::Text(args));
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            "content_block_start" => self.block_start(&ev, emit),
+            "content_block_delta" => self.block_delta(ev, emit),
             "message_delta" => {
                 if let Some(u) = ev.usage {
                     u.merge_into(&mut self.usage, &mut self.input);

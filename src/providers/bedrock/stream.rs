@@ -141,9 +141,11 @@ impl ConverseStream {
         emit(Event::Error(err));
     }
 
-    fn on_frame(&mut self, frame: &Frame, emit: &mut dyn FnMut(Event<'_>)) {
+    /// Exception and error frames end the stream with an error; `false` for anything but an
+    /// event frame.
+    fn control(&mut self, frame: &Frame, emit: &mut dyn FnMut(Event<'_>)) -> bool {
         match &frame.message_type {
-            MessageType::Event => {}
+            MessageType::Event => true,
             MessageType::Exception => {
                 let kind = frame
                     .exception_type
@@ -153,10 +155,11 @@ impl ConverseStream {
                     .ok()
                     .and_then(|p| p.message)
                     .unwrap_or_else(|| String::from_utf8_lossy(&frame.payload).into_owned());
-                return self.fail(
+                self.fail(
                     error_for(type_status(kind, 500), Some(kind), &message),
                     emit,
                 );
+                false
             }
             MessageType::Error => {
                 let code = frame.error_code.as_deref();
@@ -164,9 +167,16 @@ impl ConverseStream {
                     .error_message
                     .as_deref()
                     .unwrap_or("event stream error");
-                return self.fail(error_for(500, code, message), emit);
+                self.fail(error_for(500, code, message), emit);
+                false
             }
-            MessageType::Other(_) => return,
+            MessageType::Other(_) => false,
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Frame, emit: &mut dyn FnMut(Event<'_>)) {
+        if !self.control(frame, emit) {
+            return;
         }
         let Some(kind) = frame.event_type.as_deref() else {
             return;

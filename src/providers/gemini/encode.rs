@@ -181,34 +181,7 @@ pub(crate) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Byte
     let gemini3 = target.model.contains("gemini-3");
     let (system, contents) = contents(&req.messages, gemini3)?;
 
-    let mut generation = GenerationConfig {
-        temperature: req.temperature,
-        top_p: req.top_p,
-        max_output_tokens: req.max_tokens,
-        stop_sequences: &req.stop,
-        candidate_count: req.n.filter(|&n| n <= 1),
-        seed: req.seed,
-        presence_penalty: presence
-            .map(|r| number(r, "presence_penalty"))
-            .transpose()?,
-        frequency_penalty: frequency
-            .map(|r| number(r, "frequency_penalty"))
-            .transpose()?,
-        ..GenerationConfig::default()
-    };
-    match &req.response_format {
-        Some(ResponseFormat::JsonObject) => {
-            generation.response_mime_type = Some("application/json")
-        }
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            generation.response_mime_type = Some("application/json");
-            generation.response_json_schema = json_schema.schema;
-        }
-        Some(ResponseFormat::Text) | None => {}
-    }
-    if let Some(effort) = req.reasoning_effort.as_deref() {
-        generation.thinking_config = Some(Thinking::Mapped(effort_thinking(effort, target.model)?));
-    }
+    let mut generation = generation_of(&req, (presence, frequency), target.model)?;
 
     // Gemini-native parameters pass through; other unknown keys are left out (as LiteLLM).
     let (mut safety_settings, mut cached_content, mut labels) = (None, None, None);
@@ -245,6 +218,43 @@ pub(crate) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Byte
             format!("encoding the Gemini request: {e}"),
         )
     })
+}
+
+/// `generationConfig` from OpenAI's sampling parameters, JSON mode and `reasoning_effort`.
+fn generation_of<'a>(
+    req: &'a ChatRequest<'a>,
+    (presence, frequency): (Option<&str>, Option<&str>),
+    model: &str,
+) -> Result<GenerationConfig<'a>, ApiError> {
+    let mut generation = GenerationConfig {
+        temperature: req.temperature,
+        top_p: req.top_p,
+        max_output_tokens: req.max_tokens,
+        stop_sequences: &req.stop,
+        candidate_count: req.n.filter(|&n| n <= 1),
+        seed: req.seed,
+        presence_penalty: presence
+            .map(|r| number(r, "presence_penalty"))
+            .transpose()?,
+        frequency_penalty: frequency
+            .map(|r| number(r, "frequency_penalty"))
+            .transpose()?,
+        ..GenerationConfig::default()
+    };
+    match &req.response_format {
+        Some(ResponseFormat::JsonObject) => {
+            generation.response_mime_type = Some("application/json")
+        }
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            generation.response_mime_type = Some("application/json");
+            generation.response_json_schema = json_schema.schema;
+        }
+        Some(ResponseFormat::Text) | None => {}
+    }
+    if let Some(effort) = req.reasoning_effort.as_deref() {
+        generation.thinking_config = Some(Thinking::Mapped(effort_thinking(effort, model)?));
+    }
+    Ok(generation)
 }
 
 /// `reasoning_effort` as LiteLLM maps it: `thinkingLevel` for Gemini 3, a token budget

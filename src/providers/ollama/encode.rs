@@ -209,20 +209,7 @@ pub(super) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Byte
     });
     req.check_supported("ollama_chat", target.model, &[], target.drop_params)?;
 
-    let mut options: BTreeMap<Cow<str>, Opt> = BTreeMap::new();
-    put(&mut options, "temperature", req.temperature.map(Opt::Float));
-    put(&mut options, "top_p", req.top_p.map(Opt::Float));
-    put(&mut options, "num_predict", req.max_tokens.map(Opt::Count));
-    put(&mut options, "seed", req.seed.map(Opt::Seed));
-    let stop = (!req.stop.is_empty()).then_some(Opt::Stop(&req.stop));
-    put(&mut options, "stop", stop);
-    for (key, raw) in [
-        ("presence_penalty", presence),
-        ("frequency_penalty", frequency),
-    ] {
-        let value = raw.map(|r| number(r, key)).transpose()?;
-        put(&mut options, key, value.map(Opt::Float));
-    }
+    let mut options = sampling_options(&req, presence, frequency)?;
 
     let mut format = match &req.response_format {
         Some(ResponseFormat::JsonObject) => Some(Format::Json("json")),
@@ -287,6 +274,29 @@ pub(super) fn encode(call: &ModelCall, target: &EncodeTarget<'_>) -> Result<Byte
             format!("encoding the Ollama request: {e}"),
         )
     })
+}
+
+/// OpenAI's sampling parameters as Ollama `options`.
+fn sampling_options<'a>(
+    req: &'a ChatRequest<'a>,
+    presence: Option<&'a str>,
+    frequency: Option<&'a str>,
+) -> Result<BTreeMap<Cow<'a, str>, Opt<'a>>, ApiError> {
+    let mut options: BTreeMap<Cow<str>, Opt> = BTreeMap::new();
+    put(&mut options, "temperature", req.temperature.map(Opt::Float));
+    put(&mut options, "top_p", req.top_p.map(Opt::Float));
+    put(&mut options, "num_predict", req.max_tokens.map(Opt::Count));
+    put(&mut options, "seed", req.seed.map(Opt::Seed));
+    let stop = (!req.stop.is_empty()).then_some(Opt::Stop(&req.stop));
+    put(&mut options, "stop", stop);
+    for (key, raw) in [
+        ("presence_penalty", presence),
+        ("frequency_penalty", frequency),
+    ] {
+        let value = raw.map(|r| number(r, key)).transpose()?;
+        put(&mut options, key, value.map(Opt::Float));
+    }
+    Ok(options)
 }
 
 /// Tools in OpenAI's nested shape, which Ollama takes as it is. Ollama has no

@@ -319,27 +319,7 @@ pub(super) fn encode_request(
         }
     }
 
-    // Provider-specific keys: Converse top-level fields, else additionalModelRequestFields.
-    let mut top_level = BTreeMap::new();
-    let mut additional: BTreeMap<&str, Field> = BTreeMap::new();
-    for &(key, raw) in &req.extra {
-        if raw == "null"
-            || key.starts_with("aws_")
-            || target.additional_drop_params.iter().any(|d| d == key)
-        {
-            continue;
-        }
-        let value: &RawValue = serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
-        if TOP_LEVEL.contains(&key) {
-            top_level.insert(key, value);
-        } else if key == "additionalModelRequestFields" {
-            let fields: BTreeMap<&str, &RawValue> =
-                serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
-            additional.extend(fields.into_iter().map(|(k, v)| (k, Field::Raw(v))));
-        } else {
-            additional.insert(key, Field::Raw(value));
-        }
-    }
+    let (top_level, mut additional) = provider_fields(req, target)?;
 
     let mut max_tokens = req.max_tokens;
     let mut thinking = false;
@@ -364,6 +344,38 @@ pub(super) fn encode_request(
     }
     thinking |= additional.contains_key("thinking");
 
+    let tool_config = tool_config_of(req, thinking);
+
+    let body = Request {
+        messages: b.turns,
+        system: b.system,
+        inference_config: InferenceConfig {
+            max_tokens,
+            temperature: req.temperature,
+            top_p: req.top_p,
+            stop_sequences: req
+                .stop
+                .iter()
+                .map(|s| s.as_ref())
+                .filter(|s| !s.trim().is_empty())
+                .collect(),
+        },
+        tool_config,
+        additional_model_request_fields: additional,
+        top_level,
+    };
+    serde_json::to_vec(&body).map(Bytes::from).map_err(|e| {
+        ApiError::new(
+            500,
+            ErrorKind::ApiError,
+            format!("encoding the Bedrock request: {e}"),
+        )
+    })
+}
+
+/// The tools and the tool choice; JSON mode is a forced tool whose input is the answer (not
+/// forced while thinking).
+fn tool_config_of<'a>(req: &'a ChatRequest<'a>, thinking: bool) -> Option<ToolConfig<'a>> {
     let mut tools: Vec<ToolEntry> = req
         .tools
         .iter()
@@ -403,31 +415,43 @@ pub(super) fn encode_request(
             tool_choice = Some(ToolChoiceOut::Tool(Named { name: JSON_TOOL }));
         }
     }
-    let tool_config = (!tools.is_empty()).then_some(ToolConfig { tools, tool_choice });
+    (!tools.is_empty()).then_some(ToolConfig { tools, tool_choice })
+}
 
-    let body = Request {
-        messages: b.turns,
-        system: b.system,
-        inference_config: InferenceConfig {
-            max_tokens,
-            temperature: req.temperature,
-            top_p: req.top_p,
-            stop_sequences: req
-                .stop
-                .iter()
-                .map(|s| s.as_ref())
-                .filter(|s| !s.trim().is_empty())
-                .collect(),
-        },
-        tool_config,
-        additional_model_request_fields: additional,
-        top_level,
-    };
-    serde_json::to_vec(&body).map(Bytes::from).map_err(|e| {
-        ApiError::new(
-            500,
-            ErrorKind::ApiError,
-            format!("encoding the Bedrock request: {e}"),
-        )
-    })
+/// Provider-specific keys: Converse top-level fields, else `additionalModelRequestFields`.
+#[allow(
+    clippy::type_complexity,
+    reason = "two maps of borrowed fields, named where built"
+)]
+fn provider_fields<'a>(
+    req: &'a ChatRequest<'a>,
+    target: &EncodeTarget<'_>,
+) -> Result<
+    (
+        BTreeMap<&'a str, &'a RawValue>,
+        BTreeMap<&'a str, Field<'a>>,
+    ),
+    ApiError,
+> {
+    let mut top_level = BTreeMap::new();
+    let mut additional: BTreeMap<&str, Field> = BTreeMap::new();
+    for &(key, raw) in &req.extra {
+        if raw == "null"
+            || key.starts_with("aws_")
+            || target.additional_drop_params.iter().any(|d| d == key)
+        {
+            continue;
+        }
+        let value: &RawValue = serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
+        if TOP_LEVEL.contains(&key) {
+            top_level.insert(key, value);
+        } else if key == "additionalModelRequestFields" {
+            let fields: BTreeMap<&str, &RawValue> =
+                serde_json::from_str(raw).map_err(|e| invalid(key, e))?;
+            additional.extend(fields.into_iter().map(|(k, v)| (k, Field::Raw(v))));
+        } else {
+            additional.insert(key, Field::Raw(value));
+        }
+    }
+    Ok((top_level, additional))
 }
