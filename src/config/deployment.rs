@@ -62,7 +62,10 @@ const OURS_PARAMS: &[&str] = &[
     "output_cost_per_second",
 ];
 
-#[expect(clippy::too_many_lines, reason = "config load, not the request path: one pass over a model entry")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "config load, not the request path: one pass over a model entry"
+)]
 pub(super) fn deployment(
     m: &RawModel,
     path: &str,
@@ -275,7 +278,10 @@ fn header_pair(
     Ok((n, v))
 }
 
-#[expect(clippy::too_many_lines, reason = "config load, not the request path: one pass over a deployment's params")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "config load, not the request path: one pass over a deployment's params"
+)]
 fn http_target(
     kind: ProviderKind,
     model: &str,

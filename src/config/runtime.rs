@@ -267,7 +267,10 @@ impl Checker {
     }
 }
 
-#[expect(clippy::too_many_lines, reason = "config load, not the request path: the Runtime built in one place")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "config load, not the request path: the Runtime built in one place"
+)]
 pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runtime, ConfigError> {
     let mut check = Checker {
         warnings: Vec::new(),

@@ -105,7 +105,10 @@ impl RequestFields {
 }
 
 /// Builds the response for one behaviour.
-#[expect(clippy::too_many_lines, reason = "the mock's whole script table in one match, test scaffolding")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the mock's whole script table in one match, test scaffolding"
+)]
 pub(super) fn respond(
     shared: &Shared,
     parts: &Parts,
