@@ -2,95 +2,112 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_yaml::Value;
 
 /// Keys a section does not model, checked against LiteLLM's key lists after parsing.
 pub type Rest = BTreeMap<String, Value>;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawConfig {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub model_list: Vec<RawModel>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "unset")]
     pub litellm_settings: RawLitellmSettings,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "unset")]
     pub router_settings: RawRouterSettings,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "unset")]
     pub general_settings: RawGeneralSettings,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment_variables: BTreeMap<String, Value>,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct RawModel {
     pub model_name: String,
     pub litellm_params: RawLitellmParams,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "unset")]
     pub model_info: RawModelInfo,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct RawLitellmParams {
     pub model: String,
+    #[serde(skip_serializing_if = "none")]
     pub api_key: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub api_base: Option<ApiBase>,
+    #[serde(skip_serializing_if = "none")]
     pub api_version: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub rpm: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub tpm: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub timeout: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub stream_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_retries: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub num_retries: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub weight: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub order: Option<u32>,
+    #[serde(skip_serializing_if = "none")]
     pub mock_response: Option<Value>,
+    #[serde(skip_serializing_if = "none")]
     pub extra_headers: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "none")]
     pub organization: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub cooldown_time: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_parallel_requests: Option<u32>,
     /// Prices in USD (LiteLLM accepts them here and in `model_info`).
     #[serde(flatten)]
     pub prices: RawPrices,
+    #[serde(skip_serializing_if = "none")]
     pub drop_params: Option<bool>,
+    #[serde(skip_serializing_if = "none")]
     pub additional_drop_params: Option<Vec<String>>,
     /// This deployment's credentials serve its provider's pass-through route.
+    #[serde(skip_serializing_if = "none")]
     pub use_in_pass_through: Option<bool>,
     /// Where the deployment runs (`eu`, `us`, ...): end users with an `allowed_model_region`
     /// are routed only to deployments of that region.
+    #[serde(skip_serializing_if = "none")]
     pub region_name: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub aws_access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub aws_secret_access_key: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub aws_session_token: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub aws_region_name: Option<String>,
     /// Vertex AI: the Google Cloud project (default `$VERTEXAI_PROJECT`, else the service
     /// account's `project_id`).
+    #[serde(skip_serializing_if = "none")]
     pub vertex_project: Option<String>,
     /// Vertex AI: the region, or `global` (default `$VERTEXAI_LOCATION`, else `us-central1`).
+    #[serde(skip_serializing_if = "none")]
     pub vertex_location: Option<String>,
     /// Vertex AI: a service-account key file's path, or its JSON (a string or a mapping);
     /// default `$GOOGLE_APPLICATION_CREDENTIALS`.
+    #[serde(skip_serializing_if = "none")]
     pub vertex_credentials: Option<Value>,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
 /// `api_base`: one URL, or (Switchyard) a list of replica URLs of a self-hosted pool.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum ApiBase {
     One(String),
@@ -114,66 +131,46 @@ impl ApiBase {
 }
 
 /// The router keys LiteLLM accepts in both `router_settings` and `litellm_settings`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawRouting {
+    #[serde(skip_serializing_if = "none")]
     pub fallbacks: Option<Value>,
+    #[serde(skip_serializing_if = "none")]
     pub context_window_fallbacks: Option<Value>,
+    #[serde(skip_serializing_if = "none")]
     pub content_policy_fallbacks: Option<Value>,
+    #[serde(skip_serializing_if = "none")]
     pub default_fallbacks: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_fallbacks: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub allowed_fails: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub cooldown_time: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub disable_cooldowns: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub retry_after: Option<f64>,
 }
 
 /// A deployment's prices in USD, as `litellm_params` and `model_info` both accept them.
-#[derive(Debug, Default, Clone, Copy, Deserialize, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, Serialize)]
 pub struct RawPrices {
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub input_cost_per_token: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub output_cost_per_token: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub cache_read_input_token_cost: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub cache_creation_input_token_cost: Option<f64>,
     /// USD per second of the call's duration, for the input side when no per-token input
     /// price is set (LiteLLM's semantics).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub input_cost_per_second: Option<f64>,
     /// USD per second of the call's duration, for the output side when no per-token
     /// output price is set.
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub output_cost_per_second: Option<f64>,
 }
 
@@ -190,19 +187,23 @@ impl RawPrices {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawModelInfo {
+    #[serde(skip_serializing_if = "none")]
     pub id: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub mode: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_output_tokens: Option<u64>,
     /// Prices in USD (LiteLLM accepts them here and in `model_info`).
     #[serde(flatten)]
     pub prices: RawPrices,
+    #[serde(skip_serializing_if = "none")]
     pub base_model: Option<String>,
     /// The model `/health` probes for this deployment (needed for wildcard deployments).
+    #[serde(skip_serializing_if = "none")]
     pub health_check_model: Option<String>,
     /// `model_info` is free-form in LiteLLM (extra keys allowed); kept for `/model/info`.
     #[serde(flatten)]
@@ -243,38 +244,45 @@ impl RawModelInfo {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawLitellmSettings {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub num_retries: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub request_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub require_auth_for_metrics_endpoint: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub set_verbose: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub json_logs: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub drop_params: Option<bool>,
     /// The proxy-wide budget in USD (with `budget_duration`, per period).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_budget: Option<f64>,
+    #[serde(skip_serializing_if = "none")]
     pub budget_duration: Option<String>,
     /// Budget periods' timezone: `UTC` or a fixed offset.
+    #[serde(skip_serializing_if = "none")]
     pub timezone: Option<String>,
     /// LiteLLM's older alias map: requested name -> model group.
+    #[serde(skip_serializing_if = "none")]
     pub model_alias_map: Option<BTreeMap<String, String>>,
     /// The most any `/key/generate` (and `/key/update`, `/key/regenerate`) may set.
+    #[serde(skip_serializing_if = "none")]
     pub upperbound_key_generate_params: Option<RawKeyBounds>,
     /// What `/key/generate` fills in for fields left out.
+    #[serde(skip_serializing_if = "none")]
     pub default_key_generate_params: Option<RawKeyDefaults>,
     /// The budget (USD) of an `internal_user` without its own.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_internal_user_budget: Option<f64>,
     /// The budget period of an `internal_user` without its own.
+    #[serde(skip_serializing_if = "none")]
     pub internal_user_budget_duration: Option<String>,
     /// Defaults for new internal users (`/user/new`).
+    #[serde(skip_serializing_if = "none")]
     pub default_internal_user_params: Option<RawInternalUserParams>,
     #[serde(flatten)]
     pub routing: RawRouting,
@@ -283,85 +291,106 @@ pub struct RawLitellmSettings {
 }
 
 /// `upperbound_key_generate_params` (LiteLLM's six fields).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeyBounds {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_budget: Option<f64>,
+    #[serde(skip_serializing_if = "none")]
     pub budget_duration: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub duration: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_parallel_requests: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub rpm_limit: Option<u64>,
 }
 
 /// `default_key_generate_params`: the fields LiteLLM fills in.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeyDefaults {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_budget: Option<f64>,
+    #[serde(skip_serializing_if = "none")]
     pub budget_duration: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub duration: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_parallel_requests: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub rpm_limit: Option<u64>,
+    #[serde(skip_serializing_if = "none")]
     pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub team_id: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub models: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "none")]
     pub metadata: Option<serde_yaml::Mapping>,
 }
 
 /// `default_internal_user_params`; other keys LiteLLM reads (`available_teams`, ...) load
 /// with a warning.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawInternalUserParams {
+    #[serde(skip_serializing_if = "none")]
     pub user_role: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_budget: Option<f64>,
+    #[serde(skip_serializing_if = "none")]
     pub budget_duration: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub models: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub rpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_parallel_requests: Option<u64>,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawRouterSettings {
+    #[serde(skip_serializing_if = "none")]
     pub routing_strategy: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub num_retries: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub timeout: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub stream_timeout: Option<f64>,
+    #[serde(skip_serializing_if = "none")]
     pub redis_host: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub redis_port: Option<u16>,
+    #[serde(skip_serializing_if = "none")]
     pub redis_password: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub redis_url: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub routing_strategy_args: Option<RawStrategyArgs>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub default_max_parallel_requests: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub enable_health_check_routing: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub enable_pre_call_checks: Option<bool>,
+    #[serde(skip_serializing_if = "none")]
     pub optional_pre_call_checks: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "none")]
     pub allowed_fails_policy: Option<RawAllowedFailsPolicy>,
+    #[serde(skip_serializing_if = "none")]
     pub retry_policy: Option<RawRetryPolicy>,
+    #[serde(skip_serializing_if = "none")]
     pub model_group_retry_policy: Option<BTreeMap<String, RawRetryPolicy>>,
+    #[serde(skip_serializing_if = "none")]
     pub model_group_alias: Option<BTreeMap<String, RawAlias>>,
     #[serde(flatten)]
     pub routing: RawRouting,
@@ -369,107 +398,121 @@ pub struct RawRouterSettings {
     pub rest: Rest,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawStrategyArgs {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub lowest_latency_buffer: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_latency_list_size: Option<usize>,
     /// Seconds a latency sample counts.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub ttl: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAllowedFailsPolicy {
-    #[serde(rename = "RateLimitErrorAllowedFails")]
+    #[serde(rename = "RateLimitErrorAllowedFails", skip_serializing_if = "none")]
     pub rate_limit: Option<u32>,
-    #[serde(rename = "TimeoutErrorAllowedFails")]
+    #[serde(rename = "TimeoutErrorAllowedFails", skip_serializing_if = "none")]
     pub timeout: Option<u32>,
-    #[serde(rename = "AuthenticationErrorAllowedFails")]
+    #[serde(
+        rename = "AuthenticationErrorAllowedFails",
+        skip_serializing_if = "none"
+    )]
     pub auth: Option<u32>,
-    #[serde(rename = "BadRequestErrorAllowedFails")]
+    #[serde(rename = "BadRequestErrorAllowedFails", skip_serializing_if = "none")]
     pub bad_request: Option<u32>,
-    #[serde(rename = "ContentPolicyViolationErrorAllowedFails")]
+    #[serde(
+        rename = "ContentPolicyViolationErrorAllowedFails",
+        skip_serializing_if = "none"
+    )]
     pub content_policy: Option<u32>,
-    #[serde(rename = "InternalServerErrorAllowedFails")]
+    #[serde(
+        rename = "InternalServerErrorAllowedFails",
+        skip_serializing_if = "none"
+    )]
     pub server: Option<u32>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetryPolicy {
-    #[serde(rename = "BadRequestErrorRetries")]
+    #[serde(rename = "BadRequestErrorRetries", skip_serializing_if = "none")]
     pub bad_request: Option<u32>,
-    #[serde(rename = "AuthenticationErrorRetries")]
+    #[serde(rename = "AuthenticationErrorRetries", skip_serializing_if = "none")]
     pub auth: Option<u32>,
-    #[serde(rename = "TimeoutErrorRetries")]
+    #[serde(rename = "TimeoutErrorRetries", skip_serializing_if = "none")]
     pub timeout: Option<u32>,
-    #[serde(rename = "RateLimitErrorRetries")]
+    #[serde(rename = "RateLimitErrorRetries", skip_serializing_if = "none")]
     pub rate_limit: Option<u32>,
-    #[serde(rename = "ContentPolicyViolationErrorRetries")]
+    #[serde(
+        rename = "ContentPolicyViolationErrorRetries",
+        skip_serializing_if = "none"
+    )]
     pub content_policy: Option<u32>,
-    #[serde(rename = "InternalServerErrorRetries")]
+    #[serde(rename = "InternalServerErrorRetries", skip_serializing_if = "none")]
     pub server: Option<u32>,
 }
 
 /// `model_group_alias` values: a group name, or `{model, hidden}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum RawAlias {
     Name(String),
     Full {
         model: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         hidden: bool,
     },
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawGeneralSettings {
+    #[serde(skip_serializing_if = "none")]
     pub master_key: Option<String>,
+    #[serde(skip_serializing_if = "none")]
     pub database_url: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_request_size_mb: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub database_connection_pool_limit: Option<u32>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub database_connection_pool_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub allow_requests_on_db_unavailable: Option<bool>,
     /// Seconds between spend-log batch writes.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub proxy_batch_write_at: Option<f64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub disable_spend_logs: Option<bool>,
     /// Switchyard: refuse budgeted requests to models without a price (default false:
     /// they are served and cost 0).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub reject_unpriced_models: Option<bool>,
     /// A team made by a `proxy_admin` key does not get that key's user as an admin member.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub disable_auto_add_proxy_admin_to_teams: Option<bool>,
     /// Switchyard: admit requests when the shared budget counters (Redis) are unreachable.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub budget_fail_open: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub background_health_checks: Option<bool>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub health_check_interval: Option<f64>,
     /// Forward the client's `OpenAI-Organization` (and `OpenAI-Project`) on pass-through calls.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub forward_openai_org_id: Option<bool>,
     /// Switchyard: how long `GET /health` answers from its last probe round (default 10 s).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub health_check_cache_seconds: Option<f64>,
     /// Switchyard: most client connections open at once (default 10000).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub max_client_connections: Option<usize>,
     /// Switchyard: seconds a client has to send a whole request header (default 10).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub client_header_timeout: Option<f64>,
     #[serde(flatten)]
     pub rest: Rest,
@@ -493,4 +536,15 @@ where
             .map(Some)
             .map_err(serde::de::Error::custom),
     }
+}
+
+/// `skip_serializing_if` for an `Option`: a config written from these types has only what
+/// was set.
+fn none<T>(v: &Option<T>) -> bool {
+    v.is_none()
+}
+
+/// `skip_serializing_if` for a section: left out when it writes as an empty mapping.
+fn unset<T: Serialize>(v: &T) -> bool {
+    matches!(serde_yaml::to_value(v), Ok(Value::Mapping(m)) if m.is_empty())
 }

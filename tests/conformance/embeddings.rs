@@ -5,7 +5,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::{client, config, Gateway, MASTER_KEY};
+use crate::common::config::{Config, Model};
+use crate::common::{client, Gateway, MASTER_KEY};
 use crate::{raw, start, ANTHROPIC, GEMINI, OLLAMA};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,14 +97,16 @@ async fn ollama_embeddings_translate_both_ways() {
 async fn bedrock_embeddings_titan_and_cohere() {
     let mock = MockUpstream::start(Script::named("aws")).await.unwrap();
     mock.set_recording(true);
-    let creds = "      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: secret\n      aws_region_name: us-east-1\n";
-    let yaml = config(
-        &[
-            format!("  - model_name: titan\n    litellm_params:\n      model: bedrock/amazon.titan-embed-text-v2:0\n      api_base: {}\n{creds}", mock.base_url()),
-            format!("  - model_name: cohere\n    litellm_params:\n      model: bedrock/cohere.embed-english-v3\n      api_base: {}\n{creds}", mock.base_url()),
-        ],
-        "",
-    );
+    let bedrock = |name: &str, model: &str| {
+        Model::new(name, model)
+            .api_base(&mock.base_url())
+            .aws("AKIDEXAMPLE", "secret", "us-east-1")
+    };
+    let yaml = Config::with([
+        bedrock("titan", "bedrock/amazon.titan-embed-text-v2:0"),
+        bedrock("cohere", "bedrock/cohere.embed-english-v3"),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let embed = |model: &'static str, input: Value| {
         let gw = &gw;

@@ -4,20 +4,23 @@
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::{config, send_chat, Gateway};
+use crate::common::config::{Config, Model};
+use crate::common::{send_chat, Gateway};
 use crate::{chunks, fixture, raw, streamed_text};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gemini_blocked_prompt_is_a_content_policy_error_that_falls_back() {
     let gem = MockUpstream::start(Script::named("gem")).await.unwrap();
     let oai = MockUpstream::start(Script::named("oai")).await.unwrap();
-    let yaml = config(
-        &[
-            format!("  - model_name: g\n    litellm_params:\n      model: gemini/gemini-2.5-flash\n      api_base: {}\n      api_key: k\n", gem.base_url()),
-            format!("  - model_name: safe\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", oai.base_url()),
-        ],
-        "router_settings:\n  num_retries: 0\n  content_policy_fallbacks: [{\"g\": [\"safe\"]}]\n",
-    );
+    let yaml = Config::with([
+        model("g", "gemini/gemini-2.5-flash", &gem),
+        model("safe", "openai/gpt-4o", &oai),
+    ])
+    .router(|r| {
+        r.num_retries(0)
+            .content_policy_fallbacks(json!([{"g": ["safe"]}]))
+    })
+    .yaml();
     let gw = Gateway::start(&yaml);
     gem.push(raw(
         200,
@@ -64,15 +67,17 @@ async fn overloaded_anthropic_fails_over_to_openai_and_back() {
     // 529 from Anthropic is retryable: the group's OpenAI deployment answers.
     let ant = MockUpstream::start(Script::named("ant")).await.unwrap();
     let oai = MockUpstream::start(Script::named("oai")).await.unwrap();
-    let yaml = config(
-        &[
-            format!("  - model_name: primary\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: k\n", ant.base_url()),
-            format!("  - model_name: backup\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", oai.base_url()),
-            format!("  - model_name: oai-first\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", oai.base_url()),
-            format!("  - model_name: ant-backup\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: k\n", ant.base_url()),
-        ],
-        "router_settings:\n  num_retries: 0\n  fallbacks: [{\"primary\": [\"backup\"]}, {\"oai-first\": [\"ant-backup\"]}]\n",
-    );
+    let yaml = Config::with([
+        model("primary", "anthropic/claude-sonnet-4-5", &ant),
+        model("backup", "openai/gpt-4o", &oai),
+        model("oai-first", "openai/gpt-4o", &oai),
+        model("ant-backup", "anthropic/claude-sonnet-4-5", &ant),
+    ])
+    .router(|r| {
+        r.num_retries(0)
+            .fallbacks(json!([{"primary": ["backup"]}, {"oai-first": ["ant-backup"]}]))
+    })
+    .yaml();
     let gw = Gateway::start(&yaml);
     ant.push(raw(
         529,
@@ -106,4 +111,11 @@ async fn overloaded_anthropic_fails_over_to_openai_and_back() {
     assert!(done);
     assert!(streamed_text(&c).starts_with("Hello from ant"), "{c:?}");
     assert_eq!(ant.request_count(), 2);
+}
+
+/// Deployment `name` of `model` on the mock `up`.
+fn model(name: &str, model: &str, up: &MockUpstream) -> Model {
+    Model::new(name, model)
+        .api_base(&up.base_url())
+        .api_key("k")
 }

@@ -23,7 +23,8 @@ mod matrix;
 mod requests;
 
 use bytes::Bytes;
-use common::{config, sse_payloads, Gateway};
+use common::config::{Config, Model};
+use common::{sse_payloads, Gateway};
 use serde_json::{json, Value};
 use switchyard_mock::{Behavior, MockUpstream, Recorded, Script};
 
@@ -32,9 +33,9 @@ struct Case {
     provider: &'static str,
     /// Folder under `tests/fixtures/` with the recorded payloads.
     fixtures: &'static str,
-    /// The `litellm_params` lines (the mock's base URL, which ends in `/v1`, is substituted
-    /// for `{base}`; its bare `http://host:port` for `{origin}`).
-    params: &'static str,
+    /// The deployment `m`, given the mock's bare `http://host:port` (its base URL is that
+    /// plus `/v1`).
+    params: fn(origin: &str) -> Model,
     json_type: &'static str,
     stream_type: &'static str,
     /// Checks the recorded upstream request for a plain chat call.
@@ -59,8 +60,11 @@ impl Case {
 const GEMINI: Case = Case {
     provider: "gemini",
     fixtures: "gemini/conformance",
-    params:
-        "      model: gemini/gemini-2.5-flash\n      api_base: {base}\n      api_key: AIza-test\n",
+    params: |origin| {
+        Model::new("m", "gemini/gemini-2.5-flash")
+            .api_base(&format!("{origin}/v1"))
+            .api_key("AIza-test")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
@@ -85,7 +89,7 @@ const GEMINI: Case = Case {
 const OLLAMA: Case = Case {
     provider: "ollama_chat",
     fixtures: "ollama/conformance",
-    params: "      model: ollama_chat/llama3.2\n      api_base: {base}\n",
+    params: |origin| Model::new("m", "ollama_chat/llama3.2").api_base(&format!("{origin}/v1")),
     json_type: "application/json",
     stream_type: "application/x-ndjson",
     stream_ext: "ndjson",
@@ -106,21 +110,43 @@ const OLLAMA: Case = Case {
 const BEDROCK: Case = Case {
     provider: "bedrock",
     fixtures: "bedrock/conformance",
-    params: "      model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0\n      api_base: {base}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n      aws_session_token: session-token-example\n      aws_region_name: us-east-1\n",
+    params: |origin| {
+        Model::new("m", "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0")
+            .api_base(&format!("{origin}/v1"))
+            .aws(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "us-east-1",
+            )
+            .untyped_param("aws_session_token", "session-token-example")
+    },
     json_type: "application/json",
     stream_type: "application/vnd.amazon.eventstream",
     stream_ext: "eventstream",
     check_request: |r, stream| {
-        let route = if stream { "converse-stream" } else { "converse" };
+        let route = if stream {
+            "converse-stream"
+        } else {
+            "converse"
+        };
         assert_eq!(
             r.path_and_query,
             format!("/v1/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/{route}")
         );
         let auth = r.header("authorization").unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
         assert!(auth.contains("/us-east-1/bedrock/aws4_request"), "{auth}");
-        assert!(auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token"), "{auth}");
-        assert_eq!(r.header("x-amz-security-token"), Some("session-token-example"));
+        assert!(
+            auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token"),
+            "{auth}"
+        );
+        assert_eq!(
+            r.header("x-amz-security-token"),
+            Some("session-token-example")
+        );
         assert_eq!(r.header("x-amz-date").unwrap().len(), 16);
         let body = r.json().unwrap();
         assert_eq!(body["system"][0]["text"], "be brief");
@@ -150,7 +176,11 @@ fn raw(status: u16, content_type: &str, body: Bytes) -> Behavior {
 const ANTHROPIC: Case = Case {
     provider: "anthropic",
     fixtures: "anthropic",
-    params: "      model: anthropic/claude-sonnet-4-5\n      api_base: {base}\n      api_key: sk-ant-test\n",
+    params: |origin| {
+        Model::new("m", "anthropic/claude-sonnet-4-5")
+            .api_base(&format!("{origin}/v1"))
+            .api_key("sk-ant-test")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
@@ -188,8 +218,11 @@ fn check_openai_body(r: &Recorded, stream: bool, model: &str) {
 const OPENAI: Case = Case {
     provider: "openai",
     fixtures: "openai/conformance",
-    params:
-        "      model: openai/gpt-4o-mini\n      api_base: {origin}/v1\n      api_key: sk-test\n",
+    params: |origin| {
+        Model::new("m", "openai/gpt-4o-mini")
+            .api_base(&format!("{origin}/v1"))
+            .api_key("sk-test")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
@@ -206,7 +239,12 @@ const OPENAI: Case = Case {
 const AZURE: Case = Case {
     provider: "azure",
     fixtures: "openai/conformance",
-    params: "      model: azure/my-deployment\n      api_base: {origin}\n      api_key: az-test\n      api_version: 2024-10-21\n",
+    params: |origin| {
+        Model::new("m", "azure/my-deployment")
+            .api_base(origin)
+            .api_key("az-test")
+            .api_version("2024-10-21")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
@@ -228,7 +266,11 @@ const AZURE: Case = Case {
 const GROQ: Case = Case {
     provider: "groq",
     fixtures: "openai/conformance",
-    params: "      model: groq/llama-3.1-8b-instant\n      api_base: {origin}/openai/v1\n      api_key: gsk-test\n",
+    params: |origin| {
+        Model::new("m", "groq/llama-3.1-8b-instant")
+            .api_base(&format!("{origin}/openai/v1"))
+            .api_key("gsk-test")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
@@ -246,12 +288,19 @@ const GROQ: Case = Case {
 const VERTEX: Case = Case {
     provider: "vertex_ai",
     fixtures: "gemini/conformance",
-    params: "      model: vertex_ai/gemini-2.5-flash\n      api_base: {origin}/v1\n      api_key: AQ-vertex-test\n      vertex_project: my-proj\n      vertex_location: europe-west4\n",
+    params: |origin| {
+        Model::new("m", "vertex_ai/gemini-2.5-flash")
+            .api_base(&format!("{origin}/v1"))
+            .api_key("AQ-vertex-test")
+            .untyped_param("vertex_project", "my-proj")
+            .untyped_param("vertex_location", "europe-west4")
+    },
     json_type: "application/json",
     stream_type: "text/event-stream",
     stream_ext: "sse",
     check_request: |r, stream| {
-        let model = "/v1/projects/my-proj/locations/europe-west4/publishers/google/models/gemini-2.5-flash";
+        let model =
+            "/v1/projects/my-proj/locations/europe-west4/publishers/google/models/gemini-2.5-flash";
         let want = if stream {
             format!("{model}:streamGenerateContent?alt=sse")
         } else {
@@ -276,17 +325,10 @@ async fn start(case: &Case) -> (MockUpstream, Gateway) {
     mock.set_recording(true);
     let base = mock.base_url();
     let origin = base.strip_suffix("/v1").unwrap();
-    let params = case
-        .params
-        .replace("{base}", &base)
-        .replace("{origin}", origin);
-    let yaml = config(
-        &[format!(
-            "  - model_name: m\n    litellm_params:\n{params}    model_info:\n      id: dep-{}\n",
-            case.provider
-        )],
-        "router_settings:\n  num_retries: 0\n",
-    );
+    let deployment = (case.params)(origin).id(&format!("dep-{}", case.provider));
+    let yaml = Config::with([deployment])
+        .router(|r| r.num_retries(0))
+        .yaml();
     (mock, Gateway::start(&yaml))
 }
 

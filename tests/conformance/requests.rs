@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::{config, send_chat, Gateway};
+use crate::common::config::{Config, Model};
+use crate::common::{send_chat, Gateway};
 use crate::{chat, fixture, raw, start, ANTHROPIC};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -72,13 +73,15 @@ async fn unsupported_params_are_400_unless_dropped() {
 async fn wildcard_deployments_put_the_asked_model_in_the_path() {
     let mock = MockUpstream::start(Script::named("gem")).await.unwrap();
     mock.set_recording(true);
-    let yaml = config(
-        &[
-            format!("  - model_name: \"gemini/*\"\n    litellm_params:\n      model: \"gemini/*\"\n      api_base: {}\n      api_key: k\n", mock.base_url()),
-            format!("  - model_name: \"bedrock/*\"\n    litellm_params:\n      model: \"bedrock/*\"\n      api_base: {}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: s\n      aws_region_name: us-east-1\n", mock.base_url()),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        Model::new("gemini/*", "gemini/*")
+            .api_base(&mock.base_url())
+            .api_key("k"),
+        Model::new("bedrock/*", "bedrock/*")
+            .api_base(&mock.base_url())
+            .aws("AKIDEXAMPLE", "s", "us-east-1"),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     for (model, stream, path, fixture_dir) in [
         (

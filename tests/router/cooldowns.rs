@@ -3,22 +3,21 @@
 
 use switchyard_mock::{rate_limited, Behavior};
 
-use super::{chat, mock, model, yaml};
+use serde_json::json;
+
+use super::{chat, mock, model};
+use crate::common::config::Config;
 use crate::common::{chat_body, metrics_text, Gateway};
 
 #[tokio::test]
 async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload() {
     let a = mock("a", rate_limited()).await;
     let b = mock("b", Behavior::Ok).await;
-    let router = "  cooldown_time: 60\n";
-    let cfg = yaml(
-        &[
-            model("a", "g", &a, "      weight: 1\n"),
-            model("b", "g", &b, "      weight: 0\n"),
-        ],
-        router,
-    );
-    let gw = Gateway::start(&cfg);
+    let cfg = || {
+        Config::with([model("a", "g", &a).weight(1), model("b", "g", &b).weight(0)])
+            .router(|r| r.cooldown_time(60))
+    };
+    let gw = Gateway::start(&cfg().yaml());
     let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(s, 200);
     assert_eq!(h["x-litellm-model-id"], "b");
@@ -35,7 +34,7 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
     gw.wait_for("deployment a (g) cooling down");
 
     // Same ids after a reload: A is still cooling.
-    let line = gw.reload(&(cfg.clone() + "litellm_settings:\n  num_retries: 1\n"));
+    let line = gw.reload(&cfg().litellm(|l| l.num_retries(1)).yaml());
     assert!(line.contains("config reloaded"), "{line}");
     let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(s, 200);
@@ -52,10 +51,9 @@ async fn a_rate_limited_deployment_cools_down_and_the_cooldown_survives_reload()
 async fn all_deployments_cooling_is_a_429_with_retry_after() {
     let a = mock("a", rate_limited()).await;
     let b = mock("b", rate_limited()).await;
-    let cfg = yaml(
-        &[model("a", "g", &a, ""), model("b", "g", &b, "")],
-        "  cooldown_time: 30\n  num_retries: 1\n",
-    );
+    let cfg = Config::with([model("a", "g", &a), model("b", "g", &b)])
+        .router(|r| r.cooldown_time(30).num_retries(1))
+        .yaml();
     let gw = Gateway::start(&cfg);
     let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(s, 429);
@@ -83,10 +81,17 @@ async fn retry_policy_sets_retries_per_error_class() {
     let a = mock("a", rate_limited()).await;
     let b = mock("b", rate_limited()).await;
     let c = mock("c", rate_limited()).await;
-    let cfg = yaml(
-        &[model("a", "g", &a, ""), model("b", "g", &b, ""), model("c", "g", &c, "")],
-        "  num_retries: 2\n  disable_cooldowns: true\n  retry_policy:\n    RateLimitErrorRetries: 0\n",
-    );
+    let cfg = Config::with([
+        model("a", "g", &a),
+        model("b", "g", &b),
+        model("c", "g", &c),
+    ])
+    .router(|r| {
+        r.num_retries(2)
+            .disable_cooldowns(true)
+            .untyped("retry_policy", json!({"RateLimitErrorRetries": 0}))
+    })
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(s, 429);
@@ -105,10 +110,11 @@ async fn with_no_other_deployment_the_retry_waits_for_retry_after() {
         body: r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#.into(),
         headers: vec![("retry-after".into(), "1".into())],
     });
-    let gw = Gateway::start(&yaml(
-        &[model("only", "g", &only, "")],
-        "  num_retries: 1\n",
-    ));
+    let gw = Gateway::start(
+        &Config::with([model("only", "g", &only)])
+            .router(|r| r.num_retries(1))
+            .yaml(),
+    );
     let started = std::time::Instant::now();
     let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
     // The wait is a lower bound the gateway cannot beat, not a performance claim.
@@ -133,13 +139,11 @@ async fn a_cooled_deployment_recovers_after_cooldown_time() {
     let a = mock("a", Behavior::Ok).await;
     a.push(rate_limited());
     let b = mock("b", Behavior::Ok).await;
-    let cfg = yaml(
-        &[
-            model("a", "g", &a, "      weight: 1\n      cooldown_time: 0.2\n"),
-            model("b", "g", &b, "      weight: 0\n"),
-        ],
-        "",
-    );
+    let cfg = Config::with([
+        model("a", "g", &a).weight(1).cooldown_time(0.2),
+        model("b", "g", &b).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!((s, h["x-litellm-model-id"].to_str().unwrap()), (200, "b"));

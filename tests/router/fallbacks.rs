@@ -4,18 +4,26 @@
 use serde_json::json;
 use switchyard_mock::{server_error, Behavior};
 
-use super::{chat, context_error, mock, model, yaml};
-use crate::common::{chat_body, metrics_text, send_chat, Gateway, MASTER_KEY};
+use super::{chat, context_error, mock, model};
+use crate::common::config::{Config, Model};
+use crate::common::{chat_body, metrics_text, send_chat, Gateway};
 
 #[tokio::test]
 async fn fallbacks_follow_the_error_class() {
     let small = mock("small", server_error(500)).await;
     let big = mock("big", Behavior::Ok).await;
     let other = mock("other", Behavior::Ok).await;
-    let cfg = yaml(
-        &[model("small", "small", &small, ""), model("big", "big", &big, ""), model("other", "other", &other, "")],
-        "  num_retries: 0\n  fallbacks: [{\"small\": [\"other\"]}]\n  context_window_fallbacks: [{\"small\": [\"big\"]}]\n",
-    );
+    let cfg = Config::with([
+        model("small", "small", &small),
+        model("big", "big", &big),
+        model("other", "other", &other),
+    ])
+    .router(|r| {
+        r.num_retries(0)
+            .fallbacks(json!([{"small": ["other"]}]))
+            .context_window_fallbacks(json!([{"small": ["big"]}]))
+    })
+    .yaml();
     let gw = Gateway::start(&cfg);
 
     // A server error takes the generic list.
@@ -70,10 +78,9 @@ async fn fallbacks_follow_the_error_class() {
 async fn litellm_test_switches_and_stream_timeout_header() {
     let a = mock("a", Behavior::Ok).await;
     let b = mock("b", Behavior::Ok).await;
-    let cfg = yaml(
-        &[model("a", "a", &a, ""), model("b", "b", &b, "")],
-        "  fallbacks: [{\"a\": [\"b\"]}]\n",
-    );
+    let cfg = Config::with([model("a", "a", &a), model("b", "b", &b)])
+        .router(|r| r.fallbacks(json!([{"a": ["b"]}])))
+        .yaml();
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("a");
     body["mock_testing_fallbacks"] = json!(true);
@@ -98,13 +105,11 @@ async fn litellm_test_switches_and_stream_timeout_header() {
 
     // A stream that stalls before its first event fails over once x-litellm-stream-timeout passes.
     let hang = mock("hang", Behavior::Hang).await;
-    let cfg = yaml(
-        &[
-            model("hang", "g", &hang, "      weight: 1\n"),
-            model("b", "g", &b, "      weight: 0\n"),
-        ],
-        "",
-    );
+    let cfg = Config::with([
+        model("hang", "g", &hang).weight(1),
+        model("b", "g", &b).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("g");
     body["stream"] = json!(true);
@@ -118,11 +123,22 @@ async fn litellm_test_switches_and_stream_timeout_header() {
 async fn pre_call_checks_skip_deployments_whose_context_window_is_too_small() {
     let small = mock("small", Behavior::Ok).await;
     let big = mock("big", Behavior::Ok).await;
-    let cfg = format!(
-        "model_list:\n  - model_name: g\n    litellm_params: {{model: openai/gpt-4o-mini, api_base: {}, api_key: k}}\n    model_info: {{id: small, max_input_tokens: 40}}\n  - model_name: large\n    litellm_params: {{model: openai/gpt-4.1, api_base: {}, api_key: k}}\n    model_info: {{id: big}}\nrouter_settings:\n  enable_pre_call_checks: true\n  context_window_fallbacks: [{{\"g\": [\"large\"]}}]\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
-        small.base_url(),
-        big.base_url()
-    );
+    let cfg = Config::with([
+        Model::new("g", "openai/gpt-4o-mini")
+            .api_base(&small.base_url())
+            .api_key("k")
+            .id("small")
+            .max_input_tokens(40),
+        Model::new("large", "openai/gpt-4.1")
+            .api_base(&big.base_url())
+            .api_key("k")
+            .id("big"),
+    ])
+    .router(|r| {
+        r.enable_pre_call_checks(true)
+            .context_window_fallbacks(json!([{"g": ["large"]}]))
+    })
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
     assert_eq!(

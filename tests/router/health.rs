@@ -3,19 +3,27 @@
 use serde_json::Value;
 use switchyard_mock::{server_error, Behavior};
 
-use super::{chat, mock, model, yaml};
-use crate::common::{chat_body, client, get_json, Gateway, MASTER_KEY};
+use super::{chat, mock, model};
+use crate::common::config::{Config, Model};
+use crate::common::{chat_body, client, get_json, Gateway};
 
 #[tokio::test]
 async fn health_probes_every_deployment() {
     let ok = mock("ok", Behavior::Ok).await;
     let bad = mock("bad", server_error(500)).await;
-    let cfg = format!(
-        "model_list:\n{}{}  - model_name: emb\n    litellm_params: {{model: openai/e, api_base: {}, api_key: k}}\n    model_info: {{mode: embedding, id: emb}}\n  - model_name: local\n    litellm_params: {{model: openai/x, mock_response: hi}}\n    model_info: {{id: local}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
-        model("ok", "g", &ok, ""),
-        model("bad", "g", &bad, ""),
-        ok.base_url()
-    );
+    let cfg = Config::with([
+        model("ok", "g", &ok),
+        model("bad", "g", &bad),
+        Model::new("emb", "openai/e")
+            .api_base(&ok.base_url())
+            .api_key("k")
+            .mode("embedding")
+            .id("emb"),
+        Model::new("local", "openai/x")
+            .mock_response("hi")
+            .id("local"),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     assert_eq!(
         client()
@@ -54,16 +62,17 @@ async fn health_probes_every_deployment() {
 async fn background_health_checks_route_around_a_failing_deployment() {
     let bad = mock("bad", server_error(500)).await;
     let good = mock("good", Behavior::Ok).await;
-    let cfg = format!(
-        "{}  background_health_checks: true\n  health_check_interval: 1\n",
-        yaml(
-            &[
-                model("bad", "g", &bad, "      weight: 1\n"),
-                model("good", "g", &good, "      weight: 0\n")
-            ],
-            "  enable_health_check_routing: true\n  disable_cooldowns: true\n"
-        )
-    );
+    let cfg = Config::with([
+        model("bad", "g", &bad).weight(1),
+        model("good", "g", &good).weight(0),
+    ])
+    .router(|r| {
+        r.untyped("enable_health_check_routing", true)
+            .disable_cooldowns(true)
+    })
+    .untyped_general("background_health_checks", true)
+    .untyped_general("health_check_interval", 1)
+    .yaml();
     let gw = Gateway::start(&cfg);
     let line = gw.wait_for("background health check:");
     assert!(line.contains("1 healthy, 1 unhealthy"), "{line}");

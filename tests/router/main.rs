@@ -17,7 +17,8 @@ mod names;
 mod requests;
 mod selection;
 
-use common::{send_chat, Gateway, MASTER_KEY};
+use common::config::Model;
+use common::{send_chat, Gateway};
 use serde_json::Value;
 use switchyard_mock::{Behavior, MockUpstream, Script};
 
@@ -30,18 +31,12 @@ async fn mock(name: &str, default: Behavior) -> MockUpstream {
     .unwrap()
 }
 
-fn model(id: &str, group: &str, up: &MockUpstream, extra: &str) -> String {
-    format!(
-        "  - model_name: {group}\n    litellm_params:\n      model: openai/up-{id}\n      api_base: {}\n      api_key: k\n{extra}    model_info:\n      id: {id}\n",
-        up.base_url()
-    )
-}
-
-fn yaml(models: &[String], router: &str) -> String {
-    format!(
-        "model_list:\n{}router_settings:\n{router}general_settings:\n  master_key: {MASTER_KEY}\n",
-        models.join("")
-    )
+/// Deployment `id` of group `group`, served by `up`.
+fn model(id: &str, group: &str, up: &MockUpstream) -> Model {
+    Model::new(group, &format!("openai/up-{id}"))
+        .api_base(&up.base_url())
+        .api_key("k")
+        .id(id)
 }
 
 async fn chat(

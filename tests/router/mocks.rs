@@ -4,17 +4,20 @@
 use serde_json::json;
 use switchyard_mock::Behavior;
 
-use super::{chat, mock, model, yaml};
-use crate::common::{chat_body, send_chat, Gateway, MASTER_KEY};
+use super::{chat, mock, model};
+use crate::common::config::{Config, Model};
+use crate::common::{chat_body, send_chat, Gateway};
 
 #[tokio::test]
 async fn provider_wildcards_win_over_the_catch_all() {
     let up = mock("up", Behavior::Ok).await;
     let b = up.base_url();
     // The catch-all comes first: config order must not decide.
-    let cfg = format!(
-        "model_list:\n  - model_name: \"*\"\n    litellm_params: {{model: \"openai/*\", api_base: {b}, api_key: k}}\n  - model_name: \"groq/*\"\n    litellm_params: {{model: \"groq/*\", api_base: {b}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
-    );
+    let cfg = Config::with([
+        Model::new("*", "openai/*").api_base(&b).api_key("k"),
+        Model::new("groq/*", "groq/*").api_base(&b).api_key("k"),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, h, v) = chat(&gw, chat_body("groq/llama-3.1-8b-instant"), &[]).await;
     assert_eq!(
@@ -37,7 +40,7 @@ async fn provider_wildcards_win_over_the_catch_all() {
 #[tokio::test]
 async fn the_simulated_rate_limit_is_retried_like_litellm() {
     let a = mock("a", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &a, "      num_retries: 5\n")], "");
+    let cfg = Config::with([model("a", "a", &a).num_retries(5)]).yaml();
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("a");
     body["mock_testing_rate_limit_error"] = json!(true);
@@ -60,7 +63,7 @@ async fn the_simulated_rate_limit_is_retried_like_litellm() {
 #[tokio::test]
 async fn per_request_mock_response_answers_for_any_deployment() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &up, "")], "");
+    let cfg = Config::with([model("a", "a", &up)]).yaml();
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("a");
     body["mock_response"] = json!("canned answer");
@@ -92,7 +95,7 @@ async fn per_request_mock_response_answers_for_any_deployment() {
 #[tokio::test]
 async fn mock_timeout_waits_out_the_timeout_and_reports_it() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &up, "      timeout: 0.2\n")], "");
+    let cfg = Config::with([model("a", "a", &up).timeout(0.2)]).yaml();
     let gw = Gateway::start(&cfg);
     let mut body = chat_body("a");
     body["mock_timeout"] = json!(true);

@@ -1,19 +1,23 @@
 //! Model names: aliases, wildcard groups, OpenAI-compatible presets, and router settings that
 //! name a model or strategy wrongly.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use switchyard_mock::Behavior;
 
-use super::{chat, mock, model, yaml};
-use crate::common::{chat_body, get_json, metrics_text, Gateway, MASTER_KEY};
+use super::{chat, mock, model};
+use crate::common::config::{Config, Model};
+use crate::common::{chat_body, get_json, metrics_text, Gateway};
 
 #[tokio::test]
 async fn aliases_resolve_and_hidden_ones_are_not_listed() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = yaml(
-        &[model("real", "gpt-4o", &up, "")],
-        "  model_group_alias:\n    gpt4: gpt-4o\n    secret: {model: gpt-4o, hidden: true}\n",
-    ) + "litellm_settings:\n  model_alias_map: {legacy: gpt-4o}\n";
+    let cfg = Config::with([model("real", "gpt-4o", &up)])
+        .router(|r| {
+            let aliases = json!({"gpt4": "gpt-4o", "secret": {"model": "gpt-4o", "hidden": true}});
+            r.untyped("model_group_alias", aliases)
+        })
+        .litellm(|l| l.untyped("model_alias_map", json!({"legacy": "gpt-4o"})))
+        .yaml();
     let gw = Gateway::start(&cfg);
     for name in ["gpt4", "secret", "legacy"] {
         let (s, h, _) = chat(&gw, chat_body(name), &[]).await;
@@ -42,7 +46,9 @@ async fn bad_router_config_is_named() {
         ("  model_group_alias:\n    x: gg\n", "router_settings.model_group_alias.x: \"gg\" is not a model_name in model_list (did you mean \"g\"?)"),
         ("  allowed_fails_policy:\n    RateLimitErrorAllowedFail: 1\n", "router_settings.allowed_fails_policy"),
     ] {
-        std::fs::write(&path, yaml(&[model("a", "g", &up, "")], router)).unwrap();
+        // The bad `router_settings` stay hand-written: they are what the validator must name.
+        let cfg = Config::with([model("a", "g", &up)]).yaml() + "router_settings:\n" + router;
+        std::fs::write(&path, cfg).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("--config").arg(&path).arg("--validate").output().unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
@@ -53,11 +59,16 @@ async fn bad_router_config_is_named() {
 #[tokio::test]
 async fn wildcard_groups_forward_the_requested_model() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = format!(
-        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n      api_key: k\n    model_info: {{health_check_model: openai/gpt-4o-mini}}\n  - model_name: exact\n    litellm_params: {{model: openai/exact-up, api_base: {}, api_key: k}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
-        up.base_url(),
-        up.base_url()
-    );
+    let cfg = Config::with([
+        Model::new("openai/*", "openai/*")
+            .api_base(&up.base_url())
+            .api_key("k")
+            .untyped_info("health_check_model", "openai/gpt-4o-mini"),
+        Model::new("exact", "openai/exact-up")
+            .api_base(&up.base_url())
+            .api_key("k"),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, h, _) = chat(&gw, chat_body("openai/gpt-4.1-mini"), &[]).await;
     assert_eq!(
@@ -83,10 +94,10 @@ async fn wildcard_groups_forward_the_requested_model() {
 #[tokio::test]
 async fn openai_compatible_presets_use_the_openai_wire_format() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = format!(
-        "model_list:\n  - model_name: fast\n    litellm_params: {{model: groq/llama-3.1-8b-instant, api_base: {}, api_key: gsk-test}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
-        up.base_url()
-    );
+    let cfg = Config::with([Model::new("fast", "groq/llama-3.1-8b-instant")
+        .api_base(&up.base_url())
+        .api_key("gsk-test")])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (s, _, v) = chat(&gw, chat_body("fast"), &[]).await;
     assert_eq!(s, 200, "{v}");

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 use switchyard_mock::{server_error, Behavior};
 
-use super::{chat, mock, model, yaml};
+use super::{chat, mock, model};
+use crate::common::config::Config;
 use crate::common::gov::{poll, token_of, Api};
 use crate::common::{chat_body, Gateway};
 
@@ -15,7 +16,7 @@ use crate::common::{chat_body, Gateway};
 async fn a_fallback_entry_sends_its_own_messages() {
     let a = mock("a", server_error(500)).await;
     let b = mock("b", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &a, ""), model("b", "b", &b, "")], "");
+    let cfg = Config::with([model("a", "a", &a), model("b", "b", &b)]).yaml();
     let gw = Gateway::start(&cfg);
     let custom = json!([{"role": "assistant", "content": "This is a custom message"}]);
     let mut body = chat_body("a");
@@ -40,7 +41,7 @@ async fn a_fallback_entry_sends_its_own_messages() {
 #[tokio::test]
 async fn a_fallback_entry_must_name_a_model() {
     let a = mock("a", Behavior::Ok).await;
-    let gw = Gateway::start(&yaml(&[model("a", "a", &a, "")], ""));
+    let gw = Gateway::start(&Config::with([model("a", "a", &a)]).yaml());
     for bad in [json!([{"messages": []}]), json!([{"model": 3}]), json!([7])] {
         let mut body = chat_body("a");
         body["fallbacks"] = bad.clone();
@@ -55,7 +56,7 @@ async fn a_fallback_entry_must_name_a_model() {
 async fn a_fallback_entry_the_key_may_not_use_is_skipped() {
     let a = mock("a", server_error(500)).await;
     let b = mock("b", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &a, ""), model("b", "b", &b, "")], "");
+    let cfg = Config::with([model("a", "a", &a), model("b", "b", &b)]).yaml();
     let gw = Gateway::start(&cfg);
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["a"]})).await;
@@ -70,14 +71,12 @@ async fn a_fallback_entry_the_key_may_not_use_is_skipped() {
 async fn an_end_user_is_served_only_in_its_region() {
     let us = mock("us", Behavior::Ok).await;
     let eu = mock("eu", Behavior::Ok).await;
-    let cfg = yaml(
-        &[
-            model("us", "g", &us, "      region_name: us\n"),
-            model("eu", "g", &eu, "      region_name: eu\n"),
-            model("only-us", "us-only", &us, "      region_name: us\n"),
-        ],
-        "",
-    );
+    let cfg = Config::with([
+        model("us", "g", &us).region_name("us"),
+        model("eu", "g", &eu).region_name("eu"),
+        model("only-us", "us-only", &us).region_name("us"),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let api = Api::new(&gw);
     api.post_ok(
@@ -114,7 +113,7 @@ async fn an_end_user_is_served_only_in_its_region() {
 async fn comma_separated_models_answer_a_list_each_part_governed() {
     let a = mock("a", Behavior::Ok).await;
     let b = mock("b", Behavior::Ok).await;
-    let cfg = yaml(&[model("a", "a", &a, ""), model("b", "b", &b, "")], "");
+    let cfg = Config::with([model("a", "a", &a), model("b", "b", &b)]).yaml();
     let gw = Gateway::start(&cfg);
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["a", "b"]})).await;

@@ -3,20 +3,20 @@
 
 use switchyard_mock::{server_error, Behavior, MockUpstream, Script};
 
-use super::{chat, mock, model, yaml};
+use super::{chat, mock, model};
+use crate::common::config::{Config, Model};
 use crate::common::{self, chat_body, client, Gateway, MASTER_KEY};
 
 #[tokio::test]
 async fn lower_order_tiers_wait_until_the_first_tier_fails() {
     let primary = mock("primary", Behavior::Ok).await;
     let backup = mock("backup", Behavior::Ok).await;
-    let cfg = yaml(
-        &[
-            model("primary", "g", &primary, "      order: 1\n"),
-            model("backup", "g", &backup, "      order: 2\n"),
-        ],
-        "  routing_strategy: simple-shuffle\n",
-    );
+    let cfg = Config::with([
+        model("primary", "g", &primary).order(1),
+        model("backup", "g", &backup).order(2),
+    ])
+    .router(|r| r.routing_strategy("simple-shuffle"))
+    .yaml();
     let gw = Gateway::start(&cfg);
     for _ in 0..8 {
         let (s, h, _) = chat(&gw, chat_body("g"), &[]).await;
@@ -43,13 +43,12 @@ async fn least_busy_prefers_the_idle_deployment() {
     .await
     .unwrap();
     let fast = mock("fast", Behavior::Ok).await;
-    let cfg = yaml(
-        &[
-            model("slow", "g", &slow, "      timeout: 30\n"),
-            model("fast", "g", &fast, ""),
-        ],
-        "  routing_strategy: least-busy\n",
-    );
+    let cfg = Config::with([
+        model("slow", "g", &slow).timeout(30),
+        model("fast", "g", &fast),
+    ])
+    .router(|r| r.routing_strategy("least-busy"))
+    .yaml();
     let gw = Gateway::start(&cfg);
     // Park one request on the slow deployment (least-busy picks at random while both idle).
     let url = gw.url("/v1/chat/completions");
@@ -89,18 +88,14 @@ async fn least_busy_prefers_the_idle_deployment() {
 async fn max_parallel_requests_sends_overflow_elsewhere() {
     let slow = mock("slow", Behavior::Hang).await;
     let fast = mock("fast", Behavior::Ok).await;
-    let cfg = yaml(
-        &[
-            model(
-                "slow",
-                "g",
-                &slow,
-                "      weight: 1\n      max_parallel_requests: 1\n      timeout: 30\n",
-            ),
-            model("fast", "g", &fast, "      weight: 0\n"),
-        ],
-        "",
-    );
+    let cfg = Config::with([
+        model("slow", "g", &slow)
+            .weight(1)
+            .max_parallel_requests(1)
+            .timeout(30),
+        model("fast", "g", &fast).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&cfg);
     let (c, url) = (client(), gw.url("/v1/chat/completions"));
     let parked = tokio::spawn(async move {
@@ -134,12 +129,11 @@ async fn replica_pools_balance_across_healthy_replicas() {
     let a = mock("a", Behavior::Ok).await;
     let b = mock("b", Behavior::Ok).await;
     let dead = common::refused_port();
-    let cfg = format!(
-        "model_list:\n  - model_name: llama\n    litellm_params:\n      model: hosted_vllm/llama\n      api_base: [{}, {}, http://{}/v1]\n    model_info: {{id: pool}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
-        a.base_url(),
-        b.base_url(),
-        dead.1
-    );
+    let dead_url = format!("http://{}/v1", dead.1);
+    let cfg = Config::with([Model::new("llama", "hosted_vllm/llama")
+        .api_bases(&[&a.base_url(), &b.base_url(), &dead_url])
+        .id("pool")])
+    .yaml();
     let gw = Gateway::start(&cfg);
     gw.wait_for("replica health checked: 1 pools");
     for _ in 0..10 {
@@ -170,10 +164,9 @@ async fn replica_pools_balance_across_healthy_replicas() {
 #[tokio::test]
 async fn enforce_model_rate_limits_makes_rpm_a_hard_limit() {
     let up = mock("up", Behavior::Ok).await;
-    let cfg = yaml(
-        &[model("capped", "g", &up, "      rpm: 2\n")],
-        "  optional_pre_call_checks: [\"enforce_model_rate_limits\"]\n",
-    );
+    let cfg = Config::with([model("capped", "g", &up).rpm(2)])
+        .router(|r| r.untyped("optional_pre_call_checks", ["enforce_model_rate_limits"]))
+        .yaml();
     let gw = Gateway::start(&cfg);
     for _ in 0..2 {
         let (s, _, _) = chat(&gw, chat_body("g"), &[]).await;

@@ -6,13 +6,14 @@ use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common::config::{openai, Config};
 use crate::common::gov::Api;
-use crate::common::{client, config, openai_model, Gateway, MASTER_KEY};
+use crate::common::{client, Gateway, MASTER_KEY};
 
 async fn one_model() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
-    let gw = Gateway::start(&config(&[openai_model("m", &mock.base_url(), "")], ""));
+    let gw = Gateway::start(&Config::with([openai("m", &mock.base_url())]).yaml());
     (mock, gw)
 }
 
@@ -205,7 +206,7 @@ async fn every_route_but_the_public_four_needs_a_key() {
 async fn keys_never_reach_the_log_even_at_debug_level() {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     let gw = Gateway::start_env(
-        &config(&[openai_model("m", &mock.base_url(), "")], ""),
+        &Config::with([openai("m", &mock.base_url())]).yaml(),
         &[("RUST_LOG", "debug")],
     );
     let api = Api::new(&gw);
