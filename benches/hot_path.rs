@@ -128,9 +128,7 @@ fn frame_and_classify<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (u32, u64) 
             events += 1;
             if let Some(payload) = data(&event) {
                 match classify(&payload) {
-                    ChunkKind::UsageOnly(u) | ChunkKind::Content(Some(u)) => {
-                        tokens += u.completion_tokens
-                    }
+                    ChunkKind::UsageOnly(u) | ChunkKind::Content(Some(u)) => tokens += u.completion,
                     _ => {}
                 }
             }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::core::chat::{Completion, Event, Finish, TokenUsage};
+use crate::core::chat::{Completion, Event, Finish, Usage};
 use crate::core::error::ApiError;
 use crate::core::json::{json_into, push_u64};
 
@@ -379,7 +379,7 @@ struct UsageOut {
     cache_read_input_tokens: u64,
 }
 
-fn usage_out(u: &TokenUsage) -> UsageOut {
+fn usage_out(u: &Usage) -> UsageOut {
     UsageOut {
         input_tokens: u
             .prompt

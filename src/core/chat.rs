@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-
 use super::error::ApiError;
 
 /// The API shape the client speaks (what responses and errors are written as).
@@ -50,9 +48,10 @@ impl Finish {
     }
 }
 
-/// Token counts with the cache split providers report.
+/// Token counts: as a provider reports them, as translated streams carry them and as spend is
+/// settled from (the one usage type; OpenAI's wire `usage` object converts into it in `wire`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TokenUsage {
+pub struct Usage {
     /// All input tokens, cached ones included (OpenAI's `prompt_tokens`).
     pub prompt: u64,
     pub completion: u64,
@@ -62,11 +61,15 @@ pub struct TokenUsage {
     pub cache_write: u64,
     /// Reasoning tokens (part of `completion`).
     pub reasoning: u64,
+    /// The total as the upstream reported it (OpenAI's `total_tokens`), kept as given.
+    pub reported_total: Option<u64>,
 }
 
-impl TokenUsage {
+impl Usage {
+    /// The reported total, else prompt + completion.
     pub fn total(&self) -> u64 {
-        self.prompt.saturating_add(self.completion)
+        self.reported_total
+            .unwrap_or_else(|| self.prompt.saturating_add(self.completion))
     }
 }
 
@@ -87,7 +90,7 @@ pub struct Completion {
     pub reasoning: Option<String>,
     pub tool_calls: Vec<ToolCall>,
     pub finish: Finish,
-    pub usage: TokenUsage,
+    pub usage: Usage,
 }
 
 /// One step of a translated stream.
@@ -112,7 +115,7 @@ pub enum Event<'a> {
         args: Cow<'a, str>,
     },
     Finish(Finish),
-    Usage(TokenUsage),
+    Usage(Usage),
     /// The provider reported an error inside the stream.
     Error(ApiError),
     /// The stream is complete (the provider's end marker, or its clean close).
@@ -129,57 +132,4 @@ pub trait StreamDecoder: Send {
     /// Bytes held for an event, line or message not yet complete: never more than
     /// `wire::sse::MAX_EVENT_BYTES` plus the last chunk fed.
     fn buffered(&self) -> usize;
-}
-
-/// Token counts as an upstream reports them (OpenAI's `usage` object), and as spend is
-/// settled from; `TokenUsage` is the decoded form translated streams carry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Usage {
-    #[serde(default)]
-    pub prompt_tokens: u64,
-    #[serde(default)]
-    pub completion_tokens: u64,
-    #[serde(default)]
-    pub total_tokens: u64,
-    /// `cached_tokens`: prompt tokens read from the provider's cache.
-    #[serde(default)]
-    pub prompt_tokens_details: Option<PromptDetails>,
-    /// Prompt tokens written to the provider's cache (Anthropic, as LiteLLM reports it).
-    #[serde(default)]
-    pub cache_creation_input_tokens: Option<u64>,
-}
-
-/// OpenAI's `usage.prompt_tokens_details`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct PromptDetails {
-    #[serde(default)]
-    pub cached_tokens: Option<u64>,
-}
-
-impl From<TokenUsage> for Usage {
-    fn from(u: TokenUsage) -> Usage {
-        Usage {
-            prompt_tokens: u.prompt,
-            completion_tokens: u.completion,
-            total_tokens: u.total(),
-            prompt_tokens_details: Some(PromptDetails {
-                cached_tokens: Some(u.cache_read),
-            }),
-            cache_creation_input_tokens: Some(u.cache_write),
-        }
-    }
-}
-
-impl Usage {
-    /// Prompt tokens served from the provider's cache.
-    pub fn cache_read(&self) -> u64 {
-        self.prompt_tokens_details
-            .and_then(|d| d.cached_tokens)
-            .unwrap_or(0)
-    }
-
-    /// Prompt tokens written to the provider's cache.
-    pub fn cache_write(&self) -> u64 {
-        self.cache_creation_input_tokens.unwrap_or(0)
-    }
 }

@@ -64,9 +64,9 @@ fn billed_usage(ticket: &Ticket, served: &Served<'_>) -> Option<Usage> {
     let prompt = ticket.prompt_estimate();
     let completion = served.stream_events;
     Some(Usage {
-        prompt_tokens: prompt,
-        completion_tokens: completion,
-        total_tokens: prompt + completion,
+        prompt,
+        completion,
+        reported_total: Some(prompt + completion),
         ..Usage::default()
     })
 }
@@ -125,7 +125,7 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         }
         _ => 0,
     };
-    let tokens = usage.map_or(0, |u| u.total_tokens);
+    let tokens = usage.map_or(0, |u| u.total());
     if cost > 0 {
         metrics()
             .spend
@@ -169,8 +169,8 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         model_id: c.served.model_id.map(str::to_string),
         custom_llm_provider: c.served.provider.map(str::to_string),
         api_base: None,
-        prompt_tokens: usage.map_or(0, |u| u.prompt_tokens as i64),
-        completion_tokens: usage.map_or(0, |u| u.completion_tokens as i64),
+        prompt_tokens: usage.map_or(0, |u| u.prompt as i64),
+        completion_tokens: usage.map_or(0, |u| u.completion as i64),
         total_tokens: tokens as i64,
         spend_nano: cost,
         start_time: unix_ms(now - elapsed),

@@ -49,9 +49,9 @@ pub async fn finish(gov: Option<&Governance>, rt: &Runtime, endpoint: Endpoint, 
     if let Endpoint::PassThrough(_) = endpoint {
         if let (Some(d), Some(u)) = (&out.record.deployment, out.record.usage) {
             // Pass-through usage counts against the deployment whose credentials it used.
-            d.metrics.input_tokens.inc_by(u.prompt_tokens);
-            d.metrics.output_tokens.inc_by(u.completion_tokens);
-            d.metrics.total_tokens.inc_by(u.total_tokens);
+            d.metrics.input_tokens.inc_by(u.prompt);
+            d.metrics.output_tokens.inc_by(u.completion);
+            d.metrics.total_tokens.inc_by(u.total());
         }
         let model = out.asked_model.clone();
         if let Some(settled) = settle(gov, rt, out, endpoint, &model) {
@@ -91,9 +91,9 @@ pub async fn finish(gov: Option<&Governance>, rt: &Runtime, endpoint: Endpoint, 
         }
     }
     if let (Some(d), Some(u)) = (&out.record.deployment, out.record.usage) {
-        d.metrics.input_tokens.inc_by(u.prompt_tokens);
-        d.metrics.output_tokens.inc_by(u.completion_tokens);
-        d.metrics.total_tokens.inc_by(u.total_tokens);
+        d.metrics.input_tokens.inc_by(u.prompt);
+        d.metrics.output_tokens.inc_by(u.completion);
+        d.metrics.total_tokens.inc_by(u.total());
     }
 }
 

@@ -108,9 +108,9 @@ impl Price {
         let input = if self.input == 0.0 && self.input_per_second > 0.0 {
             secs * self.input_per_second
         } else {
-            let read = u.cache_read().min(u.prompt_tokens);
-            let write = u.cache_write().min(u.prompt_tokens - read);
-            let plain = u.prompt_tokens - read - write;
+            let read = u.cache_read.min(u.prompt);
+            let write = u.cache_write.min(u.prompt - read);
+            let plain = u.prompt - read - write;
             plain as f64 * self.input
                 + read as f64 * self.cache_read
                 + write as f64 * self.cache_write
@@ -118,7 +118,7 @@ impl Price {
         let output = if self.output == 0.0 && self.output_per_second > 0.0 {
             secs * self.output_per_second
         } else {
-            u.completion_tokens as f64 * self.output
+            u.completion as f64 * self.output
         };
         nano(input + output)
     }
@@ -267,17 +267,15 @@ fn nano(v: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::chat::PromptDetails;
 
     fn usage(p: u64, c: u64, read: u64, write: u64) -> Usage {
         Usage {
-            prompt_tokens: p,
-            completion_tokens: c,
-            total_tokens: p + c,
-            prompt_tokens_details: Some(PromptDetails {
-                cached_tokens: Some(read),
-            }),
-            cache_creation_input_tokens: Some(write),
+            prompt: p,
+            completion: c,
+            cache_read: read,
+            cache_write: write,
+            reasoning: 0,
+            reported_total: Some(p + c),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::core::call::ModelCall;
 use crate::core::error::{ApiError, ErrorKind};
 
 pub use crate::core::chat::{
-    ClientWire, Completion, Event, Finish, StreamDecoder, TokenUsage, ToolCall,
+    ClientWire, Completion, Event, Finish, StreamDecoder, ToolCall, Usage,
 };
 pub use crate::core::json::{json_into, push_u64};
 

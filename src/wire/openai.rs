@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 
 use crate::core::call::json_string;
-use crate::core::chat::{Completion, Event, Finish, TokenUsage, ToolCall};
+use crate::core::chat::{Completion, Event, Finish, ToolCall, Usage};
 use crate::core::json::{json_into, push_u64};
 
 /// Render a [`Completion`] as OpenAI's `chat.completion` JSON (serialized from borrowed
@@ -98,7 +98,7 @@ struct CompletionDetailsOut {
     reasoning_tokens: u64,
 }
 
-fn usage_out(u: &TokenUsage) -> UsageOut {
+fn usage_out(u: &Usage) -> UsageOut {
     UsageOut {
         prompt_tokens: u.prompt,
         completion_tokens: u.completion,
@@ -121,7 +121,7 @@ pub struct OpenAiChunks {
     include_usage: bool,
     role_sent: bool,
     finish: Option<Finish>,
-    usage: Option<TokenUsage>,
+    usage: Option<Usage>,
     done: bool,
 }
 

@@ -207,7 +207,47 @@ pub enum ChunkKind {
 struct UsageChunk {
     #[serde(default)]
     choices: Option<Vec<serde::de::IgnoredAny>>,
-    usage: Option<Usage>,
+    usage: Option<UsageIn>,
+}
+
+/// OpenAI's `usage` object as it comes over the wire.
+#[derive(Clone, Copy, Default, Deserialize)]
+pub struct UsageIn {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    total_tokens: u64,
+    /// `cached_tokens`: prompt tokens read from the provider's cache.
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    /// Prompt tokens written to the provider's cache (Anthropic, as LiteLLM reports it).
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// OpenAI's `usage.prompt_tokens_details`.
+#[derive(Clone, Copy, Default, Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+impl From<UsageIn> for Usage {
+    fn from(u: UsageIn) -> Usage {
+        Usage {
+            prompt: u.prompt_tokens,
+            completion: u.completion_tokens,
+            cache_read: u
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write: u.cache_creation_input_tokens.unwrap_or(0),
+            reasoning: 0,
+            reported_total: Some(u.total_tokens),
+        }
+    }
 }
 
 /// Classify an OpenAI chat/completions stream payload, parsing only the rare chunks that
@@ -226,8 +266,8 @@ pub fn classify(payload: &[u8]) -> ChunkKind {
         Ok(UsageChunk {
             choices,
             usage: Some(u),
-        }) if choices.as_ref().is_none_or(Vec::is_empty) => ChunkKind::UsageOnly(u),
-        Ok(UsageChunk { usage, .. }) => ChunkKind::Content(usage),
+        }) if choices.as_ref().is_none_or(Vec::is_empty) => ChunkKind::UsageOnly(u.into()),
+        Ok(UsageChunk { usage, .. }) => ChunkKind::Content(usage.map(Usage::from)),
         Err(_) => ChunkKind::Content(None),
     }
 }
@@ -251,15 +291,18 @@ fn is_error_object(payload: &[u8]) -> bool {
 pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     struct WithUsage {
-        usage: Option<Usage>,
+        usage: Option<UsageIn>,
     }
     let mut end = body.len();
     while let Some(p) = finders().usage_rev.rfind(&body[..end]) {
         if let Some(object) = usage_object_at(body, p) {
             let mut de = serde_json::Deserializer::from_slice(object);
-            return match Usage::deserialize(&mut de) {
-                Ok(u) => Some(u),
-                Err(_) => serde_json::from_slice::<WithUsage>(body).ok()?.usage,
+            return match UsageIn::deserialize(&mut de) {
+                Ok(u) => Some(u.into()),
+                Err(_) => serde_json::from_slice::<WithUsage>(body)
+                    .ok()?
+                    .usage
+                    .map(Usage::from),
             };
         }
         end = p;
@@ -290,14 +333,8 @@ mod tests {
             "prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
             "prompt_tokens_details": {"cached_tokens": 1}}}"#;
         let u = usage_in_body(body).expect("usage");
-        assert_eq!(
-            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
-            (3, 2, 5)
-        );
-        assert_eq!(
-            u.prompt_tokens_details.and_then(|d| d.cached_tokens),
-            Some(1)
-        );
+        assert_eq!((u.prompt, u.completion, u.total()), (3, 2, 5));
+        assert_eq!(u.cache_read, 1);
         assert_eq!(usage_in_body(br#"{"choices":[],"usage":null}"#), None);
         assert_eq!(usage_in_body(br#"{"content":"say \"usage\":{}"}"#), None);
         // A usage object that does not parse where it starts: the whole body decides.
@@ -326,9 +363,9 @@ mod tests {
         assert_eq!(
             classify(&data(&events[4]).unwrap()),
             ChunkKind::UsageOnly(Usage {
-                prompt_tokens: 3,
-                completion_tokens: 2,
-                total_tokens: 5,
+                prompt: 3,
+                completion: 2,
+                reported_total: Some(5),
                 ..Usage::default()
             })
         );

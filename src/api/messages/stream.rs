@@ -18,7 +18,7 @@ pub struct AnthropicEvents {
     open: Option<Block>,
     next_index: u32,
     finish: Option<Finish>,
-    usage: TokenUsage,
+    usage: Usage,
     done: bool,
 }
 
@@ -31,7 +31,7 @@ impl AnthropicEvents {
             open: None,
             next_index: 0,
             finish: None,
-            usage: TokenUsage::default(),
+            usage: Usage::default(),
             done: false,
         }
     }

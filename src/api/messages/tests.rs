@@ -80,7 +80,7 @@ fn stream_events_render_anthropic_sse() {
     );
     w.event_into(Event::Finish(Finish::ToolCalls), &mut out);
     w.event_into(
-        Event::Usage(TokenUsage {
+        Event::Usage(Usage {
             prompt: 5,
             completion: 3,
             ..Default::default()

@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Value};
 
-use crate::core::chat::{Completion, Finish, TokenUsage};
+use crate::core::chat::{Completion, Finish, Usage};
 use crate::core::clock::unix_now;
 use crate::core::error::ApiError;
 use crate::core::ids::new_uuid;
@@ -82,7 +82,7 @@ pub(super) fn response_head(base: &str, model: &str) -> String {
     )
 }
 
-fn usage_json(u: &TokenUsage) -> Value {
+fn usage_json(u: &Usage) -> Value {
     json!({
         "input_tokens": u.prompt,
         "input_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
@@ -108,7 +108,7 @@ pub(super) fn write_response(
     status: Status,
     error: Option<&ApiError>,
     output: &[Value],
-    usage: Option<&TokenUsage>,
+    usage: Option<&Usage>,
 ) {
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(b"\"status\":\"");
@@ -265,12 +265,13 @@ mod tests {
                 arguments: "{\"x\":1}".into(),
             }],
             finish,
-            usage: TokenUsage {
+            usage: Usage {
                 prompt: 10,
                 completion: 5,
                 cache_read: 4,
                 cache_write: 0,
                 reasoning: 2,
+                reported_total: None,
             },
         }
     }

@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use serde_json::Value;
 
 use super::object::{id_base, response_head, write_json, write_response, Item, ItemKind, Status};
-use crate::core::chat::{Event, Finish, TokenUsage};
+use crate::core::chat::{Event, Finish, Usage};
 use crate::core::error::ApiError;
 use crate::core::json::json_into;
 
@@ -23,7 +23,7 @@ pub struct ResponsesEvents {
     /// Open tool calls: the stream's tool index and the item's position.
     calls: Vec<(u32, usize)>,
     finish: Option<Finish>,
-    usage: Option<TokenUsage>,
+    usage: Option<Usage>,
     done: bool,
 }
 
@@ -375,7 +375,7 @@ mod tests {
         }
         w.event_into(Event::Finish(Finish::ToolCalls), &mut out);
         w.event_into(
-            Event::Usage(TokenUsage {
+            Event::Usage(Usage {
                 prompt: 7,
                 completion: 3,
                 ..Default::default()

@@ -246,7 +246,7 @@ impl Exchange<'_> {
                 dep.stats.usage.add_request(minute);
             }
             if let Some(u) = self.record.usage {
-                dep.stats.usage.add_tokens(minute, u.total_tokens);
+                dep.stats.usage.add_tokens(minute, u.total());
             }
         }
     }

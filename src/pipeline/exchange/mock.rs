@@ -9,7 +9,7 @@ use pingora_proxy::Session;
 
 use super::{translate, Exchange, Outcome};
 use crate::core::call::{MockSpec, ModelCall};
-use crate::core::chat::{ClientWire, Completion, Event, Finish, TokenUsage, Usage};
+use crate::core::chat::{ClientWire, Completion, Event, Finish, Usage};
 use crate::core::endpoint::Endpoint;
 use crate::core::error::ApiError;
 use crate::core::failure::Failure;
@@ -18,10 +18,10 @@ use crate::providers::mock;
 /// A mock answer for a client that speaks another API: the neutral result rendered for it.
 fn mock_translated(call: &ModelCall, text: &str) -> (Bytes, &'static str, Option<usize>) {
     let id = format!("chatcmpl-{}", crate::core::ids::new_uuid().replace('-', ""));
-    let usage = TokenUsage {
+    let usage = Usage {
         prompt: 10,
         completion: 20,
-        ..TokenUsage::default()
+        ..Usage::default()
     };
     if !call.stream {
         let c = Completion {
@@ -85,9 +85,9 @@ impl Exchange<'_> {
         let names = crate::providers::answer_names::answer_names(&body);
         self.record.response_id = names.id.map(str::to_string);
         self.record.usage = Some(Usage {
-            prompt_tokens: 10,
-            completion_tokens: 20,
-            total_tokens: 30,
+            prompt: 10,
+            completion: 20,
+            reported_total: Some(30),
             ..Usage::default()
         });
         self.commit_and_write(session, 200, ct, len, body).await

@@ -87,9 +87,7 @@ fn latency_sample(
 ) -> u64 {
     match (stream, first, usage) {
         (true, Some(ttft), _) => ttft.as_micros() as u64,
-        (false, _, Some(u)) if u.completion_tokens > 0 => {
-            (total.as_micros() as u64) / u.completion_tokens
-        }
+        (false, _, Some(u)) if u.completion > 0 => (total.as_micros() as u64) / u.completion,
         _ => total.as_micros() as u64,
     }
 }

@@ -43,9 +43,9 @@ struct ResponsesUsage {
 impl ResponsesUsage {
     fn usage(&self) -> Usage {
         Usage {
-            prompt_tokens: self.input_tokens,
-            completion_tokens: self.output_tokens,
-            total_tokens: self.input_tokens.saturating_add(self.output_tokens),
+            prompt: self.input_tokens,
+            completion: self.output_tokens,
+            reported_total: Some(self.input_tokens.saturating_add(self.output_tokens)),
             ..Usage::default()
         }
     }

@@ -257,9 +257,9 @@ fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage
         _ => return None,
     };
     Some(Usage {
-        prompt_tokens: p,
-        completion_tokens: c,
-        total_tokens: p + c,
+        prompt: p,
+        completion: c,
+        reported_total: Some(p + c),
         ..Usage::default()
     })
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::super::chat::{Completion, Finish, TokenUsage, ToolCall};
+use super::super::chat::{Completion, Finish, ToolCall, Usage};
 use super::JSON_TOOL;
 use crate::core::error::{ApiError, ErrorKind};
 
@@ -41,7 +41,7 @@ pub(super) struct UsageIn {
 
 impl UsageIn {
     /// Fold these counts into `u` (stream deltas carry only some of them).
-    pub(super) fn merge_into(self, u: &mut TokenUsage, input: &mut u64) {
+    pub(super) fn merge_into(self, u: &mut Usage, input: &mut u64) {
         if let Some(i) = self.input_tokens {
             *input = i;
         }
@@ -86,14 +86,14 @@ pub fn finish_reason(stop: &str) -> Finish {
 }
 
 /// Token counts of a Messages response body (for a body passed through as it is).
-pub fn usage_of(body: &[u8]) -> Option<TokenUsage> {
+pub fn usage_of(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     struct WithUsage {
         #[serde(default)]
         usage: Option<UsageIn>,
     }
     let u = serde_json::from_slice::<WithUsage>(body).ok()?.usage?;
-    let mut out = TokenUsage::default();
+    let mut out = Usage::default();
     u.merge_into(&mut out, &mut 0);
     Some(out)
 }
@@ -134,7 +134,7 @@ pub(super) fn decode_message(body: &[u8]) -> Result<Completion, ApiError> {
             finish = Finish::Stop;
         }
     }
-    let mut usage = TokenUsage::default();
+    let mut usage = Usage::default();
     let mut input = 0;
     m.usage.merge_into(&mut usage, &mut input);
     Ok(Completion {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::super::chat::{Event, Finish, StreamDecoder, TokenUsage};
+use super::super::chat::{Event, Finish, StreamDecoder, Usage};
 use super::decode::{finish_reason, BlockIn, MessageIn, UsageIn};
 use super::errors::{error_for, error_status, ErrorIn};
 use super::JSON_TOOL;
@@ -29,7 +29,7 @@ pub struct AnthropicStream {
     framer: SseFramer,
     blocks: Vec<(u32, Open)>,
     tools: u32,
-    usage: TokenUsage,
+    usage: Usage,
     input: u64,
     json_mode: bool,
 }

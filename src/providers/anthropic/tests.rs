@@ -198,7 +198,7 @@ fn stream_events_map_to_neutral_events() {
             r#"ToolArgs { index: 0, args: "{\"city\": " }"#,
             r#"ToolArgs { index: 0, args: "\"Paris\"}" }"#,
             "Finish(ToolCalls)",
-            "Usage(TokenUsage { prompt: 472, completion: 89, cache_read: 0, cache_write: 0, reasoning: 0 })",
+            "Usage(Usage { prompt: 472, completion: 89, cache_read: 0, cache_write: 0, reasoning: 0, reported_total: None })",
             "Done",
         ];
     assert_eq!(ev, want);

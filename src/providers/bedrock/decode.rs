@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::super::chat::{Completion, Finish, TokenUsage, ToolCall};
+use super::super::chat::{Completion, Finish, ToolCall, Usage};
 use super::JSON_TOOL;
 use crate::core::error::{ApiError, ErrorKind};
 
@@ -22,12 +22,12 @@ pub(super) struct UsageIn {
     cache_write_input_tokens: Option<u64>,
 }
 
-impl From<UsageIn> for TokenUsage {
+impl From<UsageIn> for Usage {
     /// Bedrock's `inputTokens` leaves cached tokens out; OpenAI's `prompt_tokens` has them.
-    fn from(u: UsageIn) -> TokenUsage {
+    fn from(u: UsageIn) -> Usage {
         let cache_read = u.cache_read_input_tokens.unwrap_or(0);
         let cache_write = u.cache_write_input_tokens.unwrap_or(0);
-        TokenUsage {
+        Usage {
             prompt: u
                 .input_tokens
                 .unwrap_or(0)
@@ -37,6 +37,7 @@ impl From<UsageIn> for TokenUsage {
             cache_read,
             cache_write,
             reasoning: 0,
+            reported_total: None,
         }
     }
 }

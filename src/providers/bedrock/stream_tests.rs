@@ -2,7 +2,7 @@
 
 use super::eventstream::encode_frame;
 use super::*;
-use crate::providers::chat::{Event, Finish, TokenUsage};
+use crate::providers::chat::{Event, Finish, Usage};
 use crate::providers::testkit;
 use serde_json::{json, Value};
 
@@ -93,11 +93,11 @@ fn events_of(chunks: &[&[u8]]) -> Vec<String> {
 #[test]
 fn stream_maps_every_event() {
     let events = events_of(&[&full_stream()]);
-    let usage = TokenUsage {
+    let usage = Usage {
         prompt: 25,
         completion: 30,
         cache_read: 5,
-        ..TokenUsage::default()
+        ..Usage::default()
     };
     let expected: Vec<String> = [
         Event::Start {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::error::ErrorKind;
-use crate::providers::chat::{Finish, TokenUsage, ToolCall};
+use crate::providers::chat::{Finish, ToolCall, Usage};
 use serde_json::{json, Value};
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/bedrock/converse_text.json");
@@ -290,12 +290,13 @@ fn decodes_converse_responses() {
     assert_eq!(c.finish, Finish::Stop);
     assert_eq!(
         c.usage,
-        TokenUsage {
+        Usage {
             prompt: 112,
             completion: 10,
             cache_read: 96,
             cache_write: 4,
-            reasoning: 0
+            reasoning: 0,
+            reported_total: None,
         }
     );
 

@@ -84,7 +84,7 @@ fn chunks_render_openai_stream() {
     );
     w.event(Event::Finish(Finish::ToolCalls), &mut out);
     w.event(
-        Event::Usage(TokenUsage {
+        Event::Usage(Usage {
             prompt: 3,
             completion: 2,
             ..Default::default()

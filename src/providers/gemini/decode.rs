@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::super::chat::{Completion, Finish, TokenUsage, ToolCall};
+use super::super::chat::{Completion, Finish, ToolCall, Usage};
 use super::errors::Status;
 use super::SIGNATURE_SEPARATOR;
 use crate::core::error::{ApiError, ErrorKind};
@@ -86,9 +86,9 @@ pub(super) struct UsageMetadata {
     cached_content_token_count: u64,
 }
 
-impl From<UsageMetadata> for TokenUsage {
-    fn from(u: UsageMetadata) -> TokenUsage {
-        TokenUsage {
+impl From<UsageMetadata> for Usage {
+    fn from(u: UsageMetadata) -> Usage {
+        Usage {
             prompt: u.prompt_token_count,
             completion: u
                 .candidates_token_count
@@ -96,6 +96,7 @@ impl From<UsageMetadata> for TokenUsage {
             cache_read: u.cached_content_token_count,
             cache_write: 0,
             reasoning: u.thoughts_token_count,
+            reported_total: None,
         }
     }
 }
@@ -202,7 +203,7 @@ pub(crate) fn decode_completion(body: &[u8]) -> Result<Completion, ApiError> {
     let mut out = Completion {
         id: response_id(&r),
         model: r.model_version.as_deref().unwrap_or_default().to_string(),
-        usage: r.usage_metadata.map(TokenUsage::from).unwrap_or_default(),
+        usage: r.usage_metadata.map(Usage::from).unwrap_or_default(),
         ..Completion::default()
     };
     let (mut text, mut reasoning) = (String::new(), String::new());

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use super::super::chat::{Event, Finish, StreamDecoder, TokenUsage};
+use super::super::chat::{Event, Finish, StreamDecoder, Usage};
 use super::decode::{
     arguments, blocked, call_id, finish_for, finish_with_tools, invalid_response, response_id,
     Response,
@@ -27,7 +27,7 @@ struct StreamState {
     tools: u32,
     finish: Option<Finish>,
     /// From the last chunk with `usageMetadata` (the final chunk has the full counts).
-    usage: Option<TokenUsage>,
+    usage: Option<Usage>,
     ended: bool,
 }
 

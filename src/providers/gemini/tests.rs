@@ -3,7 +3,7 @@
 use super::*;
 use crate::core::error::ErrorKind;
 use crate::core::failure::FallbackClass;
-use crate::providers::chat::{Finish, TokenUsage};
+use crate::providers::chat::{Finish, Usage};
 use crate::providers::testkit;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/gemini/text.json");
@@ -67,12 +67,13 @@ fn decodes_text_reasoning_and_usage() {
     assert_eq!(c.finish, Finish::Stop);
     assert_eq!(
         c.usage,
-        TokenUsage {
+        Usage {
             prompt: 12,
             completion: 49,
             cache_read: 4,
             cache_write: 0,
-            reasoning: 35
+            reasoning: 35,
+            reported_total: None,
         }
     );
 }
@@ -150,7 +151,7 @@ fn stream_text_at_every_split() {
             r#"Text(" How can I help you today")"#,
             r#"Text("? é\n")"#,
             "Finish(Stop)",
-            "Usage(TokenUsage { prompt: 1, completion: 9, cache_read: 0, cache_write: 0, reasoning: 0 })",
+            "Usage(Usage { prompt: 1, completion: 9, cache_read: 0, cache_write: 0, reasoning: 0, reported_total: None })",
             "Done",
         ]
     );
@@ -169,7 +170,7 @@ fn stream_tool_calls_at_every_split() {
             r#"ToolStart { index: 1, id: "call_*", name: "get_time" }"#,
             r#"ToolArgs { index: 1, args: "{\"timezone\":\"Europe/Paris\"}" }"#,
             "Finish(ToolCalls)",
-            "Usage(TokenUsage { prompt: 71, completion: 74, cache_read: 0, cache_write: 0, reasoning: 44 })",
+            "Usage(Usage { prompt: 71, completion: 74, cache_read: 0, cache_write: 0, reasoning: 44, reported_total: None })",
             "Done",
         ]
     );

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::super::chat::{Completion, Finish, TokenUsage, ToolCall};
+use super::super::chat::{Completion, Finish, ToolCall, Usage};
 use super::errors::{error_text, stream_error};
 use crate::core::error::{ApiError, ErrorKind};
 
@@ -58,11 +58,11 @@ pub(super) struct FunctionIn<'a> {
 }
 
 impl ChatResponse<'_> {
-    pub(super) fn usage(&self) -> TokenUsage {
-        TokenUsage {
+    pub(super) fn usage(&self) -> Usage {
+        Usage {
             prompt: self.prompt_eval_count.unwrap_or_default(),
             completion: self.eval_count.unwrap_or_default(),
-            ..TokenUsage::default()
+            ..Usage::default()
         }
     }
 }

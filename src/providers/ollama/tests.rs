@@ -3,7 +3,7 @@
 use super::*;
 use crate::core::error::ErrorKind;
 use crate::core::failure::FallbackClass;
-use crate::providers::chat::{Finish, TokenUsage, ToolCall};
+use crate::providers::chat::{Finish, ToolCall, Usage};
 use crate::providers::testkit::{self, normalize};
 
 const TEXT: &[u8] = include_bytes!("../../../tests/fixtures/ollama/text.json");
@@ -80,10 +80,10 @@ fn decodes_text_reasoning_and_usage() {
     assert_eq!(c.finish, Finish::Stop);
     assert_eq!(
         c.usage,
-        TokenUsage {
+        Usage {
             prompt: 18,
             completion: 41,
-            ..TokenUsage::default()
+            ..Usage::default()
         }
     );
 }
@@ -161,7 +161,7 @@ fn stream_text_at_every_split() {
             r#"Text("Hello")"#,
             r#"Text("! Use <b> for bold. é\n")"#,
             "Finish(Stop)",
-            "Usage(TokenUsage { prompt: 11, completion: 17, cache_read: 0, cache_write: 0, reasoning: 0 })",
+            "Usage(Usage { prompt: 11, completion: 17, cache_read: 0, cache_write: 0, reasoning: 0, reported_total: None })",
             "Done",
         ];
     assert_eq!(every_split_is_the_same(STREAM_TEXT), expected);
@@ -179,7 +179,7 @@ fn stream_tool_calls_at_every_split() {
                 r#"ToolStart { index: 1, id: "call_7fj2m1zp", name: "get_time" }"#,
                 r#"ToolArgs { index: 1, args: "{\"timezone\":\"Europe/Paris\"}" }"#,
                 "Finish(ToolCalls)",
-                "Usage(TokenUsage { prompt: 198, completion: 39, cache_read: 0, cache_write: 0, reasoning: 0 })",
+                "Usage(Usage { prompt: 198, completion: 39, cache_read: 0, cache_write: 0, reasoning: 0, reported_total: None })",
                 "Done",
             ]
         );

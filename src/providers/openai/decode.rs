@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::super::chat::{Completion, Finish, TokenUsage, ToolCall};
+use super::super::chat::{Completion, Finish, ToolCall, Usage};
 use crate::core::error::{ApiError, ErrorKind};
 
 #[derive(Deserialize)]
@@ -81,8 +81,8 @@ struct CompletionDetails {
 }
 
 impl UsageIn {
-    pub(super) fn neutral(self) -> TokenUsage {
-        TokenUsage {
+    pub(super) fn neutral(self) -> Usage {
+        Usage {
             prompt: self.prompt_tokens,
             completion: self.completion_tokens,
             cache_read: self
@@ -94,6 +94,7 @@ impl UsageIn {
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
+            reported_total: None,
         }
     }
 }
