@@ -318,7 +318,7 @@ fn note(s: &mut Scan, e: &Event<'_>) -> bool {
         | Event::ToolStart { .. }
         | Event::ToolArgs { .. }
         | Event::Finish(_) => s.content = true,
-        Event::Usage(u) => s.usage = Some(Usage::from(*u)),
+        Event::Usage(u) => s.usage = Some(*u),
         Event::Done => s.done = true,
         Event::Start { .. } => {}
     }
@@ -397,7 +397,7 @@ pub(super) fn completion_body(
     body: &[u8],
 ) -> Option<Result<(Bytes, Usage), ApiError>> {
     if native_anthropic(kind, call) {
-        let usage = Usage::from(anthropic::usage_of(body).unwrap_or_default());
+        let usage = anthropic::usage_of(body).unwrap_or_default();
         return Some(Ok((Bytes::copy_from_slice(body), usage)));
     }
     if native_responses(kind, call) {
@@ -421,6 +421,6 @@ pub(super) fn completion_body(
         if c.model.is_empty() {
             c.model.clone_from(&call.model);
         }
-        (client_body(call, &c), Usage::from(c.usage))
+        (client_body(call, &c), c.usage)
     }))
 }

@@ -218,7 +218,7 @@ fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage
         let mut usage = None;
         let mut record = |e: Event<'_>| {
             if let Event::Usage(u) = e {
-                usage = Some(Usage::from(u));
+                usage = Some(u);
             }
         };
         decoder.feed(body, &mut record);
