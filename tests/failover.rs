@@ -12,18 +12,20 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::config::{openai, Config, Model};
 use common::gov::{poll, Api};
 use common::{
-    chat_body, client, config, metrics_text, openai_model, refused_port, send_chat, sse_payloads,
-    Gateway, MASTER_KEY,
+    chat_body, client, metrics_text, refused_port, send_chat, sse_payloads, Gateway, MASTER_KEY,
 };
 use serde_json::{json, Value};
 use switchyard_mock::{rate_limited, server_error, Behavior, MockUpstream, Script};
 
-fn model(name: &str, group: &str, base: &str, extra: &str) -> String {
-    format!(
-        "  - model_name: {group}\n    litellm_params:\n      model: openai/upstream-{name}\n      api_base: {base}\n      api_key: sk-provider-{name}\n{extra}    model_info:\n      id: dep-{name}\n"
-    )
+/// Deployment `dep-{name}` of group `group` at `base`, with its own provider key.
+fn model(name: &str, group: &str, base: &str) -> Model {
+    Model::new(group, &format!("openai/upstream-{name}"))
+        .api_base(base)
+        .api_key(&format!("sk-provider-{name}"))
+        .id(&format!("dep-{name}"))
 }
 
 async fn mock(name: &str, default: Behavior) -> MockUpstream {
@@ -39,13 +41,11 @@ async fn mock(name: &str, default: Behavior) -> MockUpstream {
 async fn one_mib_body_fails_over_from_429_byte_for_byte() {
     let a = mock("a", rate_limited()).await;
     let b = mock("b", Behavior::Ok).await;
-    let yaml = config(
-        &[
-            model("a", "g", &a.base_url(), "      weight: 1\n"),
-            model("b", "g", &b.base_url(), "      weight: 0\n"),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        model("a", "g", &a.base_url()).weight(1),
+        model("b", "g", &b.base_url()).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let content = "é".repeat(512 * 1024); // 1 MiB of UTF-8
     let body = json!({"model": "g", "messages": [{"role": "user", "content": content}], "x_custom": {"kept": true}}).to_string();
@@ -89,14 +89,13 @@ async fn a_retry_never_repeats_the_deployment_that_just_failed() {
         mock("b", server_error(503)).await,
         mock("c", server_error(502)).await,
     ];
-    let yaml = config(
-        &[
-            model("a", "g", &mocks[0].base_url(), ""),
-            model("b", "g", &mocks[1].base_url(), ""),
-            model("c", "g", &mocks[2].base_url(), ""),
-        ],
-        "router_settings:\n  num_retries: 2\n",
-    );
+    let yaml = Config::with([
+        model("a", "g", &mocks[0].base_url()),
+        model("b", "g", &mocks[1].base_url()),
+        model("c", "g", &mocks[2].base_url()),
+    ])
+    .router(|r| r.num_retries(2))
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert!(r.status().is_server_error(), "{}", r.status());
@@ -116,13 +115,11 @@ async fn a_retry_never_repeats_the_deployment_that_just_failed() {
 async fn request_errors_are_not_retried() {
     let a = mock("a", Behavior::Status { status: 400, body: r#"{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":null}}"#.into(), headers: vec![] }).await;
     let b = mock("b", Behavior::Ok).await;
-    let yaml = config(
-        &[
-            model("a", "g", &a.base_url(), "      weight: 1\n"),
-            model("b", "g", &b.base_url(), "      weight: 0\n"),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        model("a", "g", &a.base_url()).weight(1),
+        model("b", "g", &b.base_url()).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 400);
@@ -136,18 +133,11 @@ async fn request_errors_are_not_retried() {
 async fn connect_errors_fail_over() {
     let dead = refused_port();
     let b = mock("b", Behavior::Ok).await;
-    let yaml = config(
-        &[
-            model(
-                "dead",
-                "g",
-                &format!("http://{}/v1", dead.1),
-                "      weight: 1\n",
-            ),
-            model("b", "g", &b.base_url(), "      weight: 0\n"),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        model("dead", "g", &format!("http://{}/v1", dead.1)).weight(1),
+        model("b", "g", &b.base_url()).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 200);
@@ -159,13 +149,11 @@ async fn stream_fails_over_when_the_first_deployment_dies_before_any_event() {
     for dying in [Behavior::CutBeforeFirstEvent, Behavior::ErrorEvent] {
         let a = mock("a", dying.clone()).await;
         let b = mock("b", Behavior::Ok).await;
-        let yaml = config(
-            &[
-                model("a", "g", &a.base_url(), "      weight: 1\n"),
-                model("b", "g", &b.base_url(), "      weight: 0\n"),
-            ],
-            "",
-        );
+        let yaml = Config::with([
+            model("a", "g", &a.base_url()).weight(1),
+            model("b", "g", &b.base_url()).weight(0),
+        ])
+        .yaml();
         let gw = Gateway::start(&yaml);
         let mut body = chat_body("g");
         body["stream"] = json!(true);
@@ -194,7 +182,7 @@ async fn stream_fails_over_when_the_first_deployment_dies_before_any_event() {
 #[tokio::test]
 async fn stream_cut_after_the_first_event_ends_with_an_error_event_and_no_done() {
     let a = mock("a", Behavior::CutAfterEvents(2)).await;
-    let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
+    let gw = Gateway::start(&Config::with([model("a", "g", &a.base_url())]).yaml());
     let mut body = chat_body("g");
     body["stream"] = json!(true);
     let r = send_chat(&gw, &body, &[]).await;
@@ -220,7 +208,7 @@ async fn stream_cut_after_the_first_event_ends_with_an_error_event_and_no_done()
 #[tokio::test]
 async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
     let a = mock("a", Behavior::Ok).await;
-    let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
+    let gw = Gateway::start(&Config::with([model("a", "g", &a.base_url())]).yaml());
     let mut body = chat_body("g");
     body["stream"] = json!(true);
     let r = send_chat(&gw, &body, &[]).await;
@@ -258,15 +246,7 @@ async fn usage_is_requested_upstream_and_the_extra_chunk_hidden_unless_asked() {
 async fn timeouts_are_408_or_fail_over() {
     let hang = mock("hang", Behavior::Hang).await;
     let b = mock("b", Behavior::Ok).await;
-    let yaml = config(
-        &[model(
-            "hang",
-            "slow",
-            &hang.base_url(),
-            "      timeout: 0.3\n",
-        )],
-        "",
-    );
+    let yaml = Config::with([model("hang", "slow", &hang.base_url()).timeout(0.3)]).yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("slow"), &[("x-litellm-num-retries", "0")]).await;
     assert_eq!(r.status(), 408);
@@ -274,18 +254,11 @@ async fn timeouts_are_408_or_fail_over() {
     assert_eq!(v["error"]["type"], "timeout");
     drop(gw);
 
-    let yaml = config(
-        &[
-            model(
-                "hang",
-                "g",
-                &hang.base_url(),
-                "      timeout: 0.3\n      weight: 1\n",
-            ),
-            model("b", "g", &b.base_url(), "      weight: 0\n"),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        model("hang", "g", &hang.base_url()).timeout(0.3).weight(1),
+        model("b", "g", &b.base_url()).weight(0),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = client()
         .post(gw.url("/v1/chat/completions"))
@@ -303,9 +276,11 @@ async fn timeouts_are_408_or_fail_over() {
 async fn azure_deployments_use_deployment_urls_and_api_key() {
     let a = mock("az", Behavior::Ok).await;
     let base = format!("http://{}", a.addr());
-    let yaml = format!(
-        "model_list:\n  - model_name: gpt4o\n    litellm_params:\n      model: azure/my-gpt4o-deployment\n      api_base: {base}\n      api_key: azure-secret\n      api_version: 2024-10-21\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
-    );
+    let yaml = Config::with([Model::new("gpt4o", "azure/my-gpt4o-deployment")
+        .api_base(&base)
+        .api_key("azure-secret")
+        .api_version("2024-10-21")])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("gpt4o"), &[]).await;
     assert_eq!(r.status(), 200);
@@ -325,7 +300,7 @@ async fn azure_deployments_use_deployment_urls_and_api_key() {
 #[tokio::test]
 async fn provider_secrets_and_client_keys_are_never_echoed() {
     let a = mock("a", rate_limited()).await;
-    let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
+    let gw = Gateway::start(&Config::with([model("a", "g", &a.base_url())]).yaml());
     let r = send_chat(&gw, &chat_body("g"), &[("x-litellm-num-retries", "0")]).await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
@@ -347,13 +322,12 @@ async fn provider_secrets_and_client_keys_are_never_echoed() {
 async fn per_deployment_num_retries_is_honoured() {
     let a = mock("a", server_error(500)).await;
     let b = mock("b", server_error(500)).await;
-    let yaml = config(
-        &[
-            model("a", "g", &a.base_url(), "      num_retries: 0\n"),
-            model("b", "g", &b.base_url(), ""),
-        ],
-        "router_settings:\n  num_retries: 3\n",
-    );
+    let yaml = Config::with([
+        model("a", "g", &a.base_url()).num_retries(0),
+        model("b", "g", &b.base_url()),
+    ])
+    .router(|r| r.num_retries(3))
+    .yaml();
     let gw = Gateway::start(&yaml);
     let r = send_chat(&gw, &chat_body("g"), &[]).await;
     assert_eq!(r.status(), 500);
@@ -383,14 +357,12 @@ async fn a_stream_silent_past_stream_timeout_ends_with_an_error_event_and_is_bil
     // The upstream sends two content events, then nothing, for ever; the deployment allows
     // 0.3 s of silence (its `timeout` is far away).
     let a = mock("a", Behavior::StallAfterEvents(2)).await;
-    let yaml = config(
-        &[openai_model(
-            "g",
-            &a.base_url(),
-            "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n      stream_timeout: 0.3\n      timeout: 600\n",
-        )],
-        "",
-    );
+    let yaml = Config::with([openai("g", &a.base_url())
+        .input_cost_per_token(0.001)
+        .output_cost_per_token(0.002)
+        .stream_timeout(0.3)
+        .timeout(600)])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let api = Api::new(&gw);
     let key = api.new_key(json!({})).await;
@@ -425,10 +397,7 @@ async fn a_stream_silent_past_stream_timeout_ends_with_an_error_event_and_is_bil
     drop(gw);
 
     // The per-request `stream_timeout` body field does the same on a deployment without one.
-    let yaml = config(
-        &[model("a", "g", &a.base_url(), "      timeout: 600\n")],
-        "",
-    );
+    let yaml = Config::with([model("a", "g", &a.base_url()).timeout(600)]).yaml();
     let gw = Gateway::start(&yaml);
     body["stream_timeout"] = json!(0.3);
     let (status, payloads, _) = stream_of(&gw, &body).await;
@@ -446,10 +415,7 @@ async fn stream_timeout_bounds_each_gap_not_the_whole_stream() {
     })
     .await
     .unwrap();
-    let yaml = config(
-        &[model("a", "g", &a.base_url(), "      stream_timeout: 2\n")],
-        "",
-    );
+    let yaml = Config::with([model("a", "g", &a.base_url()).stream_timeout(2)]).yaml();
     let gw = Gateway::start(&yaml);
     let mut body = chat_body("g");
     body["stream"] = json!(true);
@@ -484,7 +450,7 @@ async fn an_event_over_the_size_cap_ends_the_stream_with_an_error_event() {
         },
     )
     .await;
-    let gw = Gateway::start(&config(&[model("a", "g", &a.base_url(), "")], ""));
+    let gw = Gateway::start(&Config::with([model("a", "g", &a.base_url())]).yaml());
     let mut body = chat_body("g");
     body["stream"] = json!(true);
     let (status, payloads, clean) = stream_of(&gw, &body).await;

@@ -25,22 +25,27 @@ mod organizations;
 #[path = "governance/persistence.rs"]
 mod persistence;
 
-use common::gov::priced_model;
-use common::{config, Gateway};
+use common::config::Config;
+use common::gov::priced;
+use common::{Gateway, MASTER_KEY};
 use switchyard_mock::{MockUpstream, Script};
 
 /// One mock per model name (each named after its model) and a gateway pricing every model at
-/// the test prices, with `extra` appended to the config.
-async fn priced_gateway(names: &[&str], extra: &str) -> (Vec<MockUpstream>, Gateway) {
+/// the test prices.
+async fn priced_gateway(names: &[&str]) -> (Vec<MockUpstream>, Gateway) {
+    priced_gateway_with(names, Config::new()).await
+}
+
+/// [`priced_gateway`] with these models added to `settings`, with the master key.
+async fn priced_gateway_with(names: &[&str], settings: Config) -> (Vec<MockUpstream>, Gateway) {
     let mut mocks = Vec::new();
     for name in names {
         mocks.push(MockUpstream::start(Script::named(name)).await.unwrap());
     }
-    let models: Vec<String> = names
+    let models = names
         .iter()
         .zip(&mocks)
-        .map(|(name, m)| priced_model(name, &m.base_url()))
-        .collect();
-    let gw = Gateway::start(&config(&models, extra));
+        .map(|(name, m)| priced(name, &m.base_url()));
+    let gw = Gateway::start(&settings.master_key(MASTER_KEY).models(models).yaml());
     (mocks, gw)
 }

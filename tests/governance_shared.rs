@@ -13,8 +13,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced_model, Api};
-use common::{config, Gateway};
+use common::config::Config;
+use common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced, Api};
+use common::Gateway;
 use serde_json::json;
 use sqlx::{Connection, Executor};
 use switchyard_mock::{MockUpstream, Script};
@@ -59,8 +60,9 @@ impl SharedStore {
 
     /// `n` gateways on this store, all routing model `a` to `mock`.
     fn gateways(&self, mock: &MockUpstream, n: usize) -> Vec<Gateway> {
-        let extra = format!("  database_url: {}\n", self.database_url);
-        let yaml = config(&[priced_model("a", &mock.base_url())], &extra);
+        let yaml = Config::with([priced("a", &mock.base_url())])
+            .database_url(&self.database_url)
+            .yaml();
         (0..n)
             .map(|_| Gateway::start_env(&yaml, &[("REDIS_URL", &self.redis_url)]))
             .collect()
@@ -309,10 +311,9 @@ async fn with_postgres_down_cached_keys_serve_and_spend_is_written_when_it_retur
     let mut url = reqwest::Url::parse(&store.database_url).unwrap();
     url.set_port(Some(relay.addr.port())).unwrap();
     let mock = MockUpstream::start(Script::named("a")).await.unwrap();
-    let yaml = config(
-        &[priced_model("a", &mock.base_url())],
-        &format!("  database_url: {url}\n"),
-    );
+    let yaml = Config::with([priced("a", &mock.base_url())])
+        .database_url(url.as_str())
+        .yaml();
     let gw = Gateway::start(&yaml);
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 10})).await;
@@ -363,7 +364,7 @@ async fn with_redis_down_rate_limits_fail_open_per_replica_and_budgets_fail_clos
     let relay = common::relay::Relay::start(socket_of(&redis, 6379)).await;
     let redis_url = format!("redis://{}/6", relay.addr);
     let mock = MockUpstream::start(Script::named("a")).await.unwrap();
-    let yaml = config(&[priced_model("a", &mock.base_url())], "");
+    let yaml = Config::with([priced("a", &mock.base_url())]).yaml();
     let gw = Gateway::start_env(&yaml, &[("REDIS_URL", &redis_url)]);
     let api = Api::new(&gw);
     let limited = api.new_key(json!({"rpm_limit": 2})).await;

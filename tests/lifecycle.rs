@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::config::{Config, Model};
 use common::{
-    chat_body, client, config, get_json, metrics_text, send_chat, sse_payloads, Gateway, MASTER_KEY,
+    chat_body, client, get_json, metrics_text, send_chat, sse_payloads, Gateway, MASTER_KEY,
 };
 use futures::StreamExt;
 use nix::sys::signal::Signal;
@@ -22,8 +23,10 @@ use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn model(group: &str, base: &str) -> String {
-    format!("  - model_name: {group}\n    litellm_params:\n      model: openai/up-{group}\n      api_base: {base}\n      api_key: k\n")
+fn model(group: &str, base: &str) -> Model {
+    Model::new(group, &format!("openai/up-{group}"))
+        .api_base(base)
+        .api_key("k")
 }
 
 async fn model_ids(gw: &Gateway) -> Vec<String> {
@@ -39,19 +42,19 @@ async fn model_ids(gw: &Gateway) -> Vec<String> {
 #[tokio::test]
 async fn sighup_adds_a_model_and_a_broken_file_keeps_the_old_config() {
     let up = MockUpstream::start(Script::named("up")).await.unwrap();
-    let gw = Gateway::start(&config(&[model("a", &up.base_url())], ""));
+    let gw = Gateway::start(&Config::with([model("a", &up.base_url())]).yaml());
     assert_eq!(model_ids(&gw).await, vec!["a"]);
 
-    let line = gw.reload(&config(
-        &[model("a", &up.base_url()), model("b", &up.base_url())],
-        "",
-    ));
+    let line =
+        gw.reload(&Config::with([model("a", &up.base_url()), model("b", &up.base_url())]).yaml());
     assert!(line.contains("config reloaded"), "{line}");
     assert_eq!(model_ids(&gw).await, vec!["a", "b"]);
     let r = send_chat(&gw, &chat_body("b"), &[]).await;
     assert_eq!(r.status(), 200);
 
-    let broken = config(&[model("a", &up.base_url())], "").replace("openai/up-a", "opnai/up-a");
+    let broken = Config::with([model("a", &up.base_url())])
+        .yaml()
+        .replace("openai/up-a", "opnai/up-a");
     let line = gw.reload(&broken);
     assert!(
         line.contains("rejected")
@@ -82,7 +85,7 @@ async fn reloading_during_a_load_test_fails_nothing() {
         for i in 0..n {
             models.push(model(&format!("extra{i}"), &up.base_url()));
         }
-        config(&models, "")
+        Config::with(models).yaml()
     };
     let gw = Gateway::start(&yaml(0));
     let url = Arc::new(gw.url("/v1/chat/completions"));
@@ -160,7 +163,7 @@ async fn sigterm_drains_a_running_stream_then_exits() {
     })
     .await
     .unwrap();
-    let mut gw = Gateway::start(&config(&[model("g", &up.base_url())], ""));
+    let mut gw = Gateway::start(&Config::with([model("g", &up.base_url())]).yaml());
     let mut body = chat_body("g");
     body["stream"] = json!(true);
     let r = send_chat(&gw, &body, &[]).await;
@@ -223,7 +226,7 @@ async fn get_on(conn: &mut tokio::net::TcpStream, path: &str) -> (u16, String) {
 #[tokio::test]
 async fn readiness_is_503_while_draining() {
     let (addr, _cancelled) = slow_stream_upstream().await;
-    let gw = Gateway::start(&config(&[model("g", &format!("http://{addr}/v1"))], ""));
+    let gw = Gateway::start(&Config::with([model("g", &format!("http://{addr}/v1"))]).yaml());
     let mut conn = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
     assert_eq!(get_on(&mut conn, "/health/readiness").await.0, 200);
     let mut body = chat_body("g");
@@ -267,7 +270,7 @@ async fn slow_stream_upstream() -> (std::net::SocketAddr, tokio::sync::oneshot::
 #[tokio::test]
 async fn client_disconnect_mid_stream_cancels_the_upstream() {
     let (addr, cancelled) = slow_stream_upstream().await;
-    let gw = Gateway::start(&config(&[model("g", &format!("http://{addr}/v1"))], ""));
+    let gw = Gateway::start(&Config::with([model("g", &format!("http://{addr}/v1"))]).yaml());
     let mut body = chat_body("g");
     body["stream"] = json!(true);
     let r = send_chat(&gw, &body, &[]).await;
@@ -283,7 +286,9 @@ async fn client_disconnect_mid_stream_cancels_the_upstream() {
 
 #[tokio::test]
 async fn mock_stream_through_sse_helper() {
-    let gw = Gateway::start(&format!("model_list:\n  - model_name: m\n    litellm_params: {{model: openai/m, mock_response: abcdefgh}}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"));
+    let gw = Gateway::start(
+        &Config::with([Model::new("m", "openai/m").mock_response("abcdefgh")]).yaml(),
+    );
     let mut body = chat_body("m");
     body["stream"] = json!(true);
     let r = send_chat(&gw, &body, &[]).await;

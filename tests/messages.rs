@@ -10,7 +10,8 @@
 
 mod common;
 
-use common::{client, config, Gateway, MASTER_KEY};
+use common::config::{Config, Model};
+use common::{client, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use switchyard_mock::{rate_limited, MockUpstream, Script};
 
@@ -19,13 +20,16 @@ async fn setup() -> (MockUpstream, MockUpstream, Gateway) {
     let ant = MockUpstream::start(Script::named("ant")).await.unwrap();
     oai.set_recording(true);
     ant.set_recording(true);
-    let yaml = config(
-        &[
-            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: sk-oai\n", oai.base_url()),
-            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant\n", ant.base_url()),
-        ],
-        "router_settings:\n  num_retries: 0\n",
-    );
+    let yaml = Config::with([
+        Model::new("gpt", "openai/gpt-4o")
+            .api_base(&oai.base_url())
+            .api_key("sk-oai"),
+        Model::new("claude", "anthropic/claude-sonnet-4-5")
+            .api_base(&ant.base_url())
+            .api_key("sk-ant"),
+    ])
+    .router(|r| r.num_retries(0))
+    .yaml();
     (oai, ant, Gateway::start(&yaml))
 }
 

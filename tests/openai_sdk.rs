@@ -14,16 +14,19 @@ use async_openai::types::{
     CreateCompletionRequestArgs, CreateEmbeddingRequestArgs,
 };
 use async_openai::Client;
-use common::{config, Gateway, MASTER_KEY};
+use common::config::{Config, Model};
+use common::{Gateway, MASTER_KEY};
 use futures::StreamExt;
 use switchyard_mock::{stream_text, MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway, Client<OpenAIConfig>) {
     let up = MockUpstream::start(Script::named("up")).await.unwrap();
     let m = |name: &str| {
-        format!("  - model_name: {name}\n    litellm_params:\n      model: openai/{name}-upstream\n      api_base: {}\n      api_key: k\n", up.base_url())
+        Model::new(name, &format!("openai/{name}-upstream"))
+            .api_base(&up.base_url())
+            .api_key("k")
     };
-    let gw = Gateway::start(&config(&[m("chat"), m("embed")], ""));
+    let gw = Gateway::start(&Config::with([m("chat"), m("embed")]).yaml());
     let client = Client::with_config(
         OpenAIConfig::new()
             .with_api_base(gw.url("/v1"))

@@ -8,20 +8,23 @@
 
 mod common;
 
-use common::{client, config, Gateway, MASTER_KEY};
+use common::config::{Config, Model};
+use common::{client, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
-    let yaml = config(
-        &[
-            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant-provider\n", mock.base_url()),
-            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: sk-oai-provider\n", mock.base_url()),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        Model::new("claude", "anthropic/claude-sonnet-4-5")
+            .api_base(&mock.base_url())
+            .api_key("sk-ant-provider"),
+        Model::new("gpt", "openai/gpt-4o")
+            .api_base(&mock.base_url())
+            .api_key("sk-oai-provider"),
+    ])
+    .yaml();
     (mock, Gateway::start(&yaml))
 }
 
@@ -127,10 +130,12 @@ async fn openai_pass_through_and_its_guards() {
 async fn bedrock_pass_through_is_signed() {
     let mock = MockUpstream::start(Script::named("aws")).await.unwrap();
     mock.set_recording(true);
-    let yaml = config(
-        &[format!("  - model_name: b\n    litellm_params:\n      model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0\n      api_base: {}\n      aws_access_key_id: AKIDEXAMPLE\n      aws_secret_access_key: secret\n      aws_region_name: eu-west-1\n", mock.base_url())],
-        "",
-    );
+    let yaml = Config::with([
+        Model::new("b", "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0")
+            .api_base(&mock.base_url())
+            .aws("AKIDEXAMPLE", "secret", "eu-west-1"),
+    ])
+    .yaml();
     let gw = Gateway::start(&yaml);
     let _ = client()
         .post(gw.url("/bedrock/v1/model/m/converse"))

@@ -9,20 +9,23 @@
 
 mod common;
 
-use common::{client, config, Gateway, MASTER_KEY};
+use common::config::{Config, Model};
+use common::{client, Gateway, MASTER_KEY};
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
 async fn setup() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
-    let yaml = config(
-        &[
-            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: sk-oai\n", mock.base_url()),
-            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant\n", mock.base_url()),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        Model::new("gpt", "openai/gpt-4o")
+            .api_base(&mock.base_url())
+            .api_key("sk-oai"),
+        Model::new("claude", "anthropic/claude-sonnet-4-5")
+            .api_base(&mock.base_url())
+            .api_key("sk-ant"),
+    ])
+    .yaml();
     (mock, Gateway::start(&yaml))
 }
 
@@ -120,13 +123,16 @@ async fn previous_response_id_goes_to_openai_and_is_refused_elsewhere() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unbridged_request_does_not_fall_back_to_a_group_that_cannot_take_it() {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
-    let yaml = config(
-        &[
-            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: k\n", mock.base_url()),
-            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: k\n", mock.base_url()),
-        ],
-        "router_settings:\n  num_retries: 0\n  fallbacks: [{\"gpt\": [\"claude\"]}]\n",
-    );
+    let yaml = Config::with([
+        Model::new("gpt", "openai/gpt-4o")
+            .api_base(&mock.base_url())
+            .api_key("k"),
+        Model::new("claude", "anthropic/claude-sonnet-4-5")
+            .api_base(&mock.base_url())
+            .api_key("k"),
+    ])
+    .router(|r| r.num_retries(0).fallbacks(json!([{"gpt": ["claude"]}])))
+    .yaml();
     let gw = Gateway::start(&yaml);
     mock.push(switchyard_mock::server_error(500));
     let r = post(

@@ -11,7 +11,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::{config, send_chat, sse_payloads, Gateway};
+use common::config::{Config, Model};
+use common::{send_chat, sse_payloads, Gateway};
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use serde_json::{json, Value};
@@ -53,14 +54,11 @@ async fn setup() -> (MockUpstream, MockUpstream, Gateway) {
     });
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), sa.to_string()).unwrap();
-    let yaml = config(
-        &[format!(
-            "  - model_name: v\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n      api_base: {}\n      vertex_credentials: {}\n",
-            vertex.base_url(),
-            file.path().display()
-        )],
-        "router_settings:\n  num_retries: 0\n",
-    );
+    let yaml = Config::with([Model::new("v", "vertex_ai/gemini-2.5-flash")
+        .api_base(&vertex.base_url())
+        .untyped_param("vertex_credentials", file.path().display().to_string())])
+    .router(|r| r.num_retries(0))
+    .yaml();
     // The gateway reads the key file while loading: the tempfile may go once it is up.
     let gw = Gateway::start(&yaml);
     drop(file);

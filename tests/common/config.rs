@@ -83,8 +83,8 @@ impl Config {
     }
 }
 
-/// The typed [`super::openai_model`]: `model_name: name` on `openai/upstream-{name}` at
-/// `base_url`, with the provider key the mocks expect.
+/// A model_list entry on an OpenAI-compatible base URL: `model_name: name` on
+/// `openai/upstream-{name}` at `base_url`, with the provider key the mocks expect.
 pub fn openai(name: &str, base_url: &str) -> Model {
     Model::new(name, &format!("openai/upstream-{name}"))
         .api_base(base_url)
@@ -301,6 +301,26 @@ impl Litellm {
 
     pub fn budget_duration(mut self, period: &str) -> Self {
         self.0.budget_duration = Some(period.to_string());
+        self
+    }
+
+    /// The budget (USD) of an `internal_user` without its own.
+    pub fn max_internal_user_budget(mut self, usd: f64) -> Self {
+        self.0.max_internal_user_budget = Some(usd);
+        self
+    }
+
+    /// The most a `/key/generate` may set, e.g. `json!({"max_budget": 10})`.
+    pub fn upperbound_key_generate_params(mut self, v: impl Serialize) -> Self {
+        let bounds = serde_yaml::from_value(value(v)).expect("upperbound_key_generate_params");
+        self.0.upperbound_key_generate_params = Some(bounds);
+        self
+    }
+
+    /// What `/key/generate` fills in for fields left out, e.g. `json!({"rpm_limit": 7})`.
+    pub fn default_key_generate_params(mut self, v: impl Serialize) -> Self {
+        let defaults = serde_yaml::from_value(value(v)).expect("default_key_generate_params");
+        self.0.default_key_generate_params = Some(defaults);
         self
     }
 

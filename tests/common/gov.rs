@@ -6,7 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{openai_model, Gateway, MASTER_KEY};
+use super::config::{openai, Model};
+use super::{Gateway, MASTER_KEY};
 
 /// USD per prompt token of every priced test model.
 pub const IN_COST: f64 = 0.001;
@@ -15,13 +16,11 @@ pub const OUT_COST: f64 = 0.002;
 /// A budget smaller than any request's cost (but not zero).
 pub const TINY: f64 = 0.000_001;
 
-/// A model_list entry with exact per-token prices.
-pub fn priced_model(name: &str, base_url: &str) -> String {
-    openai_model(
-        name,
-        base_url,
-        "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n",
-    )
+/// A model_list entry: `name` at `base_url`, priced at [`IN_COST`] and [`OUT_COST`] per token.
+pub fn priced(name: &str, base_url: &str) -> Model {
+    openai(name, base_url)
+        .input_cost_per_token(IN_COST)
+        .output_cost_per_token(OUT_COST)
 }
 
 /// The cost of a response's `usage` object at the test prices.

@@ -168,20 +168,6 @@ pub fn chat_body(model: &str) -> serde_json::Value {
     serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
-/// A model_list entry pointing at an OpenAI-compatible base URL.
-pub fn openai_model(name: &str, base_url: &str, extra: &str) -> String {
-    format!(
-        "  - model_name: {name}\n    litellm_params:\n      model: openai/upstream-{name}\n      api_base: {base_url}\n      api_key: sk-provider-secret\n{extra}"
-    )
-}
-
-pub fn config(models: &[String], extra: &str) -> String {
-    format!(
-        "model_list:\n{}\ngeneral_settings:\n  master_key: {MASTER_KEY}\n{extra}",
-        models.join("")
-    )
-}
-
 /// A TCP port that refuses connections for as long as the value lives.
 pub struct RefusedPort(tokio::net::TcpSocket, pub SocketAddr);
 

@@ -3,8 +3,9 @@
 
 use serde_json::{json, Value};
 
+use crate::common::config::{openai, Config, Model};
 use crate::common::gov::{token_of, Api};
-use crate::common::{config, openai_model, Gateway, MASTER_KEY};
+use crate::common::{Gateway, MASTER_KEY};
 use crate::priced_gateway;
 use switchyard_mock::{MockUpstream, Script};
 
@@ -18,7 +19,7 @@ fn find<'v>(list: &'v Value, field: &str, id: &str) -> Option<&'v Value> {
 
 #[tokio::test]
 async fn key_endpoints_answer_with_litellm_fields() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let body = json!({
         "key_alias": "shape", "duration": "30d", "models": ["a"], "max_budget": 5.0,
@@ -115,7 +116,7 @@ async fn key_endpoints_answer_with_litellm_fields() {
 
 #[tokio::test]
 async fn team_endpoints_manage_members_and_blocking() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let t = api
         .post_ok(
@@ -203,7 +204,7 @@ async fn team_endpoints_manage_members_and_blocking() {
 
 #[tokio::test]
 async fn user_endpoints_answer_with_litellm_fields() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let u = api
         .post_ok(
@@ -275,7 +276,7 @@ fn customer_budget(c: &Value) -> Option<f64> {
 
 #[tokio::test]
 async fn customer_endpoints_and_their_end_user_aliases() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     api.post_ok(
         "/customer/new",
@@ -333,7 +334,7 @@ async fn customer_endpoints_and_their_end_user_aliases() {
 
 #[tokio::test]
 async fn budget_endpoints_create_read_update_delete() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let body = json!({"budget_id": "b1", "max_budget": 2.0, "rpm_limit": 5, "tpm_limit": 100,
                       "budget_duration": "1d"});
@@ -371,7 +372,7 @@ async fn budget_endpoints_create_read_update_delete() {
 
 #[tokio::test]
 async fn model_info_never_shows_provider_keys() {
-    let (_mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     for path in ["/model/info", "/v1/model/info"] {
         let v = api.get_ok(path).await;
@@ -395,13 +396,13 @@ async fn model_info_never_shows_provider_keys() {
 #[tokio::test]
 async fn model_info_echoes_the_configs_custom_keys() {
     let mock = MockUpstream::start(Script::named("v")).await.unwrap();
-    let model = openai_model(
-        "v",
-        &mock.base_url(),
-        "    model_info:\n      id: v-1\n      supports_vision: true\n      base_model: gpt-4o\n      \
-         team_note: {owner: ml, tier: 2}\n      max_input_tokens: 1234\n",
-    );
-    let gw = Gateway::start(&config(&[model], ""));
+    let model = openai("v", &mock.base_url())
+        .id("v-1")
+        .untyped_info("supports_vision", true)
+        .untyped_info("base_model", "gpt-4o")
+        .untyped_info("team_note", json!({"owner": "ml", "tier": 2}))
+        .max_input_tokens(1234);
+    let gw = Gateway::start(&Config::with([model]).yaml());
     let v = Api::new(&gw).get_ok("/model/info").await;
     let info = &find(&v["data"], "model_name", "v").unwrap_or_else(|| panic!("{v}"))["model_info"];
     assert_eq!(info["id"], "v-1", "{info}");
@@ -422,13 +423,8 @@ async fn model_info_echoes_the_configs_custom_keys() {
 async fn model_group_info_expands_provider_wildcards() {
     let mock = MockUpstream::start(Script::named("w")).await.unwrap();
     let base = mock.base_url();
-    let wildcard = |name: &str| {
-        format!(
-            "  - model_name: \"{name}\"\n    litellm_params:\n      model: \"{name}\"\n      \
-             api_base: {base}\n      api_key: k\n"
-        )
-    };
-    let gw = Gateway::start(&config(&[wildcard("groq/llama*"), wildcard("*")], ""));
+    let wildcard = |name: &str| Model::new(name, name).api_base(&base).api_key("k");
+    let gw = Gateway::start(&Config::with([wildcard("groq/llama*"), wildcard("*")]).yaml());
     let v = Api::new(&gw).get_ok("/model_group/info").await;
     let names: Vec<&str> = v["data"]
         .as_array()
@@ -452,7 +448,7 @@ async fn model_group_info_expands_provider_wildcards() {
 
 #[tokio::test]
 async fn virtual_keys_cannot_manage_and_bad_json_is_a_400() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let plain = api.new_key(json!({})).await;
     for (path, body) in [
@@ -493,7 +489,7 @@ async fn virtual_keys_cannot_manage_and_bad_json_is_a_400() {
 
 #[tokio::test]
 async fn a_key_may_only_grant_a_subset_of_its_own_models_and_routes() {
-    let (mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     let routes = json!(["/key/generate", "/chat/completions", "/v1/chat/completions"]);
     let parent = api

@@ -6,13 +6,14 @@ use std::time::Duration;
 use serde_json::json;
 use switchyard_mock::{MockUpstream, Script};
 
+use crate::common::config::{Config, Model};
 use crate::common::gov::{approx, assert_budget_exceeded, chat_for, poll, Api, TINY};
-use crate::common::{config, Gateway};
-use crate::priced_gateway;
+use crate::common::Gateway;
+use crate::{priced_gateway, priced_gateway_with};
 
 #[tokio::test]
 async fn a_key_budget_admits_until_spend_passes_it() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": TINY})).await;
     let first = api.chat(&key, "a").await;
@@ -29,7 +30,7 @@ async fn a_key_budget_admits_until_spend_passes_it() {
 
 #[tokio::test]
 async fn a_key_with_a_zero_budget_is_refused_on_its_first_request() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 0.0})).await;
     assert_budget_exceeded(&api.chat(&key, "a").await);
@@ -38,7 +39,7 @@ async fn a_key_with_a_zero_budget_is_refused_on_its_first_request() {
 
 #[tokio::test]
 async fn a_team_budget_is_shared_by_every_key_of_the_team() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let team = api
         .post_ok("/team/new", &json!({"team_alias": "t", "max_budget": TINY}))
@@ -76,7 +77,7 @@ async fn a_team_budget_is_shared_by_every_key_of_the_team() {
 
 #[tokio::test]
 async fn a_user_budget_covers_the_users_keys_without_a_team() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let user = api
         .post_ok(
@@ -99,7 +100,7 @@ async fn a_user_budget_covers_the_users_keys_without_a_team() {
 
 #[tokio::test]
 async fn a_team_members_budget_limits_only_that_member() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let team = api
         .post_ok("/team/new", &json!({"team_alias": "members"}))
@@ -128,7 +129,7 @@ async fn a_team_members_budget_limits_only_that_member() {
 
 #[tokio::test]
 async fn a_customer_budget_follows_the_user_field_and_the_customer_headers() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     for id in ["cust-1", "cust-2"] {
         api.post_ok("/customer/new", &json!({"user_id": id, "max_budget": TINY}))
@@ -179,7 +180,7 @@ async fn a_customer_budget_follows_the_user_field_and_the_customer_headers() {
 
 #[tokio::test]
 async fn a_blocked_customer_is_refused_without_an_upstream_call() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     api.post_ok(
         "/customer/new",
@@ -204,8 +205,8 @@ async fn a_blocked_customer_is_refused_without_an_upstream_call() {
 
 #[tokio::test]
 async fn the_global_budget_stops_every_key() {
-    let extra = "litellm_settings:\n  max_budget: 0.000001\n  budget_duration: 30d\n";
-    let (mocks, gw) = priced_gateway(&["a"], extra).await;
+    let settings = Config::new().litellm(|l| l.max_budget(0.000001).budget_duration("30d"));
+    let (mocks, gw) = priced_gateway_with(&["a"], settings).await;
     let api = Api::new(&gw);
     let k1 = api.new_key(json!({})).await;
     let first = api.chat(&k1, "a").await;
@@ -229,7 +230,7 @@ async fn the_global_budget_stops_every_key() {
 /// one request's cost over its budget, and every refusal is a `budget_exceeded`.
 #[tokio::test]
 async fn concurrent_streams_overshoot_a_budget_by_at_most_one_request() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let body = chat_for("a", None, true);
     let probe = api.new_key(json!({})).await;
@@ -288,16 +289,17 @@ async fn an_unpriced_deployment_is_priced_by_the_model_its_answer_names() {
     })
     .await
     .unwrap();
-    let azure = |name: &str, extra: &str| {
-        format!(
-            "  - model_name: {name}\n    litellm_params:\n      model: azure/chatgpt-v-2\n      \
-             api_base: http://{}\n      api_key: k\n      api_version: 2024-10-21\n{extra}",
-            mock.addr()
-        )
+    let azure = |name: &str| {
+        Model::new(name, "azure/chatgpt-v-2")
+            .api_base(&format!("http://{}", mock.addr()))
+            .api_key("k")
+            .api_version("2024-10-21")
     };
-    let priced =
-        "    model_info:\n      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n";
-    let gw = Gateway::start(&config(&[azure("az", ""), azure("az-priced", priced)], ""));
+    // The priced deployment's prices are in its `model_info`.
+    let priced = azure("az-priced")
+        .untyped_info("input_cost_per_token", 0.001)
+        .untyped_info("output_cost_per_token", 0.002);
+    let gw = Gateway::start(&Config::with([azure("az"), priced]).yaml());
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": TINY})).await;
     // Azure's gpt-35-turbo in the bundled table: $0.5 / $1.5 per million tokens.

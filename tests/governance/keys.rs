@@ -16,7 +16,7 @@ fn assert_auth_error(r: &Reply) {
 
 #[tokio::test]
 async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let generated = api
         .post_ok(
@@ -115,7 +115,7 @@ async fn key_lifecycle_generate_use_update_block_regenerate_delete() {
 
 #[tokio::test]
 async fn a_key_stops_working_when_its_duration_ends() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let generated = api
         .post_ok("/key/generate", &json!({"duration": "2s"}))
@@ -137,7 +137,7 @@ async fn a_key_stops_working_when_its_duration_ends() {
 
 #[tokio::test]
 async fn key_and_team_models_restrict_which_models_a_key_may_use() {
-    let (mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     let only_a = api.new_key(json!({"models": ["a"]})).await;
     assert_eq!(api.chat(&only_a, "a").await.status, 200);
@@ -168,7 +168,7 @@ async fn key_and_team_models_restrict_which_models_a_key_may_use() {
 
 #[tokio::test]
 async fn a_soft_budget_below_spend_still_serves() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"soft_budget": 0.000_001})).await;
     let mut total = 0.0;
@@ -183,7 +183,7 @@ async fn a_soft_budget_below_spend_still_serves() {
 
 #[tokio::test]
 async fn spend_logs_record_every_request_and_sum_to_global_spend() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"key_alias": "logged"})).await;
     let token = token_of(&key);

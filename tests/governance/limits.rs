@@ -7,13 +7,14 @@ use futures::StreamExt;
 use serde_json::json;
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced_model, Api};
-use crate::common::{config, Gateway};
+use crate::common::config::Config;
+use crate::common::gov::{assert_rate_limited, chat_for, minute_headroom, poll, priced, Api};
+use crate::common::Gateway;
 use crate::priced_gateway;
 
 #[tokio::test]
 async fn rpm_limit_three_admits_exactly_three_per_minute() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"rpm_limit": 3})).await;
     minute_headroom().await;
@@ -39,7 +40,7 @@ async fn rpm_limit_three_admits_exactly_three_per_minute() {
 
 #[tokio::test]
 async fn tpm_limit_refuses_once_the_minutes_tokens_are_used() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"tpm_limit": 40})).await;
     minute_headroom().await;
@@ -64,7 +65,7 @@ async fn max_parallel_one_refuses_a_second_request_while_the_first_streams() {
     })
     .await
     .unwrap();
-    let gw = Gateway::start(&config(&[priced_model("a", &mock.base_url())], ""));
+    let gw = Gateway::start(&Config::with([priced("a", &mock.base_url())]).yaml());
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_parallel_requests": 1})).await;
     let body = chat_for("a", None, true);
@@ -105,7 +106,7 @@ async fn max_parallel_one_refuses_a_second_request_while_the_first_streams() {
 
 #[tokio::test]
 async fn model_rpm_limit_counts_each_model_separately() {
-    let (mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"model_rpm_limit": {"a": 1}})).await;
     minute_headroom().await;
@@ -118,7 +119,7 @@ async fn model_rpm_limit_counts_each_model_separately() {
 
 #[tokio::test]
 async fn team_and_customer_rpm_limits_are_shared_by_their_requests() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let team = api
         .post_ok("/team/new", &json!({"team_alias": "rpm", "rpm_limit": 2}))

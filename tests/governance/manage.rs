@@ -4,8 +4,9 @@
 
 use serde_json::{json, Value};
 
+use crate::common::config::Config;
 use crate::common::gov::{assert_error, minute_headroom, token_of, Api};
-use crate::priced_gateway;
+use crate::{priced_gateway, priced_gateway_with};
 
 /// The `token`s of a list of keys.
 fn tokens(keys: &Value) -> Vec<&str> {
@@ -18,7 +19,7 @@ fn tokens(keys: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_key_reads_its_own_key_team_and_user_and_nothing_else() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     for team in ["t-mine", "t-other"] {
         api.post_ok("/team/new", &json!({"team_id": team})).await;
@@ -84,7 +85,7 @@ async fn a_key_reads_its_own_key_team_and_user_and_nothing_else() {
 
 #[tokio::test]
 async fn null_clears_a_key_or_team_limit_and_an_absent_field_stays() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let limits = json!({"max_budget": 100.0, "tpm_limit": 1000, "rpm_limit": 1,
         "max_parallel_requests": 2});
@@ -123,8 +124,9 @@ async fn null_clears_a_key_or_team_limit_and_an_absent_field_stays() {
 
 #[tokio::test]
 async fn a_bounded_key_limit_cannot_be_cleared() {
-    let extra = "litellm_settings:\n  upperbound_key_generate_params:\n    max_budget: 10\n";
-    let (_mocks, gw) = priced_gateway(&["a"], extra).await;
+    let settings =
+        Config::new().litellm(|l| l.upperbound_key_generate_params(json!({"max_budget": 10})));
+    let (_mocks, gw) = priced_gateway_with(&["a"], settings).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 5})).await;
     let (status, v) = api
@@ -137,7 +139,7 @@ async fn a_bounded_key_limit_cannot_be_cleared() {
 
 #[tokio::test]
 async fn user_update_upserts_and_user_new_with_a_team_joins_it() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let v = api
         .post_ok(
@@ -177,7 +179,7 @@ async fn user_update_upserts_and_user_new_with_a_team_joins_it() {
 
 #[tokio::test]
 async fn a_team_made_by_an_admin_key_lists_its_user_as_admin() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     api.post_ok(
         "/user/new",
@@ -207,7 +209,7 @@ async fn a_team_made_by_an_admin_key_lists_its_user_as_admin() {
 
 #[tokio::test]
 async fn deleting_a_team_member_who_is_not_one_is_a_400() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     api.post_ok("/team/new", &json!({"team_id": "t-del"})).await;
     let (status, v) = api
@@ -229,7 +231,7 @@ async fn deleting_a_team_member_who_is_not_one_is_a_400() {
 
 #[tokio::test]
 async fn a_model_the_team_forbids_is_team_model_access_denied() {
-    let (mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     api.post_ok("/team/new", &json!({"team_id": "t-a", "models": ["a"]}))
         .await;
@@ -256,11 +258,16 @@ async fn a_model_the_team_forbids_is_team_model_access_denied() {
 
 #[tokio::test]
 async fn a_proxy_admins_team_has_it_as_admin_unless_the_config_says_not() {
+    // `extra`: the config's `disable_auto_add_proxy_admin_to_teams`, if set.
     for (extra, expected) in [
-        ("", vec![json!(["creator", "admin"])]),
-        ("  disable_auto_add_proxy_admin_to_teams: true\n", vec![]),
+        (None, vec![json!(["creator", "admin"])]),
+        (Some(true), vec![]),
     ] {
-        let (_mocks, gw) = priced_gateway(&["a"], extra).await;
+        let mut settings = Config::new();
+        if let Some(disable) = extra {
+            settings = settings.untyped_general("disable_auto_add_proxy_admin_to_teams", disable);
+        }
+        let (_mocks, gw) = priced_gateway_with(&["a"], settings).await;
         let api = Api::new(&gw);
         let body = json!({"user_id": "creator", "user_role": "proxy_admin"});
         let key = api.post_ok("/user/new", &body).await["key"]
@@ -281,7 +288,7 @@ async fn a_proxy_admins_team_has_it_as_admin_unless_the_config_says_not() {
 
 #[tokio::test]
 async fn a_key_of_duration_minus_one_never_expires() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let g = api
         .post_ok("/key/generate", &json!({"duration": "-1"}))
@@ -305,7 +312,7 @@ async fn a_key_of_duration_minus_one_never_expires() {
 
 #[tokio::test]
 async fn user_info_lists_each_team_with_the_users_membership_and_spend() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     api.post_ok("/team/new", &json!({"team_id": "t-budget"}))
         .await;

@@ -5,8 +5,9 @@
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 
+use crate::common::config::Config;
 use crate::common::gov::{approx, assert_budget_exceeded, assert_error, token_of, Api, TINY};
-use crate::common::{config, Gateway};
+use crate::common::Gateway;
 use crate::priced_gateway;
 
 /// `/organization/new` with the master key; returns the answer.
@@ -30,7 +31,7 @@ fn refusal(status: u16, v: &Value, want: u16) -> String {
 
 #[tokio::test]
 async fn organizations_answer_in_litellm_shapes() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let body = json!({"organization_alias": "Acme Research", "models": ["a"], "max_budget": 10,
                       "tpm_limit": 100, "budget_duration": "30d", "metadata": {"tier": 1}});
@@ -157,7 +158,7 @@ async fn organizations_answer_in_litellm_shapes() {
 
 #[tokio::test]
 async fn members_join_change_role_and_leave() {
-    let (_mocks, gw) = priced_gateway(&["a"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let org = new_org(&api, json!({"organization_alias": "m"})).await;
     let id = id_of(&org, "organization_id");
@@ -278,7 +279,7 @@ async fn members_join_change_role_and_leave() {
 
 #[tokio::test]
 async fn a_team_joins_an_organization_only_within_its_models_and_limits() {
-    let (_mocks, gw) = priced_gateway(&["a", "b"], "").await;
+    let (_mocks, gw) = priced_gateway(&["a", "b"]).await;
     let api = Api::new(&gw);
     let org = new_org(
         &api,
@@ -418,7 +419,7 @@ async fn a_team_joins_an_organization_only_within_its_models_and_limits() {
 
 #[tokio::test]
 async fn an_organization_budget_covers_every_team_in_it() {
-    let (mocks, gw) = priced_gateway(&["a"], "").await;
+    let (mocks, gw) = priced_gateway(&["a"]).await;
     let api = Api::new(&gw);
     let org = new_org(&api, json!({"organization_alias": "o", "max_budget": TINY})).await;
     let id = id_of(&org, "organization_id");
@@ -471,10 +472,7 @@ async fn organization_spend_and_budget_survive_a_restart() {
     let mock = switchyard_mock::MockUpstream::start(switchyard_mock::Script::named("a"))
         .await
         .unwrap();
-    let yaml = config(
-        &[crate::common::gov::priced_model("a", &mock.base_url())],
-        "",
-    );
+    let yaml = Config::with([crate::common::gov::priced("a", &mock.base_url())]).yaml();
     let mut gw = Gateway::start(&yaml);
     let (id, key, cost) = {
         let api = Api::new(&gw);

@@ -5,13 +5,14 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::gov::{priced_model, Api, Reply};
-use crate::common::{config, Gateway};
+use crate::common::config::Config;
+use crate::common::gov::{priced, Api, Reply};
+use crate::common::Gateway;
 
 #[tokio::test]
 async fn keys_spend_and_spend_logs_survive_a_restart() {
     let mock = MockUpstream::start(Script::named("a")).await.unwrap();
-    let yaml = config(&[priced_model("a", &mock.base_url())], "");
+    let yaml = Config::with([priced("a", &mock.base_url())]).yaml();
     let mut gw = Gateway::start(&yaml);
     let (key, spend, ids) = {
         let api = Api::new(&gw);
@@ -55,8 +56,9 @@ async fn database_url_picks_the_sqlite_file() {
     let mock = MockUpstream::start(Script::named("a")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("elsewhere.db");
-    let extra = format!("  database_url: sqlite://{}\n", db.display());
-    let gw = Gateway::start(&config(&[priced_model("a", &mock.base_url())], &extra));
+    let config = Config::with([priced("a", &mock.base_url())])
+        .database_url(&format!("sqlite://{}", db.display()));
+    let gw = Gateway::start(&config.yaml());
     let api = Api::new(&gw);
     let key = api.new_key(json!({})).await;
     assert_eq!(api.chat(&key, "a").await.status, 200);

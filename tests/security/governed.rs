@@ -7,26 +7,24 @@ use serde_json::{json, Value};
 use switchyard_mock::{server_error, Behavior, MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common::config::{openai, Config, Model};
 use crate::common::gov::{assert_budget_exceeded, assert_error, poll, Api};
-use crate::common::{client, config, openai_model, Gateway, MASTER_KEY};
+use crate::common::{client, Gateway, MASTER_KEY};
 
-/// `cheap` ($1 per million tokens) and `dear` ($1,000 per million), each on its own mock.
-async fn two_groups(extra: &str) -> (MockUpstream, MockUpstream, Gateway) {
+/// `cheap` ($1 per million tokens) and `dear` ($1,000 per million), each on its own mock,
+/// added to `settings` with the master key.
+async fn two_groups(settings: Config) -> (MockUpstream, MockUpstream, Gateway) {
     let cheap = MockUpstream::start(Script::named("cheap")).await.unwrap();
     let dear = MockUpstream::start(Script::named("dear")).await.unwrap();
     let models = [
-        openai_model(
-            "cheap",
-            &cheap.base_url(),
-            "      input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000001\n",
-        ),
-        openai_model(
-            "dear",
-            &dear.base_url(),
-            "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.001\n",
-        ),
+        openai("cheap", &cheap.base_url())
+            .input_cost_per_token(0.000001)
+            .output_cost_per_token(0.000001),
+        openai("dear", &dear.base_url())
+            .input_cost_per_token(0.001)
+            .output_cost_per_token(0.001),
     ];
-    let gw = Gateway::start(&config(&models, extra));
+    let gw = Gateway::start(&settings.master_key(MASTER_KEY).models(models).yaml());
     (cheap, dear, gw)
 }
 
@@ -40,7 +38,7 @@ fn chat(model: &str, extra: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_per_request_fallback_to_a_group_the_key_may_not_use_is_skipped() {
-    let (_cheap, dear, gw) = two_groups("").await;
+    let (_cheap, dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["cheap"]})).await;
     let body = chat(
@@ -67,7 +65,7 @@ async fn a_per_request_fallback_to_a_group_the_key_may_not_use_is_skipped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fallback_entry_with_its_own_fields_is_checked_like_a_name() {
-    let (_cheap, dear, gw) = two_groups("").await;
+    let (_cheap, dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["cheap"]})).await;
     let entry = json!([{"model": "dear", "messages": [{"role": "user", "content": "x"}],
@@ -88,7 +86,7 @@ async fn a_fallback_entry_with_its_own_fields_is_checked_like_a_name() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_personal_key_keeps_to_its_users_models() {
-    let (cheap, dear, gw) = two_groups("").await;
+    let (cheap, dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     api.post_ok(
         "/user/new",
@@ -119,7 +117,7 @@ async fn a_personal_key_keeps_to_its_users_models() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_completion_is_governed_part_by_part() {
-    let (cheap, dear, gw) = two_groups("").await;
+    let (cheap, dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     // No key: refused before any part is sent.
     let r = api
@@ -146,9 +144,10 @@ async fn a_batch_completion_is_governed_part_by_part() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_config_fallback_after_a_real_failure_respects_the_key() {
-    let (cheap, dear, gw) =
-        two_groups("router_settings:\n  num_retries: 0\n  fallbacks: [{\"cheap\": [\"dear\"]}]\n")
-            .await;
+    let (cheap, dear, gw) = two_groups(
+        Config::new().router(|r| r.num_retries(0).fallbacks(json!([{"cheap": ["dear"]}]))),
+    )
+    .await;
     cheap.set_default(server_error(503));
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["cheap"]})).await;
@@ -196,7 +195,7 @@ async fn admitted_beside(gw: &Gateway, mock: &MockUpstream, key: &str, held: Val
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reservation_prices_the_dearest_group_that_may_serve() {
-    let (cheap, _dear, gw) = two_groups("").await;
+    let (cheap, _dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     // 1,000 output tokens: $0.001 on cheap, $1 on dear. With dear as a fallback, the held
     // request reserves the whole $1 budget and the next one is refused.
@@ -219,7 +218,7 @@ async fn the_reservation_prices_the_dearest_group_that_may_serve() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn n_multiplies_the_reservation() {
-    let (cheap, _dear, gw) = two_groups("").await;
+    let (cheap, _dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     // 100,000 output tokens on cheap: $0.1 an answer; the $0.3 budget holds one, not four.
     let key = api.new_key(json!({"max_budget": 0.3})).await;
@@ -232,7 +231,7 @@ async fn n_multiplies_the_reservation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fallback_group_s_per_model_limit_applies_to_it() {
-    let (_cheap, dear, gw) = two_groups("").await;
+    let (_cheap, dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"model_rpm_limit": {"dear": 1}})).await;
     let body = chat(
@@ -252,13 +251,17 @@ async fn a_fallback_group_s_per_model_limit_applies_to_it() {
 pub(crate) async fn pass_through_gateway() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
-    let yaml = config(
-        &[
-            format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant-provider\n      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n", mock.base_url()),
-            format!("  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: {}\n      api_key: sk-oai-provider\n", mock.base_url()),
-        ],
-        "",
-    );
+    let yaml = Config::with([
+        Model::new("claude", "anthropic/claude-sonnet-4-5")
+            .api_base(&mock.base_url())
+            .api_key("sk-ant-provider")
+            .input_cost_per_token(0.001)
+            .output_cost_per_token(0.002),
+        Model::new("gpt", "openai/gpt-4o")
+            .api_base(&mock.base_url())
+            .api_key("sk-oai-provider"),
+    ])
+    .yaml();
     (mock, Gateway::start(&yaml))
 }
 
@@ -447,8 +450,9 @@ async fn pass_through_refuses_dot_segments_and_forwards_only_allowed_headers() {
 async fn the_openai_organization_is_forwarded_only_when_configured() {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
     mock.set_recording(true);
-    let models = [openai_model("gpt", &mock.base_url(), "")];
-    let gw = Gateway::start(&config(&models, "  forward_openai_org_id: true\n"));
+    let config = Config::with([openai("gpt", &mock.base_url())])
+        .untyped_general("forward_openai_org_id", true);
+    let gw = Gateway::start(&config.yaml());
     let r = client()
         .post(gw.url("/openai/v1/chat/completions"))
         .bearer_auth(MASTER_KEY)
@@ -466,7 +470,7 @@ async fn the_openai_organization_is_forwarded_only_when_configured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_sees_only_the_models_it_may_call() {
-    let (_cheap, _dear, gw) = two_groups("").await;
+    let (_cheap, _dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"models": ["cheap"]})).await;
     let ids = |v: &Value, field: &str| -> Vec<String> {
@@ -495,7 +499,8 @@ async fn a_key_sees_only_the_models_it_may_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_is_for_admins_and_cached() {
-    let (cheap, dear, gw) = two_groups("  health_check_cache_seconds: 600\n").await;
+    let (cheap, dear, gw) =
+        two_groups(Config::new().untyped_general("health_check_cache_seconds", 600)).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({})).await;
     let (s, v) = api.get_as(&key, "/health").await;
@@ -517,7 +522,7 @@ async fn health_is_for_admins_and_cached() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn count_tokens_is_rate_limited_and_capped() {
-    let (cheap, _dear, gw) = two_groups("").await;
+    let (cheap, _dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let key = api.new_key(json!({"rpm_limit": 1})).await;
     let count = |k: String, text: String| {
@@ -542,7 +547,7 @@ async fn count_tokens_is_rate_limited_and_capped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_reports_the_database() {
-    let (_cheap, _dear, gw) = two_groups("").await;
+    let (_cheap, _dear, gw) = two_groups(Config::new()).await;
     let r = client()
         .get(gw.url("/health/readiness"))
         .send()
@@ -556,7 +561,7 @@ async fn readiness_reports_the_database() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spend_rows_cap_client_supplied_strings() {
-    let (_cheap, _dear, gw) = two_groups("").await;
+    let (_cheap, _dear, gw) = two_groups(Config::new()).await;
     let api = Api::new(&gw);
     let long = "é".repeat(2_000);
     let r = api
@@ -572,10 +577,11 @@ async fn spend_rows_cap_client_supplied_strings() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_pass_through_upstream_times_out() {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
-    let yaml = config(
-        &[format!("  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: {}\n      api_key: sk-ant-provider\n      timeout: 0.3\n", mock.base_url())],
-        "",
-    );
+    let yaml = Config::with([Model::new("claude", "anthropic/claude-sonnet-4-5")
+        .api_base(&mock.base_url())
+        .api_key("sk-ant-provider")
+        .timeout(0.3)])
+    .yaml();
     let gw = Gateway::start(&yaml);
     mock.push(Behavior::Hang);
     let (s, v) = claude_as(&gw, MASTER_KEY, "claude-sonnet-4-5").await;

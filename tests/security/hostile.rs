@@ -9,13 +9,18 @@ use switchyard_mock::{MockUpstream, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{client, config, metrics_text, openai_model, Gateway, MASTER_KEY};
+use crate::common::config::{openai, Config};
+use crate::common::{client, metrics_text, Gateway, MASTER_KEY};
 
 const CHAT: &str = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
 
-async fn gateway(extra: &str) -> (Gateway, MockUpstream) {
+/// Model `m` on a mock, added to `settings` with the master key.
+async fn gateway(settings: Config) -> (Gateway, MockUpstream) {
     let mock = MockUpstream::start(Script::named("up")).await.unwrap();
-    let gw = Gateway::start(&config(&[openai_model("m", &mock.base_url(), "")], extra));
+    let config = settings
+        .master_key(MASTER_KEY)
+        .model(openai("m", &mock.base_url()));
+    let gw = Gateway::start(&config.yaml());
     (gw, mock)
 }
 
@@ -76,7 +81,7 @@ async fn assert_in_flight_settles(gw: &Gateway) {
 
 #[tokio::test]
 async fn absurd_numbers_in_every_field_and_header_are_400s_naming_it() {
-    let (gw, mock) = gateway("").await;
+    let (gw, mock) = gateway(Config::new()).await;
     let seconds = [
         "1e19",
         "-1",
@@ -237,7 +242,7 @@ fn with_first(body: &str, member: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn hostile_bodies_are_400s_on_every_ingress() {
-    let (gw, mock) = gateway("").await;
+    let (gw, mock) = gateway(Config::new()).await;
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let huge_name = "x".repeat(1 << 20);
     let ingress = [
@@ -399,7 +404,7 @@ async fn read_to_close(tcp: &mut TcpStream, limit: Duration) -> String {
 
 #[tokio::test]
 async fn a_header_that_never_completes_is_cut_off() {
-    let (gw, _mock) = gateway("  client_header_timeout: 1\n").await;
+    let (gw, _mock) = gateway(Config::new().untyped_general("client_header_timeout", 1)).await;
     // Half a header, then nothing: closed at the header timeout (Pingora alone waits 60 s).
     let mut half = TcpStream::connect(gw.addr).await.unwrap();
     half.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n")
@@ -456,7 +461,7 @@ async fn a_header_that_never_completes_is_cut_off() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_turned_away_and_the_rest_served() {
-    let (gw, _mock) = gateway("  max_client_connections: 3\n").await;
+    let (gw, _mock) = gateway(Config::new().untyped_general("max_client_connections", 3)).await;
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut tcp = TcpStream::connect(gw.addr).await.unwrap();

@@ -5,13 +5,17 @@
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::gov::{assert_budget_exceeded, assert_error, priced_model, Api, TINY};
-use crate::common::{config, Gateway};
+use crate::common::config::Config;
+use crate::common::gov::{assert_budget_exceeded, assert_error, priced, Api, TINY};
+use crate::common::{Gateway, MASTER_KEY};
 
-/// One priced model `a` on a mock, with `extra` appended to the config.
-async fn gateway(extra: &str) -> (MockUpstream, Gateway) {
+/// One priced model `a` on a mock, added to `settings` with the master key.
+async fn gateway(settings: Config) -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("a")).await.unwrap();
-    let gw = Gateway::start(&config(&[priced_model("a", &mock.base_url())], extra));
+    let config = settings
+        .master_key(MASTER_KEY)
+        .model(priced("a", &mock.base_url()));
+    let gw = Gateway::start(&config.yaml());
     (mock, gw)
 }
 
@@ -41,7 +45,7 @@ fn assert_denied(status: u16, body: &Value, param: &str) {
 
 #[tokio::test]
 async fn a_minted_key_expires_no_later_than_the_key_that_made_it() {
-    let (_mock, gw) = gateway("").await;
+    let (_mock, gw) = gateway(Config::new()).await;
     let api = Api::new(&gw);
     let parent = internal_user_key(&api, "u-exp", json!({}), json!({"duration": "1h"})).await;
     let parent_expiry = api.key_info(&parent).await["expires"].clone();
@@ -64,7 +68,7 @@ async fn a_minted_key_expires_no_later_than_the_key_that_made_it() {
 
 #[tokio::test]
 async fn a_minted_key_resets_its_budget_no_sooner_than_its_parent() {
-    let (_mock, gw) = gateway("").await;
+    let (_mock, gw) = gateway(Config::new()).await;
     let api = Api::new(&gw);
     let parent = internal_user_key(
         &api,
@@ -89,7 +93,7 @@ async fn a_minted_key_resets_its_budget_no_sooner_than_its_parent() {
 
 #[tokio::test]
 async fn keys_minted_from_one_key_share_its_budget() {
-    let (mock, gw) = gateway("").await;
+    let (mock, gw) = gateway(Config::new()).await;
     let api = Api::new(&gw);
     let parent = internal_user_key(
         &api,
@@ -117,10 +121,7 @@ async fn keys_minted_from_one_key_share_its_budget() {
 
 #[tokio::test]
 async fn keys_a_user_mints_count_against_the_internal_user_budget() {
-    let (mock, gw) = gateway(&format!(
-        "litellm_settings:\n  max_internal_user_budget: {TINY}\n"
-    ))
-    .await;
+    let (mock, gw) = gateway(Config::new().litellm(|l| l.max_internal_user_budget(TINY))).await;
     let api = Api::new(&gw);
     let created = api
         .post_ok(
@@ -148,7 +149,7 @@ async fn keys_a_user_mints_count_against_the_internal_user_budget() {
 
 #[tokio::test]
 async fn a_team_key_minted_by_a_user_spends_the_users_budget() {
-    let (mock, gw) = gateway("").await;
+    let (mock, gw) = gateway(Config::new()).await;
     let api = Api::new(&gw);
     let team = api
         .post_ok("/team/new", &json!({"team_alias": "open"}))
@@ -175,7 +176,7 @@ async fn a_team_key_minted_by_a_user_spends_the_users_budget() {
 
 #[tokio::test]
 async fn a_non_admin_key_may_not_set_fields_only_an_admin_may() {
-    let (_mock, gw) = gateway("").await;
+    let (_mock, gw) = gateway(Config::new()).await;
     let api = Api::new(&gw);
     let team = api
         .post_ok("/team/new", &json!({"team_alias": "other"}))
@@ -219,9 +220,11 @@ async fn a_non_admin_key_may_not_set_fields_only_an_admin_may() {
 
 #[tokio::test]
 async fn upperbound_key_generate_params_hold_for_every_caller() {
-    let (_mock, gw) = gateway(
-        "litellm_settings:\n  upperbound_key_generate_params:\n    max_budget: 10\n    duration: 30d\n    budget_duration: 30d\n    rpm_limit: 100\n",
-    )
+    let (_mock, gw) = gateway(Config::new().litellm(|l| {
+        l.upperbound_key_generate_params(json!({
+            "max_budget": 10, "duration": "30d", "budget_duration": "30d", "rpm_limit": 100
+        }))
+    }))
     .await;
     let api = Api::new(&gw);
     let (s, v) = api.post("/key/generate", &json!({"max_budget": 11})).await;
@@ -289,9 +292,11 @@ async fn upperbound_key_generate_params_hold_for_every_caller() {
 
 #[tokio::test]
 async fn default_key_generate_params_fill_what_is_left_out() {
-    let (_mock, gw) = gateway(
-        "litellm_settings:\n  default_key_generate_params:\n    max_budget: 0.5\n    rpm_limit: 7\n    models: [a]\n    budget_duration: 1d\n",
-    )
+    let (_mock, gw) = gateway(Config::new().litellm(|l| {
+        l.default_key_generate_params(json!({
+            "max_budget": 0.5, "rpm_limit": 7, "models": ["a"], "budget_duration": "1d"
+        }))
+    }))
     .await;
     let api = Api::new(&gw);
     let v = api.post_ok("/key/generate", &json!({})).await;

@@ -7,8 +7,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard_mock::{Behavior, MockUpstream, Script};
 
-use crate::common::gov::{approx, assert_error, chat_for, Api, Reply};
-use crate::common::{config, openai_model, Gateway};
+use crate::common::config::{openai, Config, Model};
+use crate::common::gov::{approx, assert_error, chat_for, priced, Api, Reply};
+use crate::common::Gateway;
 
 /// The bundled table's (input, output) USD per token of `model`.
 fn table_price(model: &str) -> (f64, f64) {
@@ -28,11 +29,10 @@ async fn spend_row(api: &Api<'_>, reply: &Reply) -> Value {
 #[tokio::test]
 async fn a_wildcard_deployment_is_priced_by_the_model_asked_for() {
     let mock = MockUpstream::start(Script::named("w")).await.unwrap();
-    let models = [format!(
-        "  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}\n      api_key: sk-provider-secret\n",
-        mock.base_url()
-    )];
-    let gw = Gateway::start(&config(&models, ""));
+    let wildcard = Model::new("openai/*", "openai/*")
+        .api_base(&mock.base_url())
+        .api_key("sk-provider-secret");
+    let gw = Gateway::start(&Config::with([wildcard]).yaml());
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 100.0})).await;
     let r = api.chat(&key, "openai/gpt-4o").await;
@@ -89,18 +89,16 @@ async fn cache_and_per_second_prices_come_from_the_config() {
     .await
     .unwrap();
     let models = [
-        openai_model(
-            "c",
-            &cache_mock.base_url(),
-            "      input_cost_per_token: 0.001\n      output_cost_per_token: 0.002\n      cache_read_input_token_cost: 0.0001\n    model_info:\n      cache_creation_input_token_cost: 0.005\n",
-        ),
-        openai_model(
-            "t",
-            &timed_mock.base_url(),
-            "      input_cost_per_second: 0.5\n    model_info:\n      output_cost_per_second: 1.0\n",
-        ),
+        openai("c", &cache_mock.base_url())
+            .input_cost_per_token(0.001)
+            .output_cost_per_token(0.002)
+            .untyped_param("cache_read_input_token_cost", 0.0001)
+            .untyped_info("cache_creation_input_token_cost", 0.005),
+        openai("t", &timed_mock.base_url())
+            .untyped_param("input_cost_per_second", 0.5)
+            .untyped_info("output_cost_per_second", 1.0),
     ];
-    let gw = Gateway::start(&config(&models, ""));
+    let gw = Gateway::start(&Config::with(models).yaml());
     assert!(
         !gw.log().contains("cache_read_input_token_cost") && !gw.log().contains("cost_per_second"),
         "the price keys load without a warning:\n{}",
@@ -133,20 +131,23 @@ async fn cache_and_per_second_prices_come_from_the_config() {
     );
 }
 
-/// An unpriced model `free` and a priced `a`, with `extra` in `general_settings`.
-async fn unpriced_gateway(extra: &str) -> (MockUpstream, Gateway) {
+/// An unpriced model `free` and a priced `a`, with `reject_unpriced_models: strict`.
+async fn unpriced_gateway(strict: bool) -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start(Script::named("free")).await.unwrap();
-    let models = [
-        openai_model("free", &mock.base_url(), ""),
-        crate::common::gov::priced_model("a", &mock.base_url()),
-    ];
-    let gw = Gateway::start(&config(&models, extra));
+    let mut config = Config::with([
+        openai("free", &mock.base_url()),
+        priced("a", &mock.base_url()),
+    ]);
+    if strict {
+        config = config.untyped_general("reject_unpriced_models", true);
+    }
+    let gw = Gateway::start(&config.yaml());
     (mock, gw)
 }
 
 #[tokio::test]
 async fn strict_mode_refuses_budgeted_requests_to_unpriced_models() {
-    let (mock, gw) = unpriced_gateway("  reject_unpriced_models: true\n").await;
+    let (mock, gw) = unpriced_gateway(true).await;
     let api = Api::new(&gw);
     let budgeted = api.new_key(json!({"max_budget": 1.0})).await;
     let refused = api.chat(&budgeted, "free").await;
@@ -171,7 +172,7 @@ async fn strict_mode_refuses_budgeted_requests_to_unpriced_models() {
     drop(gw);
 
     // Without strict mode the same request is served and costs 0.
-    let (_mock, gw) = unpriced_gateway("").await;
+    let (_mock, gw) = unpriced_gateway(false).await;
     let api = Api::new(&gw);
     let budgeted = api.new_key(json!({"max_budget": 1.0})).await;
     let served = api.chat(&budgeted, "free").await;
@@ -182,8 +183,7 @@ async fn strict_mode_refuses_budgeted_requests_to_unpriced_models() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_leaves_a_non_streaming_call_pays_the_prompt() {
     let mock = MockUpstream::start(Script::named("slow")).await.unwrap();
-    let models = [crate::common::gov::priced_model("slow", &mock.base_url())];
-    let gw = Gateway::start(&config(&models, ""));
+    let gw = Gateway::start(&Config::with([priced("slow", &mock.base_url())]).yaml());
     let api = Api::new(&gw);
     let key = api.new_key(json!({"max_budget": 100.0})).await;
     // The upstream takes the request and never answers; the client gives up.

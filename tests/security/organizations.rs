@@ -5,8 +5,9 @@
 use serde_json::{json, Value};
 use switchyard_mock::{MockUpstream, Script};
 
-use crate::common::gov::{assert_budget_exceeded, assert_error, priced_model, Api, TINY};
-use crate::common::{config, Gateway, MASTER_KEY};
+use crate::common::config::Config;
+use crate::common::gov::{assert_budget_exceeded, assert_error, priced, Api, TINY};
+use crate::common::{Gateway, MASTER_KEY};
 use crate::governed::{anthropic_pass_through, claude_as, pass_through_gateway};
 
 /// `cheap` and `dear`, each priced on its own mock.
@@ -14,10 +15,10 @@ async fn two_models() -> (MockUpstream, MockUpstream, Gateway) {
     let cheap = MockUpstream::start(Script::named("cheap")).await.unwrap();
     let dear = MockUpstream::start(Script::named("dear")).await.unwrap();
     let models = [
-        priced_model("cheap", &cheap.base_url()),
-        priced_model("dear", &dear.base_url()),
+        priced("cheap", &cheap.base_url()),
+        priced("dear", &dear.base_url()),
     ];
-    let gw = Gateway::start(&config(&models, ""));
+    let gw = Gateway::start(&Config::with(models).yaml());
     (cheap, dear, gw)
 }
 
