@@ -6,23 +6,20 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 
-use super::env::Env;
-use super::error::{suggestion, ConfigError};
 use super::known;
 use super::raw::RawModel;
 use super::runtime::{secs, BuildOptions, Checker, Settings};
 use crate::core::call::json_string;
 use crate::core::call::MockSpec;
+use crate::core::config_error::{suggestion, ConfigError};
 use crate::core::endpoint::Endpoint;
+use crate::core::env::Env;
 use crate::core::ids::PROVIDERS;
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::pricing::cost::{Price, TablePricing, UsdPrices};
-use crate::providers::{provider, Credentials, ProviderKind};
+use crate::providers::{bedrock, provider, vertex, Credentials, ProviderKind};
 use crate::router::cooldown::CooldownPolicy;
 use crate::router::{Backend, Deployment, HttpTarget};
-use cloud::{aws_signing, vertex_settings};
-
-mod cloud;
 
 /// FNV-1a, for deployment ids that are stable across restarts.
 fn stable_id(parts: &[&str]) -> String {
@@ -294,15 +291,17 @@ fn http_target(
     let first_env = |names: &[&str]| names.iter().find_map(|n| env.get(n));
     // Bedrock: the base comes from the region (`aws_region_name`, AWS_REGION).
     let region = (kind == ProviderKind::Bedrock)
-        .then(|| {
-            p.aws_region_name
-                .clone()
-                .or_else(|| first_env(&["AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]))
-        })
+        .then(|| bedrock::settings::region(p.aws_region_name.as_deref(), env))
         .flatten();
     // Vertex AI: the base comes from the location; paths name the project and location.
     let vertex = if kind == ProviderKind::VertexAi {
-        Some(vertex_settings(p, pp, env)?)
+        let params = vertex::settings::VertexParams {
+            project: p.vertex_project.as_deref(),
+            location: p.vertex_location.as_deref(),
+            credentials: p.vertex_credentials.as_ref(),
+            has_api_key: p.api_key.is_some(),
+        };
+        Some(vertex::settings::settings(params, pp, env)?)
     } else {
         None
     };
@@ -390,7 +389,13 @@ fn http_target(
         None => None,
     };
     let aws = if kind == ProviderKind::Bedrock && auth.is_none() {
-        Some(Box::new(aws_signing(p, pp, env, region.as_deref(), &uri)?))
+        let params = bedrock::settings::AwsParams {
+            access_key_id: p.aws_access_key_id.as_deref(),
+            secret_access_key: p.aws_secret_access_key.as_deref(),
+            session_token: p.aws_session_token.as_deref(),
+        };
+        let signing = bedrock::settings::signing(params, pp, env, region.as_deref(), &uri)?;
+        Some(Box::new(signing))
     } else {
         None
     };

@@ -1,32 +1,11 @@
 //! `os.environ/NAME` references and `environment_variables`, resolved before typing.
 
-use std::collections::BTreeMap;
-
 use serde_yaml::Value;
 
-use super::error::ConfigError;
+use crate::core::config_error::ConfigError;
+use crate::core::env::Env;
 
 const PREFIX: &str = "os.environ/";
-
-/// Environment lookups: the config's `environment_variables` first, then the process.
-#[derive(Debug, Clone, Default)]
-pub struct Env {
-    overlay: BTreeMap<String, String>,
-}
-
-impl Env {
-    pub fn new(overlay: BTreeMap<String, String>) -> Self {
-        Env { overlay }
-    }
-
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.overlay
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
-            .filter(|v| !v.is_empty())
-    }
-}
 
 /// Replace every `os.environ/NAME` string in the tree, naming the key path of a missing one.
 pub fn resolve(value: &mut Value, env: &Env, path: &mut String) -> Result<(), ConfigError> {
@@ -79,6 +58,7 @@ pub fn resolve(value: &mut Value, env: &Env, path: &mut String) -> Result<(), Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn missing_variable_names_key_and_variable() {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::config::error::ConfigError;
 use crate::config::runtime::secs;
+use crate::core::config_error::ConfigError;
 use crate::governance::GovSettings;
 
 pub(super) fn governance_settings(

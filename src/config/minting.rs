@@ -2,8 +2,8 @@
 //! `default_key_generate_params`, `max_internal_user_budget`, `internal_user_budget_duration`,
 //! `default_internal_user_params`) checked into a [`MintingPolicy`].
 
-use super::error::ConfigError;
 use super::raw::{RawInternalUserParams, RawKeyBounds, RawKeyDefaults, RawLitellmSettings};
+use crate::core::config_error::ConfigError;
 use crate::governance::minting::ROLES;
 use crate::governance::minting::{seconds, KeyBounds, KeyDefaults, MintingPolicy, UserDefaults};
 use crate::governance::period::Period;

@@ -6,7 +6,6 @@
 
 mod deployment;
 pub mod env;
-pub mod error;
 mod gov;
 pub mod known;
 mod minting;
@@ -19,10 +18,10 @@ use std::path::Path;
 
 use serde_yaml::Value;
 
-pub use error::ConfigError;
+pub use crate::core::config_error::ConfigError;
 pub use runtime::{BuildOptions, Runtime, Settings};
 
-use env::Env;
+use crate::core::env::Env;
 use raw::RawConfig;
 
 /// Read, resolve and validate a config file.

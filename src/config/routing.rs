@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_yaml::Value;
 
-use super::error::{suggestion, ConfigError};
 use super::raw::{RawAlias, RawLitellmSettings, RawRetryPolicy, RawRouterSettings};
+use crate::core::config_error::{suggestion, ConfigError};
 use crate::router::cooldown::{AllowedFailsPolicy, CooldownPolicy};
 use crate::router::fallback::Fallbacks;
 use crate::router::retry::RetryPolicy;

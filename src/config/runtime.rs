@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::env::Env;
-use super::error::{suggestion, ConfigError};
 use super::gov::governance_settings;
 use super::known;
 use super::raw::{RawConfig, Rest};
+use crate::core::config_error::{suggestion, ConfigError};
+use crate::core::env::Env;
 use crate::core::secret::MasterKey;
 use crate::governance::GovSettings;
 use crate::router::fallback::Fallbacks;

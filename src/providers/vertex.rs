@@ -5,6 +5,7 @@
 pub mod auth;
 #[cfg(test)]
 mod config_tests;
+pub mod settings;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};

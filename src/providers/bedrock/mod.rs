@@ -12,6 +12,7 @@ mod embed;
 mod encode;
 mod errors;
 pub mod eventstream;
+pub mod settings;
 pub mod sigv4;
 mod stream;
 

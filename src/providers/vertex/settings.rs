@@ -1,34 +1,40 @@
-//! Cloud credentials a deployment is built with: Vertex AI's project, location and service
-//! account, and AWS SigV4 signing for Bedrock (moving into their providers in issue 16's step 6).
+//! Vertex AI's deployment settings, read and checked here: the project, the location and the
+//! service account (a key file's path or its JSON, else `$GOOGLE_APPLICATION_CREDENTIALS`),
+//! each naming its key path when wrong.
 
 use std::sync::Arc;
 
-use crate::config::env::Env;
-use crate::config::error::ConfigError;
-use crate::providers::credentials::AwsSigning;
+use super::auth::ServiceAccount;
+use super::{GoogleAuth, CREDENTIALS_ENV, DEFAULT_LOCATION, LOCATION_ENV, PROJECT_ENV};
+use crate::core::config_error::ConfigError;
+use crate::core::env::Env;
 
-/// Vertex AI's project, location and service account, resolved from `litellm_params`.
-pub(super) struct VertexSettings {
-    pub(super) project: String,
-    pub(super) location: String,
+/// What a deployment's `litellm_params` say about Vertex AI.
+pub struct VertexParams<'a> {
+    pub project: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub credentials: Option<&'a serde_yaml::Value>,
+    /// An `api_key` (express mode) stands in for a service account.
+    pub has_api_key: bool,
+}
+
+/// Vertex AI's project, location and service account, resolved.
+pub struct VertexSettings {
+    pub project: String,
+    pub location: String,
     /// `None` with an `api_key` (express mode).
-    pub(super) auth: Option<Arc<crate::providers::vertex::GoogleAuth>>,
+    pub auth: Option<Arc<GoogleAuth>>,
 }
 
 /// `vertex_project`, `vertex_location` and `vertex_credentials`, else their environment
 /// variables; the project may also come from the service account's `project_id`.
 #[expect(clippy::too_many_lines, reason = "config load, not the request path")]
-pub(super) fn vertex_settings(
-    p: &crate::config::raw::RawLitellmParams,
-    pp: &str,
-    env: &Env,
-) -> Result<VertexSettings, ConfigError> {
-    use crate::providers::vertex::{self, auth::ServiceAccount, GoogleAuth};
+pub fn settings(p: VertexParams<'_>, pp: &str, env: &Env) -> Result<VertexSettings, ConfigError> {
     let location = p
-        .vertex_location
-        .clone()
-        .or_else(|| env.get(vertex::LOCATION_ENV))
-        .unwrap_or_else(|| vertex::DEFAULT_LOCATION.to_string());
+        .location
+        .map(str::to_string)
+        .or_else(|| env.get(LOCATION_ENV))
+        .unwrap_or_else(|| DEFAULT_LOCATION.to_string());
     if location.is_empty()
         || !location
             .bytes()
@@ -41,7 +47,7 @@ pub(super) fn vertex_settings(
         .hint("e.g. us-central1, europe-west4 or global"));
     }
     let key_path = format!("{pp}.vertex_credentials");
-    let json = match &p.vertex_credentials {
+    let json = match p.credentials {
         Some(serde_yaml::Value::String(s)) if s.trim_start().starts_with('{') => Some(s.clone()),
         Some(serde_yaml::Value::String(path)) => Some(read_credentials(path, &key_path)?),
         Some(v @ serde_yaml::Value::Mapping(_)) => Some(
@@ -54,9 +60,9 @@ pub(super) fn vertex_settings(
                 "expected a service-account key file's path or its JSON",
             ))
         }
-        None => match env.get(vertex::CREDENTIALS_ENV) {
+        None => match env.get(CREDENTIALS_ENV) {
             Some(path) => Some(read_credentials(&path, &key_path).map_err(|e| ConfigError {
-                message: format!("${}: {}", vertex::CREDENTIALS_ENV, e.message),
+                message: format!("${}: {}", CREDENTIALS_ENV, e.message),
                 ..e
             })?),
             None => None,
@@ -65,26 +71,26 @@ pub(super) fn vertex_settings(
     let account = json
         .map(|j| ServiceAccount::parse(&j).map_err(|e| ConfigError::new(&key_path, e)))
         .transpose()?;
-    let auth = match (&account, &p.api_key) {
+    let auth = match (&account, p.has_api_key) {
         (Some(sa), _) => Some(Arc::new(
             GoogleAuth::new(sa).map_err(|e| ConfigError::new(&key_path, e))?,
         )),
-        (None, Some(_)) => None,
-        (None, None) => {
+        (None, true) => None,
+        (None, false) => {
             return Err(
                 ConfigError::new(&key_path, "vertex_ai/ needs service-account credentials").hint(
                     format!(
                         "set vertex_credentials to a key file's path or JSON, or ${}",
-                        vertex::CREDENTIALS_ENV
+                        CREDENTIALS_ENV
                     ),
                 ),
             )
         }
     };
     let project = p
-        .vertex_project
-        .clone()
-        .or_else(|| env.get(vertex::PROJECT_ENV))
+        .project
+        .map(str::to_string)
+        .or_else(|| env.get(PROJECT_ENV))
         .or_else(|| account.and_then(|a| a.project_id))
         .filter(|p| !p.trim().is_empty())
         .ok_or_else(|| {
@@ -94,7 +100,7 @@ pub(super) fn vertex_settings(
             )
             .hint(format!(
                 "set vertex_project or ${}, or use a key file with project_id",
-                vertex::PROJECT_ENV
+                PROJECT_ENV
             ))
         })?;
     if project.contains('/') {
@@ -117,40 +123,5 @@ fn read_credentials(path: &str, key_path: &str) -> Result<String, ConfigError> {
             key_path,
             format!("cannot read the service-account file \"{path}\": {e}"),
         )
-    })
-}
-
-/// Bedrock's IAM credentials (`aws_*` params, else the AWS environment variables).
-pub(super) fn aws_signing(
-    p: &crate::config::raw::RawLitellmParams,
-    pp: &str,
-    env: &Env,
-    region: Option<&str>,
-    uri: &http::Uri,
-) -> Result<AwsSigning, ConfigError> {
-    let pick = |own: &Option<String>, var: &str| own.clone().or_else(|| env.get(var));
-    let missing = |what: &str, var: &str| {
-        ConfigError::new(
-            format!("{pp}.{what}"),
-            format!("bedrock/ needs {what} (or ${var}), or an api_key (a Bedrock API key, $AWS_BEARER_TOKEN_BEDROCK)"),
-        )
-    };
-    let access = pick(&p.aws_access_key_id, "AWS_ACCESS_KEY_ID")
-        .ok_or_else(|| missing("aws_access_key_id", "AWS_ACCESS_KEY_ID"))?;
-    let secret = pick(&p.aws_secret_access_key, "AWS_SECRET_ACCESS_KEY")
-        .ok_or_else(|| missing("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"))?;
-    let region = region.ok_or_else(|| missing("aws_region_name", "AWS_REGION"))?;
-    let host = match uri.port_u16() {
-        Some(port) => format!("{}:{port}", uri.host().unwrap_or_default()),
-        None => uri.host().unwrap_or_default().to_string(),
-    };
-    Ok(AwsSigning {
-        credentials: crate::providers::bedrock::sigv4::Credentials {
-            access_key_id: access,
-            secret_access_key: secret,
-            session_token: pick(&p.aws_session_token, "AWS_SESSION_TOKEN"),
-        },
-        region: region.to_string(),
-        host,
     })
 }
