@@ -92,7 +92,6 @@ pub async fn read(
     endpoint: Endpoint,
 ) -> Result<Ingress, ApiError> {
     let body = body::read(session, rt.settings.max_body_bytes).await?;
-    let mut unbridged = false;
     let (wire, body, client, native) = match endpoint {
         Endpoint::Messages | Endpoint::CountTokens => (
             Endpoint::ChatCompletions,
@@ -107,27 +106,13 @@ pub async fn read(
                 ClientWire::Responses,
                 Some(body),
             ),
-            // What chat cannot express (`previous_response_id`, `conversation`) still
-            // works when every deployment of the group is OpenAI itself.
-            Err(e) if openai_only(rt, &body) => {
-                // Only OpenAI can take it: no fallback to a group that cannot.
-                unbridged = true;
-                log::debug!("responses request passed through unbridged: {}", e.message);
-                (
-                    Endpoint::Responses,
-                    body.clone(),
-                    ClientWire::Responses,
-                    Some(body),
-                )
-            }
-            Err(e) => return Err(e),
+            Err(e) => return unbridged(session, rt, body, e),
         },
         e => (e, body, ClientWire::OpenAi, None),
     };
     let req = session.req_header();
     let mut call = ModelCall::parse(wire, body)?;
     call.apply_headers(&req.headers)?;
-    call.disable_fallbacks |= unbridged;
     call.client = client;
     call.anthropic_beta = req.headers.get("anthropic-beta").cloned();
     // The client's own body, for a deployment that speaks the client's API.
@@ -151,12 +136,43 @@ pub async fn read(
     })
 }
 
-/// Whether a Responses body names a model group served only by `openai/` deployments.
-fn openai_only(rt: &Runtime, body: &bytes::Bytes) -> bool {
-    let Ok(call) = ModelCall::parse(Endpoint::Responses, body.clone()) else {
-        return false;
+/// A Responses body the bridge refused (what chat cannot express: `previous_response_id`,
+/// `conversation`): still served when every deployment of its group is OpenAI itself, the
+/// body indexed once for both the call and its native body, with no fallback to a group that
+/// could not take it. Otherwise the bridge's error.
+fn unbridged(
+    session: &Session,
+    rt: &Runtime,
+    body: bytes::Bytes,
+    refused: ApiError,
+) -> Result<Ingress, ApiError> {
+    let Ok(native) = ModelCall::parse(Endpoint::Responses, body) else {
+        return Err(refused);
     };
-    rt.resolve(&call.model).is_some_and(|g| {
+    if !openai_only(rt, &native.model) {
+        return Err(refused);
+    }
+    log::debug!(
+        "responses request passed through unbridged: {}",
+        refused.message
+    );
+    let req = session.req_header();
+    let mut call = native.clone();
+    call.apply_headers(&req.headers)?;
+    call.disable_fallbacks = true;
+    call.client = ClientWire::Responses;
+    call.anthropic_beta = req.headers.get("anthropic-beta").cloned();
+    call.native = Some(Box::new(native));
+    Ok(Ingress {
+        endpoint: Endpoint::Responses,
+        wire: Endpoint::Responses,
+        call,
+    })
+}
+
+/// Whether a model group is served only by deployments that speak Responses (OpenAI).
+fn openai_only(rt: &Runtime, model: &str) -> bool {
+    rt.resolve(model).is_some_and(|g| {
         g.deployments.iter().all(|d| {
             matches!(&d.backend, Backend::Http(t)
                 if registry::info(t.kind).native == Some(ClientWire::Responses))
