@@ -193,3 +193,24 @@ fn a_team_key_spends_its_organizations_budget_and_keeps_to_its_models() {
     assert_eq!((p.scopes.len(), &p.org_models), (1, &None));
     assert!(p.allows("b", "b"));
 }
+
+#[test]
+fn a_key_expires_at_its_instant_checked_at_any_given_time() {
+    // The check takes `now`: expiry is tested at chosen instants, without waiting.
+    let h = hex(&hash_key(b"sk-exp"));
+    let es = [entity(
+        Kind::Key,
+        &h,
+        serde_json::json!({"token": h, "expires": "2030-01-01T00:00:00Z"}),
+        0,
+    )];
+    let t = Tables::build(&es, None, &UserDefaults::default(), 1);
+    let k = &t.keys[&hash_key(b"sk-exp")];
+    let at = k.expires_at.expect("an expiry");
+    let check = crate::governance::admission::check_key;
+    assert!(check(k, at - 1).is_ok());
+    let e = check(k, at).unwrap_err();
+    assert_eq!(e.status, 401);
+    assert!(e.message.contains("Expired Key"), "{}", e.message);
+    assert!(check(k, at + 3600).is_err());
+}
