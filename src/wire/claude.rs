@@ -1,7 +1,11 @@
 //! The Claude Messages mapping that Anthropic's API and Bedrock's Converse (for Claude
 //! models) share, as LiteLLM maps them: the schema for tools without parameters, the thinking
-//! budget for `reasoning_effort`, and the error for a content part Claude cannot take.
+//! block and its budget for `reasoning_effort`, stop sequences, and the error for a content
+//! part Claude cannot take.
 
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::core::error::ApiError;
@@ -23,6 +27,31 @@ pub fn thinking_budget(effort: &str) -> Option<u64> {
         "high" | "xhigh" | "max" => Some(4096),
         _ => None,
     }
+}
+
+/// Claude's `thinking` block: extended thinking on, with a token budget.
+#[derive(Serialize)]
+pub struct Thinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    pub budget_tokens: u64,
+}
+
+impl Thinking {
+    pub fn enabled(budget_tokens: u64) -> Thinking {
+        Thinking {
+            kind: "enabled",
+            budget_tokens,
+        }
+    }
+}
+
+/// Stop sequences Claude accepts: blank ones are refused, so they are left out.
+pub fn stop_sequences<'a>(stop: &'a [Cow<'a, str>]) -> Vec<&'a str> {
+    stop.iter()
+        .map(|s| s.as_ref())
+        .filter(|s| !s.trim().is_empty())
+        .collect()
 }
 
 /// A content part `provider` does not take (LiteLLM's `BadRequestError`).

@@ -13,7 +13,7 @@ use super::super::chat::{
 use super::super::EncodeTarget;
 use super::{DEFAULT_MAX_TOKENS, JSON_TOOL};
 use crate::core::error::ApiError;
-use crate::wire::claude::{self, empty_schema, thinking_budget};
+use crate::wire::claude::{self, empty_schema, thinking_budget, Thinking};
 
 #[derive(Serialize)]
 struct Request<'a> {
@@ -99,13 +99,6 @@ struct ToolChoiceOut<'a> {
 #[derive(Serialize)]
 struct Metadata<'a> {
     user_id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Thinking {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    budget_tokens: u64,
 }
 
 /// A content part anthropic does not take.
@@ -251,12 +244,7 @@ pub(super) fn encode_request<'a>(
         messages: turns,
         temperature: req.temperature,
         top_p: req.top_p,
-        stop_sequences: req
-            .stop
-            .iter()
-            .map(|s| s.as_ref())
-            .filter(|s| !s.trim().is_empty())
-            .collect(),
+        stop_sequences: claude::stop_sequences(&req.stop),
         stream: req.stream,
         tools,
         tool_choice,
@@ -281,10 +269,7 @@ fn thinking_of(req: &ChatRequest<'_>) -> Option<Thinking> {
         .as_deref()
         .and_then(thinking_budget)
         .filter(|_| !tool_loop)
-        .map(|budget_tokens| Thinking {
-            kind: "enabled",
-            budget_tokens,
-        })
+        .map(Thinking::enabled)
 }
 
 /// The tools and the tool choice; JSON mode is a forced tool whose input is the answer (not

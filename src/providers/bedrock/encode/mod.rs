@@ -20,7 +20,7 @@ use crate::providers::chat::{
     data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
 };
 use crate::providers::EncodeTarget;
-use crate::wire::claude::{self, empty_schema, thinking_budget};
+use crate::wire::claude::{self, empty_schema, thinking_budget, Thinking};
 use builder::Builder;
 
 /// LiteLLM's default output budget added on top of a thinking budget.
@@ -203,13 +203,6 @@ enum Field<'a> {
     Text(&'a str),
 }
 
-#[derive(Serialize)]
-struct Thinking {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    budget_tokens: u64,
-}
-
 /// A content part bedrock does not take.
 fn unsupported_part(what: &str) -> ApiError {
     claude::unsupported_part("bedrock", what)
@@ -329,10 +322,7 @@ pub(super) fn encode_request(
                 thinking = true;
                 additional
                     .entry("thinking")
-                    .or_insert(Field::Thinking(Thinking {
-                        kind: "enabled",
-                        budget_tokens,
-                    }));
+                    .or_insert(Field::Thinking(Thinking::enabled(budget_tokens)));
                 max_tokens = max_tokens.or(Some(budget_tokens + DEFAULT_MAX_TOKENS));
             }
         } else if model.contains("openai.") {
@@ -353,12 +343,7 @@ pub(super) fn encode_request(
             max_tokens,
             temperature: req.temperature,
             top_p: req.top_p,
-            stop_sequences: req
-                .stop
-                .iter()
-                .map(|s| s.as_ref())
-                .filter(|s| !s.trim().is_empty())
-                .collect(),
+            stop_sequences: claude::stop_sequences(&req.stop),
         },
         tool_config,
         additional_model_request_fields: additional,
