@@ -47,12 +47,8 @@ impl Outcome {
 /// Metrics, settlement and the spend row of one finished request.
 pub async fn finish(gov: Option<&Governance>, rt: &Runtime, endpoint: Endpoint, out: &mut Outcome) {
     if let Endpoint::PassThrough(_) = endpoint {
-        if let (Some(d), Some(u)) = (&out.record.deployment, out.record.usage) {
-            // Pass-through usage counts against the deployment whose credentials it used.
-            d.metrics.input_tokens.inc_by(u.prompt);
-            d.metrics.output_tokens.inc_by(u.completion);
-            d.metrics.total_tokens.inc_by(u.total());
-        }
+        // Pass-through usage counts against the deployment whose credentials it used.
+        count_tokens(&out.record);
         let model = out.asked_model.clone();
         if let Some(settled) = settle(gov, rt, out, endpoint, &model) {
             settled.await;
@@ -90,7 +86,12 @@ pub async fn finish(gov: Option<&Governance>, rt: &Runtime, endpoint: Endpoint, 
             g.metrics.overhead.observe(overhead.as_secs_f64());
         }
     }
-    if let (Some(d), Some(u)) = (&out.record.deployment, out.record.usage) {
+    count_tokens(&out.record);
+}
+
+/// The tokens of a served request, on the deployment that served it.
+fn count_tokens(record: &Record) {
+    if let (Some(d), Some(u)) = (&record.deployment, record.usage) {
         d.metrics.input_tokens.inc_by(u.prompt);
         d.metrics.output_tokens.inc_by(u.completion);
         d.metrics.total_tokens.inc_by(u.total());

@@ -138,8 +138,7 @@ pub(super) async fn run(
     ex.meta.capture(resp);
     if ex.call.stream && !content_type.starts_with("application/json") {
         let tr = Translator::new(prov, target.kind, ex.call);
-        let (started, first, whole) = (d.started, d.first, d.whole);
-        return pump(ex, session, dep, up, tr, prov, &peer, started, first, whole).await;
+        return pump(ex, session, dep, up, tr, prov, &peer, &d).await;
     }
     let answer = Answer {
         status,

@@ -9,7 +9,7 @@ use pingora_core::protocols::http::client::HttpSession;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_proxy::Session;
 
-use super::attempt::timeout_error;
+use super::attempt::{timeout_error, Deadlines};
 use super::translate::{Scan, Translator};
 use super::{Exchange, Outcome};
 use crate::api::response::parts;
@@ -61,10 +61,9 @@ pub(super) async fn pump(
     tr: Translator,
     prov: &dyn Provider,
     peer: &HttpPeer,
-    started: Instant,
-    first_deadline: Instant,
-    deadline: Instant,
+    d: &Deadlines,
 ) -> Outcome {
+    let (started, first_deadline, deadline) = (d.started, d.first, d.whole);
     let mut flow = Flow {
         tr,
         out: BytesMut::with_capacity(4096),
