@@ -17,7 +17,7 @@ use crate::core::env::Env;
 use crate::core::ids::PROVIDERS;
 use crate::metrics::{DeploymentLabels, DeploymentMetrics};
 use crate::pricing::cost::{Price, TablePricing, UsdPrices};
-use crate::providers::{bedrock, provider, vertex, Credentials, ProviderKind};
+use crate::providers::{provider, ProviderKind};
 use crate::router::cooldown::CooldownPolicy;
 use crate::router::{Backend, Deployment, HttpTarget};
 
@@ -289,38 +289,32 @@ fn http_target(
 ) -> Result<HttpTarget, ConfigError> {
     let defaults = kind.defaults();
     let first_env = |names: &[&str]| names.iter().find_map(|n| env.get(n));
-    // Bedrock: the base comes from the region (`aws_region_name`, AWS_REGION).
-    let region = (kind == ProviderKind::Bedrock)
-        .then(|| bedrock::settings::region(p.aws_region_name.as_deref(), env))
-        .flatten();
-    // Vertex AI: the base comes from the location; paths name the project and location.
-    let vertex = if kind == ProviderKind::VertexAi {
-        let params = vertex::settings::VertexParams {
-            project: p.vertex_project.as_deref(),
-            location: p.vertex_location.as_deref(),
-            credentials: p.vertex_credentials.as_ref(),
-            has_api_key: p.api_key.is_some(),
-        };
-        Some(vertex::settings::settings(params, pp, env)?)
-    } else {
-        None
+    let prov = provider(kind);
+    let api_key = p
+        .api_key
+        .clone()
+        .or_else(|| first_env(defaults.key_env))
+        .or_else(|| defaults.fallback_key.map(str::to_string));
+    let params = crate::providers::Params {
+        path: pp,
+        model,
+        has_api_key: api_key.is_some(),
+        aws_region_name: p.aws_region_name.as_deref(),
+        aws_access_key_id: p.aws_access_key_id.as_deref(),
+        aws_secret_access_key: p.aws_secret_access_key.as_deref(),
+        aws_session_token: p.aws_session_token.as_deref(),
+        vertex_project: p.vertex_project.as_deref(),
+        vertex_location: p.vertex_location.as_deref(),
+        vertex_credentials: p.vertex_credentials.as_ref(),
     };
+    let mut placed = prov.place(&params, env)?;
     let base = p
         .api_base
         .as_ref()
         .and_then(|b| b.first())
         .map(str::to_string)
         .or_else(|| first_env(defaults.base_env))
-        .or_else(|| {
-            region
-                .as_ref()
-                .map(|r| format!("https://bedrock-runtime.{r}.amazonaws.com"))
-        })
-        .or_else(|| {
-            vertex
-                .as_ref()
-                .map(|v| crate::providers::vertex::default_base(&v.location))
-        })
+        .or_else(|| placed.default_base.take())
         .or_else(|| defaults.api_base.map(str::to_string))
         .ok_or_else(|| {
             ConfigError::new(
@@ -362,11 +356,7 @@ fn http_target(
         .api_version
         .clone()
         .or_else(|| first_env(defaults.version_env));
-    let prov = provider(kind);
-    let resource = vertex
-        .as_ref()
-        .map(|v| crate::providers::vertex::resource(&v.project, &v.location, model));
-    let model = resource.as_deref().unwrap_or(model);
+    let model = placed.path_model.as_deref().unwrap_or(model);
     let paths = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
@@ -374,11 +364,6 @@ fn http_target(
     ]
     .map(|e| prov.path(&base_path, e, model, api_version.as_deref()));
     let stream_path = prov.stream_path(&base_path, model, api_version.as_deref());
-    let api_key = p
-        .api_key
-        .clone()
-        .or_else(|| first_env(defaults.key_env))
-        .or_else(|| defaults.fallback_key.map(str::to_string));
     let auth = match &api_key {
         Some(k) => Some(prov.auth_header(k).ok_or_else(|| {
             ConfigError::new(
@@ -387,17 +372,6 @@ fn http_target(
             )
         })?),
         None => None,
-    };
-    let aws = if kind == ProviderKind::Bedrock && auth.is_none() {
-        let params = bedrock::settings::AwsParams {
-            access_key_id: p.aws_access_key_id.as_deref(),
-            secret_access_key: p.aws_secret_access_key.as_deref(),
-            session_token: p.aws_session_token.as_deref(),
-        };
-        let signing = bedrock::settings::signing(params, pp, env, region.as_deref(), &uri)?;
-        Some(Box::new(signing))
-    } else {
-        None
     };
     let mut extra_headers = Vec::new();
     if let Some(org) = &p.organization {
@@ -452,10 +426,10 @@ fn http_target(
         api_version,
         path_model: model.to_string(),
         auth,
-        credentials: match aws {
-            Some(aws) => Some(Credentials::Aws(aws)),
-            None => vertex.and_then(|v| v.auth).map(Credentials::Google),
-        },
+        credentials: placed.credentials.map(|mut c| {
+            c.bind(&authority);
+            c
+        }),
         extra_headers,
     })
 }

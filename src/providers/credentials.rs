@@ -30,6 +30,13 @@ pub struct AwsSigning {
 }
 
 impl Credentials {
+    /// Bind to the authority requests go to (SigV4 signs the `Host`); a token needs none.
+    pub fn bind(&mut self, authority: &str) {
+        if let Credentials::Aws(aws) = self {
+            authority.clone_into(&mut aws.host);
+        }
+    }
+
     /// The headers that sign exactly this request (SigV4); none for a token.
     pub fn sign(
         &self,

@@ -15,6 +15,7 @@ pub mod gemini;
 pub mod mock;
 pub mod ollama;
 pub mod openai;
+pub mod placement;
 pub mod presets;
 pub mod registry;
 #[cfg(test)]
@@ -25,12 +26,15 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::core::call::ModelCall;
+use crate::core::config_error::ConfigError;
 use crate::core::endpoint::Endpoint;
+use crate::core::env::Env;
 use crate::core::error::ApiError;
 use crate::core::failure::Failure;
 pub use crate::core::ids::ProviderKind;
 use chat::{Completion, StreamDecoder};
 pub use credentials::Credentials;
+pub use placement::{Params, Placement};
 
 impl ProviderKind {
     /// The kind for a LiteLLM provider prefix, if this build implements it.
@@ -46,6 +50,11 @@ impl ProviderKind {
     /// The `api_provider` metric label.
     pub fn as_str(self) -> &'static str {
         registry::info(self).label
+    }
+
+    /// How its pass-through route reads a call.
+    pub fn pass_through(self) -> registry::PassThrough {
+        registry::info(self).pass_through
     }
 }
 
@@ -64,6 +73,12 @@ pub struct Defaults {
 /// The operations every provider implements. Only the first four are required: the
 /// defaults describe an OpenAI-shaped provider (bodies and streams pass through).
 pub trait Provider: Sync {
+    /// Read and check this provider's own params of a deployment (region, project,
+    /// credentials); the default reads none.
+    fn place(&self, _params: &Params<'_>, _env: &Env) -> Result<Placement, ConfigError> {
+        Ok(Placement::default())
+    }
+
     /// Path and query for an endpoint, given the base URL's path (no trailing slash).
     fn path(
         &self,

@@ -18,7 +18,29 @@ pub struct KindInfo {
     /// The client API this kind serves itself, so a client speaking it is spliced through
     /// untranslated (OpenAI: Responses; Anthropic: Messages).
     pub native: Option<ClientWire>,
+    /// How its `/{provider}/*` pass-through route reads a call.
+    pub pass_through: PassThrough,
 }
+
+/// What a pass-through call of a kind says in its path and query, beyond the body.
+#[derive(Clone, Copy, Default)]
+pub struct PassThrough {
+    /// The model is named in the path (`models/{m}:generateContent`, `model/{m}/invoke`,
+    /// `deployments/{m}/...`) before the body's `model`.
+    pub model_in_path: bool,
+    /// The client may authenticate with `?key=` (Gemini's SDKs): that is the gateway key and
+    /// is dropped from the forwarded query.
+    pub key_in_query: bool,
+}
+
+const BODY_MODEL: PassThrough = PassThrough {
+    model_in_path: false,
+    key_in_query: false,
+};
+const PATH_MODEL: PassThrough = PassThrough {
+    model_in_path: true,
+    key_in_query: false,
+};
 
 /// The built-in kinds, in the order of [`info`]'s arms.
 static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
@@ -36,6 +58,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &openai::DEFAULTS,
             provider: &openai::OpenAi,
             native: Some(ClientWire::Responses),
+            pass_through: BODY_MODEL,
         },
     ),
     (
@@ -46,6 +69,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &openai::VLLM_DEFAULTS,
             provider: &openai::OpenAi,
             native: None,
+            pass_through: BODY_MODEL,
         },
     ),
     (
@@ -56,6 +80,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &azure::DEFAULTS,
             provider: &azure::Azure,
             native: None,
+            pass_through: PATH_MODEL,
         },
     ),
     (
@@ -66,6 +91,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &anthropic::DEFAULTS,
             provider: &anthropic::Anthropic,
             native: Some(ClientWire::Anthropic),
+            pass_through: BODY_MODEL,
         },
     ),
     (
@@ -76,6 +102,10 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &gemini::DEFAULTS,
             provider: &gemini::Gemini,
             native: None,
+            pass_through: PassThrough {
+                model_in_path: true,
+                key_in_query: true,
+            },
         },
     ),
     (
@@ -86,6 +116,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &ollama::DEFAULTS,
             provider: &ollama::OllamaChat,
             native: None,
+            pass_through: BODY_MODEL,
         },
     ),
     (
@@ -96,6 +127,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &bedrock::DEFAULTS,
             provider: &bedrock::Bedrock,
             native: None,
+            pass_through: PATH_MODEL,
         },
     ),
     (
@@ -106,6 +138,7 @@ static BUILT_IN: [(ProviderKind, KindInfo); 8] = [
             defaults: &vertex::DEFAULTS,
             provider: &vertex::Vertex,
             native: None,
+            pass_through: PATH_MODEL,
         },
     ),
 ];
@@ -130,6 +163,7 @@ pub fn info(kind: ProviderKind) -> KindInfo {
                     defaults: &p.defaults,
                     provider: p,
                     native: None,
+                    pass_through: BODY_MODEL,
                 },
                 None => BUILT_IN[0].1,
             };

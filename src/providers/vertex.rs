@@ -5,16 +5,18 @@
 pub mod auth;
 #[cfg(test)]
 mod config_tests;
-pub mod settings;
+mod settings;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use super::chat::{Completion, StreamDecoder};
 use super::gemini::{self, GeminiStream};
-use super::{Defaults, EncodeTarget, Provider};
+use super::{Defaults, EncodeTarget, Params, Placement, Provider};
 use crate::core::call::ModelCall;
+use crate::core::config_error::ConfigError;
 use crate::core::endpoint::Endpoint;
+use crate::core::env::Env;
 use crate::core::error::ApiError;
 
 pub use auth::GoogleAuth;
@@ -58,6 +60,10 @@ pub fn resource(project: &str, location: &str, model: &str) -> String {
 }
 
 impl Provider for Vertex {
+    fn place(&self, p: &Params<'_>, env: &Env) -> Result<Placement, ConfigError> {
+        settings::place(p, env)
+    }
+
     /// `model` is the resource name from [`resource`].
     fn path(&self, base_path: &str, _e: Endpoint, model: &str, _v: Option<&str>) -> String {
         format!("{base_path}/{model}:generateContent")

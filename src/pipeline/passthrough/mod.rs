@@ -137,13 +137,7 @@ impl Named {
             max_tokens: Option<u64>,
         }
         let parsed = serde_json::from_slice::<Body>(body).ok();
-        let in_path = matches!(
-            kind,
-            ProviderKind::Gemini
-                | ProviderKind::VertexAi
-                | ProviderKind::Bedrock
-                | ProviderKind::Azure
-        );
+        let in_path = kind.pass_through().model_in_path;
         let model = in_path
             .then(|| model_in_path(path))
             .flatten()
@@ -266,7 +260,7 @@ fn usage_of(kind: ProviderKind, content_type: &str, body: &[u8]) -> Option<Usage
 
 fn upstream_path(prefix_len: usize, path_and_query: &str, kind: ProviderKind) -> String {
     let rest = &path_and_query[prefix_len - 1..];
-    if kind != ProviderKind::Gemini {
+    if !kind.pass_through().key_in_query {
         return rest.to_string();
     }
     // The client's `?key=` is the gateway key; the provider key goes in a header.

@@ -12,7 +12,7 @@ mod embed;
 mod encode;
 mod errors;
 pub mod eventstream;
-pub mod settings;
+mod settings;
 pub mod sigv4;
 mod stream;
 
@@ -20,9 +20,11 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
 use super::chat::{ChatRequest, Completion, StreamDecoder};
-use super::{Defaults, EncodeTarget, Provider};
+use super::{Defaults, EncodeTarget, Params, Placement, Provider};
 use crate::core::call::ModelCall;
+use crate::core::config_error::ConfigError;
 use crate::core::endpoint::Endpoint;
+use crate::core::env::Env;
 use crate::core::error::ApiError;
 use decode::decode_converse;
 pub use decode::finish_reason;
@@ -76,6 +78,10 @@ impl Provider for Bedrock {
         ))
     }
 
+    fn place(&self, p: &Params<'_>, env: &Env) -> Result<Placement, ConfigError> {
+        settings::place(p, env)
+    }
+
     /// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`); IAM credentials sign instead.
     fn auth_header(&self, api_key: &str) -> Option<(HeaderName, HeaderValue)> {
         super::bearer(api_key)
@@ -117,6 +123,8 @@ impl Provider for Bedrock {
     }
 }
 
+#[cfg(test)]
+mod config_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]

@@ -8,30 +8,34 @@ use super::auth::ServiceAccount;
 use super::{GoogleAuth, CREDENTIALS_ENV, DEFAULT_LOCATION, LOCATION_ENV, PROJECT_ENV};
 use crate::core::config_error::ConfigError;
 use crate::core::env::Env;
+use crate::providers::{Credentials, Params, Placement};
 
-/// What a deployment's `litellm_params` say about Vertex AI.
-pub struct VertexParams<'a> {
-    pub project: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub credentials: Option<&'a serde_yaml::Value>,
-    /// An `api_key` (express mode) stands in for a service account.
-    pub has_api_key: bool,
+/// The location's regional endpoint, the model's resource path and the service account's
+/// token (none with an `api_key`: express mode).
+pub fn place(p: &Params<'_>, env: &Env) -> Result<Placement, ConfigError> {
+    let s = settings(p, env)?;
+    Ok(Placement {
+        default_base: Some(super::default_base(&s.location)),
+        path_model: Some(super::resource(&s.project, &s.location, p.model)),
+        credentials: s.auth.map(Credentials::Google),
+    })
 }
 
 /// Vertex AI's project, location and service account, resolved.
-pub struct VertexSettings {
-    pub project: String,
-    pub location: String,
+struct VertexSettings {
+    project: String,
+    location: String,
     /// `None` with an `api_key` (express mode).
-    pub auth: Option<Arc<GoogleAuth>>,
+    auth: Option<Arc<GoogleAuth>>,
 }
 
 /// `vertex_project`, `vertex_location` and `vertex_credentials`, else their environment
 /// variables; the project may also come from the service account's `project_id`.
 #[expect(clippy::too_many_lines, reason = "config load, not the request path")]
-pub fn settings(p: VertexParams<'_>, pp: &str, env: &Env) -> Result<VertexSettings, ConfigError> {
+fn settings(p: &Params<'_>, env: &Env) -> Result<VertexSettings, ConfigError> {
+    let pp = p.path;
     let location = p
-        .location
+        .vertex_location
         .map(str::to_string)
         .or_else(|| env.get(LOCATION_ENV))
         .unwrap_or_else(|| DEFAULT_LOCATION.to_string());
@@ -47,7 +51,7 @@ pub fn settings(p: VertexParams<'_>, pp: &str, env: &Env) -> Result<VertexSettin
         .hint("e.g. us-central1, europe-west4 or global"));
     }
     let key_path = format!("{pp}.vertex_credentials");
-    let json = match p.credentials {
+    let json = match p.vertex_credentials {
         Some(serde_yaml::Value::String(s)) if s.trim_start().starts_with('{') => Some(s.clone()),
         Some(serde_yaml::Value::String(path)) => Some(read_credentials(path, &key_path)?),
         Some(v @ serde_yaml::Value::Mapping(_)) => Some(
@@ -88,7 +92,7 @@ pub fn settings(p: VertexParams<'_>, pp: &str, env: &Env) -> Result<VertexSettin
         }
     };
     let project = p
-        .project
+        .vertex_project
         .map(str::to_string)
         .or_else(|| env.get(PROJECT_ENV))
         .or_else(|| account.and_then(|a| a.project_id))
