@@ -20,6 +20,7 @@ pub mod ingress;
 pub mod local;
 pub mod outcome;
 pub mod passthrough;
+pub mod plan;
 pub mod probe;
 pub mod record;
 pub mod resolve;

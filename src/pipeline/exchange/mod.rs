@@ -10,7 +10,6 @@ mod prepare;
 mod stream;
 mod translate;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -30,6 +29,7 @@ use crate::providers::is_retryable_status;
 use crate::router::ModelGroup;
 
 use super::admit::Admitted;
+use super::plan::Plan;
 use super::{Env, Record, ResponseMeta};
 
 /// How one attempt ended.
@@ -48,7 +48,6 @@ pub(crate) struct Exchange<'a> {
     pub call: &'a ModelCall,
     pub endpoint: Endpoint,
     pub rt: &'a Runtime,
-    pub group: &'a Arc<ModelGroup>,
     /// Retries asked for by the request (header or body); else the group's or the router's.
     pub num_retries: Option<u32>,
     /// What a wildcard group's `*` matched in the requested model name.
@@ -101,27 +100,27 @@ pub async fn run(env: &Env<'_>, session: &mut Session, a: Admitted<'_>, started:
         t.response_headers(&mut meta.governance);
     }
     meta.group = a.group.name.to_string();
+    let plan = Plan::new(env.rt, call, a.group);
     let exchange = Exchange {
         connector: env.connector,
         call,
         endpoint: a.ingress.wire,
         rt: env.rt,
-        group: &a.group,
         num_retries: call.num_retries.map(|n| n.min(10)),
         wildcard: a.wildcard,
         meta: &mut meta,
         record: a.record,
         clearance: a.clearance,
     };
-    exchange.run(session).await
+    exchange.run(session, plan).await
 }
 
 impl Exchange<'_> {
     /// Run the group, then its fallbacks, until a response is committed or nothing is
     /// left; always answers the client unless it went away. Returns the status written.
-    pub async fn run(mut self, session: &mut Session) -> u16 {
-        let primary = self.group.clone();
-        let last = match self.first_group(session, &primary).await {
+    pub async fn run(mut self, session: &mut Session, mut plan: Plan<'_>) -> u16 {
+        let first = plan.first();
+        let last = match self.first_group(session, &first.group).await {
             GroupResult::Done(s) => return s,
             GroupResult::Gone => return 0,
             GroupResult::Failed(f) => f,
@@ -129,7 +128,7 @@ impl Exchange<'_> {
         let last = if self.call.disable_fallbacks {
             last
         } else {
-            match self.fall_back(session, &primary, last).await {
+            match self.fall_back(session, &mut plan, last).await {
                 GroupResult::Done(s) => return s,
                 GroupResult::Gone => return 0,
                 GroupResult::Failed(f) => f,
