@@ -33,7 +33,8 @@ pub(super) fn entries<'a>(
             })
             .collect(),
         _ => rt
-            .fallbacks
+            .router
+            .fallbacks()
             .for_error(primary, class)
             .iter()
             .map(|n| (n.as_str(), None))
@@ -72,10 +73,10 @@ impl Exchange<'_> {
     ) -> GroupResult {
         let (call, rt) = (self.call, self.rt);
         let list = entries(call, rt, &primary.name, last.fallback);
-        let max = rt.fallbacks.max_fallbacks;
+        let max = rt.router.fallbacks().max_fallbacks;
         self.meta.max_fallbacks = (!list.is_empty()).then_some(max);
         for (name, entry) in list.into_iter().take(max) {
-            let Some((group, fixed)) = rt.fallback_target(name) else {
+            let Some((group, fixed)) = rt.router.fallback_target(name) else {
                 log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
                 continue;
             };
