@@ -171,7 +171,7 @@ model_list:
 
 fn routing(c: &mut Criterion) {
     let rt = load_str(ROUTER_YAML, &BuildOptions::default()).unwrap();
-    let group = rt.group("g").unwrap();
+    let group = rt.router.group("g").unwrap();
     assert_eq!(group.deployments.len(), 3);
     c.bench_function("router/plan_next_3", |b| {
         b.iter(|| black_box(group).plan().next().is_some())
@@ -196,7 +196,7 @@ fn routing(c: &mut Criterion) {
             "router_settings:\n  routing_strategy: {strategy}\n"
         ));
         let rt = load_str(&yaml, &BuildOptions::default()).unwrap();
-        let group = rt.group("g").unwrap();
+        let group = rt.router.group("g").unwrap();
         assert_eq!(group.deployments.len(), 16);
         c.bench_function(&format!("router/plan_next_16/{strategy}"), |b| {
             b.iter(|| black_box(group).plan().next().is_some())

@@ -29,8 +29,8 @@ fn main() {
                 println!(
                     "{}: ok ({} model groups, {} deployments)",
                     cli.config.display(),
-                    rt.model_names.len(),
-                    rt.deployment_count()
+                    rt.router.group_count(),
+                    rt.router.deployment_count()
                 );
                 std::process::exit(0);
             }

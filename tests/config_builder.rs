@@ -148,17 +148,17 @@ fn load(text: &str) -> Runtime {
 fn summary(rt: &Runtime) -> String {
     let mut out = format!(
         "{:?} {:?} {:?} {} {:?}\n",
-        rt.model_names,
+        rt.router.groups().map(|g| &*g.name).collect::<Vec<_>>(),
         rt.warnings,
         rt.notes,
         rt.master_key.is_some(),
         rt.retry_after
     );
-    let mut aliases: Vec<_> = rt.aliases.iter().collect();
+    let mut aliases: Vec<_> = rt.router.aliases().iter().collect();
     aliases.sort();
     out += &format!("{aliases:?}\n");
-    for name in &rt.model_names {
-        let group = rt.group(name).unwrap();
+    for group in rt.router.groups() {
+        let name = &group.name;
         out += &format!("{name}: retries {:?}\n", group.num_retries);
         for d in &group.deployments {
             out += &format!(

@@ -26,9 +26,8 @@ fn entry(dep: &Deployment) -> Value {
 /// Probe all deployments concurrently; LiteLLM's `/health` body.
 pub async fn check(connector: &Arc<Connector>, rt: &Runtime) -> Value {
     let deps: Vec<Arc<Deployment>> = rt
-        .model_names
-        .iter()
-        .filter_map(|m| rt.group(m))
+        .router
+        .groups()
         .flat_map(|g| g.deployments.iter().cloned())
         .collect();
     let mut set = tokio::task::JoinSet::new();

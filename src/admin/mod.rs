@@ -42,7 +42,7 @@ pub async fn serve(
 ) -> pingora_error::Result<u16> {
     let visible = |id: &str| {
         a.key.is_none_or(|k| {
-            let group = rt.resolve(id).map_or(id, |g| &g.name);
+            let group = rt.router.resolve(id).map_or(id, |g| &g.name);
             k.allows(group, id)
         })
     };
@@ -79,7 +79,7 @@ pub async fn serve(
                 .rsplit_once("/models/")
                 .map(|(_, id)| id)
                 .unwrap_or_default();
-            match rt.resolve(id).filter(|_| visible(id)) {
+            match rt.router.resolve(id).filter(|_| visible(id)) {
                 Some(_) => (
                     200,
                     "application/json",
@@ -133,6 +133,7 @@ fn model_entry(id: &str) -> serde_json::Value {
 /// `/v1/models`: the listed names the caller may call.
 fn models(rt: &Runtime, visible: &dyn Fn(&str) -> bool) -> Bytes {
     let data: Vec<_> = rt
+        .router
         .listed_models()
         .into_iter()
         .filter(|m| visible(m))
@@ -179,8 +180,8 @@ async fn readiness(rt: &Runtime, gov: Option<&Governance>) -> (u16, &'static str
         "litellm_version": env!("CARGO_PKG_VERSION"),
         "switchyard_version": env!("CARGO_PKG_VERSION"),
         "success_callbacks": [],
-        "model_groups": rt.model_names.len(),
-        "deployments": rt.deployment_count(),
+        "model_groups": rt.router.group_count(),
+        "deployments": rt.router.deployment_count(),
     });
     let status = if healthy { 200 } else { 503 };
     (status, "application/json", Bytes::from(body.to_string()))

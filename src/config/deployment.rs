@@ -183,7 +183,10 @@ pub(super) fn deployment(
             ));
         }
     }
-    let stats = opts.previous.and_then(|r| r.stats(&id)).unwrap_or_default();
+    let stats = opts
+        .previous
+        .and_then(|r| r.router.stats(&id))
+        .unwrap_or_default();
     let api_base = match &backend {
         Backend::Http(t) => format!("{}{}", t.display, t.base_path),
         Backend::Mock(_) | Backend::Unsupported(_) => String::new(),

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use super::gov::governance_settings;
 use super::known;
-use super::raw::{RawConfig, Rest};
+use super::raw::{RawConfig, RawRouterSettings, Rest};
+use super::routing::RoutingConfig;
 use crate::core::config_error::{suggestion, ConfigError};
 use crate::core::env::Env;
 use crate::core::secret::MasterKey;
 use crate::governance::GovSettings;
-use crate::router::fallback::Fallbacks;
-use crate::router::{Deployment, DeploymentStats, ModelGroup};
+use crate::router::{Deployment, ModelGroup, Router};
 
 /// Keys that are well-known defaults from docs and examples.
 const INSECURE_KEYS: &[&str] = &[
@@ -63,148 +63,16 @@ pub struct Settings {
 
 /// One validated config snapshot.
 pub struct Runtime {
-    groups: HashMap<Arc<str>, Arc<ModelGroup>>,
-    /// Group names in config order, for `/v1/models`.
-    pub model_names: Vec<Arc<str>>,
+    /// The model groups, their aliases and fallback lists: what a model name resolves to.
+    pub router: Router,
     pub master_key: Option<MasterKey>,
     pub settings: Settings,
     /// Keys LiteLLM has that this build ignores, one line each.
     pub warnings: Vec<String>,
     /// Problems that do not stop loading (e.g. a fallback naming no model group).
     pub notes: Vec<String>,
-    pub fallbacks: Fallbacks,
-    /// `model_group_alias`: alias -> (group, hidden from `/v1/models`).
-    pub aliases: HashMap<String, (String, bool)>,
     /// Minimum wait before retrying when no healthy deployment is left.
     pub retry_after: Duration,
-}
-
-impl Runtime {
-    pub fn group(&self, name: &str) -> Option<&Arc<ModelGroup>> {
-        self.groups.get(name)
-    }
-
-    /// A wildcard group (`openai/*`, `*`) matching `name`, and the part the `*` matched,
-    /// which replaces the `*` in the deployment's model. The most specific pattern wins, as
-    /// in LiteLLM's pattern router (`groq/*` before `*`); config order breaks ties.
-    pub fn resolve_wildcard(&self, name: &str) -> Option<(&Arc<ModelGroup>, String)> {
-        let mut best: Option<((usize, usize), &Arc<ModelGroup>, &str)> = None;
-        for pattern in self.model_names.iter().filter(|m| m.contains('*')) {
-            let Some((pre, post)) = pattern.split_once('*') else {
-                continue;
-            };
-            let Some(mid) = name.strip_prefix(pre).and_then(|r| r.strip_suffix(post)) else {
-                continue;
-            };
-            let Some(group) = self.groups.get(pattern) else {
-                continue;
-            };
-            let key = pattern_specificity(pattern);
-            if best.as_ref().is_none_or(|(k, _, _)| key > *k) {
-                best = Some((key, group, mid));
-            }
-        }
-        best.map(|(_, g, mid)| (g, mid.to_string()))
-    }
-
-    /// The group a requested model name means: a `model_name`, else an alias.
-    pub fn resolve(&self, name: &str) -> Option<&Arc<ModelGroup>> {
-        self.groups.get(name).or_else(|| {
-            self.aliases
-                .get(name)
-                .and_then(|(g, _)| self.groups.get(g.as_str()))
-        })
-    }
-
-    /// The group holding a deployment id (fallback to a specific deployment).
-    pub fn group_of_deployment(&self, id: &str) -> Option<&Arc<ModelGroup>> {
-        self.groups
-            .values()
-            .find(|g| g.deployments.iter().any(|d| &*d.id == id))
-    }
-
-    /// A fallback entry: a model group (or alias), else the group holding that deployment
-    /// id, with the id when it named one.
-    pub fn fallback_target<'a>(
-        &self,
-        name: &'a str,
-    ) -> Option<(&Arc<ModelGroup>, Option<&'a str>)> {
-        match self.resolve(name) {
-            Some(g) => Some((g, None)),
-            None => self.group_of_deployment(name).map(|g| (g, Some(name))),
-        }
-    }
-
-    /// Every group a request to `primary` may fall back to (the config lists of every error
-    /// class, then the request's own list), at most `max_fallbacks` of each list.
-    pub fn fallback_groups<'a>(
-        &'a self,
-        primary: &'a str,
-        per_request: Option<&'a [crate::core::call::Fallback]>,
-    ) -> impl Iterator<Item = &'a Arc<ModelGroup>> {
-        use crate::core::failure::FallbackClass;
-        let f = &self.fallbacks;
-        let max = f.max_fallbacks;
-        [
-            FallbackClass::Other,
-            FallbackClass::ContextWindow,
-            FallbackClass::ContentPolicy,
-        ]
-        .into_iter()
-        .flat_map(move |class| f.for_error(primary, class).iter().take(max))
-        .map(String::as_str)
-        .chain(
-            per_request
-                .into_iter()
-                .flatten()
-                .take(max)
-                .map(|e| e.model.as_str()),
-        )
-        .filter_map(move |name| self.fallback_target(name).map(|(g, _)| g))
-    }
-
-    /// Names `/v1/models` lists: groups in config order, then visible aliases.
-    pub fn listed_models(&self) -> Vec<&str> {
-        // Wildcard routes are not listed (LiteLLM lists them only on request).
-        let mut out: Vec<&str> = self
-            .model_names
-            .iter()
-            .map(|m| &**m)
-            .filter(|m| !m.contains('*'))
-            .collect();
-        let mut aliases: Vec<&str> = self
-            .aliases
-            .iter()
-            .filter(|(_, (_, hidden))| !hidden)
-            .map(|(a, _)| a.as_str())
-            .collect();
-        aliases.sort_unstable();
-        out.extend(aliases);
-        out
-    }
-
-    /// Every replica pool in this snapshot (deployments with several `api_base`s).
-    pub fn replica_pools(&self) -> impl Iterator<Item = &crate::upstream::ReplicaPool> {
-        self.groups
-            .values()
-            .flat_map(|g| g.deployments.iter())
-            .filter_map(|d| match &d.backend {
-                crate::router::Backend::Http(t) => t.addr.replicas.as_ref(),
-                _ => None,
-            })
-    }
-
-    pub fn deployment_count(&self) -> usize {
-        self.groups.values().map(|g| g.deployments.len()).sum()
-    }
-
-    pub(super) fn stats(&self, id: &str) -> Option<Arc<DeploymentStats>> {
-        self.groups
-            .values()
-            .flat_map(|g| g.deployments.iter())
-            .find(|d| &*d.id == id)
-            .map(|d| d.stats.clone())
-    }
 }
 
 /// How to build: what to check beyond the file itself.
@@ -472,11 +340,10 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             .collect();
         super::routing::build(rs, ls, &names, &ids)?
     };
-    let mut groups: HashMap<Arc<str>, Vec<Arc<Deployment>>> = HashMap::new();
-    let mut model_names: Vec<Arc<str>> = Vec::new();
+    let mut deployments = Vec::with_capacity(raw.model_list.len());
     for (i, m) in raw.model_list.iter().enumerate() {
         let path = format!("model_list[{i}]");
-        let d = super::deployment::deployment(
+        deployments.push(super::deployment::deployment(
             m,
             &path,
             env,
@@ -484,14 +351,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             &settings,
             &cooldown_defaults.cooldown,
             &mut check,
-        )?;
-        match groups.get_mut(&d.group) {
-            Some(v) => v.push(Arc::new(d)),
-            None => {
-                model_names.push(d.group.clone());
-                groups.insert(d.group.clone(), vec![Arc::new(d)]);
-            }
-        }
+        )?);
     }
     if !check.unsupported.is_empty() {
         let list = check.unsupported.join(", ");
@@ -499,60 +359,59 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "providers not implemented yet (requests to them get 501): {list}"
         ));
     }
-    let groups = groups
-        .into_iter()
-        .map(|(name, deps)| {
-            let policy = cooldown_defaults
-                .group_retry_policy
-                .get(&*name)
-                .unwrap_or(&cooldown_defaults.retry_policy)
-                .clone();
-            let mut group = ModelGroup::new(name.clone(), deps, cooldown_defaults.strategy)
-                .with_retry_policy(policy);
-            group.health_routing = rs.enable_health_check_routing.unwrap_or(false);
-            group.pre_call_checks = rs.enable_pre_call_checks.unwrap_or(false);
-            group.enforce_rate_limits = rs
-                .optional_pre_call_checks
-                .iter()
-                .flatten()
-                .any(|c| c == "enforce_model_rate_limits");
-            (name, Arc::new(group))
-        })
-        .collect();
+    let groups = model_groups(deployments, rs, &cooldown_defaults);
     Ok(Runtime {
-        groups,
-        model_names,
+        router: Router::new(
+            groups,
+            cooldown_defaults.aliases,
+            cooldown_defaults.fallbacks,
+        ),
         master_key,
         settings,
         warnings: check.warnings,
         notes: cooldown_defaults.notes,
-        fallbacks: cooldown_defaults.fallbacks,
-        aliases: cooldown_defaults.aliases,
         retry_after: cooldown_defaults.retry_after,
     })
 }
 
-/// LiteLLM's specificity of a wildcard pattern: the length of the regex it becomes (Python's
-/// `re.escape`, then each `*` as `(.*)`) and how many regex metacharacters that regex holds.
-/// A larger key is more specific.
-fn pattern_specificity(pattern: &str) -> (usize, usize) {
-    const ESCAPED: &str = "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c";
-    const COMPLEX: &str = "*+?\\^$|()";
-    let (mut len, mut complexity) = (0, 0);
-    for c in pattern.chars() {
-        if c == '*' {
-            // `(.*)`: four characters, three of them metacharacters.
-            len += 4;
-            complexity += 3;
-        } else if ESCAPED.contains(c) {
-            // A backslash before the character.
-            len += 2;
-            complexity += 1 + usize::from(COMPLEX.contains(c));
-        } else {
-            len += 1;
+/// The deployments grouped by `model_name`, groups in config order, each with its retry
+/// policy and the router-wide switches of `router_settings`.
+fn model_groups(
+    deployments: Vec<Deployment>,
+    rs: &RawRouterSettings,
+    routing: &RoutingConfig,
+) -> Vec<ModelGroup> {
+    let mut grouped: Vec<(Arc<str>, Vec<Arc<Deployment>>)> = Vec::new();
+    let mut index: HashMap<Arc<str>, usize> = HashMap::new();
+    for d in deployments {
+        match index.get(&d.group) {
+            Some(&i) => grouped[i].1.push(Arc::new(d)),
+            None => {
+                index.insert(d.group.clone(), grouped.len());
+                grouped.push((d.group.clone(), vec![Arc::new(d)]));
+            }
         }
     }
-    (len, complexity)
+    let enforce_rate_limits = rs
+        .optional_pre_call_checks
+        .iter()
+        .flatten()
+        .any(|c| c == "enforce_model_rate_limits");
+    grouped
+        .into_iter()
+        .map(|(name, deps)| {
+            let policy = routing
+                .group_retry_policy
+                .get(&*name)
+                .unwrap_or(&routing.retry_policy)
+                .clone();
+            let mut group = ModelGroup::new(name, deps, routing.strategy).with_retry_policy(policy);
+            group.health_routing = rs.enable_health_check_routing.unwrap_or(false);
+            group.pre_call_checks = rs.enable_pre_call_checks.unwrap_or(false);
+            group.enforce_rate_limits = enforce_rate_limits;
+            group
+        })
+        .collect()
 }
 
 #[cfg(test)]

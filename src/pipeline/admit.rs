@@ -119,6 +119,7 @@ fn estimate(
     };
     let may_use = |g: &&Arc<ModelGroup>| key.is_none_or(|k| k.allows(&g.name, &g.name));
     env.rt
+        .router
         .fallback_groups(&group.name, call.fallbacks.as_deref())
         .filter(may_use)
         .map(|g| one_group(g))

@@ -34,7 +34,7 @@ const NOT_COPIED: &[&str] = &[
 ];
 
 /// The models a batch names, if `call` is one: a model name with a comma that is not itself
-/// a model group (see [`crate::config::Runtime::resolve`]), split and trimmed.
+/// a model group (see [`crate::router::Router::resolve`]), split and trimmed.
 pub fn models(model: &str) -> Option<Vec<&str>> {
     model
         .contains(',')

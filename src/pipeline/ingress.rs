@@ -172,7 +172,7 @@ fn unbridged(
 
 /// Whether a model group is served only by deployments that speak Responses (OpenAI).
 fn openai_only(rt: &Runtime, model: &str) -> bool {
-    rt.resolve(model).is_some_and(|g| {
+    rt.router.resolve(model).is_some_and(|g| {
         g.deployments.iter().all(|d| {
             matches!(&d.backend, Backend::Http(t)
                 if registry::info(t.kind).native == Some(ClientWire::Responses))

@@ -59,7 +59,7 @@ impl<'a> Plan<'a> {
     pub fn fall_back(&mut self, class: FallbackClass) -> bool {
         let mut list = entries(self.call, self.rt, &self.primary.name, class);
         let any = !list.is_empty();
-        list.truncate(self.rt.fallbacks.max_fallbacks);
+        list.truncate(self.rt.router.fallbacks().max_fallbacks);
         self.fallbacks = list.into_iter();
         any
     }
@@ -68,7 +68,7 @@ impl<'a> Plan<'a> {
     /// and groups the clearance refuses, are skipped.
     pub async fn next(&mut self, clearance: &mut Clearance) -> Option<Turn<'a>> {
         for (name, entry) in self.fallbacks.by_ref() {
-            let Some((group, fixed)) = self.rt.fallback_target(name) else {
+            let Some((group, fixed)) = self.rt.router.fallback_target(name) else {
                 log::warn!("fallback \"{name}\" is neither a model group nor a deployment id");
                 continue;
             };
@@ -111,7 +111,8 @@ fn entries<'a>(
             })
             .collect(),
         _ => rt
-            .fallbacks
+            .router
+            .fallbacks()
             .for_error(primary, class)
             .iter()
             .map(|n| (n.as_str(), None))

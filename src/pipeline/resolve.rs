@@ -23,7 +23,7 @@ pub enum Resolution {
 
 pub fn resolve(rt: &Runtime, ingress: &Ingress) -> Result<Resolution, ApiError> {
     let call = &ingress.call;
-    if let Some(g) = rt.resolve(&call.model) {
+    if let Some(g) = rt.router.resolve(&call.model) {
         return Ok(Resolution::Group {
             group: g.clone(),
             wildcard: None,
@@ -33,7 +33,7 @@ pub fn resolve(rt: &Runtime, ingress: &Ingress) -> Result<Resolution, ApiError> 
     if ingress.endpoint == Endpoint::ChatCompletions && batch::models(&call.model).is_some() {
         return Ok(Resolution::Batch);
     }
-    match rt.resolve_wildcard(&call.model) {
+    match rt.router.resolve_wildcard(&call.model) {
         Some((g, matched)) => Ok(Resolution::Group {
             group: g.clone(),
             wildcard: Some(matched),

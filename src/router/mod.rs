@@ -1,5 +1,6 @@
-//! Model groups and deployments, and the choice of the next deployment for an attempt:
-//! priority tiers (`order`), cooldowns, then the group's routing strategy.
+//! Model groups and deployments, the table that resolves a model name to its group
+//! ([`Router`]), and the choice of the next deployment for an attempt: priority tiers
+//! (`order`), cooldowns, then the group's routing strategy.
 
 pub mod cooldown;
 pub mod deployment;
@@ -7,11 +8,13 @@ pub mod fallback;
 pub mod precall;
 pub mod retry;
 pub mod strategy;
+mod table;
 
 use std::sync::Arc;
 
 pub use deployment::{Backend, Deployment, DeploymentStats, HttpTarget};
 pub use strategy::Strategy;
+pub use table::Router;
 
 use crate::metrics::GroupMetrics;
 

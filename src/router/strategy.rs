@@ -242,7 +242,7 @@ mod tests {
 
     /// How often each deployment comes first over `n` plans.
     fn shares(rt: &Runtime, n: usize) -> Vec<f64> {
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         let mut counts = vec![0usize; g.deployments.len()];
         for _ in 0..n {
             let d = g.plan().next().unwrap();
@@ -271,13 +271,13 @@ mod tests {
     #[test]
     fn least_busy_latency_usage_and_cost_pick_as_documented() {
         let rt = runtime("least-busy", &["", "", ""]);
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         g.deployments[0].stats.in_flight.store(3, Ordering::Relaxed);
         g.deployments[2].stats.in_flight.store(1, Ordering::Relaxed);
         assert_eq!(shares(&rt, 200), vec![0.0, 1.0, 0.0]);
 
         let rt = runtime("latency-based-routing", &["", "", ""]);
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         g.deployments[0]
             .stats
             .latency
@@ -296,7 +296,7 @@ mod tests {
         assert_eq!(s[0], 0.0, "the slow deployment is not picked: {s:?}");
         let rt = runtime("latency-based-routing", &["", ""]);
         let rt_buf = {
-            let g = rt.group("g").unwrap();
+            let g = rt.router.group("g").unwrap();
             g.deployments[0]
                 .stats
                 .latency
@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(rt_buf, vec![1.0, 0.0], "no buffer: strictly the fastest");
 
         let rt = runtime("usage-based-routing-v2", &[", tpm: 1000", ", tpm: 1000"]);
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         let minute = mono_ms() / 60_000;
         g.deployments[0].stats.usage.add_tokens(minute, 900);
         g.deployments[1].stats.usage.add_tokens(minute, 100);
@@ -346,7 +346,7 @@ mod tests {
         let y = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/gpt-4o, api_base: 'http://127.0.0.1:9/v1'}\n  - model_name: g\n    litellm_params: {model: openai/gpt-4o-mini, api_base: 'http://127.0.0.1:9/v1'}\nrouter_settings:\n  routing_strategy: cost-based-routing\n";
         let rt = load_str(y, &BuildOptions::default()).unwrap();
         assert_eq!(shares(&rt, 100), vec![0.0, 1.0]);
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         assert_eq!(
             g.deployments[0].max_input_tokens,
             Some(128_000),
@@ -366,7 +366,7 @@ mod tests {
         );
         let s = shares(&rt, 2000);
         assert_eq!(s[0], 0.0);
-        let g = rt.group("g").unwrap();
+        let g = rt.router.group("g").unwrap();
         let policy = crate::router::cooldown::CooldownPolicy {
             allowed_fails: 0,
             ..Default::default()

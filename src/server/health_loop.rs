@@ -35,7 +35,7 @@ impl BackgroundService for HealthLoop {
             if last_replicas.is_none_or(|t| t.elapsed() >= replicas::CHECK_EVERY) {
                 last_replicas = Some(Instant::now());
                 let mut pools = 0;
-                for pool in rt.replica_pools() {
+                for pool in rt.router.replica_pools() {
                     pool.check().await;
                     pools += 1;
                 }

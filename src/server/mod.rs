@@ -74,12 +74,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         }
     };
     log_runtime(&rt);
-    if rt
-        .model_names
-        .iter()
-        .filter_map(|m| rt.group(m))
-        .any(|g| g.pre_call_checks)
-    {
+    if rt.router.groups().any(|g| g.pre_call_checks) {
         // Load the tokenizers now rather than on the first request that needs them.
         std::thread::spawn(|| {
             tiktoken_rs::o200k_base_singleton();

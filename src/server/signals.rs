@@ -42,8 +42,8 @@ impl Signals {
                 log::info!(
                     "config reloaded from {}: {} model groups, {} deployments",
                     self.path.display(),
-                    rt.model_names.len(),
-                    rt.deployment_count()
+                    rt.router.group_count(),
+                    rt.router.deployment_count()
                 );
                 self.runtime.store(Arc::new(rt));
                 metrics().reloads.with_label_values(&["ok"]).inc();

@@ -33,13 +33,10 @@ fn groups<'a>(
     rt: &'a Runtime,
     access: Access<'a>,
 ) -> impl Iterator<Item = &'a std::sync::Arc<crate::router::ModelGroup>> {
-    rt.model_names
-        .iter()
-        .filter_map(|n| rt.group(n))
-        .filter(move |g| match access {
-            Access::Admin => true,
-            Access::Own(k) => k.allows(&g.name, &g.name),
-        })
+    rt.router.groups().filter(move |g| match access {
+        Access::Admin => true,
+        Access::Own(k) => k.allows(&g.name, &g.name),
+    })
 }
 
 /// `GET /model/info` (and `/v1/model/info`): the deployments of the groups the caller may

@@ -109,7 +109,7 @@ fn azure_needs_api_base_and_builds_urls() {
         "{e}"
     );
     let rt = load_str("model_list:\n  - model_name: a\n    litellm_params: {model: azure/dep, api_base: 'https://r.openai.azure.com/', api_key: k, api_version: 2024-10-21}\n", &BuildOptions::default()).unwrap();
-    let Backend::Http(t) = &rt.group("a").unwrap().deployments[0].backend else {
+    let Backend::Http(t) = &rt.router.group("a").unwrap().deployments[0].backend else {
         panic!()
     };
     assert_eq!(
@@ -123,7 +123,7 @@ fn azure_needs_api_base_and_builds_urls() {
 fn openai_compatible_presets_know_their_base_urls() {
     let y = "model_list:\n  - model_name: a\n    litellm_params: {model: mistral/mistral-large-latest, api_key: k}\n  - model_name: b\n    litellm_params: {model: openrouter/anthropic/claude-3.5-sonnet, api_key: k}\n  - model_name: c\n    litellm_params: {model: groq/llama-3.1-8b-instant, api_key: k}\n";
     let rt = load_str(y, &BuildOptions::default()).unwrap();
-    let target = |g: &str| match &rt.group(g).unwrap().deployments[0].backend {
+    let target = |g: &str| match &rt.router.group(g).unwrap().deployments[0].backend {
         Backend::Http(t) => (
             t.addr.host.clone(),
             t.path(Endpoint::ChatCompletions).to_string(),
@@ -156,7 +156,7 @@ fn openai_compatible_presets_know_their_base_urls() {
         )
     );
     assert_eq!(
-        &*rt.group("b").unwrap().deployments[0].upstream_model,
+        &*rt.router.group("b").unwrap().deployments[0].upstream_model,
         "anthropic/claude-3.5-sonnet"
     );
 }
@@ -167,33 +167,10 @@ fn defaults_from_extra_params_and_ids_are_stable() {
     let a = load_str(y, &BuildOptions::default()).unwrap();
     let b = load_str(y, &BuildOptions::default()).unwrap();
     let (da, db) = (
-        &a.group("a").unwrap().deployments[0],
-        &b.group("a").unwrap().deployments[0],
+        &a.router.group("a").unwrap().deployments[0],
+        &b.router.group("a").unwrap().deployments[0],
     );
     assert_eq!(da.id, db.id);
     assert_eq!(da.defaults[0].0, "temperature");
     assert_eq!(da.defaults[0].1.get(), "0.2");
-}
-
-#[test]
-fn wildcards_by_specificity_not_config_order() {
-    let y = "model_list:\n  - model_name: \"*\"\n    litellm_params: {model: \"openai/*\"}\n  - model_name: \"groq/*\"\n    litellm_params: {model: \"groq/*\"}\n  - model_name: \"anthropic/*\"\n    litellm_params: {model: \"anthropic/*\"}\n  - model_name: \"other/*\"\n    litellm_params: {model: \"openai/*\"}\n";
-    let rt = load_str(y, &BuildOptions::default()).unwrap();
-    let pick = |m: &str| {
-        let (g, mid) = rt.resolve_wildcard(m).unwrap();
-        (g.name.to_string(), mid)
-    };
-    assert_eq!(
-        pick("groq/llama-3.1-8b-instant"),
-        ("groq/*".into(), "llama-3.1-8b-instant".into())
-    );
-    assert_eq!(
-        pick("anthropic/claude-x"),
-        ("anthropic/*".into(), "claude-x".into())
-    );
-    assert_eq!(pick("gpt-4o"), ("*".into(), "gpt-4o".into()));
-    // `groq/*` and `other/*` tie on LiteLLM's key; neither matches the other's names.
-    assert_eq!(pattern_specificity("groq/*"), (9, 3));
-    assert_eq!(pattern_specificity("*"), (4, 3));
-    assert_eq!(pattern_specificity("gpt-4*"), (10, 4));
 }

@@ -38,7 +38,7 @@ impl Exchange<'_> {
     ) -> GroupResult {
         let call = self.call;
         let primary = plan.primary().clone();
-        let max = self.rt.fallbacks.max_fallbacks;
+        let max = self.rt.router.fallbacks().max_fallbacks;
         self.meta.max_fallbacks = plan.fall_back(last.fallback).then_some(max);
         while let Some(turn) = plan.next(self.clearance).await {
             let group = turn.group;

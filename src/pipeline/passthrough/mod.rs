@@ -69,9 +69,8 @@ fn of_kind(
     rt: &Runtime,
     kind: ProviderKind,
 ) -> impl Iterator<Item = (&Arc<ModelGroup>, &Arc<Deployment>, &HttpTarget)> {
-    rt.model_names
-        .iter()
-        .filter_map(|name| rt.group(name))
+    rt.router
+        .groups()
         .flat_map(|g| g.deployments.iter().map(move |d| (g, d)))
         .filter_map(move |(g, d)| match &d.backend {
             Backend::Http(t) if t.kind == kind => Some((g, d, &**t)),

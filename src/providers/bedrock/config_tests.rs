@@ -13,7 +13,7 @@ fn build(params: &str) -> Result<Runtime, String> {
 }
 
 fn with_target<T>(rt: &Runtime, f: impl FnOnce(&HttpTarget) -> T) -> T {
-    match &rt.group("b").unwrap().deployments[0].backend {
+    match &rt.router.group("b").unwrap().deployments[0].backend {
         Backend::Http(t) => f(t),
         _ => panic!("not an http backend"),
     }

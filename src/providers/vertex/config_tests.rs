@@ -37,7 +37,7 @@ fn build(yaml: &str) -> Result<crate::config::Runtime, String> {
 }
 
 fn with_target<T>(rt: &crate::config::Runtime, f: impl FnOnce(&HttpTarget) -> T) -> T {
-    match &rt.group("v").unwrap().deployments[0].backend {
+    match &rt.router.group("v").unwrap().deployments[0].backend {
         Backend::Http(t) => f(t),
         _ => panic!("not an http backend"),
     }
