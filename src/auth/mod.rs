@@ -100,24 +100,16 @@ pub fn authenticate(
             "Authentication Error, No api key passed in.",
         )),
         Some(k) if master.matches(k) => Ok(Principal::Master),
-        Some(k) if gov.is_some() => {
-            let found = gov.and_then(|g| g.tables().keys.get(&hash_key(k)).cloned());
-            match found {
-                Some(key) => {
-                    crate::governance::admission::check_key(
-                        &key,
-                        crate::governance::period::now_secs(),
-                    )?;
-                    Ok(Principal::Key(key))
-                }
-                None => Err(ApiError::unauthorized(
-                    "Authentication Error, Invalid proxy server token passed.",
-                )),
-            }
+        Some(k) => {
+            let invalid = || {
+                ApiError::unauthorized("Authentication Error, Invalid proxy server token passed.")
+            };
+            let gov = gov.ok_or_else(invalid)?;
+            let key = gov.tables().keys.get(&hash_key(k)).cloned();
+            let key = key.ok_or_else(invalid)?;
+            crate::governance::admission::check_key(&key, gov.now_secs())?;
+            Ok(Principal::Key(key))
         }
-        Some(_) => Err(ApiError::unauthorized(
-            "Authentication Error, Invalid proxy server token passed.",
-        )),
     }
 }
 

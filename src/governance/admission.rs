@@ -17,7 +17,7 @@ use http::{HeaderName, HeaderValue};
 use super::counters::{Admit, Admitted, Denial, LimitKind, Scope, ScopeLimits, Settle};
 use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
-use super::period::{iso, now_secs};
+use super::period::iso;
 use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
 use super::Governance;
 use crate::core::cleared::Cleared;
@@ -438,7 +438,7 @@ impl Governance {
                 ));
             }
         }
-        let now = now_secs();
+        let now = self.now_secs();
         let mut t = Ticket {
             gov: self.clone(),
             request_id: ask.request_id.to_string(),

@@ -29,15 +29,18 @@
 //!   tpm overshoot of one request's estimate per window and scope.
 //!
 //! `LocalCounters` is per-process (one replica only). It keeps no leases: the process that
-//! admitted is the one that settles, so a dead replica takes its counters with it. Listing the
+//! admitted is the one that settles, so a dead replica takes its counters with it. Its windows
+//! follow the [`WallClock`] it is given (governance's, so tests can move it by hand);
+//! `RedisCounters` reads Redis's own `TIME` instead. Listing the
 //! same scope id twice in one request is a caller error (it is checked once per listing).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::Hasher;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::core::clock::WallClock;
 
 /// The limits configured for one scope. `None` means unlimited.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -179,9 +182,6 @@ pub(crate) fn limit_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// A clock returning unix milliseconds.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
 /// How many settled request ids `LocalCounters` remembers for idempotency.
 const SETTLED_CAPACITY: usize = 65_536;
 
@@ -303,7 +303,7 @@ impl Inner {
 
 /// In-process counters under one mutex (never held across an await).
 pub struct LocalCounters {
-    clock: Clock,
+    clock: WallClock,
     inner: Mutex<Inner>,
 }
 
@@ -316,11 +316,11 @@ impl Default for LocalCounters {
 impl LocalCounters {
     /// Counters on the system clock.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(system_ms))
+        Self::with_clock(WallClock::system())
     }
 
-    /// Counters on an injected clock returning unix milliseconds (tests).
-    pub fn with_clock(clock: Clock) -> Self {
+    /// Counters on `clock` (governance's, or a test's manual one).
+    pub fn with_clock(clock: WallClock) -> Self {
         Self {
             clock,
             inner: Mutex::new(Inner::default()),
@@ -334,7 +334,7 @@ impl LocalCounters {
 
     /// The synchronous admission step behind [`Counters::admit`].
     pub fn admit_now(&self, a: &Admit<'_>) -> Result<Admitted, Denial> {
-        let now = (self.clock)();
+        let now = self.clock.now_ms();
         let window = window_start(now);
         let reset = reset_after(now);
         // Hashing and allocation happen before the lock, to keep the critical section short.
@@ -388,7 +388,7 @@ impl LocalCounters {
 
     /// The synchronous step behind [`Counters::settle`].
     pub fn settle_now(&self, s: &Settle<'_>) {
-        let window = window_start((self.clock)());
+        let window = window_start(self.clock.now_ms());
         let delta = limit_i64(s.tokens_actual).saturating_sub(limit_i64(s.tokens_reserved));
         let rid = id_hash(s.request_id);
         let mut inner = self.lock();
@@ -419,7 +419,7 @@ impl LocalCounters {
 
     /// The synchronous step behind [`Counters::usage`].
     pub fn usage_now(&self, scope_id: &str, limits: &ScopeLimits) -> ScopeUsage {
-        let window = window_start((self.clock)());
+        let window = window_start(self.clock.now_ms());
         let ledger = limits.budget.map(|b| b.ledger_spent_nano);
         let inner = self.lock();
         let Some(st) = inner.scopes.get(scope_id) else {
@@ -450,13 +450,6 @@ fn tighten(slot: &mut Option<i64>, remaining: i64) {
     *slot = Some(slot.map_or(r, |cur| cur.min(r)));
 }
 
-fn system_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 #[async_trait::async_trait]
 impl Counters for LocalCounters {
     async fn admit(&self, a: &Admit<'_>) -> Result<Result<Admitted, Denial>, CounterError> {
@@ -483,18 +476,15 @@ impl Counters for LocalCounters {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::time::Duration;
 
     use super::*;
+    use crate::core::clock::ManualClock;
 
     /// Counters on a manual clock starting 15.5 s into a minute.
-    fn manual() -> (LocalCounters, Arc<AtomicI64>) {
-        let now = Arc::new(AtomicI64::new(1_700_000_040_000 + 15_500));
-        let c = now.clone();
-        (
-            LocalCounters::with_clock(Arc::new(move || c.load(Ordering::Relaxed))),
-            now,
-        )
+    fn manual() -> (LocalCounters, ManualClock) {
+        let now = ManualClock::at(1_700_000_040_000 + 15_500);
+        (LocalCounters::with_clock(now.clock()), now)
     }
 
     fn one<'a>(id: &'a str, scopes: &'a [Scope<'a>], cost: i64) -> Admit<'a> {
@@ -535,7 +525,7 @@ mod tests {
         assert_eq!(ok.reset_after_secs, 45);
         let d = c.admit_now(&one("b", &scopes, 0)).unwrap_err();
         assert_eq!((d.kind, d.reset_after_secs), (LimitKind::Rpm, 45));
-        now.fetch_add(45_000, Ordering::Relaxed);
+        now.advance(Duration::from_secs(45));
         assert!(c.admit_now(&one("c", &scopes, 0)).is_ok());
         assert_eq!(c.usage_now("key:w", &l).rpm_used, 1);
     }

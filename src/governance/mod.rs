@@ -6,6 +6,10 @@
 //! on this replica, and whenever the store's change sequence moves (polled every second, so
 //! a change made on another replica is seen within about a second). Spend is reserved
 //! before the call and settled once per request id (see `admission`).
+//!
+//! Every reading of wall time here (rate windows of the local counters, budget periods, key
+//! expiry, spend rows, the management API's timestamps) goes through the one [`WallClock`]
+//! that [`Governance::open`] is given: the system's in production, a manual one in tests.
 
 pub mod admission;
 pub mod counters;
@@ -28,6 +32,7 @@ use arc_swap::ArcSwap;
 
 use self::counters::{Counters, LocalCounters};
 use self::tables::{ScopeSpec, Tables};
+use crate::core::clock::WallClock;
 use crate::store::writer::{SpendWriter, WriterConfig, WriterStats};
 use crate::store::{Kind, SpendRow, Store, StoreOptions};
 
@@ -48,6 +53,8 @@ pub struct Governance {
     runtime: tokio::runtime::Handle,
     /// Store writes that have not yet been read back into `tables`.
     seq: AtomicI64,
+    /// Wall time for everything governance decides by it (the local counters hold a copy).
+    clock: WallClock,
 }
 
 /// Where the store lives when `database_url` is not set.
@@ -55,11 +62,13 @@ pub const DEFAULT_DB: &str = "sqlite://switchyard.db";
 
 impl Governance {
     /// Open the store (creating and migrating it), load every entity, connect Redis, and
-    /// start the writer and the refresh loop on `runtime`.
+    /// start the writer and the refresh loop on `runtime`. Wall time is read from `clock`
+    /// (production passes [`WallClock::system`]).
     pub async fn open(
         database_url: Option<&str>,
         redis_url: Option<&str>,
         settings: GovSettings,
+        clock: WallClock,
         runtime: tokio::runtime::Handle,
     ) -> Result<Arc<Governance>, String> {
         let url = database_url.unwrap_or(DEFAULT_DB);
@@ -71,7 +80,7 @@ impl Governance {
         let store = Store::open(url, &opts)
             .await
             .map_err(|e| format!("database: {e}"))?;
-        let local = Arc::new(LocalCounters::new());
+        let local = Arc::new(LocalCounters::with_clock(clock.clone()));
         let counters: Arc<dyn Counters> = match redis_url {
             Some(u) => {
                 let opts = redis::RedisOptions::default();
@@ -97,6 +106,7 @@ impl Governance {
             settings,
             runtime,
             seq: AtomicI64::new(-1),
+            clock,
         });
         gov.reload().await.map_err(|e| format!("database: {e}"))?;
         let weak = Arc::downgrade(&gov);
@@ -129,6 +139,16 @@ impl Governance {
 
     pub fn counters(&self) -> &dyn Counters {
         &*self.counters
+    }
+
+    /// The clock governance reads wall time from.
+    pub fn clock(&self) -> &WallClock {
+        &self.clock
+    }
+
+    /// Unix seconds now, on [`Governance::clock`].
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now_secs()
     }
 
     pub fn writer_stats(&self) -> Arc<WriterStats> {
@@ -195,7 +215,7 @@ impl Governance {
     /// Move every entity whose budget period ended to the current one (zero spend), once
     /// across replicas (compare-and-set on the stored reset time).
     async fn reset_periods(&self) -> Result<(), String> {
-        let now = period::now_secs();
+        let now = self.now_secs();
         let tz = self.settings.tz_offset;
         let tables = self.tables.load_full();
         let mut due: Vec<(Kind, String, Option<i64>, i64)> = Vec::new();
@@ -243,7 +263,7 @@ impl Governance {
     /// teams an admin created).
     async fn export_team_budgets(&self) {
         let tables = self.tables.load_full();
-        let now = period::now_secs();
+        let now = self.now_secs();
         let mut seen = std::collections::HashSet::new();
         let teams = tables
             .keys
@@ -291,3 +311,6 @@ impl Governance {
         self.writer.shutdown(deadline).await
     }
 }
+
+#[cfg(test)]
+mod clock_tests;

@@ -131,13 +131,6 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(secs)
 }
 
-/// The current time in unix seconds.
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

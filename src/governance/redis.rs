@@ -2,7 +2,8 @@
 //!
 //! Every operation is one Lua script (`EVALSHA`, loaded on `NOSCRIPT`), so one round trip and
 //! atomic across all scopes of a request; time comes from `redis.call('TIME')`, never a client
-//! clock. Each call is bounded by `RedisOptions::timeout`; a hung or dead Redis yields
+//! clock: deliberately not governance's `WallClock`, so that every replica agrees on one
+//! clock for windows and leases (budget periods still come from the caller, as `period`). Each call is bounded by `RedisOptions::timeout`; a hung or dead Redis yields
 //! [`CounterError::Timeout`] or [`CounterError::Unavailable`], never a hung caller.
 //!
 //! Keys, with `B = {prefix}:{scope_id}`:
@@ -81,7 +82,8 @@ fn userinfo_escape(s: &str) -> String {
     out
 }
 
-/// Counters shared by every replica through one Redis.
+/// Counters shared by every replica through one Redis. They take no `WallClock`: their rate
+/// windows and leases run on Redis's `TIME`, the one clock all replicas share.
 pub struct RedisCounters {
     conn: ConnectionManager,
     prefix: Box<str>,

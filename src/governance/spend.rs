@@ -1,7 +1,7 @@
 //! The end of a governed request: price what it used, settle its reservation once, and
 //! queue its spend row for the ledger.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -85,11 +85,6 @@ fn capped(s: &str) -> String {
     s[..end].to_string()
 }
 
-fn unix_ms(at: SystemTime) -> i64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// What a spend row's `metadata` holds beyond its columns, with the names of LiteLLM's
 /// `SpendLogsMetadata`: the key's organization and a pass-through call's path. `/spend/logs`
 /// adds the names its columns answer (`user_api_key`, `_alias`, `_team_id`, `_user_id`,
@@ -138,8 +133,9 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     if !gov.settings().spend_logs || c.endpoint == Endpoint::CountTokens {
         return;
     }
-    let now = SystemTime::now();
-    let elapsed = c.started.elapsed();
+    // The row's times are on governance's clock; its duration is the monotonic one.
+    let end_ms = gov.clock().now_ms();
+    let elapsed_ms = i64::try_from(c.started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let Owner {
         api_key,
         alias,
@@ -173,8 +169,8 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         completion_tokens: usage.map_or(0, |u| u.completion as i64),
         total_tokens: tokens as i64,
         spend_nano: cost,
-        start_time: unix_ms(now - elapsed),
-        end_time: unix_ms(now),
+        start_time: end_ms.saturating_sub(elapsed_ms),
+        end_time: end_ms,
         status: if c.status < 400 { "success" } else { "failure" }.to_string(),
         cache_hit: false,
         metadata,

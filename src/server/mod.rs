@@ -103,6 +103,7 @@ pub fn run(opts: ServeOptions) -> i32 {
                 s.database_url.as_deref(),
                 s.redis_url.as_deref(),
                 s.governance.clone(),
+                crate::core::clock::WallClock::system(),
                 gov_rt.handle().clone(),
             ));
             match opened {

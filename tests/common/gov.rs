@@ -89,6 +89,8 @@ pub async fn poll<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Op
 
 /// If fewer than 5 s remain in the current wall-clock minute, wait (polling the clock) for the
 /// next one, so a per-minute limit's window cannot roll over mid-test.
+/// (The gateway binary runs on the system clock; these tests check HTTP shape, while windows
+/// themselves are tested on a manual clock in `governance::clock_tests`.)
 pub async fn minute_headroom() {
     let secs = || {
         SystemTime::now()

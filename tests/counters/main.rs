@@ -1,7 +1,9 @@
 //! Admission counters: the same cases against LocalCounters and RedisCounters (real Redis).
 //!
 //! Redis cases run when `SWITCHYARD_TEST_REDIS_URL` is set (e.g. `redis://127.0.0.1:6379`);
-//! each test uses its own random key prefix and deletes its keys at the end.
+//! each test uses its own random key prefix and deletes its keys at the end. The local backend
+//! runs on a manual clock stopped early in a minute, so it never waits; Redis keeps time by
+//! its own `TIME`, so only its cases wait (at most 3 s) to start well inside a minute.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod budgets;
@@ -11,6 +13,7 @@ mod redis_only;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use switchyard::core::clock::ManualClock;
 use switchyard::governance::counters::{
     Admit, BudgetLimit, Counters, LocalCounters, Scope, ScopeLimits, Settle,
 };
@@ -58,15 +61,19 @@ fn random_prefix() -> String {
     format!("sytest{:016x}", rand::random::<u64>())
 }
 
-/// Both backends (Redis only when configured), after making sure the current minute has at
-/// least 3 s left so that no case straddles a window boundary.
+/// 2030-01-01T00:00:05Z: the local backend's clock, 55 s before its window ends.
+const LOCAL_START_MS: i64 = 1_893_456_005_000;
+
+/// Both backends (Redis only when configured) where no case straddles a window boundary: the
+/// local one on a stopped clock, the Redis one once the current minute has at least 3 s left.
 async fn backends(opts: RedisOptions) -> Vec<Backend> {
-    settle_into_window().await;
+    let clock = ManualClock::at(LOCAL_START_MS).clock();
     let mut out = vec![Backend {
-        c: Arc::new(LocalCounters::new()),
+        c: Arc::new(LocalCounters::with_clock(clock)),
         redis: None,
     }];
     if let Some(url) = redis_test_url() {
+        settle_into_window().await;
         let prefix = random_prefix();
         let c = RedisCounters::connect(&url, &prefix, opts).await.unwrap();
         assert_eq!(c.backend(), "redis");
@@ -78,7 +85,8 @@ async fn backends(opts: RedisOptions) -> Vec<Backend> {
     out
 }
 
-/// Waits for the next minute when fewer than 3 s remain in this one.
+/// Waits for the next minute when fewer than 3 s remain in this one (Redis's clock, which
+/// tests cannot stop, is taken to be the wall clock here).
 async fn settle_into_window() {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

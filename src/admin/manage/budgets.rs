@@ -34,7 +34,8 @@ impl BudgetFields {
         Ok(())
     }
 
-    pub(crate) fn apply(self, b: &mut BudgetDoc) {
+    /// Set the fields given, and `updated_at` to `now`.
+    pub(crate) fn apply(self, b: &mut BudgetDoc, now: String) {
         fn set<T>(slot: &mut T, v: Option<T>) {
             if let Some(v) = v {
                 *slot = v;
@@ -50,7 +51,7 @@ impl BudgetFields {
         set(&mut b.rpm_limit, self.rpm_limit.map(Some));
         set(&mut b.budget_duration, self.budget_duration.map(Some));
         set(&mut b.model_max_budget, self.model_max_budget);
-        b.updated_at = Some(now_iso());
+        b.updated_at = Some(now);
     }
 }
 
@@ -61,10 +62,10 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     let id = f.budget_id.take().unwrap_or_else(new_uuid);
     let mut b = BudgetDoc {
         budget_id: id.clone(),
-        created_at: Some(now_iso()),
+        created_at: Some(now_iso(gov)),
         ..BudgetDoc::default()
     };
-    f.apply(&mut b);
+    f.apply(&mut b, now_iso(gov));
     if !super::insert(gov, Kind::Budget, &id, &b).await? {
         return Err(bad(
             "budget_id",
@@ -86,7 +87,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     let (_, mut b) = get::<BudgetDoc>(gov, Kind::Budget, &id)
         .await?
         .ok_or_else(|| not_found(format!("Budget not found: budget_id={id}")))?;
-    f.apply(&mut b);
+    f.apply(&mut b, now_iso(gov));
     put(gov, Kind::Budget, &id, &b).await?;
     reload(gov).await?;
     reply(&b)

@@ -144,7 +144,7 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
     budget_of(gov, f.budget_id.as_deref()).await?;
     let mut c = CustomerDoc {
         user_id: id.clone(),
-        created_at: Some(now_iso()),
+        created_at: Some(now_iso(gov)),
         ..CustomerDoc::default()
     };
     f.apply(&mut c);

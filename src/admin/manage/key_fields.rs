@@ -10,7 +10,7 @@ use super::{bad, forbidden, money, period};
 use crate::core::error::ApiError;
 use crate::governance::entities::{to_nano, KeyDoc};
 use crate::governance::minting::{period_secs, period_text, seconds};
-use crate::governance::period::{iso, now_secs, Period};
+use crate::governance::period::{iso, Period};
 use crate::governance::tables::KeyView;
 
 /// LiteLLM's key types.
@@ -252,10 +252,10 @@ pub(crate) fn check_self_service(body: &Map<String, Value>) -> Result<(), ApiErr
 
 /// `duration` and `budget_duration` against the caller's own: the new key expires no later
 /// than the caller, and its budget period is no shorter (a key with a budget but no period
-/// makes only keys without one).
-fn restrict_time(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
+/// makes only keys without one). `now` is unix seconds.
+fn restrict_time(own: &KeyView, f: &mut KeyFields, now: i64) -> Result<(), ApiError> {
     if let (Some(d), Some(at)) = (&f.duration, own.expires_at) {
-        let until = now_secs().saturating_add(duration_secs(d)?);
+        let until = now.saturating_add(duration_secs(d)?);
         if until > at {
             let why = format!(
                 "\"{d}\" would outlive this key, which expires at {}",
@@ -297,8 +297,8 @@ fn restrict_time(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
 
 /// What a non-admin key may ask for when it makes a key: nothing it does not have itself.
 /// Fields left out are narrowed to the caller's own, so the new key is never wider; the new
-/// key also spends the caller's budget and limits (`parent`).
-pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiError> {
+/// key also spends the caller's budget and limits (`parent`). `now` is unix seconds.
+pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields, now: i64) -> Result<(), ApiError> {
     let admin_only = [
         ("key_type", f.key_type.is_some()),
         ("user_role", f.user_role.is_some()),
@@ -308,7 +308,7 @@ pub(crate) fn restrict_own(own: &KeyView, f: &mut KeyFields) -> Result<(), ApiEr
     if let Some((field, _)) = admin_only.into_iter().find(|(_, set)| *set) {
         return Err(denied(field, "only an admin may set it".into()));
     }
-    restrict_time(own, f)?;
+    restrict_time(own, f, now)?;
     f.parent = own.scopes.first().map(|s| s.id.clone());
     force_own("user_id", &mut f.user_id, &own.doc.user_id)?;
     force_own("team_id", &mut f.team_id, &own.doc.team_id)?;

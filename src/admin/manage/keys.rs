@@ -13,7 +13,6 @@ use super::{live_spend, reload, remove, reply, reset_iso, start_period, Access, 
 use super::{ApiError, Reply};
 use crate::core::ids::hex;
 use crate::governance::entities::{BudgetDoc, KeyDoc, TeamDoc};
-use crate::governance::period::now_secs;
 use crate::governance::tables::{hash_key, key_name, unhex};
 use crate::governance::Governance;
 use crate::store::{Entity, Kind};
@@ -129,7 +128,7 @@ pub(crate) async fn create(
         return Err(bad("key", "this key already exists"));
     }
     let token = hex(&hash);
-    let now = iso_now_pair();
+    let now = iso_now_pair(gov);
     let mut doc = KeyDoc {
         token: token.clone(),
         key_name: key_name(&raw),
@@ -153,8 +152,8 @@ pub(crate) async fn create(
     Ok(Value::Object(o))
 }
 
-fn iso_now_pair() -> (i64, String) {
-    let now = now_secs();
+fn iso_now_pair(gov: &Governance) -> (i64, String) {
+    let now = gov.now_secs();
     (now, crate::governance::period::iso(now))
 }
 
@@ -175,7 +174,7 @@ pub(crate) async fn generate(gov: &Governance, access: Access<'_>, body: &[u8]) 
         Access::Admin => None,
         Access::Own(own) => {
             check_self_service(&parse::<Map<String, Value>>(body)?)?;
-            restrict_own(own, &mut f)?;
+            restrict_own(own, &mut f, gov.now_secs())?;
             own.doc.user_id.clone()
         }
     };
@@ -220,9 +219,9 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     check_budget(gov, f.budget_id.as_deref()).await?;
     check_alias(&load(gov).await?, f.key_alias.as_deref(), &e.id)?;
     let new_period = f.budget_duration.clone();
-    f.apply(&mut doc, now_secs())?;
+    f.apply(&mut doc, gov.now_secs())?;
     cleared.apply_key(&mut doc);
-    doc.updated_at = Some(now_iso());
+    doc.updated_at = Some(now_iso(gov));
     put(gov, Kind::Key, &e.id, &doc).await?;
     if new_period.is_some() {
         start_period(gov, Kind::Key, &e.id, new_period.as_deref()).await?;
@@ -350,7 +349,7 @@ pub(crate) async fn block(gov: &Governance, body: &[u8], blocked: bool) -> Reply
     let f: KeyFields = parse(body)?;
     let (e, mut doc) = existing(gov, f.key.as_deref()).await?;
     doc.blocked = Some(blocked);
-    doc.updated_at = Some(now_iso());
+    doc.updated_at = Some(now_iso(gov));
     put(gov, Kind::Key, &e.id, &doc).await?;
     reload(gov).await?;
     reply(&key_object(gov, &e, &doc).await?)
@@ -373,10 +372,10 @@ pub(crate) async fn regenerate(gov: &Governance, path_key: Option<&str>, body: &
     let raw = f.new_key.take().unwrap_or_else(new_key);
     let token = hex(&hash_key(raw.as_bytes()));
     let new_period = f.budget_duration.clone();
-    f.apply(&mut doc, now_secs())?;
+    f.apply(&mut doc, gov.now_secs())?;
     doc.token = token.clone();
     doc.key_name = key_name(&raw);
-    doc.updated_at = Some(now_iso());
+    doc.updated_at = Some(now_iso(gov));
     let taken = unhex(&token).is_some_and(|h| gov.tables().keys.contains_key(&h))
         || get::<KeyDoc>(gov, Kind::Key, &token).await?.is_some();
     if taken {

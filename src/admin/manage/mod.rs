@@ -28,7 +28,7 @@ pub use self::route::{is_management, Route};
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
 use crate::governance::counters::{BudgetLimit, ScopeLimits};
-use crate::governance::period::{iso, now_secs, Period};
+use crate::governance::period::{iso, Period};
 use crate::governance::tables::KeyView;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind, Store, StoreError};
@@ -426,7 +426,7 @@ pub(crate) async fn start_period(
     let Some(p) = duration.and_then(|d| Period::parse(d).ok()) else {
         return Ok(None);
     };
-    let (_, end) = p.bounds(now_secs(), gov.settings().tz_offset);
+    let (_, end) = p.bounds(gov.now_secs(), gov.settings().tz_offset);
     let id = id.to_string();
     store(gov, move |s| async move {
         s.set_budget_reset(kind, &id, Some(end)).await
@@ -438,7 +438,7 @@ pub(crate) async fn start_period(
 /// An entity's spend now in dollars: the live counters, seeded from the ledger (the ledger
 /// alone when the counters cannot answer).
 pub(crate) async fn live_spend(gov: &Governance, e: &Entity, duration: Option<&str>) -> f64 {
-    let now = now_secs();
+    let now = gov.now_secs();
     let (period, ledger) = match duration.and_then(|d| Period::parse(d).ok()) {
         Some(p) => {
             let (_, end) = p.bounds(now, gov.settings().tz_offset);
@@ -472,9 +472,9 @@ pub(crate) fn reset_iso(e: &Entity) -> Value {
         .map_or(Value::Null, |t| Value::String(iso(t)))
 }
 
-/// Now, as documents record `created_at` / `updated_at`.
-pub(crate) fn now_iso() -> String {
-    iso(now_secs())
+/// Now on governance's clock, as documents record `created_at` / `updated_at`.
+pub(crate) fn now_iso(gov: &Governance) -> String {
+    iso(gov.now_secs())
 }
 
 #[cfg(test)]

@@ -116,8 +116,8 @@ async fn member_budget(gov: &Governance, max: f64) -> Result<BudgetDoc, ApiError
     let b = BudgetDoc {
         budget_id: new_uuid(),
         max_budget: Some(max),
-        created_at: Some(now_iso()),
-        updated_at: Some(now_iso()),
+        created_at: Some(now_iso(gov)),
+        updated_at: Some(now_iso(gov)),
         ..BudgetDoc::default()
     };
     insert(gov, Kind::Budget, &b.budget_id, &b).await?;
@@ -168,8 +168,8 @@ pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
             user_id: user.user_id.clone(),
             user_role: m.role,
             budget_id: budget.as_ref().map(|b| b.budget_id.clone()),
-            created_at: Some(now_iso()),
-            updated_at: Some(now_iso()),
+            created_at: Some(now_iso(gov)),
+            updated_at: Some(now_iso(gov)),
         };
         put(gov, Kind::OrgMember, &id, &doc).await?;
         memberships.push(membership_object(
@@ -212,8 +212,8 @@ pub(crate) async fn join_team_members(
             user_id: uid.to_string(),
             user_role: "internal_user".into(),
             budget_id: None,
-            created_at: Some(now_iso()),
-            updated_at: Some(now_iso()),
+            created_at: Some(now_iso(gov)),
+            updated_at: Some(now_iso(gov)),
         };
         put(gov, Kind::OrgMember, &id, &doc).await?;
     }
@@ -307,7 +307,7 @@ pub(crate) async fn member_update(gov: &Governance, body: &[u8]) -> Reply {
         match budget.as_mut() {
             Some(b) => {
                 b.max_budget = Some(max);
-                b.updated_at = Some(now_iso());
+                b.updated_at = Some(now_iso(gov));
                 put(gov, Kind::Budget, &b.budget_id, &*b).await?;
             }
             None => {
@@ -317,7 +317,7 @@ pub(crate) async fn member_update(gov: &Governance, body: &[u8]) -> Reply {
             }
         }
     }
-    m.updated_at = Some(now_iso());
+    m.updated_at = Some(now_iso(gov));
     put(gov, Kind::OrgMember, &id, &m).await?;
     reload(gov).await?;
     let user = get::<UserDoc>(gov, Kind::User, &m.user_id)

@@ -139,7 +139,7 @@ pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> R
             ),
         ));
     }
-    let now = now_iso();
+    let now = now_iso(gov);
     let budget = match limits.budget_id.clone() {
         Some(b) => of_kind::<BudgetDoc>(&all, Kind::Budget)
             .into_iter()
@@ -152,7 +152,7 @@ pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> R
                 created_at: Some(now.clone()),
                 ..BudgetDoc::default()
             };
-            limits.apply(&mut b);
+            limits.apply(&mut b, now_iso(gov));
             insert(gov, Kind::Budget, &b.budget_id, &b).await?;
             b
         }
@@ -253,11 +253,11 @@ pub(crate) async fn update(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -
             .find(|b| b.budget_id == o.budget_id);
         let mut b = found.unwrap_or_else(|| BudgetDoc {
             budget_id: o.budget_id.clone(),
-            created_at: Some(now_iso()),
+            created_at: Some(now_iso(gov)),
             ..BudgetDoc::default()
         });
         let new_period = limits.budget_duration.clone();
-        limits.apply(&mut b);
+        limits.apply(&mut b, now_iso(gov));
         b.budget_id.clone_from(&o.budget_id);
         cleared.apply_budget(&mut b);
         if raw.get("budget_duration").is_some_and(Value::is_null) {
@@ -269,7 +269,7 @@ pub(crate) async fn update(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -
         }
     }
     o.updated_by = Some(actor(caller));
-    o.updated_at = Some(now_iso());
+    o.updated_at = Some(now_iso(gov));
     put(gov, Kind::Organization, &id, &o).await?;
     reload(gov).await?;
     let all = load(gov).await?;

@@ -199,7 +199,7 @@ pub(crate) async fn new(gov: &Governance, caller: &Caller<'_>, body: &[u8]) -> R
             members.push(c);
         }
     }
-    let now = now_iso();
+    let now = now_iso(gov);
     let mut t = TeamDoc {
         team_id: id.clone(),
         created_at: Some(now.clone()),
@@ -234,7 +234,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
         t.members_with_roles.clear();
         add_members(gov, &mut t, members).await?;
     }
-    t.updated_at = Some(now_iso());
+    t.updated_at = Some(now_iso(gov));
     put(gov, Kind::Team, &e.id, &t).await?;
     if new_period.is_some() {
         start_period(gov, Kind::Team, &e.id, new_period.as_deref()).await?;
@@ -420,7 +420,7 @@ pub(crate) async fn member_add(gov: &Governance, body: &[u8]) -> Reply {
             memberships.push(m);
         }
     }
-    t.updated_at = Some(now_iso());
+    t.updated_at = Some(now_iso(gov));
     put(gov, Kind::Team, &e.id, &t).await?;
     reload(gov).await?;
     let mut o = object(&t)?;
@@ -496,7 +496,7 @@ pub(crate) async fn member_update(gov: &Governance, body: &[u8]) -> Reply {
         m.max_budget_in_team = c.max_budget_in_team;
         put(gov, Kind::TeamMember, &mid, &m).await?;
     }
-    t.updated_at = Some(now_iso());
+    t.updated_at = Some(now_iso(gov));
     put(gov, Kind::Team, &e.id, &t).await?;
     reload(gov).await?;
     reply(&json!({
@@ -521,7 +521,7 @@ pub(crate) async fn member_delete(gov: &Governance, body: &[u8]) -> Reply {
             put(gov, Kind::User, &ue.id, &u).await?;
         }
     }
-    t.updated_at = Some(now_iso());
+    t.updated_at = Some(now_iso(gov));
     put(gov, Kind::Team, &e.id, &t).await?;
     reload(gov).await?;
     let (e, t) = existing(gov, Some(&e.id)).await?;
@@ -538,7 +538,7 @@ pub(crate) async fn block(gov: &Governance, body: &[u8], blocked: bool) -> Reply
     let b: TeamId = parse(body)?;
     let (e, mut t) = existing(gov, Some(&b.team_id)).await?;
     t.blocked = blocked;
-    t.updated_at = Some(now_iso());
+    t.updated_at = Some(now_iso(gov));
     put(gov, Kind::Team, &e.id, &t).await?;
     reload(gov).await?;
     reply(&team_object(gov, &e, &t).await?)

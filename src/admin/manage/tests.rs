@@ -8,11 +8,15 @@ use serde_json::{json, Value};
 
 use super::key_fields::{restrict_own, KeyFields};
 use super::{authorize, parse, serve, Access, Caller, Query, Route};
+use crate::core::clock::WallClock;
 use crate::core::ids::hex;
 use crate::governance::tables::{hash_key, KeyView, Tables};
 use crate::governance::GovSettings;
 use crate::governance::Governance;
 use crate::store::{Entity, Kind, SpendGroup};
+
+/// The instant the permission checks run at (unix seconds).
+const NOW: i64 = 1_795_322_600;
 
 fn entity(kind: Kind, id: &str, doc: Value) -> Entity {
     Entity {
@@ -171,7 +175,7 @@ fn a_key_makes_keys_no_wider_than_itself() {
         "internal_user",
     );
     let mut f = fields(json!({"models": ["gpt-4o", "openai/gpt-4.1"], "max_budget": 2.0}));
-    restrict_own(&own, &mut f).unwrap();
+    restrict_own(&own, &mut f, NOW).unwrap();
     assert_eq!(f.user_id.as_deref(), Some("u"), "forced to its own user");
     assert_eq!(
         f.rpm_limit,
@@ -181,7 +185,7 @@ fn a_key_makes_keys_no_wider_than_itself() {
     assert_eq!(f.allowed_routes.as_deref().map(<[String]>::len), Some(2));
 
     let mut f = fields(json!({}));
-    restrict_own(&own, &mut f).unwrap();
+    restrict_own(&own, &mut f, NOW).unwrap();
     assert_eq!(
         f.models.as_deref().map(<[String]>::len),
         Some(2),
@@ -189,7 +193,7 @@ fn a_key_makes_keys_no_wider_than_itself() {
     );
     assert_eq!(f.max_budget, Some(5.0));
 
-    let check = |v: Value| denied_param(restrict_own(&own, &mut fields(v)));
+    let check = |v: Value| denied_param(restrict_own(&own, &mut fields(v), NOW));
     assert_eq!(check(json!({"models": ["claude-3"]})), "models");
     assert_eq!(check(json!({"models": ["*"]})), "models");
     assert_eq!(check(json!({"max_budget": 6.0})), "max_budget");
@@ -207,41 +211,41 @@ fn a_key_makes_keys_no_wider_than_itself() {
 
     let unlimited = view(json!({}), "internal_user");
     let mut f = fields(json!({"models": ["anything"], "max_budget": 100.0}));
-    restrict_own(&unlimited, &mut f).unwrap();
+    restrict_own(&unlimited, &mut f, NOW).unwrap();
     assert_eq!(f.max_budget, Some(100.0));
 }
 
 #[test]
 fn a_key_makes_keys_that_expire_no_later_and_reset_no_sooner() {
-    use crate::governance::period::{iso, now_secs};
-    let at = now_secs() + 3600;
+    use crate::governance::period::iso;
+    let at = NOW + 3600;
     let own = view(
         json!({"max_budget": 1.0, "budget_duration": "30d", "expires": iso(at)}),
         "internal_user",
     );
-    let check = |v: Value| denied_param(restrict_own(&own, &mut fields(v)));
+    let check = |v: Value| denied_param(restrict_own(&own, &mut fields(v), NOW));
     assert_eq!(check(json!({"duration": "2h"})), "duration");
     assert_eq!(check(json!({"budget_duration": "1s"})), "budget_duration");
     assert_eq!(check(json!({"budget_duration": "1d"})), "budget_duration");
     assert_eq!(check(json!({"budget_id": "tier"})), "budget_id");
 
     let mut f = fields(json!({"budget_duration": "1mo"}));
-    restrict_own(&own, &mut f).unwrap();
+    restrict_own(&own, &mut f, NOW).unwrap();
     assert_eq!(f.not_after, Some(at));
     assert_eq!(
         f.parent.as_deref(),
         Some(hex(&hash_key(b"sk-own")).as_str())
     );
     let mut f = fields(json!({"duration": "10m"}));
-    restrict_own(&own, &mut f).unwrap();
+    restrict_own(&own, &mut f, NOW).unwrap();
     assert_eq!(f.budget_duration.as_deref(), Some("30d"), "inherited");
 
     let mut doc = crate::governance::entities::KeyDoc::default();
-    let now = now_secs();
+    let now = NOW;
     f.apply(&mut doc, now).unwrap();
     assert_eq!(doc.expires, Some(iso(now + 600)), "its own, shorter life");
     let mut f = fields(json!({}));
-    restrict_own(&own, &mut f).unwrap();
+    restrict_own(&own, &mut f, NOW).unwrap();
     f.apply(&mut doc, now).unwrap();
     assert_eq!(
         doc.expires,
@@ -285,7 +289,7 @@ async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
         minting: Default::default(),
     };
     let handle = tokio::runtime::Handle::current();
-    Governance::open(Some(&url), None, settings, handle)
+    Governance::open(Some(&url), None, settings, WallClock::system(), handle)
         .await
         .unwrap()
 }

@@ -130,13 +130,13 @@ pub(crate) async fn ensure_user(
         user_id: user_id.map_or_else(new_uuid, str::to_string),
         user_email: email.map(str::to_string),
         user_role: Some("internal_user".into()),
-        created_at: Some(now_iso()),
+        created_at: Some(now_iso(gov)),
         ..UserDoc::default()
     });
     if let Some(team_id) = team_id.filter(|t| !u.teams.iter().any(|x| x == t)) {
         u.teams.push(team_id.to_string());
     }
-    u.updated_at = Some(now_iso());
+    u.updated_at = Some(now_iso(gov));
     put(gov, Kind::User, &u.user_id, &u).await?;
     Ok(u)
 }
@@ -198,7 +198,7 @@ pub(crate) async fn new(gov: &Governance, body: &[u8]) -> Reply {
         }
     }
     let auto_key = f.auto_create_key.take().unwrap_or(true);
-    let now = now_iso();
+    let now = now_iso(gov);
     let mut u = UserDoc {
         user_id: id.clone(),
         user_role: Some("internal_user".into()),
@@ -244,7 +244,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
         .clone()
         .ok_or_else(|| bad("user_id", "user_id is required"))?;
     if get::<UserDoc>(gov, Kind::User, &id).await?.is_none() {
-        let now = now_iso();
+        let now = now_iso(gov);
         let fresh = UserDoc {
             user_id: id.clone(),
             created_at: Some(now.clone()),
@@ -264,7 +264,7 @@ pub(crate) async fn update(gov: &Governance, body: &[u8]) -> Reply {
     }
     let new_period = f.budget_duration.clone();
     f.apply(&mut u);
-    u.updated_at = Some(now_iso());
+    u.updated_at = Some(now_iso(gov));
     put(gov, Kind::User, &e.id, &u).await?;
     if new_period.is_some() {
         start_period(gov, Kind::User, &e.id, new_period.as_deref()).await?;
