@@ -12,8 +12,6 @@
 
 use std::sync::Arc;
 
-use http::{HeaderName, HeaderValue};
-
 use super::counters::{Admit, Admitted, Denial, LimitKind, Scope, ScopeLimits, Settle};
 use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
@@ -23,7 +21,6 @@ use super::Governance;
 use crate::core::cleared::Cleared;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
-use crate::core::headers::{self, names};
 use crate::metrics::metrics;
 
 /// A key's own checks, before the body is read: blocked and expired keys are refused.
@@ -162,54 +159,45 @@ impl Ticket {
         self.tokens
     }
 
-    /// LiteLLM's governance headers for the response: the key's spend so far and, when the
-    /// key has rpm/tpm limits, what is left of them this minute.
-    pub fn response_headers(&self, out: &mut Vec<(HeaderName, HeaderValue)>) {
-        let mut text = |name: HeaderName, v: String| {
-            if let Some(v) = headers::value(&name, v) {
-                out.push((name, v));
-            }
-        };
-        // The key's spend before this request, from admission (no extra round trip).
-        if let (Some(_), Some(spend)) = (&self.key, self.admitted.first_spent) {
-            text(names::KEY_SPEND, from_nano(spend).to_string());
-        }
+    /// What LiteLLM's governance headers say about this request's key.
+    pub fn key_headers(&self) -> KeyHeaders<'_> {
         let key = self.key.as_deref().and_then(|k| k.scopes.first());
-        if let Some(max) = key.and_then(|s| s.max_budget) {
-            text(names::KEY_MAX_BUDGET, from_nano(max).to_string());
-        }
-        // The end user's region, as LiteLLM names it (not the deployment's own).
-        let region = self.customer.as_deref();
-        if let Some(r) = region.and_then(|c| c.doc.allowed_model_region.as_deref()) {
-            text(names::MODEL_REGION, r.to_string());
-        }
         let a = &self.admitted;
-        if a.remaining_requests.is_some() || a.remaining_tokens.is_some() {
-            text(names::RESET_REQUESTS, format!("{}s", a.reset_after_secs));
-        }
-        for (name, value) in [
-            (
-                names::LIMIT_REQUESTS,
-                key.and_then(|s| s.rpm).map(HeaderValue::from),
-            ),
-            (
-                names::LIMIT_TOKENS,
-                key.and_then(|s| s.tpm).map(HeaderValue::from),
-            ),
-            (
-                names::REMAINING_REQUESTS,
-                a.remaining_requests.map(|r| r.max(0).into()),
-            ),
-            (
-                names::REMAINING_TOKENS,
-                a.remaining_tokens.map(|r| r.max(0).into()),
-            ),
-        ] {
-            if let Some(v) = value {
-                out.push((name, v));
-            }
+        let limited = a.remaining_requests.is_some() || a.remaining_tokens.is_some();
+        KeyHeaders {
+            // The key's spend before this request, from admission (no extra round trip).
+            spent_nano: self.key.as_ref().and(a.first_spent),
+            max_budget_nano: key.and_then(|s| s.max_budget),
+            // The end user's region, as LiteLLM names it (not the deployment's own).
+            model_region: self
+                .customer
+                .as_deref()
+                .and_then(|c| c.doc.allowed_model_region.as_deref()),
+            reset_after_secs: limited.then_some(a.reset_after_secs),
+            limit_requests: key.and_then(|s| s.rpm),
+            limit_tokens: key.and_then(|s| s.tpm),
+            remaining_requests: a.remaining_requests.map(|r| r.max(0)),
+            remaining_tokens: a.remaining_tokens.map(|r| r.max(0)),
         }
     }
+}
+
+/// A request's key as LiteLLM's response headers report it (`x-litellm-key-spend`, the
+/// key's `x-ratelimit-*`, ...): data, rendered by the pipeline.
+#[derive(Debug, Default, PartialEq)]
+pub struct KeyHeaders<'a> {
+    /// The key's spend before this request.
+    pub spent_nano: Option<i64>,
+    pub max_budget_nano: Option<i64>,
+    /// The end user's `allowed_model_region`.
+    pub model_region: Option<&'a str>,
+    /// Seconds until the rate windows reset, when the key has a limit.
+    pub reset_after_secs: Option<u64>,
+    pub limit_requests: Option<u64>,
+    pub limit_tokens: Option<u64>,
+    /// What is left of the key's rpm and tpm this minute, never below 0.
+    pub remaining_requests: Option<i64>,
+    pub remaining_tokens: Option<i64>,
 }
 
 impl Drop for Ticket {

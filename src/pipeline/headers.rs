@@ -6,7 +6,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora_http::ResponseHeader;
 
 use super::Record;
-use crate::core::headers::{names, put};
+use crate::core::headers::{self, names, put};
+use crate::governance::admission::KeyHeaders;
+use crate::governance::entities::from_nano;
 
 /// Per-request facts that go into response headers.
 pub struct ResponseMeta {
@@ -70,7 +72,7 @@ impl ResponseMeta {
         put(h, names::OVERHEAD_DURATION_MS, fixed_ms(overhead, 4));
         if let (Some(d), Some(u)) = (&record.deployment, &record.usage) {
             let price = record.price.unwrap_or(d.price);
-            let cost = crate::governance::entities::from_nano(price.cost_over(u, total));
+            let cost = from_nano(price.cost_over(u, total));
             put(h, names::RESPONSE_COST, cost.to_string());
         }
         for (k, v) in &self.governance {
@@ -79,6 +81,48 @@ impl ResponseMeta {
         for (k, v) in &self.passthrough {
             if !self.governance.iter().any(|(g, _)| g == k) {
                 h.insert(k, v.clone());
+            }
+        }
+    }
+
+    /// LiteLLM's governance headers for the response: the key's spend so far and, when the
+    /// key has rpm/tpm limits, what is left of them this minute.
+    pub fn key(&mut self, k: &KeyHeaders<'_>) {
+        let out = &mut self.governance;
+        let mut text = |name: HeaderName, v: String| {
+            if let Some(v) = headers::value(&name, v) {
+                out.push((name, v));
+            }
+        };
+        if let Some(spend) = k.spent_nano {
+            text(names::KEY_SPEND, from_nano(spend).to_string());
+        }
+        if let Some(max) = k.max_budget_nano {
+            text(names::KEY_MAX_BUDGET, from_nano(max).to_string());
+        }
+        if let Some(r) = k.model_region {
+            text(names::MODEL_REGION, r.to_string());
+        }
+        if let Some(secs) = k.reset_after_secs {
+            text(names::RESET_REQUESTS, format!("{secs}s"));
+        }
+        for (name, value) in [
+            (
+                names::LIMIT_REQUESTS,
+                k.limit_requests.map(HeaderValue::from),
+            ),
+            (names::LIMIT_TOKENS, k.limit_tokens.map(HeaderValue::from)),
+            (
+                names::REMAINING_REQUESTS,
+                k.remaining_requests.map(HeaderValue::from),
+            ),
+            (
+                names::REMAINING_TOKENS,
+                k.remaining_tokens.map(HeaderValue::from),
+            ),
+        ] {
+            if let Some(v) = value {
+                out.push((name, v));
             }
         }
     }
@@ -107,4 +151,44 @@ fn fixed_ms(d: Duration, decimals: u32) -> String {
         ticks % per_ms,
         width = decimals as usize
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_headers_render_as_litellm_names_them() {
+        let mut meta = ResponseMeta::new("id".into(), Instant::now());
+        meta.key(&KeyHeaders {
+            spent_nano: Some(1_500_000_000),
+            max_budget_nano: Some(10_000_000_000),
+            model_region: Some("eu"),
+            reset_after_secs: Some(42),
+            limit_requests: Some(3),
+            limit_tokens: None,
+            remaining_requests: Some(0),
+            remaining_tokens: Some(7),
+        });
+        let got: Vec<(&str, &str)> = meta
+            .governance
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("x-litellm-key-spend", "1.5"),
+                ("x-litellm-key-max-budget", "10"),
+                ("x-litellm-model-region", "eu"),
+                ("x-ratelimit-reset-requests", "42s"),
+                ("x-ratelimit-limit-requests", "3"),
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-remaining-tokens", "7"),
+            ]
+        );
+        let mut none = ResponseMeta::new("id".into(), Instant::now());
+        none.key(&KeyHeaders::default());
+        assert!(none.governance.is_empty());
+    }
 }

@@ -97,7 +97,7 @@ pub async fn run(env: &Env<'_>, session: &mut Session, a: Admitted<'_>, started:
     let call = &a.ingress.call;
     let mut meta = ResponseMeta::new(a.call_id.to_string(), started);
     if let Some(t) = a.clearance.ticket() {
-        t.response_headers(&mut meta.governance);
+        meta.key(&t.key_headers());
     }
     meta.group = a.group.name.to_string();
     let plan = Plan::new(env.rt, call, a.group);
