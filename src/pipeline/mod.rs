@@ -2,8 +2,8 @@
 //! one value to the next (ARCHITECTURE.md §3):
 //!
 //! ```text
-//! ingress::route ─▶ ingress::authorize ─▶ ingress::read ─▶ resolve ─▶ admit ─▶ local | exchange ─▶ outcome::finish
-//!   404/405            401/403              400/413        400 model   403/429/budget
+//! ingress::route ─▶ ingress::authorize ─▶ ingress::read ─▶ resolve ─▶ admit ─▶ local | plan ─▶ exchange ─▶ outcome::finish
+//!   404/405            401/403              400/413        400 model   403/429/budget   Turns, each cleared
 //! ```
 //!
 //! `proxy` calls in; nothing below imports this module. Pass-through routes and batch
