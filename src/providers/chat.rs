@@ -365,6 +365,18 @@ pub enum ResponseFormat<'a> {
     JsonSchema { json_schema: JsonSchema<'a> },
 }
 
+impl<'a> ResponseFormat<'a> {
+    /// The schema a JSON-mode answer must match (`json_object`: `any`), for providers that
+    /// force a tool to get JSON (Claude on Anthropic and Bedrock); `None` for text.
+    pub fn schema_or(&self, any: &'a RawValue) -> Option<&'a RawValue> {
+        match self {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(any),
+            ResponseFormat::JsonSchema { json_schema } => Some(json_schema.schema.unwrap_or(any)),
+        }
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for ResponseFormat<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;

@@ -7,9 +7,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::super::chat::{
-    data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
-};
+use super::super::chat::{data_url, ChatRequest, Content, Message, Part, Role, ToolChoice};
 use super::super::EncodeTarget;
 use super::{DEFAULT_MAX_TOKENS, JSON_TOOL};
 use crate::core::error::ApiError;
@@ -294,13 +292,10 @@ fn tools_of<'a>(
         Some(ToolChoice::None) => Some(("none", None)),
         Some(ToolChoice::Function(name)) => Some(("tool", Some(name.as_ref()))),
     };
-    let schema = match &req.response_format {
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            Some(json_schema.schema.unwrap_or_else(|| empty_schema()))
-        }
-        Some(ResponseFormat::JsonObject) => Some(empty_schema()),
-        _ => None,
-    };
+    let schema = req
+        .response_format
+        .as_ref()
+        .and_then(|f| f.schema_or(empty_schema()));
     if let Some(input_schema) = schema {
         tools.push(ToolOut {
             name: JSON_TOOL,

@@ -16,9 +16,7 @@ use serde_json::value::RawValue;
 
 use super::JSON_TOOL;
 use crate::core::error::{ApiError, ErrorKind};
-use crate::providers::chat::{
-    data_url, ChatRequest, Content, Message, Part, ResponseFormat, Role, ToolChoice,
-};
+use crate::providers::chat::{data_url, ChatRequest, Content, Message, Part, Role, ToolChoice};
 use crate::providers::EncodeTarget;
 use crate::wire::claude::{self, empty_schema, thinking_budget, Thinking};
 use builder::Builder;
@@ -381,13 +379,10 @@ fn tool_config_of<'a>(req: &'a ChatRequest<'a>, thinking: bool) -> Option<ToolCo
         Some(ToolChoice::Function(name)) => Some(ToolChoiceOut::Tool(Named { name })),
     };
     // JSON mode: a forced tool whose input is the answer (not forced while thinking).
-    let schema = match &req.response_format {
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            Some(json_schema.schema.unwrap_or_else(|| empty_schema()))
-        }
-        Some(ResponseFormat::JsonObject) => Some(empty_schema()),
-        _ => None,
-    };
+    let schema = req
+        .response_format
+        .as_ref()
+        .and_then(|f| f.schema_or(empty_schema()));
     if let Some(json) = schema {
         tools.push(ToolEntry {
             tool_spec: ToolSpec {
