@@ -32,4 +32,15 @@ pub struct Cli {
     /// Seconds SIGTERM waits for in-flight requests and streams before stopping.
     #[arg(long, default_value_t = 10.0)]
     pub shutdown_grace_seconds: f64,
+    /// Log format: `text`, or `json` (one JSON object per line, and a JSON access line per
+    /// request on stdout; as `litellm_settings.json_logs` or `JSON_LOGS=true`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }

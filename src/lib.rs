@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod governance;
 pub mod metrics;
+pub mod observe;
 pub mod pipeline;
 pub mod pricing;
 pub mod providers;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use switchyard::cli::Cli;
+use switchyard::cli::{Cli, LogFormat};
 use switchyard::config::{self, BuildOptions};
 use switchyard::server::{self, ServeOptions};
 
@@ -12,7 +12,13 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let json_logs = cli.log_format == LogFormat::Json;
+    switchyard::observe::jsonlog::set_json(
+        json_logs || switchyard::observe::jsonlog::json_from_env(),
+    );
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format(switchyard::observe::jsonlog::format)
+        .init();
     if cli.validate {
         let opts = BuildOptions {
             allow_insecure_master_key: cli.allow_insecure_master_key,
@@ -53,5 +59,6 @@ fn main() {
         workers,
         allow_insecure_master_key: cli.allow_insecure_master_key,
         grace,
+        json_logs,
     }));
 }

@@ -69,7 +69,7 @@ fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
     g
 }
 
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+pub(crate) fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c =
         IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
     if let Err(e) = r.register(Box::new(c.clone())) {

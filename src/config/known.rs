@@ -3,7 +3,6 @@
 /// Top-level sections LiteLLM reads besides the four we model.
 pub const TOP_LEVEL: &[&str] = &[
     "include",
-    "callback_settings",
     "guardrails",
     "credential_list",
     "files_settings",
@@ -21,9 +20,6 @@ pub const TOP_LEVEL: &[&str] = &[
 pub const LITELLM_SETTINGS: &[&str] = &[
     "cache",
     "cache_params",
-    "callbacks",
-    "success_callback",
-    "failure_callback",
     "input_callback",
     "service_callback",
     "guardrails",
@@ -85,7 +81,6 @@ pub const LITELLM_SETTINGS: &[&str] = &[
     "suppress_debug_info",
     "s3_callback_params",
     "aws_sqs_callback_params",
-    "generic_logger_headers",
     "public_model_groups",
     "public_model_groups_links",
     "priority_reservation",

@@ -9,7 +9,9 @@ pub mod env;
 mod gov;
 pub mod known;
 mod minting;
+mod observe;
 pub mod raw;
+pub mod raw_observe;
 pub mod routing;
 pub mod runtime;
 

@@ -20,6 +20,9 @@ pub struct RawConfig {
     pub general_settings: RawGeneralSettings,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment_variables: BTreeMap<String, Value>,
+    /// Named callbacks' settings (`generic_api` webhooks).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub callback_settings: BTreeMap<String, super::raw_observe::RawCallback>,
     #[serde(flatten)]
     pub rest: Rest,
 }
@@ -256,6 +259,16 @@ pub struct RawLitellmSettings {
     pub set_verbose: Option<bool>,
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub json_logs: Option<bool>,
+    /// Logging callbacks for every request, successes only, failures only.
+    #[serde(skip_serializing_if = "none")]
+    pub callbacks: Option<super::raw_observe::Names>,
+    #[serde(skip_serializing_if = "none")]
+    pub success_callback: Option<super::raw_observe::Names>,
+    #[serde(skip_serializing_if = "none")]
+    pub failure_callback: Option<super::raw_observe::Names>,
+    /// Headers of the `generic_api` callback (else `$GENERIC_LOGGER_HEADERS`).
+    #[serde(skip_serializing_if = "none")]
+    pub generic_logger_headers: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub drop_params: Option<bool>,
     /// The proxy-wide budget in USD (with `budget_duration`, per period).
@@ -540,7 +553,7 @@ where
 
 /// `skip_serializing_if` for an `Option`: a config written from these types has only what
 /// was set.
-fn none<T>(v: &Option<T>) -> bool {
+pub(super) fn none<T>(v: &Option<T>) -> bool {
     v.is_none()
 }
 

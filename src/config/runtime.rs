@@ -59,6 +59,8 @@ pub struct Settings {
     /// `openai-organization` / `openai-project` (default off: the deployment's own are used).
     pub forward_openai_org: bool,
     pub governance: GovSettings,
+    /// Logging sinks and JSON logs.
+    pub observe: crate::observe::Settings,
 }
 
 /// One validated config snapshot.
@@ -154,6 +156,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "router_settings",
             "general_settings",
             "environment_variables",
+            "callback_settings",
         ],
     )?;
     let ls = &raw.litellm_settings;
@@ -167,6 +170,10 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "require_auth_for_metrics_endpoint",
             "set_verbose",
             "json_logs",
+            "callbacks",
+            "success_callback",
+            "failure_callback",
+            "generic_logger_headers",
             "drop_params",
             "max_budget",
             "budget_duration",
@@ -309,6 +316,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
                 })
             }),
         governance: governance_settings(ls, gs, &mut check.warnings)?,
+        observe: super::observe::settings(&raw, env, &mut check.warnings)?,
     };
 
     let master_key = match gs

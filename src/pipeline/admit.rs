@@ -42,6 +42,7 @@ pub async fn admit<'a>(
     out.group = Some(group.clone());
     out.call_id = new_uuid();
     out.asked_model = call.model.to_string();
+    out.stream = call.stream;
     let counting = ingress.endpoint == crate::core::endpoint::Endpoint::CountTokens;
     if counting && call.input_json().len() > COUNT_TOKENS_MAX_BYTES {
         return Err(ApiError::new(

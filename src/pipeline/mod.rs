@@ -18,6 +18,7 @@ pub(crate) mod head;
 pub mod headers;
 pub mod ingress;
 pub mod local;
+pub mod logged;
 pub mod outcome;
 pub mod passthrough;
 pub mod plan;

@@ -27,6 +27,12 @@ pub struct Outcome {
     pub(super) asked_model: String,
     /// The path of a pass-through call, for its spend row.
     pub(super) route: String,
+    /// Whether the client asked for a stream.
+    pub(super) stream: bool,
+    /// The W3C trace id of the client's `traceparent`, read when logging sinks run.
+    pub trace_id: Option<String>,
+    /// The error the client got before an exchange ran (auth, body, admission).
+    pub error: Option<(crate::core::error::ErrorKind, String)>,
 }
 
 impl Outcome {
@@ -40,6 +46,9 @@ impl Outcome {
             call_id: String::new(),
             asked_model: String::new(),
             route: String::new(),
+            stream: false,
+            trace_id: None,
+            error: None,
         }
     }
 }

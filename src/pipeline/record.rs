@@ -28,6 +28,10 @@ pub struct Record {
     pub price: Option<Price>,
     /// The answer's `id` (`chatcmpl-...`), which LiteLLM's spend logs are found by.
     pub response_id: Option<String>,
+    /// Fallback groups tried.
+    pub fallbacks: u32,
+    /// The error the client got when nothing was served: its type and message.
+    pub failure: Option<(crate::core::error::ErrorKind, String)>,
 }
 
 impl Record {

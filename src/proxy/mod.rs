@@ -37,6 +37,8 @@ pub struct Gateway {
     pub health: crate::admin::health::HealthCache,
     /// This gateway's own listener, as a client reaches it (batch completions' parts).
     pub self_addr: Option<std::net::SocketAddr>,
+    /// Logging sinks (JSON access log, webhooks); `None` when none is configured.
+    pub observe: Option<Arc<crate::observe::Hub>>,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -82,6 +84,7 @@ impl ProxyHttp for Gateway {
             Ok(status) => status,
             Err(err) => {
                 ctx.outcome.status = err.status;
+                ctx.outcome.error = Some((err.kind, err.message.clone()));
                 let wire = match ctx.endpoint {
                     Some(Endpoint::Messages | Endpoint::CountTokens) => ClientWire::Anthropic,
                     _ => ClientWire::OpenAi,
@@ -104,8 +107,17 @@ impl ProxyHttp for Gateway {
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
         conn::request_finished(session);
         if let Some(endpoint) = ctx.endpoint {
+            let logged = matches!(endpoint, Endpoint::PassThrough(_)) || endpoint.is_model_call();
+            // Built before settlement takes the ticket it reads the key from.
+            let payload = (logged && self.observe.is_some()).then(|| {
+                let master = ctx.rt.master_key.as_ref();
+                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master)
+            });
             let gov = self.gov.as_deref();
             crate::pipeline::outcome::finish(gov, &ctx.rt, endpoint, &mut ctx.outcome).await;
+            if let (Some(hub), Some(p)) = (&self.observe, payload) {
+                hub.emit(p);
+            }
         }
         // Last: a drain waits for this, so spend is queued before the writer is flushed.
         ctx.in_flight.take();
@@ -127,6 +139,9 @@ impl Gateway {
             session.set_keepalive(None);
         })?;
         ctx.endpoint = Some(endpoint);
+        if self.observe.is_some() {
+            ctx.outcome.trace_id = crate::pipeline::logged::trace_id(&session.req_header().headers);
+        }
         let rt = ctx.rt.clone();
         let gov = self.gov.as_deref();
         let principal =

@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub workers: usize,
     pub allow_insecure_master_key: bool,
     pub grace: Duration,
+    /// `--log-format json`: JSON logs and the access log, whatever the config says.
+    pub json_logs: bool,
 }
 
 /// Log a loaded snapshot's warnings the way operators read them: once, all together.
@@ -126,6 +128,10 @@ pub fn run(opts: ServeOptions) -> i32 {
             }
         }
     };
+    let mut observe_settings = rt.settings.observe.clone();
+    observe_settings.json_logs |= opts.json_logs;
+    crate::observe::jsonlog::set_json(observe_settings.json_logs);
+    let observe = crate::observe::Hub::start(&observe_settings, gov_rt.handle());
     let runtime = Arc::new(ArcSwap::from_pointee(rt));
 
     let addr = format!("{}:{}", opts.host, opts.port);
@@ -169,6 +175,7 @@ pub fn run(opts: ServeOptions) -> i32 {
             }
             a
         }),
+        observe: observe.clone(),
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(
@@ -192,6 +199,7 @@ pub fn run(opts: ServeOptions) -> i32 {
         grace: opts.grace,
         gov,
         lifecycle,
+        observe,
     };
     server.run(RunArgs {
         shutdown_signal: Box::new(signals),

@@ -19,6 +19,8 @@ pub struct Signals {
     pub grace: Duration,
     pub gov: Option<Arc<crate::governance::Governance>>,
     pub lifecycle: crate::core::lifecycle::Lifecycle,
+    /// Logging sinks, flushed before exit.
+    pub observe: Option<Arc<crate::observe::Hub>>,
 }
 
 impl Signals {
@@ -58,6 +60,10 @@ impl Signals {
 
     /// Write every spend row still queued before the process exits.
     async fn flush(&self) {
+        if let Some(hub) = &self.observe {
+            // Logging sinks deliver what they hold (bounded), then the ledger is flushed.
+            hub.close(Duration::from_secs(5)).await;
+        }
         if let Some(gov) = &self.gov {
             let left = gov.shutdown(Duration::from_secs(10)).await;
             if left > 0 {

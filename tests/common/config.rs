@@ -72,6 +72,14 @@ impl Config {
         self
     }
 
+    /// A `callback_settings.<name>` entry, e.g.
+    /// `json!({"callback_type": "generic_api", "endpoint": url})`.
+    pub fn callback_settings(mut self, name: &str, v: impl Serialize) -> Self {
+        let entry = serde_yaml::from_value(value(v)).expect("callback_settings entry");
+        self.0.callback_settings.insert(name.to_string(), entry);
+        self
+    }
+
     /// A `general_settings` key the typed methods do not cover.
     pub fn untyped_general(mut self, key: &str, v: impl Serialize) -> Self {
         set(&mut self.0.general_settings.rest, key, v);
@@ -324,9 +332,34 @@ impl Litellm {
         self
     }
 
+    pub fn json_logs(mut self, on: bool) -> Self {
+        self.0.json_logs = Some(on);
+        self
+    }
+
+    /// `callbacks`: sinks for every request.
+    pub fn callbacks(mut self, names: &[&str]) -> Self {
+        self.0.callbacks = Some(names_of(names));
+        self
+    }
+
+    pub fn success_callback(mut self, names: &[&str]) -> Self {
+        self.0.success_callback = Some(names_of(names));
+        self
+    }
+
+    pub fn failure_callback(mut self, names: &[&str]) -> Self {
+        self.0.failure_callback = Some(names_of(names));
+        self
+    }
+
     /// A `litellm_settings` key the typed methods do not cover.
     pub fn untyped(mut self, key: &str, v: impl Serialize) -> Self {
         set(&mut self.0.rest, key, v);
         self
     }
+}
+
+fn names_of(names: &[&str]) -> switchyard::config::raw_observe::Names {
+    switchyard::config::raw_observe::Names::Many(names.iter().map(|n| n.to_string()).collect())
 }

@@ -23,6 +23,8 @@ pub struct Gateway {
     pub config: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
     lines: Receiver<String>,
+    /// Lines the process wrote to stdout (the JSON access log).
+    out: Receiver<String>,
 }
 
 impl Gateway {
@@ -59,11 +61,18 @@ impl Gateway {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .envs(envs.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (out_tx, out) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = out_tx.send(line);
+            }
+        });
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, lines) = channel();
         let log2 = log.clone();
@@ -80,6 +89,7 @@ impl Gateway {
             config,
             log,
             lines,
+            out,
         };
         let listening = gw.wait_for("listening on http://");
         gw.addr = listening
@@ -105,6 +115,13 @@ impl Gateway {
                 ),
             }
         }
+    }
+
+    /// The next line the process writes to stdout (within 30 s).
+    pub fn next_stdout(&self) -> String {
+        self.out
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no stdout line ({e}); log:\n{}", self.log()))
     }
 
     pub fn log(&self) -> String {

@@ -43,6 +43,7 @@ impl Exchange<'_> {
         while let Some(turn) = plan.next(self.clearance).await {
             let group = turn.group;
             self.meta.attempted_fallbacks += 1;
+            self.record.fallbacks += 1;
             self.meta.group = group.name.to_string();
             log::info!(
                 "model group {} failed ({}); falling back to {}",

@@ -170,6 +170,7 @@ impl Exchange<'_> {
             ..
         } = last;
         self.meta.status = err.status;
+        self.record.failure = Some((err.kind, err.message.clone()));
         let body = error_body(&err, self.call.client);
         let Ok(mut h) = parts(err.status, "application/json", Some(body.len())) else {
             return 0;

@@ -1,0 +1,56 @@
+//! The raw logging-callback keys: `litellm_settings.{callbacks, success_callback,
+//! failure_callback}` and the top-level `callback_settings`, as LiteLLM writes them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::raw::none;
+
+/// A callback list: names, or one name as a string (LiteLLM accepts both).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Names {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Names {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Names::One(s) => (Some(s.as_str()), &[][..]),
+            Names::Many(v) => (None, v.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(String::as_str))
+    }
+}
+
+/// One `callback_settings.<name>` entry.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct RawCallback {
+    /// `generic_api` (the only type this build runs).
+    #[serde(skip_serializing_if = "none")]
+    pub callback_type: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `llm_api_success`, `llm_api_failure` (default: both).
+    #[serde(skip_serializing_if = "none")]
+    pub event_types: Option<Vec<String>>,
+    /// `json_array` (default) or `ndjson`.
+    #[serde(skip_serializing_if = "none")]
+    pub log_format: Option<String>,
+    /// Records per POST (default 512).
+    #[serde(skip_serializing_if = "none")]
+    pub batch_size: Option<usize>,
+    /// Seconds a partial batch waits (default 5).
+    #[serde(skip_serializing_if = "none")]
+    pub flush_interval: Option<f64>,
+    /// Records waiting for delivery before new ones are dropped (default 10,000).
+    #[serde(skip_serializing_if = "none")]
+    pub max_queue_size: Option<usize>,
+    /// Keys of other callback types (`otel: {message_logging: false}`).
+    #[serde(flatten)]
+    pub rest: super::raw::Rest,
+}

@@ -1,0 +1,160 @@
+//! The sinks of one gateway: each a task on the background runtime behind a bounded queue.
+//! [`Hub::emit`] never waits: a full queue drops the record and counts it.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use prometheus::IntCounterVec;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::settings::{Events, Settings};
+use super::{jsonlog, webhook, Payload};
+
+/// Records a sink could not take (its queue was full or it had stopped).
+static DROPPED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    crate::metrics::counter(
+        &crate::metrics::metrics().registry,
+        "switchyard_logging_dropped_total",
+        "Logging records dropped because a sink's queue was full",
+        &["sink"],
+    )
+});
+
+/// Records a sink delivered, and deliveries that failed (the records are then lost).
+pub(super) static SENT: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    crate::metrics::counter(
+        &crate::metrics::metrics().registry,
+        "switchyard_logging_sent_total",
+        "Logging records a sink delivered",
+        &["sink"],
+    )
+});
+pub(super) static FAILED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    crate::metrics::counter(
+        &crate::metrics::metrics().registry,
+        "switchyard_logging_failed_total",
+        "Logging records lost because a sink's delivery failed",
+        &["sink"],
+    )
+});
+
+struct Sink {
+    name: String,
+    events: Events,
+    tx: mpsc::Sender<Arc<Payload>>,
+}
+
+/// The running sinks.
+pub struct Hub {
+    sinks: Vec<Sink>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Set at shutdown: each sink delivers what it holds and stops.
+    closing: watch::Sender<bool>,
+}
+
+/// What a sink task reads: its queue, and the shutdown signal.
+pub(super) struct Inbox {
+    pub rx: mpsc::Receiver<Arc<Payload>>,
+    pub closing: watch::Receiver<bool>,
+}
+
+impl Inbox {
+    /// The next record; `None` once shutdown began (then [`Inbox::rest`] drains the queue)
+    /// or every sender is gone.
+    pub async fn next(&mut self) -> Option<Arc<Payload>> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            p = self.rx.recv() => p,
+            _ = self.closing.changed() => None,
+        }
+    }
+
+    /// What is still queued, without waiting.
+    pub fn rest(&mut self) -> Vec<Arc<Payload>> {
+        let mut out = Vec::new();
+        while let Ok(p) = self.rx.try_recv() {
+            out.push(p);
+        }
+        out
+    }
+}
+
+impl Hub {
+    /// Start the sinks `settings` names on `runtime`; `None` when there are none, so the
+    /// request path pays one `None` check.
+    pub fn start(settings: &Settings, runtime: &tokio::runtime::Handle) -> Option<Arc<Hub>> {
+        let queue = settings.queue.max(1);
+        let mut sinks = Vec::new();
+        let mut tasks = Vec::new();
+        let (closing, watch_rx) = watch::channel(false);
+        let inbox = |rx| Inbox {
+            rx,
+            closing: watch_rx.clone(),
+        };
+        let both = Events {
+            success: true,
+            failure: true,
+        };
+        if settings.json_logs {
+            let (tx, rx) = mpsc::channel(queue);
+            tasks.push(runtime.spawn(jsonlog::access_log(inbox(rx))));
+            sinks.push(Sink {
+                name: "json_logs".into(),
+                events: both,
+                tx,
+            });
+        }
+        for w in &settings.webhooks {
+            let (tx, rx) = mpsc::channel(w.queue.max(1));
+            tasks.push(runtime.spawn(webhook::run(w.clone(), inbox(rx))));
+            sinks.push(Sink {
+                name: w.name.clone(),
+                events: w.events,
+                tx,
+            });
+        }
+        for s in &sinks {
+            // Every sink's series exists from the start, at 0.
+            DROPPED.with_label_values(&[&s.name]);
+            SENT.with_label_values(&[&s.name]);
+            FAILED.with_label_values(&[&s.name]);
+        }
+        (!sinks.is_empty()).then(|| {
+            Arc::new(Hub {
+                sinks,
+                tasks: std::sync::Mutex::new(tasks),
+                closing,
+            })
+        })
+    }
+
+    /// Hand a finished request to every sink that wants its outcome.
+    pub fn emit(&self, payload: Payload) {
+        let success = payload.status == "success";
+        let payload = Arc::new(payload);
+        for s in &self.sinks {
+            let wanted = if success {
+                s.events.success
+            } else {
+                s.events.failure
+            };
+            if wanted && s.tx.try_send(payload.clone()).is_err() {
+                DROPPED.with_label_values(&[&s.name]).inc();
+            }
+        }
+    }
+
+    /// Stop taking records and let each sink deliver what it holds, for at most `grace`.
+    pub async fn close(&self, grace: Duration) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        self.closing.send_replace(true);
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            log::warn!("logging sinks still delivering after {grace:?}; the rest is dropped");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Observability through the real binary: the JSON access log and JSON application logs, and
+//! LiteLLM's generic API webhook against an in-test receiver (batches, headers, event types,
+//! the environment's endpoint flushed at shutdown), and sinks that are down or hanging costing
+//! requests nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::config::{openai, Config};
+use common::gov::{poll, Api};
+use common::{chat_body, client, metrics_text, refused_port, Gateway, MASTER_KEY};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use serde_json::{json, Value};
+use switchyard_mock::{Behavior, MockUpstream, Script};
+
+/// One POST the receiver got.
+#[derive(Clone, Debug)]
+struct Post {
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+/// A webhook endpoint on loopback: records every POST and answers 200, or never answers.
+struct Receiver {
+    addr: SocketAddr,
+    posts: Arc<Mutex<Vec<Post>>>,
+}
+
+impl Receiver {
+    async fn start(hang: bool) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let seen = posts.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let seen = seen.clone();
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let headers = req.headers().clone();
+                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                        let body = parse_batch(&headers, &bytes);
+                        seen.lock().unwrap().push(Post { headers, body });
+                        if hang {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("{}"))))
+                    }
+                });
+                tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(tcp);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        Receiver { addr, posts }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/logs", self.addr)
+    }
+
+    fn posts(&self) -> Vec<Post> {
+        self.posts.lock().unwrap().clone()
+    }
+
+    /// Every record received so far, in order.
+    fn records(&self) -> Vec<Value> {
+        self.posts()
+            .into_iter()
+            .flat_map(|p| p.body.as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    async fn await_records(&self, n: usize) -> Vec<Value> {
+        poll(
+            &format!("{n} records"),
+            Duration::from_secs(20),
+            async || {
+                let r = self.records();
+                (r.len() >= n).then_some(r)
+            },
+        )
+        .await
+    }
+}
+
+/// A JSON array, or NDJSON lines as an array.
+fn parse_batch(headers: &http::HeaderMap, bytes: &[u8]) -> Value {
+    let ndjson = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-ndjson"));
+    if ndjson {
+        let items = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        Value::Array(items)
+    } else {
+        serde_json::from_slice(bytes).unwrap()
+    }
+}
+
+async fn mock() -> MockUpstream {
+    MockUpstream::start(Script {
+        default: Behavior::Ok,
+        ..Script::named("m")
+    })
+    .await
+    .unwrap()
+}
+
+/// A chat as `key`; the status and the call id the gateway answered with.
+async fn chat(gw: &Gateway, key: &str, model: &str) -> (u16, String) {
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&chat_body(model))
+        .send()
+        .await
+        .unwrap();
+    let id = r
+        .headers()
+        .get("x-litellm-call-id")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status().as_u16(), id)
+}
+
+#[tokio::test]
+async fn json_logs_write_an_access_line_per_request_and_app_logs_as_json() {
+    let m = mock().await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.json_logs(true))
+        .yaml();
+    let gw = Gateway::start(&yaml);
+    let (status, id) = chat(&gw, MASTER_KEY, "gpt").await;
+    assert_eq!(status, 200);
+    let line: Value = serde_json::from_str(&gw.next_stdout()).unwrap();
+    assert_eq!(line["id"], id.as_str(), "{line}");
+    assert_eq!(line["status"], "success");
+    assert_eq!(line["status_code"], 200);
+    assert_eq!(line["call_type"], "acompletion");
+    assert_eq!(line["model_group"], "gpt");
+    assert_eq!(line["model"], "upstream-gpt");
+    assert_eq!(line["level"], "INFO");
+    assert!(line["prompt_tokens"].as_u64().unwrap() > 0, "{line}");
+    assert!(line["startTime"].as_f64().unwrap() <= line["endTime"].as_f64().unwrap());
+    assert!(line["metadata"]["user_api_key_hash"].is_string(), "{line}");
+
+    let (status, _) = chat(&gw, MASTER_KEY, "no-such-model").await;
+    assert_eq!(status, 400);
+    let line: Value = serde_json::from_str(&gw.next_stdout()).unwrap();
+    assert_eq!(line["status"], "failure", "{line}");
+    assert_eq!(line["status_code"], 400);
+    let info = &line["error_information"];
+    assert_eq!(info["error_class"], "invalid_request_error", "{line}");
+    assert!(
+        info["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-model"),
+        "{line}"
+    );
+
+    // Application lines are JSON objects too (the readiness line among them).
+    let ready = gw
+        .log()
+        .lines()
+        .find(|l| l.contains("ready: SIGHUP"))
+        .map(str::to_string)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(ready["level"], "INFO");
+    assert!(ready["timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn a_webhook_gets_batches_with_its_headers_and_only_the_events_it_asked_for() {
+    let m = mock().await;
+    let all = Receiver::start(false).await;
+    let failures = Receiver::start(false).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.callbacks(&["hook", "failures"]))
+        .callback_settings(
+            "hook",
+            json!({"callback_type": "generic_api", "endpoint": all.url(),
+                   "headers": {"Authorization": "Bearer log-token"},
+                   "batch_size": 2, "flush_interval": 0.2}),
+        )
+        .callback_settings(
+            "failures",
+            json!({"callback_type": "generic_api", "endpoint": failures.url(),
+                   "event_types": ["llm_api_failure"], "log_format": "ndjson",
+                   "flush_interval": 0.2}),
+        )
+        .yaml();
+    let gw = Gateway::start(&yaml);
+    Api::new(&gw)
+        .post_ok("/team/new", &json!({"team_id": "t-1"}))
+        .await;
+    let key = Api::new(&gw)
+        .post_ok(
+            "/key/generate",
+            &json!({"key_alias": "ci-key", "team_id": "t-1"}),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (status, id) = chat(&gw, key, "gpt").await;
+        assert_eq!(status, 200);
+        ids.push(id);
+    }
+    let (status, _) = chat(&gw, key, "no-such-model").await;
+    assert_eq!(status, 400);
+
+    let records = all.await_records(4).await;
+    assert_eq!(records.len(), 4);
+    let got: Vec<&str> = records[..3]
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ids);
+    assert!(records[..3].iter().all(|r| r["status"] == "success"));
+    assert_eq!(records[3]["status"], "failure");
+    let meta = &records[0]["metadata"];
+    assert_eq!(meta["user_api_key_alias"], "ci-key", "{meta}");
+    assert_eq!(meta["user_api_key_team_id"], "t-1", "{meta}");
+    assert!(records[0]["response_cost"].as_f64().is_some());
+    for post in all.posts() {
+        assert_eq!(post.headers["authorization"], "Bearer log-token");
+        assert!(post.body.as_array().unwrap().len() <= 2, "a batch over 2");
+    }
+
+    let only = failures.await_records(1).await;
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0]["status"], "failure");
+    assert_eq!(only[0]["status_code"], 400);
+    assert_eq!(
+        failures.posts()[0].headers["content-type"],
+        "application/x-ndjson"
+    );
+}
+
+// Multi-threaded: the receiver answers while the test blocks waiting for the exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generic_api_from_the_environment_is_flushed_at_shutdown() {
+    let m = mock().await;
+    let sink = Receiver::start(false).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.success_callback(&["generic_api"]))
+        .yaml();
+    let url = sink.url();
+    let mut gw = Gateway::start_env(
+        &yaml,
+        &[
+            ("GENERIC_LOGGER_ENDPOINT", url.as_str()),
+            ("GENERIC_LOGGER_HEADERS", "X-Token=abc,X-Other=1"),
+        ],
+    );
+    let (status, id) = chat(&gw, MASTER_KEY, "gpt").await;
+    assert_eq!(status, 200);
+    // The default batch waits 5 s; a shutdown delivers it at once.
+    gw.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(gw.wait_exit().success());
+    let records = sink.records();
+    assert_eq!(records.len(), 1, "{:?}\n{}", sink.posts(), gw.log());
+    assert_eq!(records[0]["id"], id.as_str());
+    let post = &sink.posts()[0];
+    assert_eq!(post.headers["x-token"], "abc");
+    assert_eq!(post.headers["x-other"], "1");
+}
+
+#[tokio::test]
+async fn a_dead_or_hanging_sink_costs_requests_nothing() {
+    let m = mock().await;
+    let dead = refused_port();
+    let hanging = Receiver::start(true).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.callbacks(&["dead", "hang"]))
+        .callback_settings(
+            "dead",
+            json!({"callback_type": "generic_api", "endpoint": format!("http://{}/x", dead.1),
+                   "batch_size": 1, "flush_interval": 0.1}),
+        )
+        .callback_settings(
+            "hang",
+            json!({"callback_type": "generic_api", "endpoint": hanging.url(),
+                   "batch_size": 1, "max_queue_size": 2}),
+        )
+        .yaml();
+    let gw = Gateway::start(&yaml);
+    for _ in 0..12 {
+        let (status, _) = chat(&gw, MASTER_KEY, "gpt").await;
+        assert_eq!(status, 200);
+    }
+    // One record is stuck in the hanging POST and two wait in its queue: the rest dropped.
+    let value = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let text = poll(
+        "the dead sink's failures",
+        Duration::from_secs(20),
+        async || {
+            let t = metrics_text(&gw).await;
+            (value(&t, "switchyard_logging_failed_total{sink=\"dead\"}") >= 12.0).then_some(t)
+        },
+    )
+    .await;
+    let dropped = value(&text, "switchyard_logging_dropped_total{sink=\"hang\"}");
+    assert!((9.0..=11.0).contains(&dropped), "dropped {dropped}\n{text}");
+    assert_eq!(hanging.posts().len(), 1, "one POST, still unanswered");
+    assert_eq!(
+        value(&text, "switchyard_logging_dropped_total{sink=\"dead\"}"),
+        0.0
+    );
+}
