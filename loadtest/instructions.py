@@ -32,7 +32,8 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 import targets as t  # noqa: E402
 
-MODES = {"switchyard": "master", "switchyard-governed": "governed", "switchyard-governed-pg": "governed-pg"}
+MODES = {"switchyard": "master", "switchyard-governed": "governed", "switchyard-governed-pg": "governed-pg",
+         "switchyard-governed-logged": "governed-logged"}
 
 
 def callgrind(out_dir):

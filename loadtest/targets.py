@@ -315,7 +315,9 @@ class Switchyard(Target):
 
     master:      requests carry the master key (no virtual-key checks), store on SQLite;
     governed:    a virtual key with a budget, rpm/tpm and max_parallel limits, spend to SQLite;
-    governed-pg: the same key on Postgres, with the counters shared through Redis.
+    governed-pg: the same key on Postgres, with the counters shared through Redis;
+    governed-logged: governed, plus JSON logs (an access line per request) and a generic_api
+                 webhook to a receiver in this process (batches POSTed every second).
     """
 
     def __init__(self, fleet, mode, database_url=None, redis_url=None):
@@ -334,12 +336,20 @@ class Switchyard(Target):
             settings.append(f"  database_url: {self.database_url}")
             host, port = self.redis_url.removeprefix("redis://").split("/")[0].split(":")
             router = ["router_settings:", f"  redis_host: {host}", f"  redis_port: {port}"]
+        logging = []
+        if self.mode == "governed-logged":
+            sink = log_receiver()
+            logging = ["litellm_settings:", "  json_logs: true", "  callbacks: [bench-log]",
+                       "callback_settings:", "  bench-log:", "    callback_type: generic_api",
+                       f"    endpoint: http://127.0.0.1:{sink}/logs", "    flush_interval: 1"]
         config = os.path.join(d, "config.yaml")
         with open(config, "w") as f:
             f.write(model_list(self.fleet.mocks))
             f.write("general_settings:\n" + "\n".join(settings) + "\n")
             if router:
                 f.write("\n".join(router) + "\n")
+            if logging:
+                f.write("\n".join(logging) + "\n")
         port = free_port()
         argv = [self.fleet.bin["switchyard"], "--config", config, "--host", "127.0.0.1", "--port", str(port),
                 "--num-workers", str(self.fleet.workers)]
@@ -359,6 +369,28 @@ class Switchyard(Target):
             }, MASTER_KEY)
             self.key = generated["key"]
         self.serve_every_group(base, proc)
+
+
+def log_receiver():
+    """A webhook endpoint answering 200 to every POST, on a daemon thread; its port."""
+    import http.server
+    import threading
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
 
 
 class LiteLLM(Target):
