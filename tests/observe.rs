@@ -338,3 +338,132 @@ async fn a_dead_or_hanging_sink_costs_requests_nothing() {
         0.0
     );
 }
+
+#[tokio::test]
+async fn langfuse_gets_a_trace_and_a_generation_whose_usage_and_cost_match_the_spend_log() {
+    let m = mock().await;
+    let sink = Receiver::start(false).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())
+        .untyped_param("input_cost_per_token", 0.000_001)
+        .untyped_param("output_cost_per_token", 0.000_002)])
+    .litellm(|l| l.success_callback(&["langfuse"]))
+    .yaml();
+    let host = format!("http://{}", sink.addr);
+    let gw = Gateway::start_env(
+        &yaml,
+        &[
+            ("LANGFUSE_PUBLIC_KEY", "pk-lf-test"),
+            ("LANGFUSE_SECRET_KEY", "sk-lf-test"),
+            ("LANGFUSE_HOST", host.as_str()),
+        ],
+    );
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(MASTER_KEY)
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .json(&chat_body("gpt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = r.headers()["x-litellm-call-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let cost: f64 = r.headers()["x-litellm-response-cost"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = poll("a Langfuse batch", Duration::from_secs(20), async || {
+        sink.posts().first().map(|p| p.clone())
+    })
+    .await;
+    // Basic base64("pk-lf-test:sk-lf-test").
+    assert_eq!(
+        body.headers["authorization"],
+        "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0"
+    );
+    let events = body.body["batch"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{}", body.body);
+    assert_eq!(events[0]["type"], "trace-create");
+    assert_eq!(
+        events[0]["body"]["id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the client's trace"
+    );
+    let generation = &events[1];
+    assert_eq!(generation["type"], "generation-create");
+    let g = &generation["body"];
+    assert_eq!(g["id"], id.as_str());
+    assert_eq!(g["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(g["model"], "upstream-gpt");
+    assert_eq!(g["level"], "DEFAULT");
+    let api = Api::new(&gw);
+    // Spend rows are written in batches: poll until this one is.
+    let row = poll("the spend row", Duration::from_secs(20), async || {
+        let (status, rows) = api.get(&format!("/spend/logs?request_id={id}")).await;
+        (status == 200)
+            .then(|| rows.as_array()?.first().cloned())
+            .flatten()
+    })
+    .await;
+    assert_eq!(g["usage"]["input"], row["prompt_tokens"], "{row}");
+    assert_eq!(g["usage"]["output"], row["completion_tokens"]);
+    let logged = g["usage"]["totalCost"].as_f64().unwrap();
+    assert!(
+        logged > 0.0 && (logged - cost).abs() < 1e-12,
+        "{logged} vs {cost}"
+    );
+    assert!(
+        (logged - row["spend"].as_f64().unwrap()).abs() < 1e-12,
+        "{row}"
+    );
+}
+
+#[tokio::test]
+async fn datadog_gets_one_log_entry_per_request_with_its_key() {
+    let m = mock().await;
+    let sink = Receiver::start(false).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.failure_callback(&["datadog"]))
+        .yaml();
+    let base = format!("http://{}", sink.addr);
+    let mut gw = Gateway::start_env(
+        &yaml,
+        &[
+            ("DD_API_KEY", "dd-test-key"),
+            ("DD_BASE_URL", base.as_str()),
+            ("DD_SERVICE", "gateway"),
+            ("DD_ENV", "ci"),
+        ],
+    );
+    let (status, _) = chat(&gw, MASTER_KEY, "gpt").await;
+    assert_eq!(status, 200);
+    let (status, _) = chat(&gw, MASTER_KEY, "no-such-model").await;
+    assert_eq!(status, 400);
+    let gw = tokio::task::spawn_blocking(move || {
+        gw.signal(nix::sys::signal::Signal::SIGTERM);
+        assert!(gw.wait_exit().success());
+        gw
+    })
+    .await
+    .unwrap();
+    let posts = sink.posts();
+    assert_eq!(posts.len(), 1, "{}", gw.log());
+    assert_eq!(posts[0].headers["dd-api-key"], "dd-test-key");
+    let entries = posts[0].body.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "failures only: {entries:?}");
+    let e = &entries[0];
+    assert_eq!(e["status"], "error");
+    assert_eq!(e["service"], "gateway");
+    assert_eq!(e["ddsource"], "litellm");
+    assert!(e["ddtags"]
+        .as_str()
+        .unwrap()
+        .starts_with("env:ci,service:gateway"));
+    let message: Value = serde_json::from_str(e["message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["status_code"], 400);
+}

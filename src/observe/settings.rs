@@ -25,7 +25,7 @@ pub struct Events {
 }
 
 /// How a webhook batch is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogFormat {
     /// One JSON array per batch (LiteLLM's default).
     JsonArray,
@@ -33,6 +33,17 @@ pub enum LogFormat {
     Ndjson,
     /// One JSON object per POST.
     Single,
+    /// Langfuse's batch ingestion API: a trace and a generation per record.
+    Langfuse,
+    /// Datadog's logs intake: one log entry per record, the payload as its message.
+    Datadog {
+        /// `DD_SOURCE` (default `litellm`), `DD_SERVICE` (default `litellm-server`), the
+        /// host, and `ddtags` (`env:$DD_ENV,service:...,version:$DD_VERSION`).
+        source: String,
+        service: String,
+        hostname: String,
+        tags: String,
+    },
 }
 
 /// One generic API endpoint.

@@ -1,4 +1,4 @@
-//! LiteLLM's generic API logger: records batched (`batch_size`, or whatever arrived within
+//! Batched HTTP sinks: LiteLLM's generic API logger, Langfuse and Datadog. Records batched (`batch_size`, or whatever arrived within
 //! `flush_interval` of a batch's first record) and POSTed as one JSON array (or NDJSON) with
 //! the configured headers. A failed POST loses its batch (counted) and the sink goes on.
 
@@ -47,7 +47,7 @@ async fn deliver(connector: &Connector, w: &Webhook, batch: &[Arc<Payload>]) {
     if batch.is_empty() {
         return;
     }
-    let (body, content_type) = match encode(w.format, batch) {
+    let (body, content_type) = match encode(&w.format, batch) {
         Ok(b) => b,
         Err(e) => {
             log::warn!("{}: cannot encode a batch: {e}", w.name);
@@ -75,17 +75,27 @@ async fn deliver(connector: &Connector, w: &Webhook, batch: &[Arc<Payload>]) {
 }
 
 fn encode(
-    format: LogFormat,
+    format: &LogFormat,
     batch: &[Arc<Payload>],
 ) -> Result<(Bytes, &'static str), serde_json::Error> {
     match format {
+        LogFormat::Langfuse => Ok((super::vendors::langfuse(batch)?, "application/json")),
+        LogFormat::Datadog {
+            source,
+            service,
+            hostname,
+            tags,
+        } => {
+            let body = super::vendors::datadog(batch, [source, service, hostname, tags])?;
+            Ok((body, "application/json"))
+        }
         LogFormat::JsonArray => {
             let items: Vec<&Payload> = batch.iter().map(|p| &**p).collect();
             Ok((Bytes::from(serde_json::to_vec(&items)?), "application/json"))
         }
         LogFormat::Single => match batch {
             [one] => Ok((Bytes::from(serde_json::to_vec(&**one)?), "application/json")),
-            _ => encode(LogFormat::Ndjson, batch),
+            _ => encode(&LogFormat::Ndjson, batch),
         },
         LogFormat::Ndjson => {
             let mut out = Vec::new();
