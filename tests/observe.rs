@@ -379,7 +379,7 @@ async fn langfuse_gets_a_trace_and_a_generation_whose_usage_and_cost_match_the_s
         .parse()
         .unwrap();
     let body = poll("a Langfuse batch", Duration::from_secs(20), async || {
-        sink.posts().first().map(|p| p.clone())
+        sink.posts().first().cloned()
     })
     .await;
     // Basic base64("pk-lf-test:sk-lf-test").

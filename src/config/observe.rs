@@ -322,7 +322,7 @@ mod tests {
     #[test]
     fn callbacks_merge_their_lists_and_unknown_ones_warn() {
         let rt = load(
-            "litellm_settings:\n  success_callback: [hook, langfuse]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
+            "litellm_settings:\n  success_callback: [hook, otel]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
         )
         .unwrap();
         let w = &rt.settings.observe.webhooks;
@@ -335,7 +335,7 @@ mod tests {
         assert!(
             rt.warnings
                 .iter()
-                .any(|x| x == "litellm_settings.success_callback[1]: \"langfuse\""),
+                .any(|x| x == "litellm_settings.success_callback[1]: \"otel\""),
             "{:?}",
             rt.warnings
         );
