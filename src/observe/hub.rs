@@ -11,31 +11,30 @@ use tokio::task::JoinHandle;
 use super::settings::{Events, Settings};
 use super::{jsonlog, webhook, Payload};
 
+/// A counter per sink, registered with the gateway's metrics.
+fn per_sink(name: &str, help: &str) -> IntCounterVec {
+    crate::metrics::counter(&crate::metrics::metrics().registry, name, help, &["sink"])
+}
+
 /// Records a sink could not take (its queue was full or it had stopped).
 static DROPPED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    crate::metrics::counter(
-        &crate::metrics::metrics().registry,
+    per_sink(
         "switchyard_logging_dropped_total",
         "Logging records dropped because a sink's queue was full",
-        &["sink"],
     )
 });
 
 /// Records a sink delivered, and deliveries that failed (the records are then lost).
 pub(super) static SENT: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    crate::metrics::counter(
-        &crate::metrics::metrics().registry,
+    per_sink(
         "switchyard_logging_sent_total",
         "Logging records a sink delivered",
-        &["sink"],
     )
 });
 pub(super) static FAILED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    crate::metrics::counter(
-        &crate::metrics::metrics().registry,
+    per_sink(
         "switchyard_logging_failed_total",
         "Logging records lost because a sink's delivery failed",
-        &["sink"],
     )
 });
 

@@ -72,22 +72,25 @@ struct Access<'a> {
 /// The access-log sink: lines to stdout, flushed whenever the queue is momentarily empty.
 pub(super) async fn access_log(mut inbox: Inbox) {
     let mut out = std::io::BufWriter::new(std::io::stdout());
+    let sent = SENT.with_label_values(&["json_logs"]);
     while let Some(first) = inbox.next().await {
-        write_line(&mut out, &first);
+        let mut n = u64::from(write_line(&mut out, &first));
         for p in inbox.rest() {
-            write_line(&mut out, &p);
+            n += u64::from(write_line(&mut out, &p));
         }
+        sent.inc_by(n);
         if let Err(e) = out.flush() {
             log::debug!("access log: {e}");
         }
     }
     for p in inbox.rest() {
-        write_line(&mut out, &p);
+        sent.inc_by(u64::from(write_line(&mut out, &p)));
     }
     let _ = out.flush();
 }
 
-fn write_line(out: &mut impl Write, p: &Payload) {
+/// Write one access line; whether it was written.
+fn write_line(out: &mut impl Write, p: &Payload) -> bool {
     let line = Access {
         timestamp: iso_ms((p.end_time * 1000.0) as i64),
         level: "INFO",
@@ -101,11 +104,12 @@ fn write_line(out: &mut impl Write, p: &Payload) {
     match serde_json::to_vec(&line) {
         Ok(mut v) => {
             v.push(b'\n');
-            if out.write_all(&v).is_ok() {
-                SENT.with_label_values(&["json_logs"]).inc();
-            }
+            out.write_all(&v).is_ok()
         }
-        Err(e) => log::debug!("access log: {e}"),
+        Err(e) => {
+            log::debug!("access log: {e}");
+            false
+        }
     }
 }
 
