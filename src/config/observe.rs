@@ -15,9 +15,7 @@ use crate::observe::settings::{
     Endpoint, Events, LogFormat, Otel, OtlpProtocol, Privacy, Settings, Webhook,
 };
 
-const QUEUE: usize = 10_000;
-const BATCH: usize = 512;
-const FLUSH: Duration = Duration::from_secs(5);
+use crate::observe::named::{BATCH, FLUSH, QUEUE};
 
 /// One callback name and the outcomes it is asked for, merged over the three lists.
 struct Wanted {
@@ -52,7 +50,9 @@ pub(super) fn settings(
             "generic_api" => {
                 let headers = match &raw.litellm_settings.generic_logger_headers {
                     Some(h) => h.clone(),
-                    None => env_headers(env.get("GENERIC_LOGGER_HEADERS").as_deref()),
+                    None => {
+                        crate::observe::named::pairs(env.get("GENERIC_LOGGER_HEADERS").as_deref())
+                    }
                 };
                 let defaults = RawCallback {
                     headers: Some(headers),
@@ -61,8 +61,7 @@ pub(super) fn settings(
                 let endpoint = env.get("GENERIC_LOGGER_ENDPOINT");
                 webhooks.push(webhook(w, &defaults, &w.path, endpoint)?);
             }
-            "langfuse" => webhooks.push(langfuse(w, env)?),
-            "datadog" => webhooks.push(datadog(w, env)?),
+            "langfuse" | "datadog" => webhooks.push(vendor(w, env)?),
             // Prometheus metrics are always served at /metrics.
             "prometheus" => {}
             other => warnings.push(format!("{}: \"{other}\"", w.path)),
@@ -201,91 +200,20 @@ fn webhook(
     })
 }
 
-/// A vendor sink: `url` with `headers`, written in `format`.
-fn vendor(
-    w: &Wanted,
-    url: &str,
-    headers: Vec<(&'static str, String)>,
-    format: LogFormat,
-    flush_interval: Duration,
-) -> Result<Webhook, ConfigError> {
-    let endpoint = Endpoint::parse(url).map_err(|e| ConfigError::new(&w.path, e))?;
-    let headers = headers
-        .into_iter()
-        .map(|(k, v)| {
-            HeaderValue::from_str(&v)
-                .map(|v| (HeaderName::from_static(k), v))
-                .map_err(|_| ConfigError::new(&w.path, format!("{k}: not a valid header value")))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Webhook {
-        name: w.name.clone(),
-        endpoint,
-        headers,
-        events: w.events,
-        format,
-        batch_size: BATCH,
-        flush_interval,
-        queue: QUEUE,
+/// A vendor sink LiteLLM configures from environment variables (`langfuse`, `datadog`).
+fn vendor(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
+    let vars = |v: &str| env.get(v);
+    crate::observe::named::vendor(&w.name, w.name.clone(), w.events, &vars).map_err(|e| {
+        let hint = e
+            .missing
+            .as_ref()
+            .map(|v| format!("export {v}=... or add it under environment_variables"));
+        let err = ConfigError::new(&w.path, e.message);
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
     })
-}
-
-/// An environment variable a sink cannot run without.
-fn required(env: &Env, w: &Wanted, var: &str) -> Result<String, ConfigError> {
-    env.get(var).ok_or_else(|| {
-        ConfigError::new(&w.path, format!("{} needs ${var}", w.name)).hint(format!(
-            "export {var}=... or add it under environment_variables"
-        ))
-    })
-}
-
-/// Langfuse: `$LANGFUSE_HOST` (default Langfuse Cloud), basic auth with the public and
-/// secret keys; batches sent every second.
-fn langfuse(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
-    let public = required(env, w, "LANGFUSE_PUBLIC_KEY")?;
-    let secret = required(env, w, "LANGFUSE_SECRET_KEY")?;
-    let host = env
-        .get("LANGFUSE_HOST")
-        .unwrap_or_else(|| "https://cloud.langfuse.com".into());
-    let url = format!("{}/api/public/ingestion", host.trim_end_matches('/'));
-    let basic = openssl::base64::encode_block(format!("{public}:{secret}").as_bytes());
-    let headers = vec![("authorization", format!("Basic {basic}"))];
-    vendor(
-        w,
-        &url,
-        headers,
-        LogFormat::Langfuse,
-        Duration::from_secs(1),
-    )
-}
-
-/// Datadog's logs intake for `$DD_SITE` (default `datadoghq.com`; `$DD_BASE_URL` overrides
-/// the whole base), keyed by `$DD_API_KEY`.
-fn datadog(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
-    let key = required(env, w, "DD_API_KEY")?;
-    let base = env.get("DD_BASE_URL").unwrap_or_else(|| {
-        let site = env.get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
-        format!("https://http-intake.logs.{site}")
-    });
-    let url = format!("{}/api/v2/logs", base.trim_end_matches('/'));
-    let service = env
-        .get("DD_SERVICE")
-        .unwrap_or_else(|| "litellm-server".into());
-    let tags = format!(
-        "env:{},service:{service},version:{}",
-        env.get("DD_ENV").unwrap_or_else(|| "unknown".into()),
-        env.get("DD_VERSION").unwrap_or_else(|| "unknown".into()),
-    );
-    let format = LogFormat::Datadog {
-        source: env.get("DD_SOURCE").unwrap_or_else(|| "litellm".into()),
-        hostname: env
-            .get("HOSTNAME")
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map_or_else(|| "unknown".into(), |h| h.trim().to_string()),
-        service,
-        tags,
-    };
-    vendor(w, &url, vec![("dd-api-key", key)], format, FLUSH)
 }
 
 /// The first of `vars` that is set.
@@ -366,7 +294,7 @@ fn otel(w: &Wanted, cs: Option<&RawCallback>, env: &Env) -> Result<Otel, ConfigE
         ],
     );
     if let Some((var, text)) = &text {
-        for (k, v) in env_headers(Some(text)) {
+        for (k, v) in crate::observe::named::pairs(Some(text)) {
             let name = HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes());
             let value = HeaderValue::from_str(&percent_decode(&v));
             match (name, value) {
@@ -465,16 +393,6 @@ fn events(asked: Events, types: Option<&[String]>, path: &str) -> Result<Events,
         }
     }
     Ok(e)
-}
-
-/// `$GENERIC_LOGGER_HEADERS` as LiteLLM reads it: `Name=value,Other=value`.
-fn env_headers(text: Option<&str>) -> std::collections::BTreeMap<String, String> {
-    text.into_iter()
-        .flat_map(|t| t.split(','))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .collect()
 }
 
 #[cfg(test)]

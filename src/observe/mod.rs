@@ -7,6 +7,8 @@
 
 pub mod hub;
 pub mod jsonlog;
+mod keyed;
+pub mod named;
 pub mod otel;
 pub mod payload;
 mod post;

@@ -55,6 +55,9 @@ pub struct Payload {
     /// [`Payload::json`] (raw JSON, never parsed again); `None` when message logging is off.
     #[serde(skip)]
     pub bodies: Option<Bodies>,
+    /// The key's and its team's own destinations.
+    #[serde(skip)]
+    pub own: Option<std::sync::Arc<crate::core::key_logging::KeyLogging>>,
     /// The request's span tree, for tracing sinks; `None` when none runs.
     #[serde(skip)]
     pub trace: Option<Box<Trace>>,

@@ -8,6 +8,7 @@ use super::Outcome;
 use crate::core::clock::now_ms;
 use crate::core::endpoint::Endpoint;
 use crate::core::ids::{hex, new_uuid};
+use crate::core::key_logging::KeyLogging;
 use crate::core::secret::MasterKey;
 use crate::governance::entities::from_nano;
 use crate::governance::tables::{hash_key, KeyView};
@@ -36,12 +37,19 @@ impl Outcome {
     /// Keep what the running sinks want of this request: its trace context (from the
     /// client's `traceparent`, else a new trace when spans are exported), and room for span
     /// timings and the prompt and answer.
+    /// The destinations of the key that made the request, its team's included.
+    pub fn key_logging(&self) -> Option<std::sync::Arc<KeyLogging>> {
+        let ticket = self.clearance.as_ref()?.ticket()?;
+        ticket.key.as_ref()?.logging.clone()
+    }
+
     pub fn observe(&mut self, wants: &Wants, headers: &http::HeaderMap) {
         let client = headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
             .and_then(crate::core::ids::traceparent);
         self.trace_id = client.map(|(t, _)| hex(&t));
+        self.record.key_bodies = wants.key_bodies;
         if !(wants.spans || wants.bodies) {
             return;
         }
@@ -147,6 +155,7 @@ pub fn payload(
         },
         bodies,
         trace,
+        own: out.key_logging(),
         ..Payload::default()
     }
 }

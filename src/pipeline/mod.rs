@@ -83,6 +83,19 @@ pub async fn model_call(
             return Err(e);
         }
     };
+    let own = admitted
+        .clearance
+        .ticket()
+        .and_then(|t| t.key.as_ref())
+        .is_some_and(|k| k.logging.is_some());
+    if own && admitted.record.key_bodies && admitted.record.detail.is_none() {
+        // Only a key with destinations of its own pays for this, when no sink of the
+        // gateway's already keeps the prompt.
+        admitted.record.detail = Some(Box::new(record::Detail {
+            bodies: true,
+            ..record::Detail::default()
+        }));
+    }
     if let Some(d) = admitted.record.detail.as_mut() {
         if let Some(t0) = t0 {
             d.admission = Some((t0, std::time::Instant::now(), true));

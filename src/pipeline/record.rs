@@ -34,6 +34,8 @@ pub struct Record {
     pub failure: Option<(crate::core::error::ErrorKind, String)>,
     /// What only logging sinks read; `None` when no sink runs (nothing kept, nothing paid).
     pub detail: Option<Box<Detail>>,
+    /// Keep the prompt and answer for a key with logging destinations of its own.
+    pub key_bodies: bool,
 }
 
 /// What logging sinks read besides the record: span timings and ids, the prompt and answer.

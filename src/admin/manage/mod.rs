@@ -13,6 +13,7 @@ mod org_teams;
 mod organizations;
 mod route;
 mod spend;
+mod team_logging;
 mod teams;
 mod users;
 
@@ -82,6 +83,9 @@ pub async fn serve(
         Route::TeamMemberUpdate => teams::member_update(g, &body).await,
         Route::TeamMemberDelete => teams::member_delete(g, &body).await,
         Route::TeamBlock(blocked) => teams::block(g, &body, blocked).await,
+        Route::TeamCallback(id) if method == "GET" => team_logging::get_callbacks(g, &id).await,
+        Route::TeamCallback(id) => team_logging::add(g, &id, &body).await,
+        Route::TeamDisableLogging(id) => team_logging::disable(g, &id).await,
         Route::UserNew => users::new(g, &body).await,
         Route::UserUpdate => users::update(g, &body).await,
         Route::UserDelete => users::delete(g, &body).await,
