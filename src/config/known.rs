@@ -75,7 +75,6 @@ pub const LITELLM_SETTINGS: &[&str] = &[
     "model_fallbacks",
     "model_cost_map_url",
     "suppress_debug_info",
-    "s3_callback_params",
     "aws_sqs_callback_params",
     "public_model_groups",
     "public_model_groups_links",

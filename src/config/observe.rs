@@ -8,11 +8,11 @@ use std::time::Duration;
 use http::header::{HeaderName, HeaderValue};
 
 use super::raw::RawConfig;
-use super::raw_observe::RawCallback;
+use super::raw_observe::{RawCallback, RawS3Params};
 use crate::core::config_error::ConfigError;
 use crate::core::env::Env;
 use crate::observe::settings::{
-    Endpoint, Events, LogFormat, Otel, OtlpProtocol, Privacy, Settings, Webhook,
+    Endpoint, Events, LogFormat, Otel, OtlpProtocol, Privacy, Settings, Webhook, S3,
 };
 
 use crate::observe::named::{BATCH, FLUSH, QUEUE};
@@ -32,8 +32,18 @@ pub(super) fn settings(
 ) -> Result<Settings, ConfigError> {
     let mut webhooks = Vec::new();
     let mut otel = None;
+    let mut s3 = None;
     let wanted = wanted(raw);
     for w in &wanted {
+        if w.name == "s3" || w.name == "s3_v2" {
+            s3 = Some(self::s3(
+                w,
+                raw.litellm_settings.s3_callback_params.as_ref(),
+                env,
+                warnings,
+            )?);
+            continue;
+        }
         if w.name == "otel" {
             otel = Some(self::otel(w, raw.callback_settings.get("otel"), env)?);
             continue;
@@ -80,6 +90,7 @@ pub(super) fn settings(
             || crate::observe::jsonlog::json_from_env(),
         webhooks,
         otel,
+        s3,
         queue: QUEUE,
         forward_traceparent: ls.forward_traceparent_to_llm_provider.unwrap_or(false),
         privacy: Privacy {
@@ -213,6 +224,75 @@ fn vendor(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
             Some(h) => err.hint(h),
             None => err,
         }
+    })
+}
+
+/// LiteLLM's `s3` callback from `s3_callback_params`; credentials default to
+/// `$AWS_ACCESS_KEY_ID`/`$AWS_SECRET_ACCESS_KEY`/`$AWS_SESSION_TOKEN`, the region to
+/// `$AWS_REGION` or `us-east-1`.
+fn s3(
+    w: &Wanted,
+    p: Option<&RawS3Params>,
+    env: &Env,
+    warnings: &mut Vec<String>,
+) -> Result<S3, ConfigError> {
+    const AT: &str = "litellm_settings.s3_callback_params";
+    let none = RawS3Params::default();
+    let p = p.unwrap_or(&none);
+    for k in p.rest.keys() {
+        warnings.push(format!("{AT}.{k}"));
+    }
+    let bucket = p.s3_bucket_name.clone().ok_or_else(|| {
+        ConfigError::new(
+            format!("{AT}.s3_bucket_name"),
+            "the s3 callback needs a bucket",
+        )
+    })?;
+    let pick = |own: &Option<String>, var: &str| own.clone().or_else(|| env.get(var));
+    let key_id = pick(&p.s3_aws_access_key_id, "AWS_ACCESS_KEY_ID");
+    let secret = pick(&p.s3_aws_secret_access_key, "AWS_SECRET_ACCESS_KEY");
+    let (Some(access_key_id), Some(secret_access_key)) = (key_id, secret) else {
+        return Err(ConfigError::new(
+            format!("{AT}.s3_aws_access_key_id"),
+            "the s3 callback needs credentials",
+        )
+        .hint("s3_aws_access_key_id and s3_aws_secret_access_key, or $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY"));
+    };
+    let region = pick(&p.s3_region_name, "AWS_REGION").unwrap_or_else(|| "us-east-1".into());
+    let (url, path_style) = match &p.s3_endpoint_url {
+        Some(u) => (u.clone(), true),
+        None => (format!("https://{bucket}.s3.{region}.amazonaws.com"), false),
+    };
+    let endpoint =
+        Endpoint::parse(&url).map_err(|e| ConfigError::new(format!("{AT}.s3_endpoint_url"), e))?;
+    let flush_interval = match p.s3_flush_interval {
+        None => Duration::from_secs(10),
+        Some(s) => Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    format!("{AT}.s3_flush_interval"),
+                    "seconds between 0 and 3600",
+                )
+            })?,
+    };
+    Ok(S3 {
+        name: w.name.clone(),
+        events: w.events,
+        bucket,
+        region,
+        credentials: crate::core::sigv4::Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: pick(&p.s3_aws_session_token, "AWS_SESSION_TOKEN"),
+        },
+        endpoint,
+        path_style,
+        prefix: p.s3_path.clone().unwrap_or_default(),
+        batch_size: p.s3_batch_size.unwrap_or(BATCH).max(1),
+        flush_interval,
+        queue: QUEUE,
     })
 }
 

@@ -268,6 +268,9 @@ pub struct RawLitellmSettings {
     /// No key hash, alias, team or user in logging payloads.
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub redact_user_api_key_info: Option<bool>,
+    /// Where the `s3` callback writes.
+    #[serde(skip_serializing_if = "none")]
+    pub s3_callback_params: Option<super::raw_observe::RawS3Params>,
     /// Upstream requests carry a `traceparent` (with `otel`).
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub forward_traceparent_to_llm_provider: Option<bool>,

@@ -54,3 +54,32 @@ pub struct RawCallback {
     #[serde(flatten)]
     pub rest: super::raw::Rest,
 }
+
+/// `litellm_settings.s3_callback_params`, as LiteLLM names them.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct RawS3Params {
+    #[serde(skip_serializing_if = "none")]
+    pub s3_bucket_name: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub s3_region_name: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub s3_endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub s3_aws_access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub s3_aws_secret_access_key: Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    pub s3_aws_session_token: Option<String>,
+    /// The prefix of every object.
+    #[serde(skip_serializing_if = "none")]
+    pub s3_path: Option<String>,
+    /// Seconds a partial batch waits (default 10, as LiteLLM).
+    #[serde(skip_serializing_if = "none")]
+    pub s3_flush_interval: Option<f64>,
+    /// Records per object (default 512).
+    #[serde(skip_serializing_if = "none")]
+    pub s3_batch_size: Option<usize>,
+    /// Keys LiteLLM reads that this build does not (`s3_use_team_prefix`, ...).
+    #[serde(flatten)]
+    pub rest: super::raw::Rest,
+}

@@ -22,3 +22,4 @@ pub mod lifecycle;
 pub mod limits;
 pub mod net;
 pub mod secret;
+pub mod sigv4;

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::settings::Privacy;
 use super::settings::{Events, Settings};
-use super::{jsonlog, keyed, otel, webhook, Payload};
+use super::{jsonlog, keyed, otel, s3, webhook, Payload};
 
 /// A counter per sink, registered with the gateway's metrics.
 fn per_sink(name: &str, help: &str) -> IntCounterVec {
@@ -172,6 +172,15 @@ impl Hub {
             sinks.push(Sink {
                 name: o.name.clone(),
                 events: o.events,
+                tx,
+            });
+        }
+        if let Some(b) = &settings.s3 {
+            let (tx, rx) = mpsc::channel(b.queue.max(1));
+            tasks.push(runtime.spawn(s3::run(b.clone(), inbox(rx))));
+            sinks.push(Sink {
+                name: b.name.clone(),
+                events: b.events,
                 tx,
             });
         }

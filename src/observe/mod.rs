@@ -12,6 +12,7 @@ pub mod named;
 pub mod otel;
 pub mod payload;
 mod post;
+mod s3;
 pub mod settings;
 mod vendors;
 mod webhook;

@@ -24,7 +24,20 @@ pub(super) async fn post(
     content_type: &'static str,
     body: Bytes,
 ) -> Result<u16, String> {
-    match tokio::time::timeout(TIMEOUT, send(connector, to, headers, content_type, body)).await {
+    request(connector, "POST", to, headers, content_type, body).await
+}
+
+/// `method` (POST, PUT) `body` to `to`; the status, or why there is none.
+pub(super) async fn request(
+    connector: &Connector,
+    method: &'static str,
+    to: &Endpoint,
+    headers: &[(HeaderName, HeaderValue)],
+    content_type: &'static str,
+    body: Bytes,
+) -> Result<u16, String> {
+    let sent = send(connector, method, to, headers, content_type, body);
+    match tokio::time::timeout(TIMEOUT, sent).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {TIMEOUT:?}")),
     }
@@ -32,6 +45,7 @@ pub(super) async fn post(
 
 async fn send(
     connector: &Connector,
+    method: &'static str,
     to: &Endpoint,
     headers: &[(HeaderName, HeaderValue)],
     content_type: &'static str,
@@ -50,7 +64,16 @@ async fn send(
             .get_http_session(&peer)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", to.authority))?;
-        match exchange(&mut session, to, headers, content_type, body.clone()).await {
+        match exchange(
+            &mut session,
+            method,
+            to,
+            headers,
+            content_type,
+            body.clone(),
+        )
+        .await
+        {
             Ok((status, whole)) => {
                 if whole {
                     connector
@@ -69,12 +92,13 @@ async fn send(
 /// Write the request, read the status and drain the answer (`true` when read whole).
 async fn exchange(
     session: &mut HttpSession,
+    method: &'static str,
     to: &Endpoint,
     headers: &[(HeaderName, HeaderValue)],
     content_type: &'static str,
     body: Bytes,
 ) -> pingora_error::Result<(u16, bool)> {
-    let mut req = RequestHeader::build("POST", to.path.as_bytes(), Some(5 + headers.len()))?;
+    let mut req = RequestHeader::build(method, to.path.as_bytes(), Some(5 + headers.len()))?;
     req.insert_header(http::header::HOST, to.authority.as_str())?;
     req.insert_header(http::header::CONTENT_TYPE, content_type)?;
     req.insert_header(http::header::CONTENT_LENGTH, body.len())?;

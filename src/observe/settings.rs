@@ -14,12 +14,33 @@ pub struct Settings {
     pub webhooks: Vec<Webhook>,
     /// OpenTelemetry (`otel`): request spans over OTLP.
     pub otel: Option<Otel>,
+    /// LiteLLM's `s3` callback: JSON-lines objects in a bucket.
+    pub s3: Option<S3>,
     /// The most records each sink holds waiting (default 10,000).
     pub queue: usize,
     /// `litellm_settings.forward_traceparent_to_llm_provider`: upstream requests carry a
     /// `traceparent` naming their attempt's span (needs `otel`, as in LiteLLM).
     pub forward_traceparent: bool,
     pub privacy: Privacy,
+}
+
+/// An S3-compatible bucket records are written to (`s3_callback_params`).
+#[derive(Debug, Clone)]
+pub struct S3 {
+    /// The metric label (`s3`).
+    pub name: String,
+    pub events: Events,
+    pub bucket: String,
+    pub region: String,
+    pub credentials: crate::core::sigv4::Credentials,
+    /// `s3_endpoint_url` (path-style requests), else AWS's virtual-hosted endpoint.
+    pub endpoint: Endpoint,
+    pub path_style: bool,
+    /// `s3_path`: the prefix of every object.
+    pub prefix: String,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    pub queue: usize,
 }
 
 /// What the payload may carry (`litellm_settings`).

@@ -13,7 +13,7 @@ mod encode;
 mod errors;
 pub mod eventstream;
 mod settings;
-pub mod sigv4;
+pub use crate::core::sigv4;
 mod stream;
 
 use bytes::Bytes;

@@ -1,8 +1,8 @@
 //! AWS Signature Version 4 for one request: the headers that authenticate a call signed with
 //! an access key (and, for temporary credentials, a session token).
 //!
-//! Signed headers are exactly `host`, `x-amz-date` and, with a session token,
-//! `x-amz-security-token`. The caller must send the `Host` header with the very value passed
+//! Signed headers are exactly `host`, `x-amz-date`, for S3 `x-amz-content-sha256` (which S3
+//! requires), and with a session token `x-amz-security-token`. The caller must send the `Host` header with the very value passed
 //! as `host` (port included when it is in the URL), the path and query byte for byte as passed,
 //! the body whose bytes were hashed, and every header [`sign`] returns. Other headers
 //! (`content-type`, `accept`, ...) are not signed and may be set freely.
@@ -61,6 +61,7 @@ pub fn sign(
 ) -> Vec<(&'static str, String)> {
     let amz_date = amz_date(now);
     let date = &amz_date[..8];
+    let payload_hash = hex(&Sha256::digest(payload));
     let (canonical, signed_headers) = canonical_request(
         method,
         host,
@@ -68,7 +69,7 @@ pub fn sign(
         service,
         &amz_date,
         creds.session_token.as_deref(),
-        &hex(&Sha256::digest(payload)),
+        &payload_hash,
     );
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
@@ -77,7 +78,10 @@ pub fn sign(
     );
     let key = signing_key(&creds.secret_access_key, date, region, service);
     let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
-    let mut headers = Vec::with_capacity(3);
+    let mut headers = Vec::with_capacity(4);
+    if service == "s3" {
+        headers.push(("x-amz-content-sha256", payload_hash.clone()));
+    }
     headers.push(("x-amz-date", amz_date.clone()));
     if let Some(token) = &creds.session_token {
         headers.push(("x-amz-security-token", token.clone()));
@@ -108,18 +112,20 @@ fn canonical_request(
     let uri = canonical_uri(path, service != "s3");
     let query = canonical_query(query);
     let host = host.trim();
-    let (headers, signed) = match session_token {
-        Some(token) => (
-            format!(
-                "host:{host}\nx-amz-date:{amz_date}\nx-amz-security-token:{}\n",
-                token.trim()
-            ),
-            "host;x-amz-date;x-amz-security-token",
-        ),
-        None => (
-            format!("host:{host}\nx-amz-date:{amz_date}\n"),
-            "host;x-amz-date",
-        ),
+    let content = if service == "s3" {
+        format!("x-amz-content-sha256:{payload_hash}\n")
+    } else {
+        String::new()
+    };
+    let token = session_token.map_or_else(String::new, |t| {
+        format!("x-amz-security-token:{}\n", t.trim())
+    });
+    let headers = format!("host:{host}\n{content}x-amz-date:{amz_date}\n{token}");
+    let signed = match (service == "s3", session_token.is_some()) {
+        (true, true) => "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+        (true, false) => "host;x-amz-content-sha256;x-amz-date",
+        (false, true) => "host;x-amz-date;x-amz-security-token",
+        (false, false) => "host;x-amz-date",
     };
     (
         format!("{method}\n{uri}\n{query}\n{headers}\n{signed}\n{payload_hash}"),
