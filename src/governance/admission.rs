@@ -17,7 +17,8 @@ use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
 use super::period::iso;
 use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
-use super::Governance;
+use super::{alerts, Governance};
+use crate::core::alert::{AlertKind, BudgetEvent};
 use crate::core::cleared::Cleared;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
@@ -477,15 +478,31 @@ impl Governance {
                 }
             }
         };
+        let alerts = &self.settings.alerts;
+        let alerting = alerts.wants(AlertKind::Budget);
         match outcome {
             Ok(a) => {
                 drop(scopes);
+                if alerting {
+                    let key = t.key.as_deref();
+                    let pairs = specs.iter().copied().zip(&t.limits);
+                    alerts::soft_budgets(alerts, pairs, a.first_spent, key, ask.end_user);
+                }
+                drop(specs);
                 t.local = local;
                 t.admitted = a;
                 t.settled = false;
                 Ok(t)
             }
-            Err(d) => Err(denial(&d, specs[d.scope], &t.limits[d.scope], now)),
+            Err(d) => {
+                let (s, l) = (specs[d.scope], &t.limits[d.scope]);
+                if alerting && d.kind == LimitKind::Budget {
+                    let key = t.key.as_deref();
+                    let crossed = BudgetEvent::Crossed;
+                    alerts::raise(alerts, crossed, s, l, d.current, key, ask.end_user);
+                }
+                Err(denial(&d, s, l, now))
+            }
         }
     }
 }
