@@ -277,6 +277,13 @@ async fn a_dead_or_hanging_slack_fails_no_request() {
         .untyped_general("alerting_args", json!({"outage_alert_ttl": 0.001}))
         .yaml();
     let gw = Gateway::start(&yaml);
+    // Until one hanging alert is stuck in its POST (it never gets an answer)...
+    poll("a post to the hanging endpoint", Duration::from_secs(20), async || {
+        assert_eq!(chat(&gw, MASTER_KEY).await, 200);
+        (!hanging.posts().is_empty()).then_some(())
+    })
+    .await;
+    // ...and while it stays stuck, requests go on as before.
     for _ in 0..40 {
         let started = Instant::now();
         assert_eq!(chat(&gw, MASTER_KEY).await, 200);
@@ -292,7 +299,6 @@ async fn a_dead_or_hanging_slack_fails_no_request() {
             .then_some(t)
     })
     .await;
-    assert!(!hanging.posts().is_empty(), "the hanging endpoint got a post");
     assert_eq!(
         value(&text, "switchyard_alerts_sent_total{alert_type=\"llm_too_slow\"}"),
         0.0
