@@ -1,7 +1,7 @@
 //! Alerting through the real binary against in-test Slack and LiteLLM-webhook receivers:
 //! a budget crossed (and a soft budget reached) alerts once for many requests, a deployment
 //! outage over many requests is one alert and one recovery, and a dead or hanging Slack
-//! fails no request.
+//! fails no request. Also the spend-log retention job, which runs beside it on the store.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -89,7 +89,12 @@ impl Receiver {
         poll(
             &format!("a Slack alert with {needle:?}"),
             Duration::from_secs(20),
-            async || self.texts().iter().any(|t| t.contains(needle)).then_some(()),
+            async || {
+                self.texts()
+                    .iter()
+                    .any(|t| t.contains(needle))
+                    .then_some(())
+            },
         )
         .await;
     }
@@ -158,21 +163,32 @@ async fn a_budget_crossed_alerts_once_for_many_over_budget_requests() {
     assert_eq!(chat(&gw, &last).await, 400);
     for alias in ["over", "soft", "last"] {
         slack.await_text(&format!("Key Alias: `{alias}`")).await;
-        poll("the webhook's events", Duration::from_secs(20), async || {
-            hook.posts()
-                .iter()
-                .any(|p| p["key_alias"] == alias)
-                .then_some(())
-        })
+        poll(
+            "the webhook's events",
+            Duration::from_secs(20),
+            async || {
+                hook.posts()
+                    .iter()
+                    .any(|p| p["key_alias"] == alias)
+                    .then_some(())
+            },
+        )
         .await;
     }
 
     let texts = slack.texts();
     assert_eq!(texts.len(), 3, "{texts:#?}");
     assert_eq!(count(&texts, "Budget Crossed\nKey=over"), 1, "{texts:#?}");
-    assert_eq!(count(&texts, "Soft Budget Crossed\nKey=soft"), 1, "{texts:#?}");
+    assert_eq!(
+        count(&texts, "Soft Budget Crossed\nKey=soft"),
+        1,
+        "{texts:#?}"
+    );
     let over_text = texts.iter().find(|t| t.contains("Key=over")).unwrap();
-    assert!(over_text.starts_with("Level: `High`\nTimestamp: `"), "{over_text}");
+    assert!(
+        over_text.starts_with("Level: `High`\nTimestamp: `"),
+        "{over_text}"
+    );
 
     let events = hook.posts();
     assert_eq!(events.len(), 3, "{events:#?}");
@@ -182,7 +198,11 @@ async fn a_budget_crossed_alerts_once_for_many_over_budget_requests() {
     assert_eq!(crossed["event_message"], "Key Budget: Budget Crossed");
     assert_eq!(crossed["max_budget"], TINY);
     assert!(crossed["spend"].as_f64().unwrap() > TINY, "{crossed}");
-    assert_eq!(crossed["token"].as_str().unwrap().len(), 64, "the key's hash");
+    assert_eq!(
+        crossed["token"].as_str().unwrap().len(),
+        64,
+        "the key's hash"
+    );
     let reached = events.iter().find(|e| e["key_alias"] == "soft").unwrap();
     assert_eq!(reached["event"], "soft_budget_crossed");
     assert_eq!(reached["soft_budget"], TINY);
@@ -242,7 +262,10 @@ async fn an_outage_over_many_requests_is_one_alert_and_one_recovery() {
     assert_eq!(count(&texts, "Deployment outage"), 1, "{texts:#?}");
     assert_eq!(count(&texts, "Deployment recovered"), 1, "{texts:#?}");
     assert_eq!(texts.len(), 2, "{texts:#?}");
-    assert!(texts.iter().all(|t| t.contains("model group `gpt`")), "{texts:#?}");
+    assert!(
+        texts.iter().all(|t| t.contains("model group `gpt`")),
+        "{texts:#?}"
+    );
     let text = metrics_text(&gw).await;
     assert!(
         value(
@@ -252,7 +275,10 @@ async fn an_outage_over_many_requests_is_one_alert_and_one_recovery() {
         "the later cooldowns were the same outage\n{text}"
     );
     assert_eq!(
-        value(&text, "switchyard_alerts_sent_total{alert_type=\"outage_alerts\"}"),
+        value(
+            &text,
+            "switchyard_alerts_sent_total{alert_type=\"outage_alerts\"}"
+        ),
         2.0
     );
 }
@@ -278,10 +304,14 @@ async fn a_dead_or_hanging_slack_fails_no_request() {
         .yaml();
     let gw = Gateway::start(&yaml);
     // Until one hanging alert is stuck in its POST (it never gets an answer)...
-    poll("a post to the hanging endpoint", Duration::from_secs(20), async || {
-        assert_eq!(chat(&gw, MASTER_KEY).await, 200);
-        (!hanging.posts().is_empty()).then_some(())
-    })
+    poll(
+        "a post to the hanging endpoint",
+        Duration::from_secs(20),
+        async || {
+            assert_eq!(chat(&gw, MASTER_KEY).await, 200);
+            (!hanging.posts().is_empty()).then_some(())
+        },
+    )
     .await;
     // ...and while it stays stuck, requests go on as before.
     for _ in 0..40 {
@@ -295,13 +325,78 @@ async fn a_dead_or_hanging_slack_fails_no_request() {
     }
     let text = poll("failed slow alerts", Duration::from_secs(20), async || {
         let t = metrics_text(&gw).await;
-        (value(&t, "switchyard_alerts_failed_total{alert_type=\"llm_too_slow\"}") >= 1.0)
+        (value(
+            &t,
+            "switchyard_alerts_failed_total{alert_type=\"llm_too_slow\"}",
+        ) >= 1.0)
             .then_some(t)
     })
     .await;
     assert_eq!(
-        value(&text, "switchyard_alerts_sent_total{alert_type=\"llm_too_slow\"}"),
+        value(
+            &text,
+            "switchyard_alerts_sent_total{alert_type=\"llm_too_slow\"}"
+        ),
         0.0
     );
     assert!(text.contains("switchyard_alerts_dropped_total{stage=\"deliver\"}"));
+}
+
+#[tokio::test]
+async fn the_retention_job_deletes_old_spend_rows_and_keeps_new_ones() {
+    use switchyard::store::{Kind, SpendRow, Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("switchyard.db").display());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let row = |id: &str, age_ms: i64| SpendRow {
+        request_id: id.to_string(),
+        api_key: "k".to_string(),
+        model_group: "gpt".to_string(),
+        spend_nano: 10,
+        start_time: now - age_ms,
+        end_time: now - age_ms + 100,
+        status: "success".to_string(),
+        metadata: "{}".to_string(),
+        scopes: vec![(Kind::Global, "global".to_string())],
+        ..SpendRow::default()
+    };
+    let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+    let day = 86_400_000;
+    store
+        .record(&[
+            row("old", 2 * day),
+            row("older", 40 * day),
+            row("new", 60_000),
+        ])
+        .await
+        .unwrap();
+    drop(store);
+
+    let m = MockUpstream::start(Script::named("gpt")).await.unwrap();
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .untyped_general("maximum_spend_logs_retention_period", "1d")
+        .untyped_general("maximum_spend_logs_retention_interval", "1h")
+        .yaml();
+    let gw = Gateway::start_in(dir, &yaml);
+    let api = Api::new(&gw);
+    let rows = async |id: &str| {
+        let v = api.get_ok(&format!("/spend/logs?request_id={id}")).await;
+        v.as_array().unwrap().len()
+    };
+    // The first pass runs at start.
+    poll("the old rows to go", Duration::from_secs(20), async || {
+        (rows("old").await == 0 && rows("older").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(rows("new").await, 1, "a row younger than the period stays");
+    assert_eq!(chat(&gw, MASTER_KEY).await, 200);
+    poll("the pass's log line", Duration::from_secs(20), async || {
+        gw.log()
+            .contains("spend-log retention: deleted 2 rows")
+            .then_some(())
+    })
+    .await;
 }

@@ -29,7 +29,10 @@ fn seconds(v: Option<f64>, default: Duration, path: &str) -> Result<Duration, Co
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
-                ConfigError::new(path, format!("expected a positive number of seconds, got {v}"))
+                ConfigError::new(
+                    path,
+                    format!("expected a positive number of seconds, got {v}"),
+                )
             }),
     }
 }
@@ -90,8 +93,9 @@ pub(super) fn settings(
             }
             "webhook" => {
                 let u = env.get("WEBHOOK_URL").ok_or_else(|| {
-                    ConfigError::new(&at, "webhook alerting needs $WEBHOOK_URL")
-                        .hint("export WEBHOOK_URL=https://... (it receives LiteLLM's budget events)")
+                    ConfigError::new(&at, "webhook alerting needs $WEBHOOK_URL").hint(
+                        "export WEBHOOK_URL=https://... (it receives LiteLLM's budget events)",
+                    )
                 })?;
                 s.webhook_url = Some(url(&u, at)?);
             }
@@ -148,8 +152,16 @@ fn args(gs: &RawGeneralSettings) -> Result<AlertingArgs, ConfigError> {
             d.report_check_interval,
             &at("report_check_interval"),
         )?,
-        budget_alert_ttl: seconds(a.budget_alert_ttl, d.budget_alert_ttl, &at("budget_alert_ttl"))?,
-        outage_alert_ttl: seconds(a.outage_alert_ttl, d.outage_alert_ttl, &at("outage_alert_ttl"))?,
+        budget_alert_ttl: seconds(
+            a.budget_alert_ttl,
+            d.budget_alert_ttl,
+            &at("budget_alert_ttl"),
+        )?,
+        outage_alert_ttl: seconds(
+            a.outage_alert_ttl,
+            d.outage_alert_ttl,
+            &at("outage_alert_ttl"),
+        )?,
     })
 }
 
@@ -181,7 +193,9 @@ mod tests {
         assert!(a.slack_urls(AlertType::LlmTooSlow).is_empty());
         assert_eq!(a.kinds(), vec![AlertKind::Budget, AlertKind::Deployment]);
         assert!(
-            rt.warnings.iter().any(|w| w == "general_settings.alerting[1]: \"email\""),
+            rt.warnings
+                .iter()
+                .any(|w| w == "general_settings.alerting[1]: \"email\""),
             "{:?}",
             rt.warnings
         );
@@ -192,7 +206,10 @@ mod tests {
         let cases = [
             ("  alerting: [slack]\n", "general_settings.alerting[0]"),
             ("  alerting: [webhook]\n", "general_settings.alerting[0]"),
-            ("  alert_types: [budget_alert]\n", "general_settings.alert_types[0]"),
+            (
+                "  alert_types: [budget_alert]\n",
+                "general_settings.alert_types[0]",
+            ),
             (
                 "  alert_to_webhook_url: {nope: http://x}\n",
                 "general_settings.alert_to_webhook_url.nope",
@@ -201,7 +218,10 @@ mod tests {
                 "  alert_to_webhook_url: {budget_alerts: [ftp://x]}\n",
                 "general_settings.alert_to_webhook_url.budget_alerts[0]",
             ),
-            ("  alerting_threshold: 0\n", "general_settings.alerting_threshold"),
+            (
+                "  alerting_threshold: 0\n",
+                "general_settings.alerting_threshold",
+            ),
             (
                 "  alerting_args: {budget_alert_ttl: -1}\n",
                 "general_settings.alerting_args.budget_alert_ttl",
@@ -212,7 +232,9 @@ mod tests {
             ),
         ];
         for (general, path) in cases {
-            let e = load(general).err().unwrap_or_else(|| panic!("{general} loaded"));
+            let e = load(general)
+                .err()
+                .unwrap_or_else(|| panic!("{general} loaded"));
             assert!(e.contains(path), "{general}: {e}");
         }
         let e = load("  alert_types: [budget_alert]\n").err().unwrap();

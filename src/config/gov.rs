@@ -83,7 +83,9 @@ fn retention(
                 "general_settings.maximum_spend_logs_retention_interval",
                 "has no effect without maximum_spend_logs_retention_period",
             )
-            .hint("set maximum_spend_logs_retention_period: \"30d\" (how old a spend row may get)")),
+            .hint(
+                "set maximum_spend_logs_retention_period: \"30d\" (how old a spend row may get)",
+            )),
             None => Ok(None),
         };
     };

@@ -133,7 +133,10 @@ pub enum Alert {
         after: Duration,
     },
     /// Writing spend rows failed (`rows` held, retried); the first failure of an outage.
-    StoreDown { error: String, rows: usize },
+    StoreDown {
+        error: String,
+        rows: usize,
+    },
     /// Spend rows are written again after a failure.
     StoreUp,
 }
@@ -254,6 +257,10 @@ mod tests {
         });
         assert_eq!(rx.try_recv().ok(), Some(Alert::StoreUp));
         assert!(rx.try_recv().is_err());
-        assert_eq!(dropped.load(Ordering::Relaxed), 1, "unwanted kinds are not drops");
+        assert_eq!(
+            dropped.load(Ordering::Relaxed),
+            1,
+            "unwanted kinds are not drops"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Process lifecycle: build the Pingora server, listen, reload on SIGHUP, drain on SIGTERM.
 
 mod health_loop;
-mod report;
 mod listener;
+mod report;
 mod signals;
 
 use std::net::SocketAddr;

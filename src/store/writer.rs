@@ -268,7 +268,8 @@ impl Task {
                 }
                 Err(e) => {
                     shared.stats.flush_failures.fetch_add(1, Ordering::Relaxed);
-                    if !std::mem::replace(&mut failing, true) && self.alerts.wants(AlertKind::Store) {
+                    if !std::mem::replace(&mut failing, true) && self.alerts.wants(AlertKind::Store)
+                    {
                         self.alerts.raise(Alert::StoreDown {
                             error: e.to_string(),
                             rows: shared.lock().held(),

@@ -23,8 +23,14 @@ async fn retention(db: &Db) {
     // does not; after the gap the next pass is claimed again.
     let other = db.open().await;
     assert!(store.claim_retention_pass(now, DAY_MS / 2).await.unwrap());
-    assert!(!other.claim_retention_pass(now + 5, DAY_MS / 2).await.unwrap());
-    assert!(!store.claim_retention_pass(now + 10, DAY_MS / 2).await.unwrap());
+    assert!(!other
+        .claim_retention_pass(now + 5, DAY_MS / 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_retention_pass(now + 10, DAY_MS / 2)
+        .await
+        .unwrap());
 
     // Batches of two: three old rows take two statements.
     assert_eq!(store.delete_spend_before(now - DAY_MS, 2).await.unwrap(), 2);

@@ -144,7 +144,13 @@ mod tests {
         // requests (and the store failing too) in between.
         for second in 0..60 {
             for _ in 0..50 {
-                for a in [down("a"), Alert::StoreDown { error: "x".into(), rows: 1 }] {
+                for a in [
+                    down("a"),
+                    Alert::StoreDown {
+                        error: "x".into(),
+                        rows: 1,
+                    },
+                ] {
                     if d.admit(&a) {
                         sent.push((second, a));
                     }
@@ -164,7 +170,13 @@ mod tests {
             got,
             vec![
                 (0, down("a")),
-                (0, Alert::StoreDown { error: "x".into(), rows: 1 }),
+                (
+                    0,
+                    Alert::StoreDown {
+                        error: "x".into(),
+                        rows: 1
+                    }
+                ),
                 (60, up("a")),
                 (60, Alert::StoreUp),
             ]
@@ -193,7 +205,10 @@ mod tests {
         clock.advance(Duration::from_secs(3599));
         assert!(!d.admit(&budget(BudgetEvent::Crossed, "k1", 100)));
         clock.advance(Duration::from_secs(1));
-        assert!(d.admit(&budget(BudgetEvent::Crossed, "k1", 100)), "the TTL passed");
+        assert!(
+            d.admit(&budget(BudgetEvent::Crossed, "k1", 100)),
+            "the TTL passed"
+        );
     }
 
     #[test]
@@ -221,7 +236,11 @@ mod tests {
     #[test]
     fn memory_stays_bounded() {
         let clock = ManualClock::at(0);
-        let mut d = Dedup::new(clock.clock(), Duration::from_secs(1), Duration::from_secs(1));
+        let mut d = Dedup::new(
+            clock.clock(),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
         for i in 0..(MAX_REMEMBERED + 10) {
             assert!(d.admit(&budget(BudgetEvent::Crossed, &i.to_string(), 0)));
         }

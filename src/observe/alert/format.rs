@@ -254,7 +254,10 @@ mod tests {
         assert!(v["user_email"].is_null() && v.get("projected_spend").is_some());
         let (level, text) = message(&Alert::Budget(Box::new(b)));
         assert_eq!(level, Level::High);
-        assert!(text.starts_with("Budget Crossed\nTeam Member=t/u\n"), "{text}");
+        assert!(
+            text.starts_with("Budget Crossed\nTeam Member=t/u\n"),
+            "{text}"
+        );
         let body = slack_body(level, &text, &hms(3_723_000));
         let t = body["text"].as_str().unwrap_or_default();
         assert!(t.starts_with("Level: `High`\nTimestamp: `01:02:03`\n\nMessage: Budget Crossed"));

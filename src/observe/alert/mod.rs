@@ -63,9 +63,7 @@ static SUPPRESSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 /// The daily report's text for the last `window`, read from the store off the request path.
 pub type ReportFn = Arc<
-    dyn Fn(Duration) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
-        + Send
-        + Sync,
+    dyn Fn(Duration) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync,
 >;
 
 /// One POST to make.
@@ -190,7 +188,12 @@ fn posts(s: &AlertSettings, alert: &Alert, kind: AlertType, clock: &WallClock) -
     out
 }
 
-async fn daily_report(s: &AlertSettings, make: &ReportFn, out: &mpsc::Sender<Post>, clock: &WallClock) {
+async fn daily_report(
+    s: &AlertSettings,
+    make: &ReportFn,
+    out: &mpsc::Sender<Post>,
+    clock: &WallClock,
+) {
     let text = match make(s.args.daily_report_frequency).await {
         Ok(t) => t,
         Err(e) => {
