@@ -124,6 +124,26 @@ async fn chat(gw: &Gateway, key: &str) -> u16 {
         .as_u16()
 }
 
+/// LiteLLM's `WebhookEvent`s of the budget test: one per key, as LiteLLM writes them.
+fn assert_webhook_events(events: &[Value]) {
+    assert_eq!(events.len(), 3, "{events:#?}");
+    let crossed = events.iter().find(|e| e["key_alias"] == "over").unwrap();
+    assert_eq!(crossed["event"], "budget_crossed");
+    assert_eq!(crossed["event_group"], "key");
+    assert_eq!(crossed["event_message"], "Key Budget: Budget Crossed");
+    assert_eq!(crossed["max_budget"], TINY);
+    assert!(crossed["spend"].as_f64().unwrap() > TINY, "{crossed}");
+    assert_eq!(
+        crossed["token"].as_str().unwrap().len(),
+        64,
+        "the key's hash"
+    );
+    let reached = events.iter().find(|e| e["key_alias"] == "soft").unwrap();
+    assert_eq!(reached["event"], "soft_budget_crossed");
+    assert_eq!(reached["soft_budget"], TINY);
+    assert!(reached["max_budget"].is_null());
+}
+
 #[tokio::test]
 async fn a_budget_crossed_alerts_once_for_many_over_budget_requests() {
     let m = MockUpstream::start(Script::named("gpt")).await.unwrap();
@@ -190,23 +210,7 @@ async fn a_budget_crossed_alerts_once_for_many_over_budget_requests() {
         "{over_text}"
     );
 
-    let events = hook.posts();
-    assert_eq!(events.len(), 3, "{events:#?}");
-    let crossed = events.iter().find(|e| e["key_alias"] == "over").unwrap();
-    assert_eq!(crossed["event"], "budget_crossed");
-    assert_eq!(crossed["event_group"], "key");
-    assert_eq!(crossed["event_message"], "Key Budget: Budget Crossed");
-    assert_eq!(crossed["max_budget"], TINY);
-    assert!(crossed["spend"].as_f64().unwrap() > TINY, "{crossed}");
-    assert_eq!(
-        crossed["token"].as_str().unwrap().len(),
-        64,
-        "the key's hash"
-    );
-    let reached = events.iter().find(|e| e["key_alias"] == "soft").unwrap();
-    assert_eq!(reached["event"], "soft_budget_crossed");
-    assert_eq!(reached["soft_budget"], TINY);
-    assert!(reached["max_budget"].is_null());
+    assert_webhook_events(&hook.posts());
 
     let text = metrics_text(&gw).await;
     let suppressed = value(

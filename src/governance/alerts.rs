@@ -4,7 +4,7 @@
 
 use super::counters::ScopeLimits;
 use super::tables::{KeyView, ScopeSpec};
-use crate::core::alert::{Alert, AlertTx, BudgetAlert, BudgetEvent, BudgetOwner};
+use crate::core::alert::{Alert, AlertKind, AlertTx, BudgetAlert, BudgetEvent, BudgetOwner};
 use crate::core::ids::hex;
 use crate::store::Kind;
 
@@ -20,8 +20,45 @@ fn owner(kind: Option<Kind>) -> BudgetOwner {
     }
 }
 
+/// A request refused for scope `s`'s budget at `spend_nano`: the budget was crossed.
+pub(super) fn after_denial(
+    alerts: &AlertTx,
+    s: &ScopeSpec,
+    l: &ScopeLimits,
+    spend_nano: i64,
+    key: Option<&KeyView>,
+    customer: Option<&str>,
+) {
+    if alerts.wants(AlertKind::Budget) {
+        raise(
+            alerts,
+            BudgetEvent::Crossed,
+            s,
+            l,
+            spend_nano,
+            key,
+            customer,
+        );
+    }
+}
+
+/// A request admitted across `specs` (with their `limits`): any soft budget reached.
+pub(super) fn after_admit(
+    alerts: &AlertTx,
+    specs: &[&ScopeSpec],
+    limits: &[ScopeLimits],
+    first_spent: Option<i64>,
+    key: Option<&KeyView>,
+    customer: Option<&str>,
+) {
+    if alerts.wants(AlertKind::Budget) {
+        let pairs = specs.iter().copied().zip(limits);
+        soft_budgets(alerts, pairs, first_spent, key, customer);
+    }
+}
+
 /// Raise `event` for scope `s` at `spend_nano`, naming the request's key and customer.
-pub(super) fn raise(
+fn raise(
     alerts: &AlertTx,
     event: BudgetEvent,
     s: &ScopeSpec,
@@ -52,7 +89,7 @@ pub(super) fn raise(
 /// After an admission: each scope whose soft budget its spend has reached (but not its
 /// max). The first scope's spend is the counters' (`first_spent`); the others' the ledger's
 /// as last refreshed.
-pub(super) fn soft_budgets<'a>(
+fn soft_budgets<'a>(
     alerts: &AlertTx,
     scopes: impl Iterator<Item = (&'a ScopeSpec, &'a ScopeLimits)>,
     first_spent: Option<i64>,

@@ -73,22 +73,8 @@ impl Exchange<'_> {
                 Err(e) => return GroupResult::Failed(exhausted(group, e)),
             };
             let started = Instant::now();
-            let outcome = match self.alerts.threshold(AlertKind::Hanging) {
-                None => self.attempt(session, group, dep, attempt, retries).await,
-                Some(after) => {
-                    let alerts = self.alerts;
-                    let on_hang = move || {
-                        alerts.raise(Alert::Hanging {
-                            group: group.name.to_string(),
-                            deployment: dep.id.to_string(),
-                            after,
-                        });
-                    };
-                    let attempt = self.attempt(session, group, dep, attempt, retries);
-                    watched(attempt, after, on_hang).await
-                }
-            };
-            match outcome {
+            let outcome = self.attempt_watched(session, group, dep, attempt, retries);
+            match outcome.await {
                 Outcome::Done => {
                     self.succeeded(group, dep, started);
                     return GroupResult::Done(self.meta.status);
@@ -339,6 +325,37 @@ impl Exchange<'_> {
             err
         );
         hint
+    }
+}
+
+impl Exchange<'_> {
+    /// [`Exchange::attempt`], raising `llm_requests_hanging` once if it has not ended
+    /// `alerting_threshold` after it began (one branch when that alert is off).
+    async fn attempt_watched(
+        &mut self,
+        session: &mut Session,
+        group: &ModelGroup,
+        dep: &Arc<Deployment>,
+        attempt: u32,
+        retries: u32,
+    ) -> Outcome {
+        let Some(after) = self.alerts.threshold(AlertKind::Hanging) else {
+            return self.attempt(session, group, dep, attempt, retries).await;
+        };
+        let alerts = self.alerts;
+        let on_hang = move || {
+            alerts.raise(Alert::Hanging {
+                group: group.name.to_string(),
+                deployment: dep.id.to_string(),
+                after,
+            });
+        };
+        watched(
+            self.attempt(session, group, dep, attempt, retries),
+            after,
+            on_hang,
+        )
+        .await
     }
 }
 
