@@ -404,3 +404,38 @@ async fn the_retention_job_deletes_old_spend_rows_and_keeps_new_ones() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_daily_report_names_the_top_keys_and_models_by_spend() {
+    let m = MockUpstream::start(Script::named("gpt")).await.unwrap();
+    let slack = Receiver::start(false).await;
+    let yaml = Config::with([priced("gpt", &m.base_url())])
+        .untyped_general("alerting", json!(["slack"]))
+        .untyped_general("alert_types", json!(["daily_reports"]))
+        .untyped_general(
+            "alerting_args",
+            json!({"daily_report_frequency": 3, "report_check_interval": 0.2}),
+        )
+        .yaml();
+    let url = slack.url();
+    let gw = Gateway::start_env(&yaml, &[("SLACK_WEBHOOK_URL", url.as_str())]);
+    let key = Api::new(&gw)
+        .new_key(json!({"key_alias": "reporter"}))
+        .await;
+    // A report every 3 s over the 3 s before it: spend keeps coming until one names it.
+    let report = poll(
+        "a report with the key",
+        Duration::from_secs(30),
+        async || {
+            assert_eq!(chat(&gw, &key).await, 200);
+            slack
+                .texts()
+                .into_iter()
+                .find(|t| t.contains("Spend Report") && t.contains("reporter"))
+        },
+    )
+    .await;
+    assert!(report.starts_with("Level: `Low`"), "{report}");
+    assert!(report.contains("1. Key `reporter ("), "{report}");
+    assert!(report.contains("1. Model `gpt`: `$"), "{report}");
+}
