@@ -11,7 +11,9 @@ use super::raw::RawConfig;
 use super::raw_observe::RawCallback;
 use crate::core::config_error::ConfigError;
 use crate::core::env::Env;
-use crate::observe::settings::{Endpoint, Events, LogFormat, Settings, Webhook};
+use crate::observe::settings::{
+    Endpoint, Events, LogFormat, Otel, OtlpProtocol, Privacy, Settings, Webhook,
+};
 
 const QUEUE: usize = 10_000;
 const BATCH: usize = 512;
@@ -31,8 +33,13 @@ pub(super) fn settings(
     warnings: &mut Vec<String>,
 ) -> Result<Settings, ConfigError> {
     let mut webhooks = Vec::new();
+    let mut otel = None;
     let wanted = wanted(raw);
     for w in &wanted {
+        if w.name == "otel" {
+            otel = Some(self::otel(w, raw.callback_settings.get("otel"), env)?);
+            continue;
+        }
         if let Some(cs) = raw.callback_settings.get(&w.name) {
             let path = format!("callback_settings.{}", w.name);
             match cs.callback_type.as_deref() {
@@ -68,11 +75,19 @@ pub(super) fn settings(
             ));
         }
     }
+    let ls = &raw.litellm_settings;
     Ok(Settings {
         json_logs: raw.litellm_settings.json_logs.unwrap_or(false)
             || crate::observe::jsonlog::json_from_env(),
         webhooks,
+        otel,
         queue: QUEUE,
+        forward_traceparent: ls.forward_traceparent_to_llm_provider.unwrap_or(false),
+        privacy: Privacy {
+            turn_off_message_logging: ls.turn_off_message_logging.unwrap_or(false),
+            redact_messages_in_exceptions: ls.redact_messages_in_exceptions.unwrap_or(false),
+            redact_user_api_key_info: ls.redact_user_api_key_info.unwrap_or(false),
+        },
     })
 }
 
@@ -273,6 +288,160 @@ fn datadog(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
     vendor(w, &url, vec![("dd-api-key", key)], format, FLUSH)
 }
 
+/// The first of `vars` that is set.
+fn first_env(env: &Env, vars: &[&str]) -> Option<(String, String)> {
+    vars.iter()
+        .find_map(|v| env.get(v).map(|value| (v.to_string(), value)))
+}
+
+/// OpenTelemetry from the standard `OTEL_EXPORTER_OTLP_*` variables, or LiteLLM's
+/// `OTEL_EXPORTER` (`otlp_http`, `otlp_grpc`), `OTEL_ENDPOINT` and `OTEL_HEADERS`; batching
+/// from `OTEL_BSP_*` (defaults 512 spans' requests, 5 s, 10,000 queued).
+/// The protocol and the URL spans go to.
+fn otlp_target(w: &Wanted, env: &Env) -> Result<(OtlpProtocol, String, Endpoint), ConfigError> {
+    let protocol = match first_env(
+        env,
+        &[
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER",
+        ],
+    ) {
+        None => OtlpProtocol::HttpProtobuf,
+        Some((var, v)) => match v.trim() {
+            "http/protobuf" | "otlp_http" | "http" => OtlpProtocol::HttpProtobuf,
+            "http/json" => OtlpProtocol::HttpJson,
+            "grpc" | "otlp_grpc" => OtlpProtocol::Grpc,
+            other => {
+                return Err(ConfigError::new(
+                    &w.path,
+                    format!("${var} is \"{other}\", which this build does not export to"),
+                )
+                .hint("http/protobuf, http/json or grpc (LiteLLM's otlp_http, otlp_grpc)"))
+            }
+        },
+    };
+    let grpc = protocol == OtlpProtocol::Grpc;
+    let url = match env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        Some(u) => u.trim().to_string(),
+        None => {
+            let base = first_env(env, &["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT"])
+                .map(|(_, v)| v.trim().to_string());
+            let base = base.unwrap_or_else(|| {
+                if grpc {
+                    "http://localhost:4317"
+                } else {
+                    "http://localhost:4318"
+                }
+                .to_string()
+            });
+            if grpc || base.trim_end_matches('/').ends_with("/v1/traces") {
+                base
+            } else {
+                format!("{}/v1/traces", base.trim_end_matches('/'))
+            }
+        }
+    };
+    let parsed = Endpoint::parse(&url).map_err(|e| ConfigError::new(&w.path, e))?;
+    if grpc && parsed.tls {
+        return Err(ConfigError::new(
+            &w.path,
+            format!("OTLP over gRPC with TLS ({url}) is not in this build"),
+        )
+        .hint("use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf for an https collector, or a plaintext gRPC collector (a local agent)"));
+    }
+    Ok((protocol, url, parsed))
+}
+
+fn otel(w: &Wanted, cs: Option<&RawCallback>, env: &Env) -> Result<Otel, ConfigError> {
+    let (protocol, url, parsed) = otlp_target(w, env)?;
+    let grpc = protocol == OtlpProtocol::Grpc;
+    let mut headers = Vec::new();
+    let text = first_env(
+        env,
+        &[
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_HEADERS",
+        ],
+    );
+    if let Some((var, text)) = &text {
+        for (k, v) in env_headers(Some(text)) {
+            let name = HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes());
+            let value = HeaderValue::from_str(&percent_decode(&v));
+            match (name, value) {
+                (Ok(n), Ok(v)) => headers.push((n, v)),
+                _ => {
+                    return Err(ConfigError::new(
+                        &w.path,
+                        format!("${var}: \"{k}\" is not a valid header"),
+                    ))
+                }
+            }
+        }
+    }
+    let number = |var: &str, default: u64| -> Result<u64, ConfigError> {
+        match env.get(var) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ConfigError::new(&w.path, format!("${var} must be a positive integer"))
+                }),
+        }
+    };
+    let batch_size = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", BATCH as u64)? as usize;
+    let flush_ms = number("OTEL_BSP_SCHEDULE_DELAY", FLUSH.as_millis() as u64)?;
+    let queue = number("OTEL_BSP_MAX_QUEUE_SIZE", QUEUE as u64)? as usize;
+    let message_logging = cs
+        .and_then(|c| c.rest.get("message_logging"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    Ok(Otel {
+        name: w.name.clone(),
+        protocol,
+        http: (!grpc).then_some(parsed),
+        url,
+        headers,
+        service_name: env
+            .get("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| "litellm".into()),
+        events: w.events,
+        batch_size,
+        flush_interval: Duration::from_millis(flush_ms.min(3_600_000)),
+        queue,
+        message_logging,
+    })
+}
+
+/// `%XX` escapes decoded (OTLP header values are URL-encoded: `Bearer%20abc`).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The outcomes a webhook receives: those its lists ask for, kept to its `event_types`.
 fn events(asked: Events, types: Option<&[String]>, path: &str) -> Result<Events, ConfigError> {
     let Some(types) = types else {
@@ -322,7 +491,7 @@ mod tests {
     #[test]
     fn callbacks_merge_their_lists_and_unknown_ones_warn() {
         let rt = load(
-            "litellm_settings:\n  success_callback: [hook, otel]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
+            "litellm_settings:\n  success_callback: [hook, lunary]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
         )
         .unwrap();
         let w = &rt.settings.observe.webhooks;
@@ -335,11 +504,44 @@ mod tests {
         assert!(
             rt.warnings
                 .iter()
-                .any(|x| x == "litellm_settings.success_callback[1]: \"otel\""),
+                .any(|x| x == "litellm_settings.success_callback[1]: \"lunary\""),
             "{:?}",
             rt.warnings
         );
         assert!(!rt.warnings.iter().any(|x| x.contains("prometheus")));
+    }
+
+    #[test]
+    fn otel_reads_the_standard_variables_and_litellm_s_own() {
+        use crate::observe::settings::OtlpProtocol;
+        let otel = |vars: &str| {
+            load(&format!(
+                "litellm_settings:\n  callbacks: [otel]\nenvironment_variables:\n{vars}"
+            ))
+            .map(|rt| rt.settings.observe.otel.unwrap())
+        };
+        let o = otel("  OTEL_SERVICE_NAME: gw\n").unwrap();
+        assert_eq!(o.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(o.url, "http://localhost:4318/v1/traces");
+        assert_eq!(o.service_name, "gw");
+        let o = otel(
+            "  OTEL_EXPORTER: otlp_http\n  OTEL_ENDPOINT: https://api.honeycomb.io/v1/traces\n  OTEL_HEADERS: x-honeycomb-team=a%20b\n",
+        )
+        .unwrap();
+        assert_eq!(o.url, "https://api.honeycomb.io/v1/traces");
+        assert_eq!(o.headers[0].1, "a b");
+        let o = otel("  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n").unwrap();
+        assert_eq!(
+            (o.protocol, o.url.as_str()),
+            (OtlpProtocol::Grpc, "http://localhost:4317")
+        );
+        let e = otel("  OTEL_EXPORTER: console\n").unwrap_err();
+        assert!(
+            e.contains("litellm_settings.callbacks[0]") && e.contains("console"),
+            "{e}"
+        );
+        let e = otel("  OTEL_EXPORTER: otlp_grpc\n  OTEL_ENDPOINT: https://c:4317\n").unwrap_err();
+        assert!(e.contains("TLS"), "{e}");
     }
 
     #[test]

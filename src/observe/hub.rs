@@ -8,8 +8,9 @@ use prometheus::IntCounterVec;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::settings::Privacy;
 use super::settings::{Events, Settings};
-use super::{jsonlog, webhook, Payload};
+use super::{jsonlog, otel, webhook, Payload};
 
 /// A counter per sink, registered with the gateway's metrics.
 fn per_sink(name: &str, help: &str) -> IntCounterVec {
@@ -47,9 +48,23 @@ struct Sink {
 /// The running sinks.
 pub struct Hub {
     sinks: Vec<Sink>,
+    /// What the request path keeps for the sinks.
+    pub wants: Wants,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     /// Set at shutdown: each sink delivers what it holds and stops.
     closing: watch::Sender<bool>,
+}
+
+/// What the request path must keep for the running sinks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wants {
+    /// A tracing sink runs: keep admission and attempt timings.
+    pub spans: bool,
+    /// Upstream requests carry a `traceparent`.
+    pub forward_traceparent: bool,
+    /// Keep the prompt and answer (message logging on).
+    pub bodies: bool,
+    pub privacy: Privacy,
 }
 
 /// What a sink task reads: its queue, and the shutdown signal.
@@ -70,6 +85,30 @@ impl Inbox {
             p = self.rx.recv() => p,
             _ = self.closing.changed() => None,
         }
+    }
+
+    /// Fill `batch` with up to `size` records: the first as it comes, the rest for at most
+    /// `interval` after it. Returns `false` once shutdown began (then deliver `batch` and
+    /// [`Inbox::rest`]).
+    pub async fn fill(
+        &mut self,
+        batch: &mut Vec<Arc<Payload>>,
+        size: usize,
+        interval: Duration,
+    ) -> bool {
+        let Some(first) = self.next().await else {
+            return false;
+        };
+        batch.push(first);
+        let due = tokio::time::Instant::now() + interval;
+        while batch.len() < size {
+            match tokio::time::timeout_at(due, self.next()).await {
+                Ok(Some(p)) => batch.push(p),
+                Ok(None) => return false,
+                Err(_) => break,
+            }
+        }
+        true
     }
 
     /// What is still queued, without waiting.
@@ -116,6 +155,15 @@ impl Hub {
                 tx,
             });
         }
+        if let Some(o) = &settings.otel {
+            let (tx, rx) = mpsc::channel(o.queue.max(1));
+            tasks.push(runtime.spawn(otel::run(o.clone(), inbox(rx))));
+            sinks.push(Sink {
+                name: o.name.clone(),
+                events: o.events,
+                tx,
+            });
+        }
         for s in &sinks {
             // Every sink's series exists from the start, at 0.
             DROPPED.with_label_values(&[&s.name]);
@@ -125,6 +173,12 @@ impl Hub {
         (!sinks.is_empty()).then(|| {
             Arc::new(Hub {
                 sinks,
+                wants: Wants {
+                    spans: settings.otel.is_some(),
+                    forward_traceparent: settings.otel.is_some() && settings.forward_traceparent,
+                    bodies: !settings.privacy.turn_off_message_logging,
+                    privacy: settings.privacy,
+                },
                 tasks: std::sync::Mutex::new(tasks),
                 closing,
             })

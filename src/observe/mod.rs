@@ -9,12 +9,13 @@
 pub mod alert;
 pub mod hub;
 pub mod jsonlog;
+pub mod otel;
 pub mod payload;
 mod post;
 pub mod settings;
 mod vendors;
 mod webhook;
 
-pub use hub::Hub;
+pub use hub::{Hub, Wants};
 pub use payload::Payload;
 pub use settings::Settings;

@@ -73,7 +73,26 @@ pub async fn model_call(
     };
     let headers = &session.req_header().headers;
     let started = out.started;
-    let admitted = admit::admit(env, headers, principal, &ingress, group, wildcard, out).await?;
+    let timed = out.record.detail.as_ref().is_some_and(|d| d.spans);
+    let t0 = timed.then(std::time::Instant::now);
+    let admitted = match admit::admit(env, headers, principal, &ingress, group, wildcard, out).await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            if let (Some(t0), Some(d)) = (t0, out.record.detail.as_mut()) {
+                d.admission = Some((t0, std::time::Instant::now(), false));
+            }
+            return Err(e);
+        }
+    };
+    if let Some(d) = admitted.record.detail.as_mut() {
+        if let Some(t0) = t0 {
+            d.admission = Some((t0, std::time::Instant::now(), true));
+        }
+        if d.bodies {
+            d.messages = Some(ingress.call.input_bytes());
+        }
+    }
     if endpoint == Endpoint::CountTokens {
         return local::count_tokens(session, &admitted).await;
     }

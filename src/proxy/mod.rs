@@ -113,7 +113,8 @@ impl ProxyHttp for Gateway {
             // Built before settlement takes the ticket it reads the key from.
             let payload = (logged && self.observe.is_some()).then(|| {
                 let master = ctx.rt.master_key.as_ref();
-                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master)
+                let wants = self.observe.as_ref().map(|h| h.wants).unwrap_or_default();
+                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master, &wants)
             });
             crate::pipeline::outcome::alert_if_slow(&ctx.outcome, &self.alerts);
             let gov = self.gov.as_deref();
@@ -142,8 +143,9 @@ impl Gateway {
             session.set_keepalive(None);
         })?;
         ctx.endpoint = Some(endpoint);
-        if self.observe.is_some() {
-            ctx.outcome.trace_id = crate::pipeline::logged::trace_id(&session.req_header().headers);
+        if let Some(hub) = &self.observe {
+            ctx.outcome
+                .observe(&hub.wants, &session.req_header().headers);
         }
         let rt = ctx.rt.clone();
         let gov = self.gov.as_deref();
