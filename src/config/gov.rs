@@ -56,5 +56,41 @@ pub(super) fn governance_settings(
             .disable_auto_add_proxy_admin_to_teams
             .unwrap_or(false),
         minting: crate::config::minting::policy(ls, warnings)?,
+        retention: retention(gs)?,
+        alerts: Default::default(),
     })
+}
+
+/// `maximum_spend_logs_retention_period` (LiteLLM's duration strings, `"30d"`) and
+/// `maximum_spend_logs_retention_interval` (default `"1d"`).
+fn retention(
+    gs: &crate::config::raw::RawGeneralSettings,
+) -> Result<Option<crate::governance::Retention>, ConfigError> {
+    use crate::governance::minting::period_secs;
+    use crate::governance::period::Period;
+    let secs = |text: &str, key: &str| -> Result<Duration, ConfigError> {
+        let path = format!("general_settings.{key}");
+        let p = Period::parse(text).map_err(|e| ConfigError::new(&path, e))?;
+        Ok(Duration::from_secs(period_secs(p).unsigned_abs()))
+    };
+    let interval = match &gs.maximum_spend_logs_retention_interval {
+        Some(t) => Some(secs(t, "maximum_spend_logs_retention_interval")?),
+        None => None,
+    };
+    let Some(period) = &gs.maximum_spend_logs_retention_period else {
+        return match interval {
+            Some(_) => Err(ConfigError::new(
+                "general_settings.maximum_spend_logs_retention_interval",
+                "has no effect without maximum_spend_logs_retention_period",
+            )
+            .hint(
+                "set maximum_spend_logs_retention_period: \"30d\" (how old a spend row may get)",
+            )),
+            None => Ok(None),
+        };
+    };
+    Ok(Some(crate::governance::Retention {
+        period: secs(period, "maximum_spend_logs_retention_period")?,
+        interval: interval.unwrap_or(Duration::from_secs(86_400)),
+    }))
 }

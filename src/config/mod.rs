@@ -4,6 +4,7 @@
 //! (errors name the key path and the variable), then typed parsing with
 //! `serde_path_to_error` and validation into the [`Runtime`] that requests use.
 
+mod alerting;
 mod deployment;
 pub mod env;
 mod gov;

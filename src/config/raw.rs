@@ -542,6 +542,26 @@ pub struct RawGeneralSettings {
     /// Switchyard: seconds a client has to send a whole request header (default 10).
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub client_header_timeout: Option<f64>,
+    /// Alert destinations: `slack` (`$SLACK_WEBHOOK_URL`), `webhook` (`$WEBHOOK_URL`).
+    #[serde(skip_serializing_if = "none")]
+    pub alerting: Option<super::raw_observe::Names>,
+    /// Seconds after which a request is slow or hanging (default 300).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub alerting_threshold: Option<f64>,
+    /// LiteLLM's alert type names to send (default: all).
+    #[serde(skip_serializing_if = "none")]
+    pub alert_types: Option<Vec<String>>,
+    /// Alert type -> Slack URL, or a list of them.
+    #[serde(skip_serializing_if = "none")]
+    pub alert_to_webhook_url: Option<std::collections::BTreeMap<String, super::raw_observe::Names>>,
+    #[serde(skip_serializing_if = "none")]
+    pub alerting_args: Option<super::raw_observe::RawAlertingArgs>,
+    /// Spend rows older than this are deleted (`"30d"`, LiteLLM's duration strings).
+    #[serde(skip_serializing_if = "none")]
+    pub maximum_spend_logs_retention_period: Option<String>,
+    /// How often the retention job runs (default `"1d"`).
+    #[serde(skip_serializing_if = "none")]
+    pub maximum_spend_logs_retention_interval: Option<String>,
     #[serde(flatten)]
     pub rest: Rest,
 }

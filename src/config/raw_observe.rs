@@ -1,5 +1,6 @@
 //! The raw logging-callback keys: `litellm_settings.{callbacks, success_callback,
-//! failure_callback}` and the top-level `callback_settings`, as LiteLLM writes them.
+//! failure_callback}` and the top-level `callback_settings`, and
+//! `general_settings.alerting_args`, as LiteLLM writes them.
 
 use std::collections::BTreeMap;
 
@@ -80,6 +81,26 @@ pub struct RawS3Params {
     #[serde(skip_serializing_if = "none")]
     pub s3_batch_size: Option<usize>,
     /// Keys LiteLLM reads that this build does not (`s3_use_team_prefix`, ...).
+    #[serde(flatten)]
+    pub rest: super::raw::Rest,
+}
+
+/// `general_settings.alerting_args` (seconds).
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct RawAlertingArgs {
+    /// Seconds between daily spend reports (default 43200).
+    #[serde(skip_serializing_if = "none")]
+    pub daily_report_frequency: Option<f64>,
+    /// Seconds between checks whether a report is due (default 3600).
+    #[serde(skip_serializing_if = "none")]
+    pub report_check_interval: Option<f64>,
+    /// Seconds one budget alert holds back its repeats (default 86400).
+    #[serde(skip_serializing_if = "none")]
+    pub budget_alert_ttl: Option<f64>,
+    /// Seconds one slow/hanging alert per deployment holds back its repeats (default 60).
+    #[serde(skip_serializing_if = "none")]
+    pub outage_alert_ttl: Option<f64>,
+    /// LiteLLM's other arguments (`region_outage_alert_ttl`, outage thresholds, ...).
     #[serde(flatten)]
     pub rest: super::raw::Rest,
 }

@@ -61,6 +61,8 @@ pub struct Settings {
     pub governance: GovSettings,
     /// Logging sinks and JSON logs.
     pub observe: crate::observe::Settings,
+    /// `general_settings.alerting` and its keys (started once, at startup).
+    pub alerting: crate::observe::alert::settings::AlertSettings,
 }
 
 /// One validated config snapshot.
@@ -222,6 +224,13 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "client_header_timeout",
             "health_check_cache_seconds",
             "forward_openai_org_id",
+            "alerting",
+            "alerting_threshold",
+            "alert_types",
+            "alert_to_webhook_url",
+            "alerting_args",
+            "maximum_spend_logs_retention_period",
+            "maximum_spend_logs_retention_interval",
         ],
     )?;
 
@@ -317,6 +326,7 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             }),
         governance: governance_settings(ls, gs, &mut check.warnings)?,
         observe: super::observe::settings(&raw, env, &mut check.warnings)?,
+        alerting: super::alerting::settings(gs, env, &mut check.warnings)?,
     };
 
     let master_key = match gs

@@ -1,10 +1,12 @@
 //! The wire-neutral vocabulary every layer shares: clocks and calendar, ids and provider kinds,
 //! the endpoints, the parsed model call and its limits, the one error type the client sees,
 //! the neutral chat result and its stream events, one usage type, failures as data,
-//! hand-written JSON, the master key, the upstream peer builder, the proof of admission, and
-//! config errors and environment lookups (so a provider can read its own settings). It
-//! imports nothing of the crate outside itself (ARCHITECTURE.md §2).
+//! hand-written JSON, the master key, the upstream peer builder, the proof of admission,
+//! config errors and environment lookups (so a provider can read its own settings), and alerts
+//! as data with the handle that raises them. It imports nothing of the crate outside itself
+//! (ARCHITECTURE.md §2).
 
+pub mod alert;
 pub mod call;
 pub mod chat;
 pub mod cleared;

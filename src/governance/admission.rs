@@ -17,7 +17,7 @@ use super::counters::{BudgetLimit, Counters};
 use super::entities::from_nano;
 use super::period::iso;
 use super::tables::{CustomerView, Denier, KeyView, ScopeSpec, Tables};
-use super::Governance;
+use super::{alerts, Governance};
 use crate::core::cleared::Cleared;
 use crate::core::error::ApiError;
 use crate::core::error::ErrorKind;
@@ -457,8 +457,37 @@ impl Governance {
             tokens: t.tokens,
             cost_nano: t.cost,
         };
-        let (outcome, local) = match self.counters.admit(&admit).await {
-            Ok(o) => (o, false),
+        let (outcome, local) = self.count(&admit, &specs).await?;
+        let alerts = &self.settings.alerts;
+        let (key, end_user) = (t.key.as_deref(), ask.end_user);
+        match outcome {
+            Ok(a) => {
+                drop(scopes);
+                alerts::after_admit(alerts, &specs, &t.limits, a.first_spent, key, end_user);
+                drop(specs);
+                t.local = local;
+                t.admitted = a;
+                t.settled = false;
+                Ok(t)
+            }
+            Err(d) => {
+                let (s, l) = (specs[d.scope], &t.limits[d.scope]);
+                if d.kind == LimitKind::Budget {
+                    alerts::after_denial(alerts, s, l, d.current, key, end_user);
+                }
+                Err(denial(&d, s, l, now))
+            }
+        }
+    }
+    /// Admission in the shared counters; when they are unreachable, the local ones (`true`)
+    /// unless a budget is at stake and `budget_fail_open` is off (503).
+    async fn count(
+        &self,
+        admit: &Admit<'_>,
+        specs: &[&ScopeSpec],
+    ) -> Result<(Result<Admitted, Denial>, bool), ApiError> {
+        match self.counters.admit(admit).await {
+            Ok(o) => Ok((o, false)),
             Err(e) => {
                 metrics().counter_errors.inc();
                 let budgeted = specs.iter().any(|s| s.max_budget.is_some());
@@ -471,21 +500,11 @@ impl Governance {
                     ));
                 }
                 log::warn!("shared counters unavailable ({e}): limits enforced per replica");
-                match self.local.admit(&admit).await {
-                    Ok(o) => (o, true),
-                    Err(_) => (Ok(Admitted::default()), true),
+                match self.local.admit(admit).await {
+                    Ok(o) => Ok((o, true)),
+                    Err(_) => Ok((Ok(Admitted::default()), true)),
                 }
             }
-        };
-        match outcome {
-            Ok(a) => {
-                drop(scopes);
-                t.local = local;
-                t.admitted = a;
-                t.settled = false;
-                Ok(t)
-            }
-            Err(d) => Err(denial(&d, specs[d.scope], &t.limits[d.scope], now)),
         }
     }
 }

@@ -12,16 +12,19 @@
 //! that [`Governance::open`] is given: the system's in production, a manual one in tests.
 
 pub mod admission;
+mod alerts;
 pub mod counters;
 pub mod entities;
 pub mod minting;
 pub mod period;
 pub mod redis;
+mod report;
+mod retention;
 pub mod settings;
 pub mod spend;
 pub mod tables;
 
-pub use settings::GovSettings;
+pub use settings::{GovSettings, Retention};
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -94,6 +97,7 @@ impl Governance {
         };
         let cfg = WriterConfig {
             flush_interval: settings.batch_write,
+            alerts: settings.alerts.clone(),
             ..WriterConfig::default()
         };
         let (writer, _task) = SpendWriter::start(store.clone(), cfg, Arc::new(|_rows| {}));
@@ -109,6 +113,9 @@ impl Governance {
             clock,
         });
         gov.reload().await.map_err(|e| format!("database: {e}"))?;
+        if let Some(r) = gov.settings.retention {
+            retention::spawn(&gov, r);
+        }
         let weak = Arc::downgrade(&gov);
         gov.runtime.spawn(async move {
             let mut tick = tokio::time::interval(REFRESH);

@@ -24,4 +24,19 @@ pub struct GovSettings {
     pub disable_auto_add_proxy_admin_to_teams: bool,
     /// Key and user creation: upper bounds and defaults from `litellm_settings`.
     pub minting: super::minting::MintingPolicy,
+    /// `general_settings.maximum_spend_logs_retention_period` and `_interval`: spend rows
+    /// older than the period are deleted that often (`None`: kept forever).
+    pub retention: Option<Retention>,
+    /// Where budget and store alerts go (off unless `general_settings.alerting` is set; the
+    /// server hands it in once alerting runs).
+    pub alerts: crate::core::alert::AlertTx,
+}
+
+/// The spend-log retention job's schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Rows whose end time is older than this are deleted.
+    pub period: Duration,
+    /// How often a pass runs (LiteLLM's default: a day).
+    pub interval: Duration,
 }

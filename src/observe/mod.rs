@@ -4,7 +4,9 @@
 //!
 //! Sinks: the JSON access log on stdout (`json_logs`), LiteLLM's generic API webhook
 //! (`generic_api`, batched JSON), Langfuse's batch ingestion API and Datadog's logs intake. `settings` is what config hands in; `hub` runs the sinks.
+//! `alert` runs alerting (Slack, LiteLLM's budget webhook) the same way, deduplicated.
 
+pub mod alert;
 pub mod hub;
 pub mod jsonlog;
 mod keyed;

@@ -52,6 +52,8 @@ pub struct Env<'a> {
     pub connector: &'a Connector,
     /// This gateway's own listener, as a client reaches it (batch completions' parts).
     pub self_addr: Option<SocketAddr>,
+    /// Where outage, recovery and hanging-request alerts go (off by default).
+    pub alerts: &'a crate::core::alert::AlertTx,
 }
 
 /// A model call (chat, completions, embeddings, Messages, Responses, count_tokens) after

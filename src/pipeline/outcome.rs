@@ -53,6 +53,36 @@ impl Outcome {
     }
 }
 
+/// Raise `llm_too_slow` when a served request took longer than `alerting_threshold` (one
+/// branch when that alert is off).
+pub fn alert_if_slow(out: &Outcome, alerts: &crate::core::alert::AlertTx) {
+    let Some(threshold) = alerts.threshold(crate::core::alert::AlertKind::Slow) else {
+        return;
+    };
+    let took = out.started.elapsed();
+    let Some(dep) = out.record.deployment.as_deref() else {
+        return;
+    };
+    if took <= threshold || out.status == 0 || out.status >= 400 {
+        return;
+    }
+    alerts.raise(crate::core::alert::Alert::Slow {
+        group: dep.group.to_string(),
+        deployment: dep.id.to_string(),
+        api_base: api_base(dep),
+        took,
+        stream: out.stream,
+    });
+}
+
+/// A deployment's upstream as alerts name it (its display URL; empty for a mock).
+pub(crate) fn api_base(dep: &crate::router::Deployment) -> String {
+    match &dep.backend {
+        crate::router::Backend::Http(t) => t.display.clone(),
+        _ => String::new(),
+    }
+}
+
 /// Metrics, settlement and the spend row of one finished request.
 pub async fn finish(gov: Option<&Governance>, rt: &Runtime, endpoint: Endpoint, out: &mut Outcome) {
     if let Endpoint::PassThrough(_) = endpoint {

@@ -39,6 +39,8 @@ pub struct Gateway {
     pub self_addr: Option<std::net::SocketAddr>,
     /// Logging sinks (JSON access log, webhooks); `None` when none is configured.
     pub observe: Option<Arc<crate::observe::Hub>>,
+    /// Where alerts go (`general_settings.alerting`); off by default.
+    pub alerts: crate::core::alert::AlertTx,
 }
 
 /// Per-request state, built in `new_ctx` with the config snapshot the request keeps.
@@ -117,6 +119,7 @@ impl ProxyHttp for Gateway {
                 let master = ctx.rt.master_key.as_ref();
                 crate::pipeline::logged::payload(&ctx.outcome, endpoint, master, &h.wants)
             });
+            crate::pipeline::outcome::alert_if_slow(&ctx.outcome, &self.alerts);
             let gov = self.gov.as_deref();
             crate::pipeline::outcome::finish(gov, &ctx.rt, endpoint, &mut ctx.outcome).await;
             if let (Some(hub), Some(p)) = (&self.observe, payload) {
@@ -161,6 +164,7 @@ impl Gateway {
             gov: self.gov.as_ref(),
             connector: &self.connector,
             self_addr: self.self_addr,
+            alerts: &self.alerts,
         };
         match endpoint {
             Endpoint::Management => self.manage(session, &rt, &principal).await,

@@ -2,6 +2,7 @@
 
 mod health_loop;
 mod listener;
+mod report;
 mod signals;
 
 use std::net::SocketAddr;
@@ -97,14 +98,25 @@ pub fn run(opts: ServeOptions) -> i32 {
             return 1;
         }
     };
+    // Alerting first: governance and its spend writer raise through it. The daily report
+    // reads the store once governance is open.
+    let report_gov = Arc::new(std::sync::OnceLock::new());
+    let alerts = crate::observe::alert::start(
+        &rt.settings.alerting,
+        gov_rt.handle(),
+        crate::core::clock::WallClock::system(),
+        Some(report::daily(report_gov.clone())),
+    );
     let gov = match &rt.master_key {
         None => None,
         Some(_) => {
             let s = &rt.settings;
+            let mut gov_settings = s.governance.clone();
+            gov_settings.alerts = alerts.clone();
             let opened = gov_rt.block_on(crate::governance::Governance::open(
                 s.database_url.as_deref(),
                 s.redis_url.as_deref(),
-                s.governance.clone(),
+                gov_settings,
                 crate::core::clock::WallClock::system(),
                 gov_rt.handle().clone(),
             ));
@@ -128,6 +140,9 @@ pub fn run(opts: ServeOptions) -> i32 {
             }
         }
     };
+    if let Some(g) = &gov {
+        report_gov.get_or_init(|| g.clone());
+    }
     let mut observe_settings = rt.settings.observe.clone();
     observe_settings.json_logs |= opts.json_logs;
     crate::observe::jsonlog::set_json(observe_settings.json_logs);
@@ -176,6 +191,7 @@ pub fn run(opts: ServeOptions) -> i32 {
             a
         }),
         observe: observe.clone(),
+        alerts,
     };
     let proxy = pingora_proxy::http_proxy(&conf, gateway);
     server.add_service(listener::GatewayService::new(

@@ -7,6 +7,7 @@
 //! them. Money is integer nano-USD; times are unix milliseconds unless documented otherwise.
 
 mod migrate;
+mod retention;
 mod spend;
 pub mod writer;
 

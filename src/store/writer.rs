@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::{SpendRow, Store, StoreError};
+use crate::core::alert::{Alert, AlertKind, AlertTx};
 
 /// First retry delay after a failed flush; doubles per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -31,6 +32,8 @@ pub struct WriterConfig {
     /// Rows per transaction; this many waiting triggers a flush before the interval. Default
     /// 2000 (fewer, larger commits: most of a commit's cost is per page, not per row).
     pub batch_max: usize,
+    /// Where the first failed flush of an outage, and the recovery, are raised (default off).
+    pub alerts: AlertTx,
 }
 
 impl Default for WriterConfig {
@@ -39,6 +42,7 @@ impl Default for WriterConfig {
             capacity: 10_000,
             flush_interval: Duration::from_millis(500),
             batch_max: 2000,
+            alerts: AlertTx::default(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl SpendWriter {
             shared: Arc::clone(&shared),
             on_written,
             interval,
+            alerts: cfg.alerts,
         };
         let handle = tokio::spawn(async move {
             let left = task.run().await;
@@ -208,6 +213,7 @@ struct Task {
     shared: Arc<Shared>,
     on_written: OnWritten,
     interval: Duration,
+    alerts: AlertTx,
 }
 
 impl Task {
@@ -219,6 +225,8 @@ impl Task {
         let mut next_tick = Instant::now() + self.interval;
         // Set by the interval: write everything waiting, not only full batches.
         let mut flush_all = false;
+        // Failing since the last commit: the outage was raised once, its end will be.
+        let mut failing = false;
         loop {
             let deadline = shared.lock().deadline;
             if batch.is_empty() {
@@ -253,9 +261,20 @@ impl Task {
                         shared.set_depth(&queue);
                     }
                     backoff = FIRST_BACKOFF;
+                    if std::mem::take(&mut failing) {
+                        log::info!("spend writer: writes recovered");
+                        self.alerts.raise(Alert::StoreUp);
+                    }
                 }
                 Err(e) => {
                     shared.stats.flush_failures.fetch_add(1, Ordering::Relaxed);
+                    if !std::mem::replace(&mut failing, true) && self.alerts.wants(AlertKind::Store)
+                    {
+                        self.alerts.raise(Alert::StoreDown {
+                            error: e.to_string(),
+                            rows: shared.lock().held(),
+                        });
+                    }
                     log::warn!(
                         "spend writer: writing {} rows failed, retrying in {:?}: {e}",
                         batch.len(),

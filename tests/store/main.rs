@@ -110,6 +110,7 @@ macro_rules! each_db {
 // After `each_db!`, which every case module uses.
 mod entities;
 mod open;
+mod retention;
 mod spend;
 mod writer;
 

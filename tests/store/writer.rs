@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use switchyard::core::alert::{Alert, AlertKind, AlertTx};
 use switchyard::store::{Kind, OnWritten, SpendRow, SpendWriter, WriterConfig};
 
 use crate::{dbs, row, spend_of, wait_until, Db};
@@ -28,6 +29,7 @@ async fn writer_drains(db: &Db) {
         capacity: 100,
         flush_interval: Duration::from_secs(3600),
         batch_max: 1000,
+        ..WriterConfig::default()
     };
     let (writer, handle) = SpendWriter::start(store.clone(), cfg, on_written);
     for i in 0..25 {
@@ -59,6 +61,7 @@ async fn writer_full_batch(db: &Db) {
         capacity: 100,
         flush_interval: Duration::from_secs(3600),
         batch_max: 4,
+        ..WriterConfig::default()
     };
     let (writer, handle) = SpendWriter::start(store.clone(), cfg, on_written);
     for i in 0..4 {
@@ -86,17 +89,24 @@ async fn writer_outage(db: &Db) {
     db.exec("ALTER TABLE sy_spend_logs RENAME TO sy_spend_logs_away")
         .await;
     let (seen, on_written) = recorder();
+    let (alert_tx, mut alerts) = tokio::sync::mpsc::channel(100);
     let cfg = WriterConfig {
         capacity: 3,
         flush_interval: Duration::from_millis(10),
         batch_max: 2,
+        alerts: AlertTx::new(
+            alert_tx,
+            &[AlertKind::Store],
+            Duration::from_secs(1),
+            Arc::new(|| {}),
+        ),
     };
     let (writer, handle) = SpendWriter::start(store.clone(), cfg, on_written);
     let stats = writer.stats();
     for i in 0..3 {
         assert!(writer.send(row(&format!("o{i}"), "k", 10, i)));
     }
-    wait_until("a failed flush", || stats.flush_failures.load(Relaxed) >= 1).await;
+    wait_until("failed flushes", || stats.flush_failures.load(Relaxed) >= 3).await;
     assert!(
         !writer.send(row("o3", "k", 10, 3)),
         "capacity 3: the 4th row is refused"
@@ -115,6 +125,15 @@ async fn writer_outage(db: &Db) {
     assert_eq!(writer.shutdown(Duration::from_secs(20)).await, 0);
     handle.await.unwrap();
     assert_eq!(*seen.lock().unwrap(), ["o0", "o1", "o2"]);
+    // Many failed flushes were one outage: one alert when it began, one when it ended.
+    let mut raised = Vec::new();
+    while let Ok(a) = alerts.try_recv() {
+        raised.push(a);
+    }
+    assert!(
+        matches!(&raised[..], [Alert::StoreDown { .. }, Alert::StoreUp]),
+        "{raised:?}"
+    );
     assert_eq!(store.total_spend().await.unwrap(), 30);
     assert_eq!(spend_of(&store, Kind::Global, "global").await, 30);
     assert_eq!(stats.dropped.load(Relaxed), 1);

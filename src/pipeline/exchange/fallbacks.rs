@@ -23,6 +23,7 @@ impl Exchange<'_> {
             meta: &mut *self.meta,
             record: &mut *self.record,
             clearance: &mut *self.clearance,
+            alerts: self.alerts,
         }
     }
 }

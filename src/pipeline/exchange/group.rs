@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use pingora_proxy::Session;
 
 use super::{attempt, latency_sample, retry_allowed, Exchange, GroupResult, Outcome};
+use crate::core::alert::{Alert, AlertKind};
 use crate::core::call::MockSpec;
 use crate::core::clock::mono_ms;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::core::failure::{Failure, FallbackClass};
 use crate::metrics::metrics;
+use crate::pipeline::outcome::api_base;
 use crate::pipeline::record::Try;
 use crate::router::cooldown::{FailureClass, Transition};
 use crate::router::precall::PromptTokens;
@@ -72,7 +74,8 @@ impl Exchange<'_> {
                 Err(e) => return GroupResult::Failed(exhausted(group, e)),
             };
             let started = Instant::now();
-            match self.attempt(session, group, dep, attempt, retries).await {
+            let outcome = self.attempt_watched(session, group, dep, attempt, retries);
+            match outcome.await {
                 Outcome::Done => {
                     self.succeeded(group, dep, started);
                     return GroupResult::Done(self.meta.status);
@@ -247,6 +250,13 @@ impl Exchange<'_> {
         if dep.stats.cooldown.record_success() {
             log::info!("deployment {} ({}) recovered", dep.id, group.name);
             dep.metrics.state.set(0);
+            if self.alerts.wants(AlertKind::Deployment) {
+                self.alerts.raise(Alert::DeploymentUp {
+                    group: group.name.to_string(),
+                    deployment: dep.id.to_string(),
+                    api_base: api_base(dep),
+                });
+            }
         }
         if let Strategy::LatencyBased {
             list_size, ttl_ms, ..
@@ -326,6 +336,15 @@ impl Exchange<'_> {
                     .with_label_values(&[&group.name, &dep.id, class.as_str()])
                     .inc();
                 dep.metrics.state.set(2);
+                if self.alerts.wants(AlertKind::Deployment) {
+                    self.alerts.raise(Alert::DeploymentDown {
+                        group: group.name.to_string(),
+                        deployment: dep.id.to_string(),
+                        api_base: api_base(dep),
+                        reason: class.as_str(),
+                        cooldown: Duration::from_millis(for_ms),
+                    });
+                }
             }
         }
         log::warn!(
@@ -336,6 +355,53 @@ impl Exchange<'_> {
         );
         hint
     }
+}
+
+impl Exchange<'_> {
+    /// [`Exchange::attempt`], raising `llm_requests_hanging` once if it has not ended
+    /// `alerting_threshold` after it began (one branch when that alert is off).
+    async fn attempt_watched(
+        &mut self,
+        session: &mut Session,
+        group: &ModelGroup,
+        dep: &Arc<Deployment>,
+        attempt: u32,
+        retries: u32,
+    ) -> Outcome {
+        let Some(after) = self.alerts.threshold(AlertKind::Hanging) else {
+            return self.attempt(session, group, dep, attempt, retries).await;
+        };
+        let alerts = self.alerts;
+        let on_hang = move || {
+            alerts.raise(Alert::Hanging {
+                group: group.name.to_string(),
+                deployment: dep.id.to_string(),
+                after,
+            });
+        };
+        watched(
+            self.attempt(session, group, dep, attempt, retries),
+            after,
+            on_hang,
+        )
+        .await
+    }
+}
+
+/// `attempt`, raising `on_hang` once if it has not finished `after` it started (it still
+/// runs to its end: the alert says it hangs, the deadlines decide when it stops).
+async fn watched<F: std::future::Future>(
+    attempt: F,
+    after: Duration,
+    on_hang: impl FnOnce(),
+) -> F::Output {
+    let mut attempt = std::pin::pin!(attempt);
+    tokio::select! {
+        biased;
+        out = &mut attempt => return out,
+        () = tokio::time::sleep(after) => on_hang(),
+    }
+    attempt.await
 }
 
 /// Why no deployment of a group could be tried, as the client sees it.

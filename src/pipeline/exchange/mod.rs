@@ -56,6 +56,8 @@ pub(crate) struct Exchange<'a> {
     pub record: &'a mut Record,
     /// What admission granted: the only way to reach an upstream.
     pub clearance: &'a mut Clearance,
+    /// Outages, recoveries and hanging requests are raised here.
+    pub alerts: &'a crate::core::alert::AlertTx,
 }
 
 /// How one model group's attempts ended.
@@ -111,6 +113,7 @@ pub async fn run(env: &Env<'_>, session: &mut Session, a: Admitted<'_>, started:
         meta: &mut meta,
         record: a.record,
         clearance: a.clearance,
+        alerts: env.alerts,
     };
     exchange.run(session, plan).await
 }
