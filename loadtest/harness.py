@@ -254,7 +254,8 @@ def soak(ctx, target, seconds, rate):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     all_targets = ["direct", "pingora", "nginx", "switchyard", "switchyard-governed",
-                   "switchyard-governed-pg", "switchyard-governed-logged", "litellm"]
+                   "switchyard-governed-pg", "switchyard-governed-logged",
+                   "switchyard-governed-logged-dead", "litellm"]
     p.add_argument("--targets", default=",".join(all_targets))
     p.add_argument("--scenarios", default="chat,stream,rate,inflight,streams,anthropic")
     p.add_argument("--concurrency", default="1,16,64,256,1000")
@@ -350,8 +351,8 @@ def start_targets(args, fleet):
             tg = t.Switchyard(fleet, "governed")
         elif name == "switchyard-governed-pg":
             tg = t.Switchyard(fleet, "governed-pg", args.database_url, args.redis_url)
-        elif name == "switchyard-governed-logged":
-            tg = t.Switchyard(fleet, "governed-logged")
+        elif name in ("switchyard-governed-logged", "switchyard-governed-logged-dead"):
+            tg = t.Switchyard(fleet, name.removeprefix("switchyard-"))
         elif name == "litellm":
             tg = t.LiteLLM(fleet, args.litellm_venv)
         else:

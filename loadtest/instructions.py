@@ -33,7 +33,8 @@ import harness  # noqa: E402
 import targets as t  # noqa: E402
 
 MODES = {"switchyard": "master", "switchyard-governed": "governed", "switchyard-governed-pg": "governed-pg",
-         "switchyard-governed-logged": "governed-logged"}
+         "switchyard-governed-logged": "governed-logged",
+         "switchyard-governed-logged-dead": "governed-logged-dead"}
 
 
 def callgrind(out_dir):

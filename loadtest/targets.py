@@ -319,6 +319,7 @@ class Switchyard(Target):
     governed-logged: governed, plus JSON logs (an access line per request), a generic_api
                  webhook and OpenTelemetry spans over OTLP/HTTP to a receiver in this process
                  (batches POSTed every second).
+    governed-logged-dead: the same sinks pointed at a port that refuses connections.
     """
 
     def __init__(self, fleet, mode, database_url=None, redis_url=None):
@@ -339,8 +340,8 @@ class Switchyard(Target):
             router = ["router_settings:", f"  redis_host: {host}", f"  redis_port: {port}"]
         logging = []
         env = dict(os.environ, RUST_LOG="warn")
-        if self.mode == "governed-logged":
-            sink = log_receiver()
+        if self.mode.startswith("governed-logged"):
+            sink = refused_port() if self.mode.endswith("-dead") else log_receiver()
             env.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sink}",
                        OTEL_BSP_SCHEDULE_DELAY="1000")
             logging = ["litellm_settings:", "  json_logs: true", "  callbacks: [bench-log, otel]",
@@ -372,6 +373,16 @@ class Switchyard(Target):
             }, MASTER_KEY)
             self.key = generated["key"]
         self.serve_every_group(base, proc)
+
+
+def refused_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def log_receiver():
