@@ -56,5 +56,21 @@ pub(super) fn governance_settings(
             .disable_auto_add_proxy_admin_to_teams
             .unwrap_or(false),
         minting: crate::config::minting::policy(ls, warnings)?,
+        key_series: key_series(ls),
+        audit_logs: ls.store_audit_logs.unwrap_or(false),
     })
+}
+
+/// Per-key series: on when `prometheus` is named in `callbacks` or `success_callback`
+/// (LiteLLM's switch for its Prometheus logger, whose series carry key labels), with at most
+/// `prometheus_max_key_series` keys (default 1000; 0 turns them off).
+fn key_series(ls: &crate::config::raw::RawLitellmSettings) -> Option<usize> {
+    let named = [&ls.callbacks, &ls.success_callback]
+        .into_iter()
+        .flatten()
+        .any(|n| n.iter().any(|n| n == "prometheus"));
+    let limit = ls
+        .prometheus_max_key_series
+        .unwrap_or(crate::metrics::keys::DEFAULT_LIMIT);
+    (named && limit > 0).then_some(limit)
 }

@@ -51,7 +51,6 @@ pub const LITELLM_SETTINGS: &[&str] = &[
     "redact_user_api_key_info",
     "filter_invalid_headers",
     "add_user_information_to_llm_headers",
-    "store_audit_logs",
     "audit_log_callbacks",
     "telemetry",
     "max_tokens",

@@ -78,6 +78,8 @@ pub struct KeyView {
     pub scopes: Vec<ScopeSpec>,
     /// Per-model rpm/tpm of this key (`model_rpm_limit`, `model_tpm_limit`).
     pub model_limits: HashMap<String, ScopeSpec>,
+    /// The key's per-key Prometheus series, resolved on its first request (when on).
+    pub series: arc_swap::ArcSwapOption<crate::metrics::keys::KeyHandles>,
 }
 
 /// The model list that refused a model: the key's own, its team's, its organization's or
@@ -503,6 +505,7 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
         doc: k,
         scopes,
         model_limits,
+        series: arc_swap::ArcSwapOption::empty(),
     }
 }
 
