@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Backend, StoreError};
 
 /// The newest schema version this binary knows; a database stamped newer is refused.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// The SQL of one migration for `backend` (several statements, run with `raw_sql`).
 fn migration_sql(version: i64, backend: Backend) -> Option<String> {
@@ -13,6 +13,7 @@ fn migration_sql(version: i64, backend: Backend) -> Option<String> {
         1 => Some(v1(backend)),
         2 => Some(V2.to_string()),
         3 => Some(V3.to_string()),
+        4 => Some(V4.to_string()),
         _ => None,
     }
 }
@@ -84,6 +85,23 @@ const V3: &str = "
     ALTER TABLE sy_spend_logs ADD COLUMN response_id TEXT NULL;
     CREATE INDEX sy_spend_logs_response_id ON sy_spend_logs (response_id)
         WHERE response_id IS NOT NULL;";
+
+/// Version 4: the audit log (`litellm_settings.store_audit_logs`), LiteLLM's
+/// `LiteLLM_AuditLog` fields; `updated_at` in unix milliseconds.
+const V4: &str = "
+    CREATE TABLE sy_audit_log (
+        id TEXT NOT NULL PRIMARY KEY,
+        updated_at BIGINT NOT NULL,
+        changed_by TEXT NOT NULL DEFAULT '',
+        changed_by_api_key TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        table_name TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        before_value TEXT NULL,
+        updated_values TEXT NULL
+    );
+    CREATE INDEX sy_audit_log_updated_at ON sy_audit_log (updated_at);
+    CREATE INDEX sy_audit_log_object_id ON sy_audit_log (object_id);";
 
 fn db_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError(format!("migration: {what}: {e}"))
