@@ -1,5 +1,6 @@
 //! What governance takes from the config: budgets, periods, the spend writer's pool and batch,
-//! failure modes and minting bounds, read from `litellm_settings` and `general_settings`.
+//! failure modes, minting bounds, per-key Prometheus series and the audit log, read from
+//! `litellm_settings` and `general_settings`.
 
 use std::time::Duration;
 

@@ -56,7 +56,8 @@ pub(super) fn settings(
             }
             "langfuse" => webhooks.push(langfuse(w, env)?),
             "datadog" => webhooks.push(datadog(w, env)?),
-            // Prometheus metrics are always served at /metrics.
+            // Prometheus metrics are always served at /metrics; naming it turns on the
+            // per-key series (read in `config::gov`).
             "prometheus" => {}
             other => warnings.push(format!("{}: \"{other}\"", w.path)),
         }
