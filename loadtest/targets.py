@@ -316,8 +316,9 @@ class Switchyard(Target):
     master:      requests carry the master key (no virtual-key checks), store on SQLite;
     governed:    a virtual key with a budget, rpm/tpm and max_parallel limits, spend to SQLite;
     governed-pg: the same key on Postgres, with the counters shared through Redis;
-    governed-logged: governed, plus JSON logs (an access line per request) and a generic_api
-                 webhook to a receiver in this process (batches POSTed every second).
+    governed-logged: governed, plus JSON logs (an access line per request), a generic_api
+                 webhook and OpenTelemetry spans over OTLP/HTTP to a receiver in this process
+                 (batches POSTed every second).
     """
 
     def __init__(self, fleet, mode, database_url=None, redis_url=None):
@@ -337,9 +338,12 @@ class Switchyard(Target):
             host, port = self.redis_url.removeprefix("redis://").split("/")[0].split(":")
             router = ["router_settings:", f"  redis_host: {host}", f"  redis_port: {port}"]
         logging = []
+        env = dict(os.environ, RUST_LOG="warn")
         if self.mode == "governed-logged":
             sink = log_receiver()
-            logging = ["litellm_settings:", "  json_logs: true", "  callbacks: [bench-log]",
+            env.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sink}",
+                       OTEL_BSP_SCHEDULE_DELAY="1000")
+            logging = ["litellm_settings:", "  json_logs: true", "  callbacks: [bench-log, otel]",
                        "callback_settings:", "  bench-log:", "    callback_type: generic_api",
                        f"    endpoint: http://127.0.0.1:{sink}/logs", "    flush_interval: 1"]
         config = os.path.join(d, "config.yaml")
@@ -353,7 +357,6 @@ class Switchyard(Target):
         port = free_port()
         argv = [self.fleet.bin["switchyard"], "--config", config, "--host", "127.0.0.1", "--port", str(port),
                 "--num-workers", str(self.fleet.workers)]
-        env = dict(os.environ, RUST_LOG="warn")
         proc, log = self.fleet.spawn(self.name, argv, cwd=d, env=env)
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/health/readiness", proc, log)

@@ -6,7 +6,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "tests fail loudly"
+    clippy::too_many_lines,
+    reason = "tests fail loudly; a test reads one whole scenario"
 )]
 
 mod common;
@@ -466,4 +467,96 @@ async fn datadog_gets_one_log_entry_per_request_with_its_key() {
         .starts_with("env:ci,service:gateway"));
     let message: Value = serde_json::from_str(e["message"].as_str().unwrap()).unwrap();
     assert_eq!(message["status_code"], 400);
+}
+
+#[tokio::test]
+async fn keys_and_teams_log_to_their_own_destinations_and_a_disabled_team_to_none() {
+    let m = mock().await;
+    let global = Receiver::start(false).await;
+    let key_langfuse = Receiver::start(false).await;
+    let team_hook = Receiver::start(false).await;
+    let yaml = Config::with([openai("gpt", &m.base_url())])
+        .litellm(|l| l.callbacks(&["hook"]))
+        .callback_settings(
+            "hook",
+            json!({"callback_type": "generic_api", "endpoint": global.url(), "flush_interval": 0.1}),
+        )
+        .yaml();
+    let gw = Gateway::start(&yaml);
+    let api = Api::new(&gw);
+    for t in ["t-off", "t-cb"] {
+        api.post_ok("/team/new", &json!({"team_id": t})).await;
+    }
+    api.post_ok("/team/t-off/disable_logging", &json!({})).await;
+    api.post_ok(
+        "/team/t-cb/callback",
+        &json!({"callback_name": "generic_api", "callback_type": "success",
+                "callback_vars": {"generic_logger_endpoint": team_hook.url()}}),
+    )
+    .await;
+    let read = api.get_ok("/team/t-cb/callback").await;
+    assert_eq!(
+        read["data"]["success_callbacks"],
+        json!(["generic_api"]),
+        "{read}"
+    );
+    let bad = api
+        .post("/team/t-cb/callback", &json!({"callback_name": "lunary"}))
+        .await;
+    assert_eq!(bad.0, 400, "{}", bad.1);
+
+    let gw = &gw;
+    let key = |body: Value| async move {
+        let k = Api::new(gw).post_ok("/key/generate", &body).await;
+        k["key"].as_str().unwrap().to_string()
+    };
+    let off = key(json!({"team_id": "t-off"})).await;
+    let own = key(
+        json!({"metadata": {"logging": [{"callback_name": "langfuse",
+        "callback_type": "success_and_failure", "callback_vars": {
+            "langfuse_public_key": "pk-key", "langfuse_secret_key": "sk-key",
+            "langfuse_host": format!("http://{}", key_langfuse.addr)}}]}}),
+    )
+    .await;
+    let in_team = key(json!({"team_id": "t-cb"})).await;
+    // A team's destinations (and their secrets) are the admins' to set.
+    let (status, body) = Api::new(gw)
+        .post_as(&in_team, "/team/t-cb/disable_logging", &json!({}))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, off_id) = chat(gw, &off, "gpt").await;
+    assert_eq!(status, 200);
+    let (status, own_id) = chat(gw, &own, "gpt").await;
+    assert_eq!(status, 200);
+    let (status, team_id) = chat(gw, &in_team, "gpt").await;
+    assert_eq!(status, 200);
+
+    // The key's Langfuse project got its request, with the key's own credentials.
+    let post = poll(
+        "the key's Langfuse batch",
+        Duration::from_secs(20),
+        async || key_langfuse.posts().first().cloned(),
+    )
+    .await;
+    assert_eq!(post.headers["authorization"], "Basic cGsta2V5OnNrLWtleQ==");
+    assert_eq!(post.body["batch"][1]["body"]["id"], own_id.as_str());
+    // The team's hook got the team key's request only.
+    let team_records = team_hook.await_records(1).await;
+    let ids: Vec<&str> = team_records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [team_id.as_str()]);
+    // The gateway's own sink got both of those, and nothing of the disabled team's.
+    let records = global.await_records(2).await;
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.contains(&own_id.as_str()) && ids.contains(&team_id.as_str()),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&off_id.as_str()),
+        "a disabled team's request was logged"
+    );
+    assert_eq!(key_langfuse.posts().len(), 1);
 }

@@ -11,11 +11,11 @@ use super::raw::RawConfig;
 use super::raw_observe::RawCallback;
 use crate::core::config_error::ConfigError;
 use crate::core::env::Env;
-use crate::observe::settings::{Endpoint, Events, LogFormat, Settings, Webhook};
+use crate::observe::settings::{
+    Endpoint, Events, LogFormat, Otel, OtlpProtocol, Privacy, Settings, Webhook,
+};
 
-const QUEUE: usize = 10_000;
-const BATCH: usize = 512;
-const FLUSH: Duration = Duration::from_secs(5);
+use crate::observe::named::{BATCH, FLUSH, QUEUE};
 
 /// One callback name and the outcomes it is asked for, merged over the three lists.
 struct Wanted {
@@ -31,8 +31,13 @@ pub(super) fn settings(
     warnings: &mut Vec<String>,
 ) -> Result<Settings, ConfigError> {
     let mut webhooks = Vec::new();
+    let mut otel = None;
     let wanted = wanted(raw);
     for w in &wanted {
+        if w.name == "otel" {
+            otel = Some(self::otel(w, raw.callback_settings.get("otel"), env)?);
+            continue;
+        }
         if let Some(cs) = raw.callback_settings.get(&w.name) {
             let path = format!("callback_settings.{}", w.name);
             match cs.callback_type.as_deref() {
@@ -45,7 +50,9 @@ pub(super) fn settings(
             "generic_api" => {
                 let headers = match &raw.litellm_settings.generic_logger_headers {
                     Some(h) => h.clone(),
-                    None => env_headers(env.get("GENERIC_LOGGER_HEADERS").as_deref()),
+                    None => {
+                        crate::observe::named::pairs(env.get("GENERIC_LOGGER_HEADERS").as_deref())
+                    }
                 };
                 let defaults = RawCallback {
                     headers: Some(headers),
@@ -54,8 +61,7 @@ pub(super) fn settings(
                 let endpoint = env.get("GENERIC_LOGGER_ENDPOINT");
                 webhooks.push(webhook(w, &defaults, &w.path, endpoint)?);
             }
-            "langfuse" => webhooks.push(langfuse(w, env)?),
-            "datadog" => webhooks.push(datadog(w, env)?),
+            "langfuse" | "datadog" => webhooks.push(vendor(w, env)?),
             // Prometheus metrics are always served at /metrics; naming it turns on the
             // per-key series (read in `config::gov`).
             "prometheus" => {}
@@ -69,11 +75,19 @@ pub(super) fn settings(
             ));
         }
     }
+    let ls = &raw.litellm_settings;
     Ok(Settings {
         json_logs: raw.litellm_settings.json_logs.unwrap_or(false)
             || crate::observe::jsonlog::json_from_env(),
         webhooks,
+        otel,
         queue: QUEUE,
+        forward_traceparent: ls.forward_traceparent_to_llm_provider.unwrap_or(false),
+        privacy: Privacy {
+            turn_off_message_logging: ls.turn_off_message_logging.unwrap_or(false),
+            redact_messages_in_exceptions: ls.redact_messages_in_exceptions.unwrap_or(false),
+            redact_user_api_key_info: ls.redact_user_api_key_info.unwrap_or(false),
+        },
     })
 }
 
@@ -187,91 +201,174 @@ fn webhook(
     })
 }
 
-/// A vendor sink: `url` with `headers`, written in `format`.
-fn vendor(
-    w: &Wanted,
-    url: &str,
-    headers: Vec<(&'static str, String)>,
-    format: LogFormat,
-    flush_interval: Duration,
-) -> Result<Webhook, ConfigError> {
-    let endpoint = Endpoint::parse(url).map_err(|e| ConfigError::new(&w.path, e))?;
-    let headers = headers
-        .into_iter()
-        .map(|(k, v)| {
-            HeaderValue::from_str(&v)
-                .map(|v| (HeaderName::from_static(k), v))
-                .map_err(|_| ConfigError::new(&w.path, format!("{k}: not a valid header value")))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Webhook {
-        name: w.name.clone(),
-        endpoint,
-        headers,
-        events: w.events,
-        format,
-        batch_size: BATCH,
-        flush_interval,
-        queue: QUEUE,
+/// A vendor sink LiteLLM configures from environment variables (`langfuse`, `datadog`).
+fn vendor(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
+    let vars = |v: &str| env.get(v);
+    crate::observe::named::vendor(&w.name, w.name.clone(), w.events, &vars).map_err(|e| {
+        let hint = e
+            .missing
+            .as_ref()
+            .map(|v| format!("export {v}=... or add it under environment_variables"));
+        let err = ConfigError::new(&w.path, e.message);
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
     })
 }
 
-/// An environment variable a sink cannot run without.
-fn required(env: &Env, w: &Wanted, var: &str) -> Result<String, ConfigError> {
-    env.get(var).ok_or_else(|| {
-        ConfigError::new(&w.path, format!("{} needs ${var}", w.name)).hint(format!(
-            "export {var}=... or add it under environment_variables"
-        ))
-    })
+/// The first of `vars` that is set.
+fn first_env(env: &Env, vars: &[&str]) -> Option<(String, String)> {
+    vars.iter()
+        .find_map(|v| env.get(v).map(|value| (v.to_string(), value)))
 }
 
-/// Langfuse: `$LANGFUSE_HOST` (default Langfuse Cloud), basic auth with the public and
-/// secret keys; batches sent every second.
-fn langfuse(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
-    let public = required(env, w, "LANGFUSE_PUBLIC_KEY")?;
-    let secret = required(env, w, "LANGFUSE_SECRET_KEY")?;
-    let host = env
-        .get("LANGFUSE_HOST")
-        .unwrap_or_else(|| "https://cloud.langfuse.com".into());
-    let url = format!("{}/api/public/ingestion", host.trim_end_matches('/'));
-    let basic = openssl::base64::encode_block(format!("{public}:{secret}").as_bytes());
-    let headers = vec![("authorization", format!("Basic {basic}"))];
-    vendor(
-        w,
-        &url,
-        headers,
-        LogFormat::Langfuse,
-        Duration::from_secs(1),
-    )
-}
-
-/// Datadog's logs intake for `$DD_SITE` (default `datadoghq.com`; `$DD_BASE_URL` overrides
-/// the whole base), keyed by `$DD_API_KEY`.
-fn datadog(w: &Wanted, env: &Env) -> Result<Webhook, ConfigError> {
-    let key = required(env, w, "DD_API_KEY")?;
-    let base = env.get("DD_BASE_URL").unwrap_or_else(|| {
-        let site = env.get("DD_SITE").unwrap_or_else(|| "datadoghq.com".into());
-        format!("https://http-intake.logs.{site}")
-    });
-    let url = format!("{}/api/v2/logs", base.trim_end_matches('/'));
-    let service = env
-        .get("DD_SERVICE")
-        .unwrap_or_else(|| "litellm-server".into());
-    let tags = format!(
-        "env:{},service:{service},version:{}",
-        env.get("DD_ENV").unwrap_or_else(|| "unknown".into()),
-        env.get("DD_VERSION").unwrap_or_else(|| "unknown".into()),
-    );
-    let format = LogFormat::Datadog {
-        source: env.get("DD_SOURCE").unwrap_or_else(|| "litellm".into()),
-        hostname: env
-            .get("HOSTNAME")
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map_or_else(|| "unknown".into(), |h| h.trim().to_string()),
-        service,
-        tags,
+/// OpenTelemetry from the standard `OTEL_EXPORTER_OTLP_*` variables, or LiteLLM's
+/// `OTEL_EXPORTER` (`otlp_http`, `otlp_grpc`), `OTEL_ENDPOINT` and `OTEL_HEADERS`; batching
+/// from `OTEL_BSP_*` (defaults 512 spans' requests, 5 s, 10,000 queued).
+/// The protocol and the URL spans go to.
+fn otlp_target(w: &Wanted, env: &Env) -> Result<(OtlpProtocol, String, Endpoint), ConfigError> {
+    let protocol = match first_env(
+        env,
+        &[
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER",
+        ],
+    ) {
+        None => OtlpProtocol::HttpProtobuf,
+        Some((var, v)) => match v.trim() {
+            "http/protobuf" | "otlp_http" | "http" => OtlpProtocol::HttpProtobuf,
+            "http/json" => OtlpProtocol::HttpJson,
+            "grpc" | "otlp_grpc" => OtlpProtocol::Grpc,
+            other => {
+                return Err(ConfigError::new(
+                    &w.path,
+                    format!("${var} is \"{other}\", which this build does not export to"),
+                )
+                .hint("http/protobuf, http/json or grpc (LiteLLM's otlp_http, otlp_grpc)"))
+            }
+        },
     };
-    vendor(w, &url, vec![("dd-api-key", key)], format, FLUSH)
+    let grpc = protocol == OtlpProtocol::Grpc;
+    let url = match env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        Some(u) => u.trim().to_string(),
+        None => {
+            let base = first_env(env, &["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_ENDPOINT"])
+                .map(|(_, v)| v.trim().to_string());
+            let base = base.unwrap_or_else(|| {
+                if grpc {
+                    "http://localhost:4317"
+                } else {
+                    "http://localhost:4318"
+                }
+                .to_string()
+            });
+            if grpc || base.trim_end_matches('/').ends_with("/v1/traces") {
+                base
+            } else {
+                format!("{}/v1/traces", base.trim_end_matches('/'))
+            }
+        }
+    };
+    let parsed = Endpoint::parse(&url).map_err(|e| ConfigError::new(&w.path, e))?;
+    if grpc && parsed.tls {
+        return Err(ConfigError::new(
+            &w.path,
+            format!("OTLP over gRPC with TLS ({url}) is not in this build"),
+        )
+        .hint("use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf for an https collector, or a plaintext gRPC collector (a local agent)"));
+    }
+    Ok((protocol, url, parsed))
+}
+
+fn otel(w: &Wanted, cs: Option<&RawCallback>, env: &Env) -> Result<Otel, ConfigError> {
+    let (protocol, url, parsed) = otlp_target(w, env)?;
+    let grpc = protocol == OtlpProtocol::Grpc;
+    let mut headers = Vec::new();
+    let text = first_env(
+        env,
+        &[
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_HEADERS",
+        ],
+    );
+    if let Some((var, text)) = &text {
+        for (k, v) in crate::observe::named::pairs(Some(text)) {
+            let name = HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes());
+            let value = HeaderValue::from_str(&percent_decode(&v));
+            match (name, value) {
+                (Ok(n), Ok(v)) => headers.push((n, v)),
+                _ => {
+                    return Err(ConfigError::new(
+                        &w.path,
+                        format!("${var}: \"{k}\" is not a valid header"),
+                    ))
+                }
+            }
+        }
+    }
+    let number = |var: &str, default: u64| -> Result<u64, ConfigError> {
+        match env.get(var) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ConfigError::new(&w.path, format!("${var} must be a positive integer"))
+                }),
+        }
+    };
+    let batch_size = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", BATCH as u64)? as usize;
+    let flush_ms = number("OTEL_BSP_SCHEDULE_DELAY", FLUSH.as_millis() as u64)?;
+    let queue = number("OTEL_BSP_MAX_QUEUE_SIZE", QUEUE as u64)? as usize;
+    let message_logging = cs
+        .and_then(|c| c.rest.get("message_logging"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    Ok(Otel {
+        name: w.name.clone(),
+        protocol,
+        http: (!grpc).then_some(parsed),
+        url,
+        headers,
+        service_name: env
+            .get("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| "litellm".into()),
+        events: w.events,
+        batch_size,
+        flush_interval: Duration::from_millis(flush_ms.min(3_600_000)),
+        queue,
+        message_logging,
+    })
+}
+
+/// `%XX` escapes decoded (OTLP header values are URL-encoded: `Bearer%20abc`).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The outcomes a webhook receives: those its lists ask for, kept to its `event_types`.
@@ -299,16 +396,6 @@ fn events(asked: Events, types: Option<&[String]>, path: &str) -> Result<Events,
     Ok(e)
 }
 
-/// `$GENERIC_LOGGER_HEADERS` as LiteLLM reads it: `Name=value,Other=value`.
-fn env_headers(text: Option<&str>) -> std::collections::BTreeMap<String, String> {
-    text.into_iter()
-        .flat_map(|t| t.split(','))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use crate::config::{load_str, BuildOptions};
@@ -323,7 +410,7 @@ mod tests {
     #[test]
     fn callbacks_merge_their_lists_and_unknown_ones_warn() {
         let rt = load(
-            "litellm_settings:\n  success_callback: [hook, otel]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
+            "litellm_settings:\n  success_callback: [hook, lunary]\n  failure_callback: [hook]\n  callbacks: prometheus\ncallback_settings:\n  hook:\n    callback_type: generic_api\n    endpoint: https://logs.example.com:8443/in?x=1\n    log_format: single\n",
         )
         .unwrap();
         let w = &rt.settings.observe.webhooks;
@@ -336,11 +423,44 @@ mod tests {
         assert!(
             rt.warnings
                 .iter()
-                .any(|x| x == "litellm_settings.success_callback[1]: \"otel\""),
+                .any(|x| x == "litellm_settings.success_callback[1]: \"lunary\""),
             "{:?}",
             rt.warnings
         );
         assert!(!rt.warnings.iter().any(|x| x.contains("prometheus")));
+    }
+
+    #[test]
+    fn otel_reads_the_standard_variables_and_litellm_s_own() {
+        use crate::observe::settings::OtlpProtocol;
+        let otel = |vars: &str| {
+            load(&format!(
+                "litellm_settings:\n  callbacks: [otel]\nenvironment_variables:\n{vars}"
+            ))
+            .map(|rt| rt.settings.observe.otel.unwrap())
+        };
+        let o = otel("  OTEL_SERVICE_NAME: gw\n").unwrap();
+        assert_eq!(o.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(o.url, "http://localhost:4318/v1/traces");
+        assert_eq!(o.service_name, "gw");
+        let o = otel(
+            "  OTEL_EXPORTER: otlp_http\n  OTEL_ENDPOINT: https://api.honeycomb.io/v1/traces\n  OTEL_HEADERS: x-honeycomb-team=a%20b\n",
+        )
+        .unwrap();
+        assert_eq!(o.url, "https://api.honeycomb.io/v1/traces");
+        assert_eq!(o.headers[0].1, "a b");
+        let o = otel("  OTEL_EXPORTER_OTLP_PROTOCOL: grpc\n").unwrap();
+        assert_eq!(
+            (o.protocol, o.url.as_str()),
+            (OtlpProtocol::Grpc, "http://localhost:4317")
+        );
+        let e = otel("  OTEL_EXPORTER: console\n").unwrap_err();
+        assert!(
+            e.contains("litellm_settings.callbacks[0]") && e.contains("console"),
+            "{e}"
+        );
+        let e = otel("  OTEL_EXPORTER: otlp_grpc\n  OTEL_ENDPOINT: https://c:4317\n").unwrap_err();
+        assert!(e.contains("TLS"), "{e}");
     }
 
     #[test]

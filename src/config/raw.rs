@@ -259,6 +259,18 @@ pub struct RawLitellmSettings {
     pub set_verbose: Option<bool>,
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
     pub json_logs: Option<bool>,
+    /// Prompts and answers are logged as `redacted-by-litellm`.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub turn_off_message_logging: Option<bool>,
+    /// Error messages are logged by class only.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub redact_messages_in_exceptions: Option<bool>,
+    /// No key hash, alias, team or user in logging payloads.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub redact_user_api_key_info: Option<bool>,
+    /// Upstream requests carry a `traceparent` (with `otel`).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub forward_traceparent_to_llm_provider: Option<bool>,
     /// Logging callbacks for every request, successes only, failures only.
     #[serde(skip_serializing_if = "none")]
     pub callbacks: Option<super::raw_observe::Names>,

@@ -349,6 +349,11 @@ impl ModelCall {
         &self.body[self.input_span.clone()]
     }
 
+    /// [`ModelCall::input_json`] as a slice of the body (no copy).
+    pub fn input_bytes(&self) -> Bytes {
+        self.body.slice(self.input_span.clone())
+    }
+
     /// The top-level members sent upstream (gateway-only fields left out), as key and raw
     /// JSON text of the value, borrowed from the body (validated by the parse).
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -132,6 +132,30 @@ pub const PROVIDERS: &[&str] = &[
     "oci",
 ];
 
+/// A random, non-zero W3C trace id.
+pub fn trace_id() -> [u8; 16] {
+    rand::random::<std::num::NonZeroU128>().get().to_be_bytes()
+}
+
+/// A random, non-zero W3C span id.
+pub fn span_id() -> [u8; 8] {
+    rand::random::<std::num::NonZeroU64>().get().to_be_bytes()
+}
+
+/// The span ids of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`): its trace id and
+/// parent span id, if well formed and not all zeros.
+pub fn traceparent(v: &str) -> Option<([u8; 16], [u8; 8])> {
+    let mut parts = v.trim().split('-');
+    let (_version, trace, span) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex(trace, 32) || !hex(span, 16) {
+        return None;
+    }
+    let trace = u128::from_str_radix(trace, 16).ok()?;
+    let span = u64::from_str_radix(span, 16).ok()?;
+    (trace != 0 && span != 0).then(|| (trace.to_be_bytes(), span.to_be_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

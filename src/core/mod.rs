@@ -17,6 +17,7 @@ pub mod failure;
 pub mod headers;
 pub mod ids;
 pub mod json;
+pub mod key_logging;
 pub mod lifecycle;
 pub mod limits;
 pub mod net;

@@ -80,6 +80,8 @@ pub struct KeyView {
     pub model_limits: HashMap<String, ScopeSpec>,
     /// The key's per-key Prometheus series, resolved on its first request (when on).
     pub series: arc_swap::ArcSwapOption<crate::metrics::keys::KeyHandles>,
+    /// The key's and its team's own logging destinations (`None`: the gateway's sinks only).
+    pub logging: Option<Arc<crate::core::key_logging::KeyLogging>>,
 }
 
 /// The model list that refused a model: the key's own, its team's, its organization's or
@@ -502,6 +504,7 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
             .and_then(|u| (!u.models.is_empty()).then(|| u.models.clone())),
         user_role: user.and_then(|u| u.user_role.clone()),
         hash,
+        logging: crate::core::key_logging::parse(&k.metadata, team.map(|t| &t.metadata)),
         doc: k,
         scopes,
         model_limits,

@@ -57,16 +57,13 @@ pub fn format(
     }
 }
 
-/// An access-log line: the payload with a timestamp, level and logger, as the application
-/// lines carry them.
+/// The fields an access line puts before the payload's own.
 #[derive(Serialize)]
 struct Access<'a> {
     timestamp: String,
     level: &'static str,
     logger: &'static str,
-    message: String,
-    #[serde(flatten)]
-    payload: &'a Payload,
+    message: &'a str,
 }
 
 /// The access-log sink: lines to stdout, flushed whenever the queue is momentarily empty.
@@ -89,28 +86,37 @@ pub(super) async fn access_log(mut inbox: Inbox) {
     let _ = out.flush();
 }
 
-/// Write one access line; whether it was written.
+/// Write one access line: the payload's JSON with a timestamp, level, logger and message
+/// first, as the application lines carry them; whether it was written.
 fn write_line(out: &mut impl Write, p: &Payload) -> bool {
-    let line = Access {
+    let message = format!(
+        "{} {} {}",
+        p.call_type, p.hidden_params.requested_model, p.status_code
+    );
+    let head = Access {
         timestamp: iso_ms((p.end_time * 1000.0) as i64),
         level: "INFO",
         logger: "switchyard.access",
-        message: format!(
-            "{} {} {}",
-            p.call_type, p.hidden_params.requested_model, p.status_code
-        ),
-        payload: p,
+        message: &message,
     };
-    match serde_json::to_vec(&line) {
-        Ok(mut v) => {
-            v.push(b'\n');
-            out.write_all(&v).is_ok()
-        }
+    let mut line = match serde_json::to_vec(&head) {
+        Ok(v) => v,
         Err(e) => {
             log::debug!("access log: {e}");
-            false
+            return false;
         }
+    };
+    // `{...head}` + `,` + the payload's members (its JSON without the opening brace).
+    let json = p.json();
+    line.pop();
+    if json.len() > 2 {
+        line.push(b',');
+        line.extend_from_slice(&json[1..]);
+    } else {
+        line.push(b'}');
     }
+    line.push(b'\n');
+    out.write_all(&line).is_ok()
 }
 
 /// Unix milliseconds as `2026-12-07T22:05:23.123Z`.

@@ -7,12 +7,15 @@
 
 pub mod hub;
 pub mod jsonlog;
+mod keyed;
+pub mod named;
+pub mod otel;
 pub mod payload;
 mod post;
 pub mod settings;
 mod vendors;
 mod webhook;
 
-pub use hub::Hub;
+pub use hub::{Hub, Wants};
 pub use payload::Payload;
 pub use settings::Settings;

@@ -3,6 +3,9 @@
 //! read). Built once at the end of the request from data already in hand, then shared by
 //! every sink.
 
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 use serde::Serialize;
 
 /// One finished request. Times are unix seconds (fractional), as LiteLLM writes them.
@@ -48,6 +51,96 @@ pub struct Payload {
     pub error_str: Option<String>,
     pub error_information: Option<ErrorInformation>,
     pub hidden_params: HiddenParams,
+    /// The prompt and the answer, spliced in as `messages` and `response` by
+    /// [`Payload::json`] (raw JSON, never parsed again); `None` when message logging is off.
+    #[serde(skip)]
+    pub bodies: Option<Bodies>,
+    /// The key's and its team's own destinations.
+    #[serde(skip)]
+    pub own: Option<std::sync::Arc<crate::core::key_logging::KeyLogging>>,
+    /// The request's span tree, for tracing sinks; `None` when none runs.
+    #[serde(skip)]
+    pub trace: Option<Box<Trace>>,
+    /// The JSON of this payload, made once by the first sink that needs it.
+    #[serde(skip)]
+    pub(crate) json: OnceLock<Bytes>,
+}
+
+/// What LiteLLM writes for a prompt or answer it may not log (`turn_off_message_logging`).
+pub const REDACTED: &str = "redacted-by-litellm";
+
+/// The prompt and answer of one request, as raw JSON.
+#[derive(Debug, Clone, Default)]
+pub struct Bodies {
+    /// `messages` (chat), `prompt` (completions) or `input` (embeddings); empty: redacted.
+    pub messages: Bytes,
+    /// The answer's JSON body (not kept for streams); `None`: nothing to log.
+    pub response: Option<Bytes>,
+    /// Write [`REDACTED`] in place of both.
+    pub redacted: bool,
+}
+
+/// One request as spans: ids and times (unix nanoseconds) read off the request's trail.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub trace_id: [u8; 16],
+    /// The client's span (`traceparent`), parent of the request's span.
+    pub parent: Option<[u8; 8]>,
+    pub span_id: [u8; 8],
+    /// The request: start and end.
+    pub start: u64,
+    pub end: u64,
+    /// Admission: start, end, whether it let the request through.
+    pub admission: Option<(u64, u64, bool)>,
+    pub attempts: Vec<AttemptSpan>,
+}
+
+/// One upstream attempt.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptSpan {
+    pub span_id: [u8; 8],
+    pub start: u64,
+    pub end: u64,
+    pub deployment: String,
+    /// The model as the deployment names it upstream.
+    pub model: String,
+    pub provider: String,
+    pub host: String,
+    pub port: u16,
+    /// The status the attempt ended with (0: the client left).
+    pub status: u16,
+    /// The error type of a failed attempt.
+    pub error: Option<&'static str>,
+}
+
+impl Payload {
+    /// This payload as one JSON object, serialized on first use and shared after.
+    pub fn json(&self) -> &Bytes {
+        self.json.get_or_init(|| self.serialize())
+    }
+
+    fn serialize(&self) -> Bytes {
+        let mut out = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        if let Some(b) = &self.bodies {
+            // Splice the raw prompt and answer in before the closing brace.
+            out.pop();
+            out.extend_from_slice(b",\"messages\":");
+            let valid = |j: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(j).is_ok();
+            if b.redacted || b.messages.is_empty() {
+                out.extend_from_slice(format!("\"{REDACTED}\"").as_bytes());
+            } else {
+                out.extend_from_slice(&b.messages);
+            }
+            out.extend_from_slice(b",\"response\":");
+            match &b.response {
+                _ if b.redacted => out.extend_from_slice(format!("\"{REDACTED}\"").as_bytes()),
+                Some(r) if valid(r) => out.extend_from_slice(r),
+                _ => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+        }
+        Bytes::from(out)
+    }
 }
 
 /// Who made the request, as LiteLLM's `StandardLoggingMetadata` names it (the key's hash,

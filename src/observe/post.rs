@@ -12,7 +12,7 @@ use pingora_http::RequestHeader;
 use super::settings::Endpoint;
 
 /// How long one delivery may take, connect to last byte.
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a sink's answer read (only its status matters).
 const ANSWER_LIMIT: usize = 64 * 1024;
 

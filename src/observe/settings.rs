@@ -12,8 +12,61 @@ pub struct Settings {
     pub json_logs: bool,
     /// Generic API webhooks (`generic_api`, or `callback_settings` entries of that type).
     pub webhooks: Vec<Webhook>,
+    /// OpenTelemetry (`otel`): request spans over OTLP.
+    pub otel: Option<Otel>,
     /// The most records each sink holds waiting (default 10,000).
     pub queue: usize,
+    /// `litellm_settings.forward_traceparent_to_llm_provider`: upstream requests carry a
+    /// `traceparent` naming their attempt's span (needs `otel`, as in LiteLLM).
+    pub forward_traceparent: bool,
+    pub privacy: Privacy,
+}
+
+/// What the payload may carry (`litellm_settings`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Privacy {
+    /// `turn_off_message_logging`: prompts and answers are written as `redacted-by-litellm`.
+    pub turn_off_message_logging: bool,
+    /// `redact_messages_in_exceptions`: error messages (which may quote the prompt) are not
+    /// logged, only their class.
+    pub redact_messages_in_exceptions: bool,
+    /// `redact_user_api_key_info`: no key hash, alias, team, user or end user in the payload.
+    pub redact_user_api_key_info: bool,
+}
+
+/// How spans travel (`OTEL_EXPORTER_OTLP_PROTOCOL`, or LiteLLM's `OTEL_EXPORTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// `http/protobuf` (LiteLLM's `otlp_http`).
+    HttpProtobuf,
+    /// `http/json`.
+    HttpJson,
+    /// `grpc` (LiteLLM's `otlp_grpc`).
+    Grpc,
+}
+
+/// The OpenTelemetry exporter.
+#[derive(Debug, Clone)]
+pub struct Otel {
+    /// The metric label (`otel`).
+    pub name: String,
+    pub protocol: OtlpProtocol,
+    /// Where spans go: the traces URL over HTTP (`.../v1/traces`), the collector over gRPC.
+    pub url: String,
+    /// The parsed `url`, for the HTTP protocols.
+    pub http: Option<Endpoint>,
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (or `OTEL_HEADERS`): sent with every export.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `OTEL_SERVICE_NAME` (default `litellm`, as LiteLLM's).
+    pub service_name: String,
+    pub events: Events,
+    /// Requests per export, and how long a partial batch waits.
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    pub queue: usize,
+    /// `callback_settings.otel.message_logging` (default on): prompts and answers as span
+    /// attributes.
+    pub message_logging: bool,
 }
 
 /// Which outcomes a sink receives (`success_callback`, `failure_callback`, `callbacks`, or

@@ -85,7 +85,7 @@ pub(super) fn datadog(
             "ddtags": tags,
             "hostname": hostname,
             "service": service,
-            "message": serde_json::to_string(&**p)?,
+            "message": std::str::from_utf8(p.json()).unwrap_or_default(),
             "status": if p.status == "success" { "info" } else { "error" },
         }));
     }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use pingora_core::connectors::http::Connector;
-use tokio::time::Instant;
 
 use super::hub::{Inbox, FAILED, SENT};
 use super::post::post;
@@ -15,30 +14,18 @@ use super::Payload;
 
 pub(super) async fn run(w: Webhook, mut inbox: Inbox) {
     let connector = Connector::new(None);
-    let mut batch: Vec<Arc<Payload>> = Vec::with_capacity(w.batch_size.min(1024));
-    let mut open = true;
-    while open {
-        let Some(first) = inbox.next().await else {
-            break;
-        };
-        batch.push(first);
-        let due = Instant::now() + w.flush_interval;
-        while batch.len() < w.batch_size {
-            match tokio::time::timeout_at(due, inbox.next()).await {
-                Ok(Some(p)) => batch.push(p),
-                Ok(None) => {
-                    open = false;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+    let size = w.batch_size.max(1);
+    let mut batch: Vec<Arc<Payload>> = Vec::with_capacity(size.min(1024));
+    loop {
+        let open = inbox.fill(&mut batch, size, w.flush_interval).await;
         deliver(&connector, &w, &batch).await;
         batch.clear();
+        if !open {
+            break;
+        }
     }
     // Shutdown: what is still queued goes out in full batches.
-    let rest = inbox.rest();
-    for chunk in rest.chunks(w.batch_size.max(1)) {
+    for chunk in inbox.rest().chunks(size) {
         deliver(&connector, &w, chunk).await;
     }
 }
@@ -89,21 +76,27 @@ fn encode(
             let body = super::vendors::datadog(batch, [source, service, hostname, tags])?;
             Ok((body, "application/json"))
         }
-        LogFormat::JsonArray => {
-            let items: Vec<&Payload> = batch.iter().map(|p| &**p).collect();
-            Ok((Bytes::from(serde_json::to_vec(&items)?), "application/json"))
-        }
+        LogFormat::JsonArray => Ok((joined(b"[", batch, b",", b"]"), "application/json")),
         LogFormat::Single => match batch {
-            [one] => Ok((Bytes::from(serde_json::to_vec(&**one)?), "application/json")),
+            [one] => Ok((one.json().clone(), "application/json")),
             _ => encode(&LogFormat::Ndjson, batch),
         },
-        LogFormat::Ndjson => {
-            let mut out = Vec::new();
-            for p in batch {
-                serde_json::to_writer(&mut out, &**p)?;
-                out.push(b'\n');
-            }
-            Ok((Bytes::from(out), "application/x-ndjson"))
-        }
+        LogFormat::Ndjson => Ok((joined(b"", batch, b"\n", b"\n"), "application/x-ndjson")),
     }
+}
+
+/// The payloads' JSON (each made once, shared with the other sinks) between `open` and
+/// `close`, separated by `sep`.
+fn joined(open: &[u8], batch: &[Arc<Payload>], sep: &[u8], close: &[u8]) -> Bytes {
+    let size: usize = batch.iter().map(|p| p.json().len() + sep.len()).sum();
+    let mut out = Vec::with_capacity(open.len() + size + close.len());
+    out.extend_from_slice(open);
+    for (i, p) in batch.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        out.extend_from_slice(p.json());
+    }
+    out.extend_from_slice(close);
+    Bytes::from(out)
 }

@@ -71,7 +71,39 @@ pub async fn model_call(
     };
     let headers = &session.req_header().headers;
     let started = out.started;
-    let admitted = admit::admit(env, headers, principal, &ingress, group, wildcard, out).await?;
+    let timed = out.record.detail.as_ref().is_some_and(|d| d.spans);
+    let t0 = timed.then(std::time::Instant::now);
+    let admitted = match admit::admit(env, headers, principal, &ingress, group, wildcard, out).await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            if let (Some(t0), Some(d)) = (t0, out.record.detail.as_mut()) {
+                d.admission = Some((t0, std::time::Instant::now(), false));
+            }
+            return Err(e);
+        }
+    };
+    let own = admitted
+        .clearance
+        .ticket()
+        .and_then(|t| t.key.as_ref())
+        .is_some_and(|k| k.logging.is_some());
+    if own && admitted.record.key_bodies && admitted.record.detail.is_none() {
+        // Only a key with destinations of its own pays for this, when no sink of the
+        // gateway's already keeps the prompt.
+        admitted.record.detail = Some(Box::new(record::Detail {
+            bodies: true,
+            ..record::Detail::default()
+        }));
+    }
+    if let Some(d) = admitted.record.detail.as_mut() {
+        if let Some(t0) = t0 {
+            d.admission = Some((t0, std::time::Instant::now(), true));
+        }
+        if d.bodies {
+            d.messages = Some(ingress.call.input_bytes());
+        }
+    }
     if endpoint == Endpoint::CountTokens {
         return local::count_tokens(session, &admitted).await;
     }

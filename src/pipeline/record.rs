@@ -32,6 +32,56 @@ pub struct Record {
     pub fallbacks: u32,
     /// The error the client got when nothing was served: its type and message.
     pub failure: Option<(crate::core::error::ErrorKind, String)>,
+    /// What only logging sinks read; `None` when no sink runs (nothing kept, nothing paid).
+    pub detail: Option<Box<Detail>>,
+    /// Keep the prompt and answer for a key with logging destinations of its own.
+    pub key_bodies: bool,
+}
+
+/// What logging sinks read besides the record: span timings and ids, the prompt and answer.
+#[derive(Default)]
+pub struct Detail {
+    /// A tracing sink runs: admission and attempts are timed.
+    pub spans: bool,
+    pub trace_id: [u8; 16],
+    /// The client's span, from its `traceparent`.
+    pub parent: Option<[u8; 8]>,
+    /// The request's own span.
+    pub span_id: [u8; 8],
+    /// Upstream requests carry a `traceparent` naming their attempt's span.
+    pub forward: bool,
+    /// Admission: start, end, admitted.
+    pub admission: Option<(Instant, Instant, bool)>,
+    /// The span of the attempt under way.
+    pub current: Option<[u8; 8]>,
+    pub attempts: Vec<Try>,
+    /// Keep the prompt and answer (message logging on); else they are logged redacted.
+    pub bodies: bool,
+    pub messages: Option<bytes::Bytes>,
+    pub response: Option<bytes::Bytes>,
+}
+
+/// One upstream attempt, timed.
+pub struct Try {
+    pub deployment: Arc<Deployment>,
+    pub span_id: [u8; 8],
+    pub start: Instant,
+    pub end: Instant,
+    /// The status it ended with (0: the client left).
+    pub status: u16,
+    pub error: Option<crate::core::error::ErrorKind>,
+}
+
+impl Detail {
+    /// The `traceparent` of the attempt under way, when it is forwarded upstream.
+    pub fn traceparent(&self) -> Option<String> {
+        let span = self.current.filter(|_| self.forward)?;
+        Some(format!(
+            "00-{}-{}-01",
+            crate::core::ids::hex(&self.trace_id),
+            crate::core::ids::hex(&span)
+        ))
+    }
 }
 
 impl Record {

@@ -109,9 +109,13 @@ impl ProxyHttp for Gateway {
         if let Some(endpoint) = ctx.endpoint {
             let logged = matches!(endpoint, Endpoint::PassThrough(_)) || endpoint.is_model_call();
             // Built before settlement takes the ticket it reads the key from.
-            let payload = (logged && self.observe.is_some()).then(|| {
+            let hub = self
+                .observe
+                .as_ref()
+                .filter(|h| logged && h.logs(ctx.outcome.key_logging().as_deref()));
+            let payload = hub.map(|h| {
                 let master = ctx.rt.master_key.as_ref();
-                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master)
+                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master, &h.wants)
             });
             let gov = self.gov.as_deref();
             crate::pipeline::outcome::finish(gov, &ctx.rt, endpoint, &mut ctx.outcome).await;
@@ -139,8 +143,9 @@ impl Gateway {
             session.set_keepalive(None);
         })?;
         ctx.endpoint = Some(endpoint);
-        if self.observe.is_some() {
-            ctx.outcome.trace_id = crate::pipeline::logged::trace_id(&session.req_header().headers);
+        if let Some(hub) = &self.observe {
+            ctx.outcome
+                .observe(&hub.wants, &session.req_header().headers);
         }
         let rt = ctx.rt.clone();
         let gov = self.gov.as_deref();

@@ -131,7 +131,7 @@ pub fn run(opts: ServeOptions) -> i32 {
     let mut observe_settings = rt.settings.observe.clone();
     observe_settings.json_logs |= opts.json_logs;
     crate::observe::jsonlog::set_json(observe_settings.json_logs);
-    let observe = crate::observe::Hub::start(&observe_settings, gov_rt.handle());
+    let observe = crate::observe::Hub::start(&observe_settings, gov_rt.handle(), gov.is_some());
     let runtime = Arc::new(ArcSwap::from_pointee(rt));
 
     let addr = format!("{}:{}", opts.host, opts.port);

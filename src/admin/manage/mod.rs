@@ -14,6 +14,7 @@ mod org_teams;
 mod organizations;
 mod route;
 mod spend;
+mod team_logging;
 mod teams;
 mod users;
 
@@ -66,11 +67,19 @@ pub async fn serve(
     let access = authorize(&caller, &route)?;
     let q = Query::parse(query);
     let who = audit::changer(&caller, rt.master_key.as_ref(), route.audit_action());
-    audit::as_changer(
-        who,
-        dispatch(gov.as_ref(), rt, &caller, access, route, &q, &body),
-    )
-    .await
+    let r = Request {
+        method,
+        q: &q,
+        body: &body,
+    };
+    audit::as_changer(who, dispatch(gov.as_ref(), rt, &caller, access, route, r)).await
+}
+
+/// What the handlers read of the request.
+struct Request<'a> {
+    method: &'a str,
+    q: &'a Query,
+    body: &'a [u8],
 }
 
 /// The handler of `route`.
@@ -80,10 +89,9 @@ async fn dispatch(
     caller: &Caller<'_>,
     access: Access<'_>,
     route: Route,
-    q: &Query,
-    body: &Bytes,
+    r: Request<'_>,
 ) -> Reply {
-    let body = &body[..];
+    let (q, body) = (r.q, r.body);
     match route {
         Route::KeyGenerate => keys::generate(g, access, body).await,
         Route::KeyUpdate => keys::update(g, body).await,
@@ -101,6 +109,9 @@ async fn dispatch(
         Route::TeamMemberUpdate => teams::member_update(g, body).await,
         Route::TeamMemberDelete => teams::member_delete(g, body).await,
         Route::TeamBlock(blocked) => teams::block(g, body, blocked).await,
+        Route::TeamCallback(id) if r.method == "GET" => team_logging::get_callbacks(g, &id).await,
+        Route::TeamCallback(id) => team_logging::add(g, &id, body).await,
+        Route::TeamDisableLogging(id) => team_logging::disable(g, &id).await,
         Route::UserNew => users::new(g, body).await,
         Route::UserUpdate => users::update(g, body).await,
         Route::UserDelete => users::delete(g, body).await,

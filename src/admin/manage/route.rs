@@ -26,6 +26,10 @@ pub enum Route {
     TeamMemberUpdate,
     TeamMemberDelete,
     TeamBlock(bool),
+    /// `POST` (add) or `GET` (read) `/team/{id}/callback`.
+    TeamCallback(String),
+    /// `POST /team/{id}/disable_logging`.
+    TeamDisableLogging(String),
     UserNew,
     UserUpdate,
     UserDelete,
@@ -100,6 +104,19 @@ impl Verb {
 /// Whether `path` is a management route (any method).
 pub fn is_management(path: &str) -> bool {
     lookup(path).is_some()
+}
+
+/// `/team/{id}/callback` and `/team/{id}/disable_logging`, from what follows `/team/`.
+fn team_route(rest: &str) -> Option<(Route, Verb)> {
+    let (id, action) = rest.split_once('/')?;
+    if id.is_empty() || action.contains('/') {
+        return None;
+    }
+    match action {
+        "callback" => Some((Route::TeamCallback(id.to_string()), Verb::GetOrPost)),
+        "disable_logging" => Some((Route::TeamDisableLogging(id.to_string()), Verb::Post)),
+        _ => None,
+    }
 }
 
 /// The route of a path and the method it answers.
@@ -181,13 +198,17 @@ fn lookup(path: &str) -> Option<(Route, Verb)> {
     Some(r)
 }
 
-/// Routes with an id in the path: `/audit/{id}`, `/key/{key}/regenerate`.
+/// Routes with an id in the path: `/audit/{id}`, `/key/{key}/regenerate`,
+/// `/team/{id}/callback`, `/team/{id}/disable_logging`.
 fn by_id(p: &str) -> Option<(Route, Verb)> {
     if let Some(id) = p.strip_prefix("/audit/") {
         if id.is_empty() || id.contains('/') {
             return None;
         }
         return Some((Route::AuditGet(id.to_string()), Verb::Get));
+    }
+    if let Some(rest) = p.strip_prefix("/team/") {
+        return team_route(rest);
     }
     let key = p.strip_prefix("/key/")?.strip_suffix("/regenerate")?;
     if key.is_empty() || key.contains('/') {
@@ -234,6 +255,8 @@ impl Route {
             Route::TeamMemberDelete => "/team/member_delete",
             Route::TeamBlock(true) => "/team/block",
             Route::TeamBlock(false) => "/team/unblock",
+            Route::TeamCallback(_) => "/team/{team_id}/callback",
+            Route::TeamDisableLogging(_) => "/team/{team_id}/disable_logging",
             Route::UserNew => "/user/new",
             Route::UserUpdate => "/user/update",
             Route::UserDelete => "/user/delete",

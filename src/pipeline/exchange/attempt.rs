@@ -183,7 +183,14 @@ async fn sent(
     let extra = extra.or_else(|| prov.client_header(ex.call));
     // A pooled connection may have gone stale: retry once on a fresh one.
     for _ in 0..2 {
-        let head = request_header(target, path, body, extra.as_ref());
+        let mut head = request_header(target, path, body, extra.as_ref());
+        if let (Ok(h), Some(tp)) = (
+            &mut head,
+            ex.record.detail.as_ref().and_then(|d| d.traceparent()),
+        ) {
+            // Only when forwarding: the one header set through Pingora's re-parsing insert.
+            let _ = h.insert_header("traceparent", tp);
+        }
         let cleared = ex.clearance.cleared();
         let send = send(cleared, ex.connector, peer, head, body);
         match guarded(session, d.first, send).await {
@@ -320,6 +327,9 @@ async fn answered(
         Some(Err(e)) => return Outcome::Failed(prov.failure(e)),
     };
     ex.record.note_answer(dep, &ex.call.model, &body);
+    if let Some(d) = ex.record.detail.as_mut().filter(|d| d.bodies) {
+        d.response = Some(body.clone());
+    }
     ex.meta.status = status;
     ex.record.upstream_wait += d.started.elapsed();
     ex.record.committed_at = Some(Instant::now());

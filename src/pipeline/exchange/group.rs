@@ -13,6 +13,7 @@ use crate::core::clock::mono_ms;
 use crate::core::error::{ApiError, ErrorKind};
 use crate::core::failure::{Failure, FallbackClass};
 use crate::metrics::metrics;
+use crate::pipeline::record::Try;
 use crate::router::cooldown::{FailureClass, Transition};
 use crate::router::precall::PromptTokens;
 use crate::router::retry::{backoff, retry_after_hint};
@@ -186,6 +187,11 @@ impl Exchange<'_> {
             Some(_) => crate::router::deployment::python_float(limit.as_secs_f64()),
         });
         let started = Instant::now();
+        let span = self.record.detail.as_mut().filter(|d| d.spans).map(|d| {
+            let id = crate::core::ids::span_id();
+            d.current = Some(id);
+            id
+        });
         let call = self.call;
         // LiteLLM answers these locally whatever the deployment is.
         let outcome = if call.mock_timeout {
@@ -208,6 +214,29 @@ impl Exchange<'_> {
         };
         if self.record.committed_at.is_none() {
             self.record.upstream_wait += started.elapsed();
+        }
+        if let (Some(span_id), Some(d)) = (span, self.record.detail.as_mut()) {
+            let (status, error) = match &outcome {
+                Outcome::Done => (
+                    if self.meta.status == 0 {
+                        200
+                    } else {
+                        self.meta.status
+                    },
+                    None,
+                ),
+                Outcome::Failed(f) => (f.error.status, Some(f.error.kind)),
+                Outcome::ClientGone => (0, None),
+            };
+            d.current = None;
+            d.attempts.push(Try {
+                deployment: dep.clone(),
+                span_id,
+                start: started,
+                end: Instant::now(),
+                status,
+                error,
+            });
         }
         outcome
     }
