@@ -77,19 +77,19 @@ pub fn table_name(kind: Kind) -> &'static str {
     }
 }
 
-/// Field names whose values are credentials, wherever they appear in a document.
-const SECRET_FIELDS: &[&str] = &[
-    "key",
-    "api_key",
-    "master_key",
-    "password",
-    "secret",
-    "client_secret",
-    "aws_secret_access_key",
-    "vertex_credentials",
-];
+/// Whether a field holds a credential, wherever it appears in a document: `key`, any
+/// `*_key` (`api_key`, `master_key`, `langfuse_secret_key`, ...), and names with `secret`,
+/// `password` or `credential` in them.
+fn secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "key"
+        || n.ends_with("_key")
+        || ["secret", "password", "credential"]
+            .iter()
+            .any(|w| n.contains(w))
+}
 
-/// `doc` with every credential replaced: fields named in [`SECRET_FIELDS`] and any string
+/// `doc` with every credential replaced: fields [`secret_field`] names and any string
 /// that looks like a raw virtual key (`sk-` not in the masked `sk-...abcd` form).
 pub fn redact(doc: &str) -> String {
     match serde_json::from_str::<Value>(doc) {
@@ -107,7 +107,7 @@ fn redact_value(v: &mut Value) {
     match v {
         Value::Object(m) => {
             for (k, v) in m.iter_mut() {
-                if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
+                if secret_field(k) && !v.is_null() {
                     *v = Value::String(REDACTED.into());
                 } else {
                     redact_value(v);
@@ -375,7 +375,8 @@ mod tests {
     #[test]
     fn secrets_are_removed_and_masked_keys_kept() {
         let doc = r#"{"token":"ab12","key_name":"sk-...abcd","key":"sk-raw-1234",
-                      "metadata":{"note":"sk-live-secret","api_key":"x","n":1},"master_key":null}"#;
+                      "metadata":{"note":"sk-live-secret","api_key":"x","n":1},"master_key":null,
+                      "callback_vars":{"langfuse_secret_key":"s","langfuse_host":"h"}}"#;
         let out: serde_json::Value = serde_json::from_str(&redact(doc)).unwrap();
         assert_eq!(out["key"], "[REDACTED]");
         assert_eq!(out["metadata"]["note"], "[REDACTED]");
@@ -384,5 +385,7 @@ mod tests {
         assert_eq!(out["key_name"], "sk-...abcd");
         assert_eq!(out["token"], "ab12");
         assert!(out["master_key"].is_null());
+        assert_eq!(out["callback_vars"]["langfuse_secret_key"], "[REDACTED]");
+        assert_eq!(out["callback_vars"]["langfuse_host"], "h");
     }
 }
