@@ -87,8 +87,8 @@ pub fn route(method: &str, path: &str) -> Route {
     }
 }
 
-/// The management routes: keys, teams, organizations, users, customers, budgets, spend and
-/// model info.
+/// The management routes: keys, teams, organizations, users, customers, budgets, spend,
+/// model info and the audit log.
 pub fn is_management(path: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "/key/",
@@ -100,11 +100,16 @@ pub fn is_management(path: &str) -> bool {
         "/budget/",
         "/spend/",
         "/global/spend",
+        "/audit/",
     ];
     PREFIXES.iter().any(|p| path.starts_with(p))
         || matches!(
             path.trim_end_matches('/'),
-            "/model/info" | "/v1/model/info" | "/model_group/info" | "/v1/model_group/info"
+            "/model/info"
+                | "/v1/model/info"
+                | "/model_group/info"
+                | "/v1/model_group/info"
+                | "/audit"
         )
 }
 

@@ -1,5 +1,6 @@
 //! What governance takes from the config: budgets, periods, the spend writer's pool and batch,
-//! failure modes and minting bounds, read from `litellm_settings` and `general_settings`.
+//! failure modes, minting bounds, per-key Prometheus series and the audit log, read from
+//! `litellm_settings` and `general_settings`.
 
 use std::time::Duration;
 
@@ -56,6 +57,8 @@ pub(super) fn governance_settings(
             .disable_auto_add_proxy_admin_to_teams
             .unwrap_or(false),
         minting: crate::config::minting::policy(ls, warnings)?,
+        key_series: key_series(ls),
+        audit_logs: ls.store_audit_logs.unwrap_or(false),
         retention: retention(gs)?,
         alerts: Default::default(),
     })
@@ -93,4 +96,18 @@ fn retention(
         period: secs(period, "maximum_spend_logs_retention_period")?,
         interval: interval.unwrap_or(Duration::from_secs(86_400)),
     }))
+}
+
+/// Per-key series: on when `prometheus` is named in `callbacks` or `success_callback`
+/// (LiteLLM's switch for its Prometheus logger, whose series carry key labels), with at most
+/// `prometheus_max_key_series` keys (default 1000; 0 turns them off).
+fn key_series(ls: &crate::config::raw::RawLitellmSettings) -> Option<usize> {
+    let named = [&ls.callbacks, &ls.success_callback]
+        .into_iter()
+        .flatten()
+        .any(|n| n.iter().any(|n| n == "prometheus"));
+    let limit = ls
+        .prometheus_max_key_series
+        .unwrap_or(crate::metrics::keys::DEFAULT_LIMIT);
+    (named && limit > 0).then_some(limit)
 }

@@ -48,7 +48,6 @@ pub const LITELLM_SETTINGS: &[&str] = &[
     "log_raw_request_response",
     "filter_invalid_headers",
     "add_user_information_to_llm_headers",
-    "store_audit_logs",
     "audit_log_callbacks",
     "telemetry",
     "max_tokens",

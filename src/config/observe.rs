@@ -72,7 +72,8 @@ pub(super) fn settings(
                 webhooks.push(webhook(w, &defaults, &w.path, endpoint)?);
             }
             "langfuse" | "datadog" => webhooks.push(vendor(w, env)?),
-            // Prometheus metrics are always served at /metrics.
+            // Prometheus metrics are always served at /metrics; naming it turns on the
+            // per-key series (read in `config::gov`).
             "prometheus" => {}
             other => warnings.push(format!("{}: \"{other}\"", w.path)),
         }

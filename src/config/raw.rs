@@ -312,6 +312,13 @@ pub struct RawLitellmSettings {
     /// Defaults for new internal users (`/user/new`).
     #[serde(skip_serializing_if = "none")]
     pub default_internal_user_params: Option<RawInternalUserParams>,
+    /// Switchyard: the most virtual keys with Prometheus series of their own (default 1000;
+    /// 0: no per-key series). Per-key series are on when `prometheus` is a callback.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub prometheus_max_key_series: Option<usize>,
+    /// Record every management write in the audit log (default false).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub store_audit_logs: Option<bool>,
     #[serde(flatten)]
     pub routing: RawRouting,
     #[serde(flatten)]

@@ -185,6 +185,8 @@ pub fn build(raw: RawConfig, env: &Env, opts: &BuildOptions<'_>) -> Result<Runti
             "max_internal_user_budget",
             "internal_user_budget_duration",
             "default_internal_user_params",
+            "prometheus_max_key_series",
+            "store_audit_logs",
         ],
     )?;
     let rs = &raw.router_settings;

@@ -58,6 +58,8 @@ pub struct Governance {
     seq: AtomicI64,
     /// Wall time for everything governance decides by it (the local counters hold a copy).
     clock: WallClock,
+    /// Per-key Prometheus series, when on.
+    key_series: Option<crate::metrics::keys::KeySeries>,
 }
 
 /// Where the store lives when `database_url` is not set.
@@ -101,6 +103,9 @@ impl Governance {
             ..WriterConfig::default()
         };
         let (writer, _task) = SpendWriter::start(store.clone(), cfg, Arc::new(|_rows| {}));
+        let settings_key_series = settings
+            .key_series
+            .map(crate::metrics::keys::KeySeries::new);
         let gov = Arc::new(Governance {
             store,
             counters,
@@ -111,6 +116,7 @@ impl Governance {
             runtime,
             seq: AtomicI64::new(-1),
             clock,
+            key_series: settings_key_series,
         });
         gov.reload().await.map_err(|e| format!("database: {e}"))?;
         if let Some(r) = gov.settings.retention {
@@ -306,6 +312,11 @@ impl Governance {
             ledger_reset_at: ledger.and_then(|e| e.budget_reset_at),
             ..ScopeSpec::default()
         })
+    }
+
+    /// The per-key series (when on).
+    pub fn key_series(&self) -> Option<&crate::metrics::keys::KeySeries> {
+        self.key_series.as_ref()
     }
 
     /// Queue a spend row for the ledger; false when the queue is full (counted).

@@ -24,6 +24,11 @@ pub struct GovSettings {
     pub disable_auto_add_proxy_admin_to_teams: bool,
     /// Key and user creation: upper bounds and defaults from `litellm_settings`.
     pub minting: super::minting::MintingPolicy,
+    /// Per-key Prometheus series: the most keys with labels of their own (`None`: off; on
+    /// when `prometheus` is a callback, capped by `prometheus_max_key_series`).
+    pub key_series: Option<usize>,
+    /// `litellm_settings.store_audit_logs`: management writes are recorded in the store.
+    pub audit_logs: bool,
     /// `general_settings.maximum_spend_logs_retention_period` and `_interval`: spend rows
     /// older than the period are deleted that often (`None`: kept forever).
     pub retention: Option<Retention>,

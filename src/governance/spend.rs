@@ -6,12 +6,15 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::admission::Ticket;
+use super::entities::from_nano;
 use super::tables::hash_key;
+use super::tables::KeyView;
 use super::Governance;
 use crate::core::chat::Usage;
 use crate::core::endpoint::Endpoint;
 use crate::core::ids::hex;
 use crate::core::secret::MasterKey;
+use crate::metrics::keys::{KeyIdentity, KeyRequest, KeySeries};
 use crate::metrics::metrics;
 use crate::pricing::cost::Price;
 use crate::store::{Kind, SpendRow};
@@ -121,12 +124,7 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
         _ => 0,
     };
     let tokens = usage.map_or(0, |u| u.total());
-    if cost > 0 {
-        metrics()
-            .spend
-            .with_label_values(&[c.group])
-            .inc_by(super::entities::from_nano(cost));
-    }
+    count(gov, &ticket, c.group, cost);
     let key = ticket.key.clone();
     let end_user = ticket.end_user.clone();
     ticket.settle(c.served.group, tokens, cost).await;
@@ -186,6 +184,60 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
     };
     if !gov.log_spend(row) {
         log::warn!("spend queue full: the row of {} was dropped", c.call_id);
+    }
+}
+
+/// The request's spend in Prometheus: in its key's series when they are on, else its group's.
+fn count(gov: &Governance, ticket: &Ticket, group: &str, cost: i64) {
+    match (gov.key_series(), ticket.key.as_deref()) {
+        (Some(series), Some(key)) => count_for_key(series, key, ticket, group, cost),
+        _ if cost > 0 => crate::metrics::group_spend(group).inc_by(from_nano(cost)),
+        _ => {}
+    }
+}
+
+/// The request in its key's Prometheus series (the key's handles are resolved on its first
+/// request and cached on its table entry; no lock, no label string built after that).
+fn count_for_key(series: &KeySeries, key: &KeyView, ticket: &Ticket, group: &str, cost: i64) {
+    let handles = match key.series.load_full() {
+        Some(h) if !h.is_retired() => h,
+        _ => {
+            let h = series.resolve(&identity(key, &hex(&key.hash)));
+            key.series.store(Some(h.clone()));
+            h
+        }
+    };
+    let own = key.scopes.first();
+    let a = &ticket.admitted;
+    let budget_left = own
+        .and_then(|s| s.max_budget)
+        .map(|max| from_nano(max - a.first_spent.unwrap_or(0) - cost));
+    let limited = key.model_limits.contains_key(group);
+    handles.record(&KeyRequest {
+        model: group,
+        cost_usd: from_nano(cost),
+        budget_left,
+        model_limited: limited,
+        requests_left: a.remaining_requests.filter(|_| limited).map(|r| r.max(0)),
+        tokens_left: a.remaining_tokens.filter(|_| limited).map(|r| r.max(0)),
+    });
+}
+
+/// A key's labels, from its table entry.
+fn identity<'a>(key: &'a KeyView, hashed: &'a str) -> KeyIdentity<'a> {
+    let team_alias = key
+        .scopes
+        .iter()
+        .find(|s| s.kind == Some(Kind::Team))
+        .and_then(|s| s.alias.as_deref());
+    KeyIdentity {
+        hash: &key.hash,
+        hashed_api_key: hashed,
+        alias: key.doc.key_alias.as_deref().unwrap_or(""),
+        team: key.doc.team_id.as_deref().unwrap_or(""),
+        team_alias: team_alias.unwrap_or(""),
+        user: key.doc.user_id.as_deref().unwrap_or(""),
+        max_budget: key.scopes.first().and_then(|s| s.max_budget).map(from_nano),
     }
 }
 

@@ -78,6 +78,8 @@ pub struct KeyView {
     pub scopes: Vec<ScopeSpec>,
     /// Per-model rpm/tpm of this key (`model_rpm_limit`, `model_tpm_limit`).
     pub model_limits: HashMap<String, ScopeSpec>,
+    /// The key's per-key Prometheus series, resolved on its first request (when on).
+    pub series: arc_swap::ArcSwapOption<crate::metrics::keys::KeyHandles>,
     /// The key's and its team's own logging destinations (`None`: the gateway's sinks only).
     pub logging: Option<Arc<crate::core::key_logging::KeyLogging>>,
 }
@@ -506,6 +508,7 @@ fn key_view<'a, F: Fn(Kind, &str) -> Option<&'a Entity>>(
         doc: k,
         scopes,
         model_limits,
+        series: arc_swap::ArcSwapOption::empty(),
     }
 }
 

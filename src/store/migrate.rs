@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Backend, StoreError};
 
 /// The newest schema version this binary knows; a database stamped newer is refused.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 5;
 
 /// The SQL of one migration for `backend` (several statements, run with `raw_sql`).
 fn migration_sql(version: i64, backend: Backend) -> Option<String> {
@@ -14,6 +14,7 @@ fn migration_sql(version: i64, backend: Backend) -> Option<String> {
         2 => Some(V2.to_string()),
         3 => Some(V3.to_string()),
         4 => Some(V4.to_string()),
+        5 => Some(V5.to_string()),
         _ => None,
     }
 }
@@ -89,6 +90,23 @@ const V3: &str = "
 /// Version 4: when the last spend-log retention pass began (unix ms), the lease that lets
 /// one replica of many run each pass.
 const V4: &str = "ALTER TABLE sy_meta ADD COLUMN retention_at BIGINT NOT NULL DEFAULT 0;";
+
+/// Version 5: the audit log (`litellm_settings.store_audit_logs`), LiteLLM's
+/// `LiteLLM_AuditLog` fields; `updated_at` in unix milliseconds.
+const V5: &str = "
+    CREATE TABLE sy_audit_log (
+        id TEXT NOT NULL PRIMARY KEY,
+        updated_at BIGINT NOT NULL,
+        changed_by TEXT NOT NULL DEFAULT '',
+        changed_by_api_key TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        table_name TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        before_value TEXT NULL,
+        updated_values TEXT NULL
+    );
+    CREATE INDEX sy_audit_log_updated_at ON sy_audit_log (updated_at);
+    CREATE INDEX sy_audit_log_object_id ON sy_audit_log (object_id);";
 
 fn db_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError(format!("migration: {what}: {e}"))

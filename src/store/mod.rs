@@ -6,6 +6,7 @@
 //! and only the types the Any driver carries: `i64`, `f64`, `String`, `bool` and `Option`s of
 //! them. Money is integer nano-USD; times are unix milliseconds unless documented otherwise.
 
+pub mod audit;
 mod migrate;
 mod retention;
 mod spend;
@@ -302,17 +303,14 @@ impl Store {
     /// Adds an entity; `false` (and nothing changed) when `(kind, id)` already exists.
     pub async fn insert(&self, kind: Kind, id: &str, doc: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("insert"))?;
-        let done = sqlx::query(
-            "INSERT INTO sy_entities (kind, id, doc, spend_nano, budget_reset_at, updated_at) \
-             VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT (kind, id) DO NOTHING",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(doc)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err("insert"))?;
+        let done = sqlx::query(audit::INSERT_SQL)
+            .bind(kind.as_str())
+            .bind(id)
+            .bind(doc)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("insert"))?;
         let inserted = done.rows_affected() == 1;
         if inserted {
             bump(&mut tx).await?;
@@ -324,18 +322,14 @@ impl Store {
     /// Inserts or replaces an entity's doc, keeping its spend and budget reset time.
     pub async fn put(&self, kind: Kind, id: &str, doc: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("put"))?;
-        sqlx::query(
-            "INSERT INTO sy_entities (kind, id, doc, spend_nano, budget_reset_at, updated_at) \
-             VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT (kind, id) \
-             DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(doc)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err("put"))?;
+        sqlx::query(audit::PUT_SQL)
+            .bind(kind.as_str())
+            .bind(id)
+            .bind(doc)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("put"))?;
         bump(&mut tx).await?;
         tx.commit().await.map_err(db_err("put"))
     }
@@ -343,7 +337,7 @@ impl Store {
     /// Removes an entity; `false` when there was none.
     pub async fn delete(&self, kind: Kind, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("delete"))?;
-        let done = sqlx::query("DELETE FROM sy_entities WHERE kind = $1 AND id = $2")
+        let done = sqlx::query(audit::DELETE_SQL)
             .bind(kind.as_str())
             .bind(id)
             .execute(&mut *tx)

@@ -54,7 +54,7 @@ async fn upgrade_v1(db: &Db) {
         .unwrap();
     drop(store);
     // The schema as version 1 left it: full indexes on the mostly empty columns, no
-    // response_id (version 3), no retention lease (version 4).
+    // response_id (version 3), no retention lease (version 4), no audit log (version 5).
     db.exec(
         "DROP INDEX sy_spend_logs_team_id; DROP INDEX sy_spend_logs_user_id; \
          DROP INDEX sy_spend_logs_end_user; \
@@ -64,6 +64,7 @@ async fn upgrade_v1(db: &Db) {
          DROP INDEX sy_spend_logs_response_id; \
          ALTER TABLE sy_spend_logs DROP COLUMN response_id; \
          ALTER TABLE sy_meta DROP COLUMN retention_at; \
+         DROP TABLE sy_audit_log; \
          UPDATE sy_meta SET version = 1",
     )
     .await;

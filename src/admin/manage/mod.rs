@@ -1,6 +1,7 @@
 //! LiteLLM's management API (`/key/*`, `/team/*`, `/organization/*`, `/user/*`, ...):
 //! routing, permissions and the store helpers every entity module shares.
 
+mod audit;
 mod budgets;
 mod customers;
 mod key_bounds;
@@ -65,59 +66,86 @@ pub async fn serve(
     let route = Route::parse(method, path)?;
     let access = authorize(&caller, &route)?;
     let q = Query::parse(query);
-    let g = gov.as_ref();
+    let who = audit::changer(&caller, rt.master_key.as_ref(), route.audit_action());
+    let r = Request {
+        method,
+        q: &q,
+        body: &body,
+    };
+    audit::as_changer(who, dispatch(gov.as_ref(), rt, &caller, access, route, r)).await
+}
+
+/// What the handlers read of the request.
+struct Request<'a> {
+    method: &'a str,
+    q: &'a Query,
+    body: &'a [u8],
+}
+
+/// The handler of `route`.
+async fn dispatch(
+    g: &Governance,
+    rt: &crate::config::Runtime,
+    caller: &Caller<'_>,
+    access: Access<'_>,
+    route: Route,
+    r: Request<'_>,
+) -> Reply {
+    let (q, body) = (r.q, r.body);
     match route {
-        Route::KeyGenerate => keys::generate(g, access, &body).await,
-        Route::KeyUpdate => keys::update(g, &body).await,
-        Route::KeyDelete => keys::delete(g, &body).await,
-        Route::KeyInfo => keys::info(g, access, &q).await,
-        Route::KeyList => keys::list(g, &q).await,
-        Route::KeyBlock(blocked) => keys::block(g, &body, blocked).await,
-        Route::KeyRegenerate(key) => keys::regenerate(g, key.as_deref(), &body).await,
-        Route::TeamNew => teams::new(g, &caller, &body).await,
-        Route::TeamUpdate => teams::update(g, &body).await,
-        Route::TeamDelete => teams::delete(g, &body).await,
-        Route::TeamInfo => teams::info(g, access, &q).await,
-        Route::TeamList => teams::list(g, &q).await,
-        Route::TeamMemberAdd => teams::member_add(g, &body).await,
-        Route::TeamMemberUpdate => teams::member_update(g, &body).await,
-        Route::TeamMemberDelete => teams::member_delete(g, &body).await,
-        Route::TeamBlock(blocked) => teams::block(g, &body, blocked).await,
-        Route::TeamCallback(id) if method == "GET" => team_logging::get_callbacks(g, &id).await,
-        Route::TeamCallback(id) => team_logging::add(g, &id, &body).await,
+        Route::KeyGenerate => keys::generate(g, access, body).await,
+        Route::KeyUpdate => keys::update(g, body).await,
+        Route::KeyDelete => keys::delete(g, body).await,
+        Route::KeyInfo => keys::info(g, access, q).await,
+        Route::KeyList => keys::list(g, q).await,
+        Route::KeyBlock(blocked) => keys::block(g, body, blocked).await,
+        Route::KeyRegenerate(key) => keys::regenerate(g, key.as_deref(), body).await,
+        Route::TeamNew => teams::new(g, caller, body).await,
+        Route::TeamUpdate => teams::update(g, body).await,
+        Route::TeamDelete => teams::delete(g, body).await,
+        Route::TeamInfo => teams::info(g, access, q).await,
+        Route::TeamList => teams::list(g, q).await,
+        Route::TeamMemberAdd => teams::member_add(g, body).await,
+        Route::TeamMemberUpdate => teams::member_update(g, body).await,
+        Route::TeamMemberDelete => teams::member_delete(g, body).await,
+        Route::TeamBlock(blocked) => teams::block(g, body, blocked).await,
+        Route::TeamCallback(id) if r.method == "GET" => team_logging::get_callbacks(g, &id).await,
+        Route::TeamCallback(id) => team_logging::add(g, &id, body).await,
         Route::TeamDisableLogging(id) => team_logging::disable(g, &id).await,
-        Route::UserNew => users::new(g, &body).await,
-        Route::UserUpdate => users::update(g, &body).await,
-        Route::UserDelete => users::delete(g, &body).await,
-        Route::UserInfo => users::info(g, access, &q).await,
-        Route::UserList => users::list(g, &q).await,
-        Route::CustomerNew => customers::new(g, &body).await,
-        Route::CustomerUpdate => customers::update(g, &body).await,
-        Route::CustomerDelete => customers::delete(g, &body).await,
-        Route::CustomerInfo => customers::info(g, &q).await,
+        Route::UserNew => users::new(g, body).await,
+        Route::UserUpdate => users::update(g, body).await,
+        Route::UserDelete => users::delete(g, body).await,
+        Route::UserInfo => users::info(g, access, q).await,
+        Route::UserList => users::list(g, q).await,
+        Route::CustomerNew => customers::new(g, body).await,
+        Route::CustomerUpdate => customers::update(g, body).await,
+        Route::CustomerDelete => customers::delete(g, body).await,
+        Route::CustomerInfo => customers::info(g, q).await,
         Route::CustomerList => customers::list(g).await,
-        Route::CustomerBlock(blocked) => customers::block(g, &body, blocked).await,
-        Route::BudgetNew => budgets::new(g, &body).await,
-        Route::BudgetUpdate => budgets::update(g, &body).await,
-        Route::BudgetInfo => budgets::info(g, &body).await,
+        Route::CustomerBlock(blocked) => customers::block(g, body, blocked).await,
+        Route::BudgetNew => budgets::new(g, body).await,
+        Route::BudgetUpdate => budgets::update(g, body).await,
+        Route::BudgetInfo => budgets::info(g, body).await,
         Route::BudgetList => budgets::list(g).await,
-        Route::BudgetDelete => budgets::delete(g, &body).await,
-        Route::SpendLogs => spend::logs(g, &q).await,
+        Route::BudgetDelete => budgets::delete(g, body).await,
+        Route::SpendLogs => spend::logs(g, q).await,
         Route::GlobalSpend => spend::global(g).await,
-        Route::GlobalSpendBy(group) => spend::by(g, group, &q).await,
+        Route::GlobalSpendBy(group) => spend::by(g, group, q).await,
         Route::ModelInfo => models::info(rt, access),
         Route::ModelGroupInfo => models::group_info(rt, access),
-        Route::OrgNew => organizations::new(g, &caller, &body).await,
-        Route::OrgUpdate => organizations::update(g, &caller, &body).await,
-        Route::OrgDelete => organizations::delete(g, &body).await,
+        Route::OrgNew => organizations::new(g, caller, body).await,
+        Route::OrgUpdate => organizations::update(g, caller, body).await,
+        Route::OrgDelete => organizations::delete(g, body).await,
         Route::OrgInfo(by_body) => {
-            let body = by_body.then_some(&body[..]);
-            organizations::info(g, access, &q, body).await
+            let body = by_body.then_some(body);
+            organizations::info(g, access, q, body).await
         }
-        Route::OrgList => organizations::list(g, access, &q).await,
-        Route::OrgMemberAdd => org_members::member_add(g, &body).await,
-        Route::OrgMemberUpdate => org_members::member_update(g, &body).await,
-        Route::OrgMemberDelete => org_members::member_delete(g, &body).await,
+        Route::OrgList => organizations::list(g, access, q).await,
+        Route::OrgMemberAdd => org_members::member_add(g, body).await,
+        Route::OrgMemberUpdate => org_members::member_update(g, body).await,
+        Route::OrgMemberDelete => org_members::member_delete(g, body).await,
+        Route::AuditList => audit::list(g, q).await,
+        Route::AuditGet(id) => audit::get(g, &id).await,
     }
 }
 
@@ -381,7 +409,15 @@ pub(crate) async fn put(
         id.to_string(),
         serde_json::to_string(doc).map_err(internal)?,
     );
-    store(gov, move |s| async move { s.put(kind, &id, &doc).await }).await
+    match audit::current(gov) {
+        Some(who) => {
+            store(gov, move |s| async move {
+                s.put_audited(kind, &id, &doc, &who).await
+            })
+            .await
+        }
+        None => store(gov, move |s| async move { s.put(kind, &id, &doc).await }).await,
+    }
 }
 
 /// Insert a new document; `false` when the id is taken.
@@ -395,12 +431,28 @@ pub(crate) async fn insert(
         id.to_string(),
         serde_json::to_string(doc).map_err(internal)?,
     );
-    store(gov, move |s| async move { s.insert(kind, &id, &doc).await }).await
+    match audit::current(gov) {
+        Some(who) => {
+            store(gov, move |s| async move {
+                s.insert_audited(kind, &id, &doc, &who).await
+            })
+            .await
+        }
+        None => store(gov, move |s| async move { s.insert(kind, &id, &doc).await }).await,
+    }
 }
 
 pub(crate) async fn remove(gov: &Governance, kind: Kind, id: &str) -> Result<bool, ApiError> {
     let id = id.to_string();
-    store(gov, move |s| async move { s.delete(kind, &id).await }).await
+    match audit::current(gov) {
+        Some(who) => {
+            store(gov, move |s| async move {
+                s.delete_audited(kind, &id, &who).await
+            })
+            .await
+        }
+        None => store(gov, move |s| async move { s.delete(kind, &id).await }).await,
+    }
 }
 
 /// A `budget_duration`, checked; 400 naming `field` when it is not one.

@@ -61,6 +61,10 @@ pub enum Route {
     OrgMemberAdd,
     OrgMemberUpdate,
     OrgMemberDelete,
+    /// `GET /audit`: a page of the audit log.
+    AuditList,
+    /// `GET /audit/{id}`.
+    AuditGet(String),
 }
 
 /// The method a management route answers (LiteLLM's: most write with POST, organizations
@@ -188,14 +192,21 @@ fn lookup(path: &str) -> Option<(Route, Verb)> {
         "/organization/member_add" => (Route::OrgMemberAdd, Verb::Post),
         "/organization/member_update" => (Route::OrgMemberUpdate, Verb::Patch),
         "/organization/member_delete" => (Route::OrgMemberDelete, Verb::Delete),
+        "/audit" => (Route::AuditList, Verb::Get),
         p => return by_id(p),
     };
     Some(r)
 }
 
-/// Routes with an id in the path: `/key/{key}/regenerate`, `/team/{id}/callback`,
-/// `/team/{id}/disable_logging`.
+/// Routes with an id in the path: `/audit/{id}`, `/key/{key}/regenerate`,
+/// `/team/{id}/callback`, `/team/{id}/disable_logging`.
 fn by_id(p: &str) -> Option<(Route, Verb)> {
+    if let Some(id) = p.strip_prefix("/audit/") {
+        if id.is_empty() || id.contains('/') {
+            return None;
+        }
+        return Some((Route::AuditGet(id.to_string()), Verb::Get));
+    }
     if let Some(rest) = p.strip_prefix("/team/") {
         return team_route(rest);
     }
@@ -279,6 +290,8 @@ impl Route {
             Route::OrgMemberAdd => "/organization/member_add",
             Route::OrgMemberUpdate => "/organization/member_update",
             Route::OrgMemberDelete => "/organization/member_delete",
+            Route::AuditList => "/audit",
+            Route::AuditGet(_) => "/audit/{id}",
         }
     }
 
@@ -303,7 +316,21 @@ impl Route {
                 | Route::ModelGroupInfo
                 | Route::OrgInfo(_)
                 | Route::OrgList
+                | Route::AuditList
+                | Route::AuditGet(_)
         )
+    }
+
+    /// The action an audit row records for this route's writes, when it is not the write's
+    /// own (`created`, `updated`, `deleted`).
+    pub fn audit_action(&self) -> Option<&'static str> {
+        match self {
+            Route::KeyBlock(true) | Route::TeamBlock(true) | Route::CustomerBlock(true) => {
+                Some("blocked")
+            }
+            Route::KeyRegenerate(_) => Some("rotated"),
+            _ => None,
+        }
     }
 
     /// Routes every key may call, each answering only about the key itself: its own key,

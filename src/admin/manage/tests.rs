@@ -287,6 +287,8 @@ async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
         reject_unpriced_models: false,
         disable_auto_add_proxy_admin_to_teams: false,
         minting: Default::default(),
+        key_series: None,
+        audit_logs: false,
         retention: None,
         alerts: Default::default(),
     };

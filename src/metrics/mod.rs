@@ -1,5 +1,7 @@
 //! Prometheus registry with LiteLLM's metric names; label handles resolved when configs build.
 
+pub mod keys;
+
 use std::sync::LazyLock;
 
 use prometheus::{
@@ -24,6 +26,31 @@ const DEPLOYMENT_LABELS: [&str; 5] = [
     "api_provider",
 ];
 
+/// `litellm_spend_metric`: Switchyard's `model_group` (kept so dashboards written before
+/// per-key series keep working) then LiteLLM's labels. Without per-key series only
+/// `model_group` and `model` carry a value (Prometheus ignores empty labels).
+pub const SPEND_LABELS: [&str; 8] = [
+    "model_group",
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+];
+
+/// LiteLLM's `litellm_requests_metric` labels.
+const KEY_REQUEST_LABELS: [&str; 7] = [
+    "end_user",
+    "hashed_api_key",
+    "api_key_alias",
+    "model",
+    "team",
+    "team_alias",
+    "user",
+];
+
 /// LiteLLM's token-counter labels: the upstream model, the group asked for, the deployment.
 const TOKEN_LABELS: [&str; 3] = ["model", "requested_model", "model_id"];
 
@@ -46,8 +73,17 @@ pub struct Metrics {
     pub failed_fallbacks: IntCounterVec,
     pub cooled_down: IntCounterVec,
     pub deployment_state: prometheus::IntGaugeVec,
-    /// Spend in USD per model group (LiteLLM's `litellm_spend_metric`).
+    /// Spend in USD (LiteLLM's `litellm_spend_metric`): per model group, and per key, team
+    /// and user when per-key series are on ([`SPEND_LABELS`]).
     pub spend: prometheus::CounterVec,
+    /// LiteLLM's `litellm_requests_metric`: requests per key, team, user and model.
+    pub key_requests: IntCounterVec,
+    /// LiteLLM's `litellm_remaining_api_key_budget_metric` and `litellm_api_key_max_budget_metric`.
+    pub key_budget_left: prometheus::GaugeVec,
+    pub key_max_budget: prometheus::GaugeVec,
+    /// LiteLLM's `litellm_remaining_api_key_{requests,tokens}_for_model`.
+    pub key_requests_left: prometheus::IntGaugeVec,
+    pub key_tokens_left: prometheus::IntGaugeVec,
     /// Requests whose model has no price (spend recorded as 0).
     pub unpriced: IntCounterVec,
     /// Shared-counter (Redis) calls that failed or timed out.
@@ -91,6 +127,31 @@ fn histogram(
         log::error!("metric {name} not registered: {e}");
     }
     h
+}
+
+fn float_gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::GaugeVec {
+    let g = prometheus::GaugeVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(g.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    g
+}
+
+fn int_gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::IntGaugeVec {
+    let g = prometheus::IntGaugeVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|_| unreachable_metric());
+    if let Err(e) = r.register(Box::new(g.clone())) {
+        log::error!("metric {name} not registered: {e}");
+    }
+    g
+}
+
+/// The spend series of a model group without per-key labels.
+pub fn group_spend(group: &str) -> prometheus::Counter {
+    metrics()
+        .spend
+        .with_label_values(&[group, "", "", "", group, "", "", ""])
 }
 
 fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -239,8 +300,11 @@ impl Metrics {
             },
             spend: {
                 let c = prometheus::CounterVec::new(
-                    Opts::new("litellm_spend_metric_total", "Spend in USD per model group"),
-                    &["model_group"],
+                    Opts::new(
+                        "litellm_spend_metric_total",
+                        "Spend in USD per model group (and per key, team and user when on)",
+                    ),
+                    &SPEND_LABELS,
                 )
                 .unwrap_or_else(|_| unreachable_metric());
                 if let Err(e) = r.register(Box::new(c.clone())) {
@@ -248,6 +312,36 @@ impl Metrics {
                 }
                 c
             },
+            key_requests: counter(
+                &r,
+                "litellm_requests_metric_total",
+                "Requests per key, team, user and model group",
+                &KEY_REQUEST_LABELS,
+            ),
+            key_budget_left: float_gauge(
+                &r,
+                "litellm_remaining_api_key_budget_metric",
+                "Remaining budget (USD) of each key with a max_budget",
+                &["hashed_api_key", "api_key_alias"],
+            ),
+            key_max_budget: float_gauge(
+                &r,
+                "litellm_api_key_max_budget_metric",
+                "Maximum budget (USD) of each key with a max_budget",
+                &["hashed_api_key", "api_key_alias"],
+            ),
+            key_requests_left: int_gauge(
+                &r,
+                "litellm_remaining_api_key_requests_for_model",
+                "Requests left this minute for a key with a per-model rpm limit",
+                &["hashed_api_key", "api_key_alias", "model"],
+            ),
+            key_tokens_left: int_gauge(
+                &r,
+                "litellm_remaining_api_key_tokens_for_model",
+                "Tokens left this minute for a key with a per-model tpm limit",
+                &["hashed_api_key", "api_key_alias", "model"],
+            ),
             unpriced: counter(
                 &r,
                 "switchyard_unpriced_requests_total",
@@ -472,118 +566,4 @@ pub fn status_label(status: u16) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LABELS: DeploymentLabels<'static> = DeploymentLabels {
-        group: "g",
-        id: "id",
-        provider: "openai",
-        model: "gpt-x",
-        api_base: "http://up",
-    };
-
-    /// Deployment metrics carry LiteLLM's label names.
-    #[test]
-    fn deployment_metrics_carry_litellm_labels() {
-        let d = DeploymentMetrics::new(LABELS);
-        d.success.inc();
-        d.state.set(0);
-        d.total_tokens.inc();
-        let text = String::from_utf8(metrics().render()).unwrap();
-        assert!(text.contains(
-            "litellm_deployment_state{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\"} 0"
-        ), "{text}");
-        assert!(text.contains(
-            "litellm_deployment_success_responses_total{api_base=\"http://up\",api_provider=\"openai\",litellm_model_name=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
-        ), "{text}");
-        assert!(text.contains(
-            "litellm_total_tokens_metric_total{model=\"gpt-x\",model_id=\"id\",requested_model=\"g\"}"
-        ), "{text}");
-    }
-
-    #[test]
-    fn all_families_register_and_render() {
-        let m = metrics();
-        DeploymentMetrics::new(LABELS).success.inc();
-        m.in_flight.inc();
-        m.in_flight.dec();
-        let text = String::from_utf8(m.render()).unwrap();
-        assert!(text.contains("litellm_deployment_success_responses_total"));
-        assert!(text.contains("litellm_in_flight_requests"));
-    }
-
-    /// Counters come out as Python's prometheus_client renders LiteLLM's: `<name>_total` in
-    /// the HELP, TYPE and sample lines.
-    #[test]
-    fn counters_carry_the_total_suffix() {
-        let m = metrics();
-        count_request("g", "/chat/completions", 500);
-        m.spend.with_label_values(&["g"]).inc_by(0.5);
-        m.successful_fallbacks.with_label_values(&["g", "h"]).inc();
-        m.failed_fallbacks.with_label_values(&["g", "h"]).inc();
-        m.cooled_down.with_label_values(&["g", "id", "429"]).inc();
-        let d = DeploymentMetrics::new(LABELS);
-        d.success.inc();
-        d.input_tokens.inc();
-        d.output_tokens.inc();
-        d.total_tokens.inc();
-        d.failure(500);
-        let text = String::from_utf8(m.render()).unwrap();
-        for name in [
-            "litellm_proxy_total_requests_metric",
-            "litellm_proxy_failed_requests_metric",
-            "litellm_deployment_success_responses",
-            "litellm_deployment_failure_responses",
-            "litellm_deployment_successful_fallbacks",
-            "litellm_deployment_failed_fallbacks",
-            "litellm_deployment_cooled_down",
-            "litellm_input_tokens_metric",
-            "litellm_output_tokens_metric",
-            "litellm_total_tokens_metric",
-            "litellm_spend_metric",
-        ] {
-            assert!(
-                text.contains(&format!("# TYPE {name}_total counter\n")),
-                "{name}: {text}"
-            );
-            assert!(text.contains(&format!("\n{name}_total{{")), "{name}");
-            assert!(!text.contains(&format!("\n{name}{{")), "{name}");
-        }
-    }
-
-    #[test]
-    fn only_the_le_label_is_rewritten() {
-        let text = b"a_bucket{g=\"x\",le=\"5\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n";
-        assert_eq!(
-            String::from_utf8(python_le(text.to_vec())).unwrap(),
-            "a_bucket{g=\"x\",le=\"5.0\"} 1\nb{role=\"7\",le=\"0.5\"} 2\nc{le=\"+Inf\"} 3\n"
-        );
-    }
-
-    /// Every latency histogram, the overhead one included, has LiteLLM's buckets.
-    #[test]
-    fn latency_histograms_use_litellm_buckets() {
-        let m = metrics();
-        GroupMetrics::new("b").overhead.observe(0.001);
-        GroupMetrics::new("b").total_latency.observe(0.001);
-        let text = String::from_utf8(m.render()).unwrap();
-        for name in [
-            "litellm_overhead_latency_metric",
-            "litellm_request_total_latency_metric",
-        ] {
-            let les: Vec<&str> = text
-                .lines()
-                .filter(|l| l.starts_with(&format!("{name}_bucket{{")) && l.contains("=\"b\""))
-                .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
-                .collect();
-            assert_eq!(les.len(), LATENCY_BUCKETS.len() + 1, "{name}");
-            assert_eq!(les.first(), Some(&"0.005"), "{name}");
-            assert_eq!(les.last(), Some(&"+Inf"), "{name}");
-            assert!(
-                les.contains(&"1.0") && les.contains(&"300.0"),
-                "{name}: {les:?}"
-            );
-        }
-    }
-}
+mod tests;
