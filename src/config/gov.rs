@@ -51,6 +51,7 @@ pub(super) fn governance_settings(
         allow_requests_on_db_unavailable: gs.allow_requests_on_db_unavailable.unwrap_or(false),
         batch_write,
         spend_logs: !gs.disable_spend_logs.unwrap_or(false),
+        store_prompts: gs.store_prompts_in_spend_logs.unwrap_or(false),
         budget_fail_open: gs.budget_fail_open.unwrap_or(false),
         reject_unpriced_models: gs.reject_unpriced_models.unwrap_or(false),
         disable_auto_add_proxy_admin_to_teams: gs

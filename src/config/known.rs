@@ -227,7 +227,6 @@ pub const GENERAL_SETTINGS: &[&str] = &[
     "service_account_settings",
     "spend_report_frequency",
     "store_model_in_db",
-    "store_prompts_in_spend_logs",
     "token_rate_limit_type",
     "use_redis_transaction_buffer",
     "use_x_forwarded_for",

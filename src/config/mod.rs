@@ -12,6 +12,7 @@ pub mod known;
 mod minting;
 mod observe;
 pub mod raw;
+mod raw_keys;
 pub mod raw_observe;
 pub mod routing;
 pub mod runtime;

@@ -325,71 +325,7 @@ pub struct RawLitellmSettings {
     pub rest: Rest,
 }
 
-/// `upperbound_key_generate_params` (LiteLLM's six fields).
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKeyBounds {
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_budget: Option<f64>,
-    #[serde(skip_serializing_if = "none")]
-    pub budget_duration: Option<String>,
-    #[serde(skip_serializing_if = "none")]
-    pub duration: Option<String>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_parallel_requests: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub rpm_limit: Option<u64>,
-}
-
-/// `default_key_generate_params`: the fields LiteLLM fills in.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKeyDefaults {
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_budget: Option<f64>,
-    #[serde(skip_serializing_if = "none")]
-    pub budget_duration: Option<String>,
-    #[serde(skip_serializing_if = "none")]
-    pub duration: Option<String>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_parallel_requests: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub rpm_limit: Option<u64>,
-    #[serde(skip_serializing_if = "none")]
-    pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "none")]
-    pub team_id: Option<String>,
-    #[serde(skip_serializing_if = "none")]
-    pub models: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "none")]
-    pub metadata: Option<serde_yaml::Mapping>,
-}
-
-/// `default_internal_user_params`; other keys LiteLLM reads (`available_teams`, ...) load
-/// with a warning.
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct RawInternalUserParams {
-    #[serde(skip_serializing_if = "none")]
-    pub user_role: Option<String>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_budget: Option<f64>,
-    #[serde(skip_serializing_if = "none")]
-    pub budget_duration: Option<String>,
-    #[serde(skip_serializing_if = "none")]
-    pub models: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub tpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub rpm_limit: Option<u64>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
-    pub max_parallel_requests: Option<u64>,
-    #[serde(flatten)]
-    pub rest: Rest,
-}
+pub use super::raw_keys::{RawInternalUserParams, RawKeyBounds, RawKeyDefaults};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawRouterSettings {
@@ -506,6 +442,9 @@ pub enum RawAlias {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RawGeneralSettings {
+    /// Spend rows keep the prompt and the answer (`/spend/logs` shows them).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "none")]
+    pub store_prompts_in_spend_logs: Option<bool>,
     #[serde(skip_serializing_if = "none")]
     pub master_key: Option<String>,
     #[serde(skip_serializing_if = "none")]
@@ -574,7 +513,7 @@ pub struct RawGeneralSettings {
 }
 
 /// Accept a scalar either typed or as a string (what `os.environ/` substitution yields).
-fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(super) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: std::str::FromStr + serde::de::DeserializeOwned,

@@ -40,6 +40,7 @@ async fn governance(dir: &tempfile::TempDir, clock: &ManualClock) -> Arc<Governa
         allow_requests_on_db_unavailable: false,
         batch_write: Duration::from_millis(50),
         spend_logs: true,
+        store_prompts: false,
         budget_fail_open: false,
         reject_unpriced_models: false,
         disable_auto_add_proxy_admin_to_teams: false,
@@ -156,6 +157,8 @@ async fn spend(gov: &Arc<Governance>, ticket: Ticket, call_id: &str, nano_per_to
             price: Some(price),
             ..Served::default()
         },
+        prompt: None,
+        answer: None,
         master_key: None,
         route: "",
         response_id: None,

@@ -15,6 +15,8 @@ pub struct GovSettings {
     pub allow_requests_on_db_unavailable: bool,
     pub batch_write: Duration,
     pub spend_logs: bool,
+    /// `general_settings.store_prompts_in_spend_logs`: spend rows keep the prompt and answer.
+    pub store_prompts: bool,
     pub budget_fail_open: bool,
     /// `general_settings.reject_unpriced_models`: refuse budgeted requests to models
     /// without a price (default false: they are served and cost 0).

@@ -33,6 +33,9 @@ pub struct SpendCtx<'a> {
     pub route: &'a str,
     /// The answer's id, which the spend row is also found by.
     pub response_id: Option<String>,
+    /// The prompt (`messages`/`input`) and answer as raw JSON, when they were kept.
+    pub prompt: Option<&'a [u8]>,
+    pub answer: Option<&'a [u8]>,
 }
 
 /// What the exchange served, as settlement and the spend row read it (the pipeline builds it
@@ -181,10 +184,18 @@ pub async fn finish(gov: &Governance, ticket: Option<Ticket>, c: SpendCtx<'_>) {
                 .collect()
         }),
         scopes,
+        messages: stored(gov, c.prompt),
+        response: stored(gov, c.answer),
     };
     if !gov.log_spend(row) {
         log::warn!("spend queue full: the row of {} was dropped", c.call_id);
     }
+}
+
+/// A prompt or answer as the spend row keeps it (`store_prompts_in_spend_logs`).
+fn stored(gov: &Governance, raw: Option<&[u8]>) -> Option<String> {
+    let raw = raw.filter(|_| gov.settings().store_prompts)?;
+    Some(String::from_utf8_lossy(raw).into_owned())
 }
 
 /// The request's spend in Prometheus: in its key's series when they are on, else its group's.

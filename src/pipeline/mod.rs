@@ -90,7 +90,8 @@ pub async fn model_call(
         .ticket()
         .and_then(|t| t.key.as_ref())
         .is_some_and(|k| k.logging.is_some());
-    if own && admitted.record.key_bodies && admitted.record.detail.is_none() {
+    let stored = env.gov.is_some_and(|g| g.settings().store_prompts);
+    if ((own && admitted.record.key_bodies) || stored) && admitted.record.detail.is_none() {
         // Only a key with destinations of its own pays for this, when no sink of the
         // gateway's already keeps the prompt.
         admitted.record.detail = Some(Box::new(record::Detail {

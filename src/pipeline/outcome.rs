@@ -162,6 +162,16 @@ fn settle<'a>(
         master_key: rt.master_key.as_ref(),
         route: &out.route,
         response_id,
+        prompt: out
+            .record
+            .detail
+            .as_ref()
+            .and_then(|d| d.messages.as_deref()),
+        answer: out
+            .record
+            .detail
+            .as_ref()
+            .and_then(|d| d.response.as_deref()),
     };
     Some(crate::governance::spend::finish(gov, ticket, c))
 }

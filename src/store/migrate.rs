@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Backend, StoreError};
 
 /// The newest schema version this binary knows; a database stamped newer is refused.
-pub(crate) const LATEST: i64 = 5;
+pub(crate) const LATEST: i64 = 6;
 
 /// The SQL of one migration for `backend` (several statements, run with `raw_sql`).
 fn migration_sql(version: i64, backend: Backend) -> Option<String> {
@@ -15,6 +15,7 @@ fn migration_sql(version: i64, backend: Backend) -> Option<String> {
         3 => Some(V3.to_string()),
         4 => Some(V4.to_string()),
         5 => Some(V5.to_string()),
+        6 => Some(V6.to_string()),
         _ => None,
     }
 }
@@ -107,6 +108,11 @@ const V5: &str = "
     );
     CREATE INDEX sy_audit_log_updated_at ON sy_audit_log (updated_at);
     CREATE INDEX sy_audit_log_object_id ON sy_audit_log (object_id);";
+
+/// Version 6: the prompt and answer of a request (`store_prompts_in_spend_logs`).
+const V6: &str = "
+    ALTER TABLE sy_spend_logs ADD COLUMN messages TEXT NULL;
+    ALTER TABLE sy_spend_logs ADD COLUMN response TEXT NULL;";
 
 fn db_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError(format!("migration: {what}: {e}"))

@@ -44,6 +44,9 @@ pub struct SpendRow {
     pub metadata: String,
     /// Stored as a JSON array.
     pub request_tags: Vec<String>,
+    /// The prompt and the answer as JSON text (`store_prompts_in_spend_logs`), else `None`.
+    pub messages: Option<String>,
+    pub response: Option<String>,
     /// Not stored: the entities whose `spend_nano` this row adds to. Include
     /// `(Kind::Global, "global")` for the global total; it is the only scope created if missing.
     pub scopes: Vec<(Kind, String)>,
@@ -170,7 +173,7 @@ impl Filter {
 /// Rows per INSERT statement: 23 parameters each, well under SQLite's and Postgres's limits.
 const INSERT_CHUNK: usize = 100;
 /// Columns per spend row, in `SPEND_COLUMNS` order.
-const SPEND_ARITY: usize = 23;
+const SPEND_ARITY: usize = 25;
 /// Statement sizes a batch is cut into: full chunks, then powers of two. A batch of any size
 /// reuses at most eight statement texts per backend, each prepared once per connection
 /// (a statement for every odd remainder was parsed anew at each flush).
@@ -247,7 +250,9 @@ fn bind_rows<'q>(
             .bind(row.cache_hit)
             .bind(row.metadata.as_str())
             .bind(tags)
-            .bind(row.response_id.as_deref());
+            .bind(row.response_id.as_deref())
+            .bind(row.messages.as_deref())
+            .bind(row.response.as_deref());
     }
     Ok(query)
 }
@@ -255,7 +260,7 @@ fn bind_rows<'q>(
 const SPEND_COLUMNS: &str = "request_id, call_type, api_key, key_alias, team_id, user_id, \
     end_user, model, model_group, model_id, custom_llm_provider, api_base, prompt_tokens, \
     completion_tokens, total_tokens, spend_nano, start_time, end_time, status, cache_hit, \
-    metadata, request_tags, response_id";
+    metadata, request_tags, response_id, messages, response";
 
 impl Store {
     /// Records `rows` in one transaction. Each row is inserted unless its `request_id` is
@@ -501,6 +506,8 @@ fn spend_row_from(row: &AnyRow) -> Result<SpendRow, StoreError> {
         metadata: row.try_get(20).map_err(decode)?,
         request_tags,
         response_id: row.try_get(22).map_err(decode)?,
+        messages: row.try_get(23).map_err(decode)?,
+        response: row.try_get(24).map_err(decode)?,
         scopes: Vec::new(),
     })
 }

@@ -253,3 +253,20 @@ pub async fn get_json(gw: &Gateway, path: &str) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+/// A chat as `key`; the status and the call id the gateway answered with.
+pub async fn chat_as(gw: &Gateway, key: &str, model: &str) -> (u16, String) {
+    let r = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&chat_body(model))
+        .send()
+        .await
+        .unwrap();
+    let id = r
+        .headers()
+        .get("x-litellm-call-id")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status().as_u16(), id)
+}

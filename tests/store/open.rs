@@ -54,7 +54,7 @@ async fn upgrade_v1(db: &Db) {
         .unwrap();
     drop(store);
     // The schema as version 1 left it: full indexes on the mostly empty columns, no
-    // response_id (version 3), no retention lease (version 4), no audit log (version 5).
+    // response_id (version 3), no retention lease (version 4), no audit log (version 5), no stored prompts (version 6).
     db.exec(
         "DROP INDEX sy_spend_logs_team_id; DROP INDEX sy_spend_logs_user_id; \
          DROP INDEX sy_spend_logs_end_user; \
@@ -63,6 +63,8 @@ async fn upgrade_v1(db: &Db) {
          CREATE INDEX sy_spend_logs_end_user ON sy_spend_logs (end_user); \
          DROP INDEX sy_spend_logs_response_id; \
          ALTER TABLE sy_spend_logs DROP COLUMN response_id; \
+         ALTER TABLE sy_spend_logs DROP COLUMN messages; \
+         ALTER TABLE sy_spend_logs DROP COLUMN response; \
          ALTER TABLE sy_meta DROP COLUMN retention_at; \
          DROP TABLE sy_audit_log; \
          UPDATE sy_meta SET version = 1",

@@ -21,6 +21,12 @@ fn date_ms(q: &Query, name: &str, end: bool) -> Result<Option<i64>, ApiError> {
     Ok(Some((secs + if whole_day { 86_400 } else { 0 }) * 1000))
 }
 
+/// A stored prompt or answer as JSON (`{}` when none was kept).
+fn stored_json(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| json!({}))
+}
+
 /// One logged request as LiteLLM's `/spend/logs` shows it.
 fn row_json(r: SpendRow) -> Value {
     let mut metadata = match serde_json::from_str::<Value>(&r.metadata) {
@@ -65,6 +71,9 @@ fn row_json(r: SpendRow) -> Value {
         "cache_hit": r.cache_hit,
         "custom_llm_provider": r.custom_llm_provider,
         "api_base": r.api_base,
+        // LiteLLM writes `{}` when prompts are not stored.
+        "messages": stored_json(r.messages.as_deref()),
+        "response": stored_json(r.response.as_deref()),
     })
 }
 

@@ -283,6 +283,7 @@ async fn governance(dir: &tempfile::TempDir) -> Arc<Governance> {
         allow_requests_on_db_unavailable: false,
         batch_write: std::time::Duration::from_millis(50),
         spend_logs: true,
+        store_prompts: false,
         budget_fail_open: false,
         reject_unpriced_models: false,
         disable_auto_add_proxy_admin_to_teams: false,
