@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,8 +19,6 @@ use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::{poll, priced, Api, TINY};
 use common::{chat_body, client, metrics_text, refused_port, Gateway, MASTER_KEY};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use serde_json::{json, Value};
 use switchyard_mock::{server_error, Behavior, MockUpstream, Script};
 
@@ -34,37 +31,21 @@ struct Receiver {
 
 impl Receiver {
     async fn start(hang: bool) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let posts = Arc::new(Mutex::new(Vec::new()));
         let seen = posts.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let seen = seen.clone();
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let seen = seen.clone();
-                    async move {
-                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                        seen.lock()
-                            .unwrap()
-                            .push(serde_json::from_slice(&bytes).unwrap());
-                        if hang {
-                            std::future::pending::<()>().await;
-                        }
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("ok"))))
-                    }
-                });
-                tokio::spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(tcp);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
-                });
+        let addr = common::http::serve(move |_, bytes: Bytes| {
+            let seen = seen.clone();
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&bytes).unwrap());
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                common::http::status(200)
             }
-        });
+        })
+        .await;
         Receiver { addr, posts }
     }
 

@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,8 +21,6 @@ use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::{poll, Api};
 use common::{chat_as as chat, chat_body, client, metrics_text, refused_port, Gateway, MASTER_KEY};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use serde_json::{json, Value};
 use switchyard_mock::{Behavior, MockUpstream, Script};
 
@@ -42,37 +39,23 @@ struct Receiver {
 
 impl Receiver {
     async fn start(hang: bool) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let posts = Arc::new(Mutex::new(Vec::new()));
         let seen = posts.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let seen = seen.clone();
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let seen = seen.clone();
-                    async move {
-                        let headers = req.headers().clone();
-                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                        let body = parse_batch(&headers, &bytes);
-                        seen.lock().unwrap().push(Post { headers, body });
-                        if hang {
-                            std::future::pending::<()>().await;
-                        }
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("{}"))))
-                    }
+        let addr = common::http::serve(move |parts: http::request::Parts, bytes: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let body = parse_batch(&parts.headers, &bytes);
+                seen.lock().unwrap().push(Post {
+                    headers: parts.headers,
+                    body,
                 });
-                tokio::spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(tcp);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
-                });
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                common::http::status(200)
             }
-        });
+        })
+        .await;
         Receiver { addr, posts }
     }
 

@@ -15,7 +15,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,8 +23,6 @@ use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::poll;
 use common::{chat_body, client, Gateway, MASTER_KEY};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -109,35 +106,21 @@ fn hex(b: &[u8]) -> String {
 
 /// An OTLP/HTTP collector: `POST /v1/traces` with a protobuf body.
 async fn http_collector() -> (SocketAddr, Received) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let got = Received::default();
     let seen = got.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let seen = seen.clone();
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let seen = seen.clone();
-                async move {
-                    assert_eq!(req.uri().path(), "/v1/traces");
-                    let headers = req.headers().clone();
-                    assert_eq!(headers["content-type"], "application/x-protobuf");
-                    let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                    seen.take(ExportTraceServiceRequest::decode(bytes).unwrap(), headers);
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::new())))
-                }
-            });
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(tcp);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
+    let addr = common::http::serve(move |parts: http::request::Parts, bytes: Bytes| {
+        let seen = seen.clone();
+        async move {
+            assert_eq!(parts.uri.path(), "/v1/traces");
+            assert_eq!(parts.headers["content-type"], "application/x-protobuf");
+            seen.take(
+                ExportTraceServiceRequest::decode(bytes).unwrap(),
+                parts.headers,
+            );
+            common::http::status(200)
         }
-    });
+    })
+    .await;
     (addr, got)
 }
 
@@ -368,33 +351,17 @@ async fn spans_go_over_grpc_and_a_new_trace_starts_without_a_traceparent() {
 
 /// A receiver of `generic_api` batches; the records, in order.
 async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let records = Arc::new(Mutex::new(Vec::new()));
     let seen = records.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let seen = seen.clone();
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let seen = seen.clone();
-                async move {
-                    let bytes = req.into_body().collect().await.unwrap().to_bytes();
-                    let batch: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
-                    seen.lock().unwrap().extend(batch);
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::new())))
-                }
-            });
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(tcp);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
+    let addr = common::http::serve(move |_, bytes: Bytes| {
+        let seen = seen.clone();
+        async move {
+            let batch: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
+            seen.lock().unwrap().extend(batch);
+            common::http::status(200)
         }
-    });
+    })
+    .await;
     (format!("http://{addr}/logs"), records)
 }
 

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,8 +18,6 @@ use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::{poll, Api};
 use common::{chat_as as chat, chat_body, metrics_text, Gateway, MASTER_KEY};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
 use serde_json::{json, Value};
 use switchyard_mock::{Behavior, MockUpstream, Script};
 
@@ -44,46 +41,27 @@ struct Object {
 /// An S3-compatible endpoint that checks each PUT's SigV4 signature (computed here, from
 /// AWS's specification) with `secret`: 200 and the object kept, else 403.
 async fn s3_endpoint(secret: &'static str) -> (SocketAddr, Arc<Mutex<Vec<Object>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let objects = Arc::new(Mutex::new(Vec::new()));
     let seen = objects.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let seen = seen.clone();
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let seen = seen.clone();
-                async move {
-                    let (parts, body) = req.into_parts();
-                    let body = body.collect().await.unwrap().to_bytes();
-                    let ok = parts.method == "PUT" && sigv4_valid(&parts, &body, secret);
-                    if ok {
-                        seen.lock().unwrap().push(Object {
-                            path: parts.uri.path().to_string(),
-                            content_type: parts.headers["content-type"].to_str().unwrap().into(),
-                            lines: body
-                                .split(|b| *b == b'\n')
-                                .filter(|l| !l.is_empty())
-                                .map(|l| serde_json::from_slice(l).unwrap())
-                                .collect(),
-                        });
-                    }
-                    let mut r = hyper::Response::new(Full::new(Bytes::new()));
-                    *r.status_mut() = if ok { 200 } else { 403 }.try_into().unwrap();
-                    Ok::<_, Infallible>(r)
-                }
-            });
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(tcp);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
+    let addr = common::http::serve(move |parts: http::request::Parts, body: Bytes| {
+        let seen = seen.clone();
+        async move {
+            let ok = parts.method == "PUT" && sigv4_valid(&parts, &body, secret);
+            if ok {
+                seen.lock().unwrap().push(Object {
+                    path: parts.uri.path().to_string(),
+                    content_type: parts.headers["content-type"].to_str().unwrap().into(),
+                    lines: body
+                        .split(|b| *b == b'\n')
+                        .filter(|l| !l.is_empty())
+                        .map(|l| serde_json::from_slice(l).unwrap())
+                        .collect(),
+                });
+            }
+            common::http::status(if ok { 200 } else { 403 })
         }
-    });
+    })
+    .await;
     (addr, objects)
 }
 

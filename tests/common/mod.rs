@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub mod config;
 pub mod gov;
+pub mod http;
 pub mod relay;
 
 pub const MASTER_KEY: &str = "sk-test-master-key-0123456789";
