@@ -75,21 +75,17 @@ impl Exporter {
         if batch.is_empty() {
             return;
         }
-        let request = request(o, batch);
         let result = match self {
             Exporter::Http(connector) => {
                 let (body, content_type) = match o.protocol {
-                    OtlpProtocol::HttpJson => match serde_json::to_vec(&request) {
+                    OtlpProtocol::HttpJson => match serde_json::to_vec(&request(o, batch)) {
                         Ok(v) => (Bytes::from(v), "application/json"),
                         Err(e) => {
                             log::warn!("{}: cannot encode spans: {e}", o.name);
                             return;
                         }
                     },
-                    _ => (
-                        Bytes::from(prost::Message::encode_to_vec(&request)),
-                        "application/x-protobuf",
-                    ),
+                    _ => (Bytes::from(encode(o, batch)), "application/x-protobuf"),
                 };
                 match &o.http {
                     Some(to) => super::post::post(connector, to, &o.headers, content_type, body)
@@ -104,7 +100,7 @@ impl Exporter {
                 }
             }
             Exporter::Grpc(client) => match client {
-                Some(c) => grpc(c, o, request).await,
+                Some(c) => grpc(c, o, request(o, batch)).await,
                 None => Err("no endpoint".into()),
             },
         };
@@ -143,23 +139,59 @@ async fn grpc(
     }
 }
 
-/// One export: the gateway as the resource, its spans under one scope.
-fn request(o: &Otel, batch: &[Arc<Payload>]) -> ExportTraceServiceRequest {
-    let mut spans = Vec::with_capacity(batch.len() * 3);
+/// One attribute's value, borrowed from the payload.
+#[derive(Clone, Copy)]
+enum Val<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    F64(f64),
+}
+
+/// One span as the payload describes it, borrowing its strings: read once, then written as
+/// OpenTelemetry's messages (gRPC, JSON) or straight to protobuf bytes (HTTP).
+struct SpanView<'a> {
+    trace_id: &'a [u8; 16],
+    span_id: [u8; 8],
+    parent: Option<[u8; 8]>,
+    name: std::borrow::Cow<'a, str>,
+    kind: SpanKind,
+    start: u64,
+    end: u64,
+    attrs: Vec<(&'static str, Val<'a>)>,
+    failed: bool,
+    /// The status message of a failed span.
+    message: &'a str,
+}
+
+/// The spans of a batch.
+fn views<'a>(o: &Otel, batch: &'a [Arc<Payload>]) -> Vec<SpanView<'a>> {
+    let mut out = Vec::with_capacity(batch.len() * 3);
     for p in batch {
         if let Some(t) = &p.trace {
-            spans_of(p, t, o.message_logging, &mut spans);
+            spans_of(p, t, o.message_logging, &mut out);
         }
     }
+    out
+}
+
+/// The gateway as the resource.
+fn resource(o: &Otel) -> [(&'static str, Val<'_>); 4] {
+    [
+        ("service.name", Val::Str(&o.service_name)),
+        ("service.version", Val::Str(env!("CARGO_PKG_VERSION"))),
+        ("telemetry.sdk.name", Val::Str("switchyard")),
+        ("telemetry.sdk.language", Val::Str("rust")),
+    ]
+}
+
+/// One export as OpenTelemetry's messages (for gRPC and OTLP/JSON).
+fn request(o: &Otel, batch: &[Arc<Payload>]) -> ExportTraceServiceRequest {
+    let spans = views(o, batch).iter().map(message).collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![
-                    kv("service.name", o.service_name.as_str()),
-                    kv("service.version", env!("CARGO_PKG_VERSION")),
-                    kv("telemetry.sdk.name", "switchyard"),
-                    kv("telemetry.sdk.language", "rust"),
-                ],
+                attributes: resource(o).iter().map(|(k, v)| kv(k, *v)).collect(),
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
@@ -176,6 +208,46 @@ fn request(o: &Otel, batch: &[Arc<Payload>]) -> ExportTraceServiceRequest {
     }
 }
 
+fn message(v: &SpanView<'_>) -> Span {
+    Span {
+        trace_id: v.trace_id.to_vec(),
+        span_id: v.span_id.to_vec(),
+        parent_span_id: v.parent.map(|p| p.to_vec()).unwrap_or_default(),
+        name: v.name.to_string(),
+        kind: v.kind as i32,
+        start_time_unix_nano: v.start,
+        end_time_unix_nano: v.end,
+        attributes: v.attrs.iter().map(|(k, a)| kv(k, *a)).collect(),
+        status: Some(Status {
+            code: status_code(v.failed),
+            message: v.message.to_string(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn status_code(failed: bool) -> i32 {
+    if failed {
+        StatusCode::Error as i32
+    } else {
+        StatusCode::Ok as i32
+    }
+}
+
+fn kv(key: &str, v: Val<'_>) -> KeyValue {
+    let value = match v {
+        Val::Str(s) => any_value::Value::StringValue(s.to_string()),
+        Val::Int(i) => any_value::Value::IntValue(i),
+        Val::Bool(b) => any_value::Value::BoolValue(b),
+        Val::F64(d) => any_value::Value::DoubleValue(d),
+    };
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
 /// GenAI's `gen_ai.operation.name` of a LiteLLM call type.
 fn operation(call_type: &str) -> &'static str {
     match call_type {
@@ -187,108 +259,116 @@ fn operation(call_type: &str) -> &'static str {
 }
 
 /// The request span's attributes: GenAI's, and the key's metadata as LiteLLM names it.
-fn root_attributes(p: &Payload, op: &str, messages: bool) -> Vec<KeyValue> {
+fn root_attributes<'a>(
+    p: &'a Payload,
+    op: &'static str,
+    messages: bool,
+) -> Vec<(&'static str, Val<'a>)> {
     let mut attrs = vec![
-        kv("gen_ai.operation.name", op),
-        kv(
+        ("gen_ai.operation.name", Val::Str(op)),
+        (
             "gen_ai.request.model",
-            p.hidden_params.requested_model.as_str(),
+            Val::Str(&p.hidden_params.requested_model),
         ),
-        kv("gen_ai.response.model", p.model.as_str()),
-        int("gen_ai.usage.input_tokens", p.prompt_tokens),
-        int("gen_ai.usage.output_tokens", p.completion_tokens),
-        int("http.response.status_code", u64::from(p.status_code)),
-        kv("litellm.call_id", p.id.as_str()),
-        KeyValue {
-            key: "llm.is_streaming".into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::BoolValue(p.stream)),
-            }),
-            ..Default::default()
-        },
-        KeyValue {
-            key: "gen_ai.cost.total_cost".into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::DoubleValue(p.response_cost)),
-            }),
-            ..Default::default()
-        },
+        ("gen_ai.response.model", Val::Str(&p.model)),
+        (
+            "gen_ai.usage.input_tokens",
+            Val::Int(p.prompt_tokens as i64),
+        ),
+        (
+            "gen_ai.usage.output_tokens",
+            Val::Int(p.completion_tokens as i64),
+        ),
+        (
+            "http.response.status_code",
+            Val::Int(i64::from(p.status_code)),
+        ),
+        ("litellm.call_id", Val::Str(&p.id)),
+        ("llm.is_streaming", Val::Bool(p.stream)),
+        ("gen_ai.cost.total_cost", Val::F64(p.response_cost)),
     ];
+    let m = &p.metadata;
     let optional = [
         ("gen_ai.provider.name", p.custom_llm_provider.as_deref()),
         ("gen_ai.system", p.custom_llm_provider.as_deref()),
         ("metadata.model_group", p.model_group.as_deref()),
         ("metadata.model_id", p.model_id.as_deref()),
-        (
-            "metadata.user_api_key_hash",
-            p.metadata.user_api_key_hash.as_deref(),
-        ),
+        ("metadata.user_api_key_hash", m.user_api_key_hash.as_deref()),
         (
             "metadata.user_api_key_alias",
-            p.metadata.user_api_key_alias.as_deref(),
+            m.user_api_key_alias.as_deref(),
         ),
         (
             "metadata.user_api_key_team_id",
-            p.metadata.user_api_key_team_id.as_deref(),
+            m.user_api_key_team_id.as_deref(),
         ),
         (
             "metadata.user_api_key_user_id",
-            p.metadata.user_api_key_user_id.as_deref(),
+            m.user_api_key_user_id.as_deref(),
         ),
         (
             "metadata.user_api_key_end_user_id",
-            p.metadata.user_api_key_end_user_id.as_deref(),
+            m.user_api_key_end_user_id.as_deref(),
         ),
     ];
     for (k, v) in optional {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            attrs.push(kv(k, v));
+            attrs.push((k, Val::Str(v)));
         }
     }
     if let Some(b) = p.bodies.as_ref().filter(|b| messages && !b.redacted) {
-        attrs.push(kv(
-            "gen_ai.input.messages",
-            String::from_utf8_lossy(&b.messages),
-        ));
-        if let Some(r) = &b.response {
-            attrs.push(kv("gen_ai.output.messages", String::from_utf8_lossy(r)));
+        // Raw JSON the gateway parsed (the prompt) or read (the answer): text when UTF-8.
+        if let Ok(text) = std::str::from_utf8(&b.messages) {
+            attrs.push(("gen_ai.input.messages", Val::Str(text)));
         }
+        if let Some(text) = b
+            .response
+            .as_deref()
+            .and_then(|r| std::str::from_utf8(r).ok())
+        {
+            attrs.push(("gen_ai.output.messages", Val::Str(text)));
+        }
+    }
+    if let Some(e) = p
+        .error_information
+        .as_ref()
+        .filter(|e| !e.error_class.is_empty())
+    {
+        attrs.push(("error.type", Val::Str(&e.error_class)));
     }
     attrs
 }
 
-fn spans_of(p: &Payload, t: &Trace, messages: bool, out: &mut Vec<Span>) {
+fn spans_of<'a>(p: &'a Payload, t: &'a Trace, messages: bool, out: &mut Vec<SpanView<'a>>) {
     let op = operation(p.call_type);
     let failed = p.status != "success";
-    let mut attrs = root_attributes(p, op, messages);
-    let error = p.error_information.as_ref();
-    if let Some(e) = error.filter(|e| !e.error_class.is_empty()) {
-        attrs.push(kv("error.type", e.error_class.as_str()));
-    }
-    out.push(Span {
-        trace_id: t.trace_id.to_vec(),
-        span_id: t.span_id.to_vec(),
-        parent_span_id: t.parent.map(|p| p.to_vec()).unwrap_or_default(),
+    out.push(SpanView {
+        trace_id: &t.trace_id,
+        span_id: t.span_id,
+        parent: t.parent,
         name: ROOT_SPAN.into(),
-        kind: SpanKind::Server as i32,
-        start_time_unix_nano: t.start,
-        end_time_unix_nano: t.end,
-        attributes: attrs,
-        status: Some(status(failed, error.map(|e| e.error_message.as_str()))),
-        ..Default::default()
+        kind: SpanKind::Server,
+        start: t.start,
+        end: t.end,
+        attrs: root_attributes(p, op, messages),
+        failed,
+        message: match &p.error_information {
+            Some(e) if failed => &e.error_message,
+            _ => "",
+        },
     });
     if let Some((start, end, admitted)) = t.admission {
-        out.push(Span {
-            trace_id: t.trace_id.to_vec(),
-            span_id: crate::core::ids::span_id().to_vec(),
-            parent_span_id: t.span_id.to_vec(),
+        out.push(SpanView {
+            trace_id: &t.trace_id,
+            span_id: crate::core::ids::span_id(),
+            parent: Some(t.span_id),
             name: "admission".into(),
-            kind: SpanKind::Internal as i32,
-            start_time_unix_nano: start,
-            end_time_unix_nano: end,
-            attributes: Vec::new(),
-            status: Some(status(!admitted, None)),
-            ..Default::default()
+            kind: SpanKind::Internal,
+            start,
+            end,
+            attrs: Vec::new(),
+            failed: !admitted,
+            message: "",
         });
     }
     for (i, a) in t.attempts.iter().enumerate() {
@@ -296,62 +376,228 @@ fn spans_of(p: &Payload, t: &Trace, messages: bool, out: &mut Vec<Span>) {
     }
 }
 
-fn attempt_span(t: &Trace, a: &AttemptSpan, op: &str, i: usize) -> Span {
-    let failed = a.error.is_some() || a.status == 0 || a.status >= 400;
+fn attempt_span<'a>(t: &'a Trace, a: &'a AttemptSpan, op: &'static str, i: usize) -> SpanView<'a> {
     let mut attrs = vec![
-        kv("gen_ai.operation.name", op),
-        kv("gen_ai.provider.name", a.provider.as_str()),
-        kv("gen_ai.request.model", a.model.as_str()),
-        kv("server.address", a.host.as_str()),
-        int("server.port", u64::from(a.port)),
-        int("http.response.status_code", u64::from(a.status)),
-        kv("metadata.model_id", a.deployment.as_str()),
-        int("litellm.attempt", i as u64),
+        ("gen_ai.operation.name", Val::Str(op)),
+        ("gen_ai.provider.name", Val::Str(&a.provider)),
+        ("gen_ai.request.model", Val::Str(&a.model)),
+        ("server.address", Val::Str(&a.host)),
+        ("server.port", Val::Int(i64::from(a.port))),
+        ("http.response.status_code", Val::Int(i64::from(a.status))),
+        ("metadata.model_id", Val::Str(&a.deployment)),
+        ("litellm.attempt", Val::Int(i as i64)),
     ];
     if let Some(e) = a.error {
-        attrs.push(kv("error.type", e));
+        attrs.push(("error.type", Val::Str(e)));
     }
-    Span {
-        trace_id: t.trace_id.to_vec(),
-        span_id: a.span_id.to_vec(),
-        parent_span_id: t.span_id.to_vec(),
-        name: format!("{op} {}", a.model),
-        kind: SpanKind::Client as i32,
-        start_time_unix_nano: a.start,
-        end_time_unix_nano: a.end,
-        attributes: attrs,
-        status: Some(status(failed, None)),
-        ..Default::default()
+    SpanView {
+        trace_id: &t.trace_id,
+        span_id: a.span_id,
+        parent: Some(t.span_id),
+        name: format!("{op} {}", a.model).into(),
+        kind: SpanKind::Client,
+        start: a.start,
+        end: a.end,
+        attrs,
+        failed: a.error.is_some() || a.status == 0 || a.status >= 400,
+        message: "",
     }
 }
 
-fn status(failed: bool, message: Option<&str>) -> Status {
-    Status {
-        code: if failed {
-            StatusCode::Error as i32
+/// OTLP/HTTP's protobuf body, written straight from the views with protobuf's wire format
+/// (the field numbers of `opentelemetry-proto`'s messages; no message tree, no owned strings).
+fn encode(o: &Otel, batch: &[Arc<Payload>]) -> Vec<u8> {
+    let views = views(o, batch);
+    let mut spans = Vec::with_capacity(views.len() * 512);
+    let mut one = Vec::with_capacity(1024);
+    for v in &views {
+        one.clear();
+        pb::span(&mut one, v);
+        pb::bytes(&mut spans, 2, &one);
+    }
+    let mut gateway = Vec::with_capacity(128);
+    for (k, v) in resource(o) {
+        pb::kv(&mut gateway, 1, k, v);
+    }
+    let mut scope = Vec::with_capacity(32);
+    pb::bytes(&mut scope, 1, b"switchyard");
+    pb::bytes(&mut scope, 2, env!("CARGO_PKG_VERSION").as_bytes());
+    // ScopeSpans { scope = 1, spans = 2 }
+    let scope_len = pb::field_len(1, scope.len()) + spans.len();
+    // ResourceSpans { resource = 1, scope_spans = 2 }
+    let rs_len = pb::field_len(1, gateway.len()) + pb::field_len(2, scope_len);
+    let mut out = Vec::with_capacity(pb::field_len(1, rs_len));
+    pb::head(&mut out, 1, rs_len);
+    pb::bytes(&mut out, 1, &gateway);
+    pb::head(&mut out, 2, scope_len);
+    pb::bytes(&mut out, 1, &scope);
+    out.extend_from_slice(&spans);
+    out
+}
+
+/// Protobuf's wire format, for the few field kinds a span uses.
+mod pb {
+    use super::{status_code, SpanView, Val};
+
+    pub fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn varint_len(v: u64) -> usize {
+        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    }
+
+    /// A length-delimited field's bytes: its tag, its length, then `len` bytes.
+    pub fn field_len(_field: u32, len: usize) -> usize {
+        1 + varint_len(len as u64) + len
+    }
+
+    /// The tag and length of a length-delimited field (fields below 16).
+    pub fn head(out: &mut Vec<u8>, field: u32, len: usize) {
+        out.push(((field << 3) | 2) as u8);
+        varint(out, len as u64);
+    }
+
+    pub fn bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+        head(out, field, b.len());
+        out.extend_from_slice(b);
+    }
+
+    fn any_len(v: Val<'_>) -> usize {
+        match v {
+            Val::Str(s) => field_len(1, s.len()),
+            Val::Bool(_) => 2,
+            Val::Int(i) => 1 + varint_len(i as u64),
+            Val::F64(_) => 9,
+        }
+    }
+
+    /// A `KeyValue` as field `field`: key = 1, value = 2 (`AnyValue`: string 1, bool 2,
+    /// int64 3, double 4).
+    pub fn kv(out: &mut Vec<u8>, field: u32, key: &str, v: Val<'_>) {
+        let value = any_len(v);
+        head(out, field, field_len(1, key.len()) + field_len(2, value));
+        bytes(out, 1, key.as_bytes());
+        head(out, 2, value);
+        match v {
+            Val::Str(s) => bytes(out, 1, s.as_bytes()),
+            Val::Bool(b) => out.extend_from_slice(&[2 << 3, u8::from(b)]),
+            Val::Int(i) => {
+                out.push(3 << 3);
+                varint(out, i as u64);
+            }
+            Val::F64(d) => {
+                out.push((4 << 3) | 1);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+        }
+    }
+
+    /// A `Span`'s fields (trace_id 1, span_id 2, parent 4, name 5, kind 6, start 7, end 8,
+    /// attributes 9, status 15).
+    pub fn span(out: &mut Vec<u8>, v: &SpanView<'_>) {
+        bytes(out, 1, v.trace_id);
+        bytes(out, 2, &v.span_id);
+        if let Some(p) = &v.parent {
+            bytes(out, 4, p);
+        }
+        bytes(out, 5, v.name.as_bytes());
+        out.push(6 << 3);
+        varint(out, v.kind as u64);
+        out.push((7 << 3) | 1);
+        out.extend_from_slice(&v.start.to_le_bytes());
+        out.push((8 << 3) | 1);
+        out.extend_from_slice(&v.end.to_le_bytes());
+        for (k, a) in &v.attrs {
+            kv(out, 9, k, *a);
+        }
+        // Status { message = 2, code = 3 }
+        let code = status_code(v.failed) as u64;
+        let len = if v.message.is_empty() {
+            0
         } else {
-            StatusCode::Ok as i32
-        },
-        message: message.filter(|_| failed).unwrap_or_default().to_string(),
+            field_len(2, v.message.len())
+        } + 1
+            + varint_len(code);
+        out.push((15 << 3) | 2);
+        varint(out, len as u64);
+        if !v.message.is_empty() {
+            bytes(out, 2, v.message.as_bytes());
+        }
+        out.push(3 << 3);
+        varint(out, code);
     }
 }
 
-fn kv(key: &str, value: impl Into<String>) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::payload::{ErrorInformation, Trace};
+    use crate::observe::settings::Events;
 
-fn int(key: &str, value: u64) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value as i64)),
-        }),
-        ..Default::default()
+    fn otel() -> Otel {
+        Otel {
+            name: "otel".into(),
+            protocol: OtlpProtocol::HttpProtobuf,
+            url: "http://c/v1/traces".into(),
+            http: None,
+            headers: Vec::new(),
+            service_name: "gw".into(),
+            events: Events {
+                success: true,
+                failure: true,
+            },
+            batch_size: 1,
+            flush_interval: std::time::Duration::from_secs(1),
+            queue: 1,
+            message_logging: true,
+        }
+    }
+
+    #[test]
+    fn the_direct_encoding_decodes_to_the_messages_it_stands_for() {
+        let mut p = Payload {
+            id: "call-1".into(),
+            call_type: "acompletion",
+            status: "failure",
+            status_code: 503,
+            prompt_tokens: 300,
+            response_cost: 0.25,
+            model: "gpt-x".into(),
+            custom_llm_provider: Some("openai".into()),
+            error_information: Some(ErrorInformation {
+                error_class: "api_error".into(),
+                error_message: "upstream down".into(),
+                ..ErrorInformation::default()
+            }),
+            ..Payload::default()
+        };
+        p.trace = Some(Box::new(Trace {
+            trace_id: [7; 16],
+            parent: Some([9; 8]),
+            span_id: [1; 8],
+            start: 1_000,
+            end: 2_000_000_000_000,
+            admission: None,
+            attempts: vec![AttemptSpan {
+                span_id: [2; 8],
+                start: 1_500,
+                end: 1_900,
+                model: "gpt-x".into(),
+                host: "h".into(),
+                port: 443,
+                status: 503,
+                error: Some("api_error"),
+                ..AttemptSpan::default()
+            }],
+        }));
+        let batch = [Arc::new(p)];
+        let direct = encode(&otel(), &batch);
+        let decoded = <ExportTraceServiceRequest as prost::Message>::decode(&direct[..]);
+        assert_eq!(decoded.ok(), Some(request(&otel(), &batch)));
     }
 }
