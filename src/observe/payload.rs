@@ -72,7 +72,7 @@ pub const REDACTED: &str = "redacted-by-litellm";
 /// The prompt and answer of one request, as raw JSON.
 #[derive(Debug, Clone, Default)]
 pub struct Bodies {
-    /// `messages` (chat), `prompt` (completions) or `input` (embeddings); empty: redacted.
+    /// `messages` (chat), `prompt` (completions) or `input` (embeddings); empty: none read.
     pub messages: Bytes,
     /// The answer's JSON body (not kept for streams); `None`: nothing to log.
     pub response: Option<Bytes>,
@@ -126,8 +126,11 @@ impl Payload {
             out.pop();
             out.extend_from_slice(b",\"messages\":");
             let valid = |j: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(j).is_ok();
-            if b.redacted || b.messages.is_empty() {
+            if b.redacted {
                 out.extend_from_slice(format!("\"{REDACTED}\"").as_bytes());
+            } else if b.messages.is_empty() {
+                // Refused before its body was read: no prompt to log.
+                out.extend_from_slice(b"null");
             } else {
                 out.extend_from_slice(&b.messages);
             }
@@ -189,4 +192,42 @@ pub struct HiddenParams {
     pub requested_model: String,
     pub attempted_retries: u32,
     pub attempted_fallbacks: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_of(bodies: Bodies) -> serde_json::Value {
+        let p = Payload {
+            bodies: Some(bodies),
+            ..Payload::default()
+        };
+        serde_json::from_slice(p.json()).unwrap_or_default()
+    }
+
+    #[test]
+    fn prompts_and_answers_are_spliced_raw_redacted_or_null() {
+        let v = json_of(Bodies {
+            messages: Bytes::from_static(br#"[{"role":"user","content":"hi"}]"#),
+            response: Some(Bytes::from_static(br#"{"id":"c"}"#)),
+            redacted: false,
+        });
+        assert_eq!(v["messages"][0]["content"], "hi");
+        assert_eq!(v["response"]["id"], "c");
+        let v = json_of(Bodies {
+            response: Some(Bytes::from_static(b"{not json")),
+            ..Bodies::default()
+        });
+        assert!(v["messages"].is_null() && v["response"].is_null(), "{v}");
+        let v = json_of(Bodies {
+            messages: Bytes::from_static(b"[]"),
+            redacted: true,
+            ..Bodies::default()
+        });
+        assert_eq!(
+            (v["messages"].as_str(), v["response"].as_str()),
+            (Some(REDACTED), Some(REDACTED))
+        );
+    }
 }
