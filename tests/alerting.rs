@@ -270,7 +270,13 @@ async fn an_outage_over_many_requests_is_one_alert_and_one_recovery() {
 
 #[tokio::test]
 async fn a_dead_or_hanging_slack_fails_no_request() {
-    let m = MockUpstream::start(Script::named("gpt")).await.unwrap();
+    // Every attempt outlasts the 1 ms threshold, however fast the machine.
+    let m = MockUpstream::start(Script {
+        latency: Duration::from_millis(20),
+        ..Script::named("gpt")
+    })
+    .await
+    .unwrap();
     let dead = refused_port();
     let hanging = Receiver::start(true).await;
     // Every request is slow (threshold 1 ms): slow alerts go to the dead endpoint, hanging
