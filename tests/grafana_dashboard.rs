@@ -13,13 +13,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchyard_mock::{rate_limited, Behavior, MockUpstream, Script};
 
 use common::config::{Config, Model};
-use common::gov::{chat_for, Api, IN_COST, OUT_COST};
+use common::gov::{chat_for, poll, Api, IN_COST, OUT_COST};
 use common::{metrics_text, Gateway};
 
 const DASHBOARD: &str = include_str!("../deploy/grafana/switchyard.json");
@@ -188,19 +188,16 @@ async fn every_metric_the_dashboard_reads_is_served() {
         .flat_map(|e| metric_names(e))
         .collect();
     assert!(wanted.len() >= 15, "{wanted:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let have = served(&metrics_text(&gw).await);
-        let missing: Vec<&String> = wanted.iter().filter(|n| !have.contains(*n)).collect();
-        if missing.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dashboard reads series /metrics does not serve: {missing:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Metrics are updated as requests end: poll until every name the dashboard reads is served.
+    poll(
+        "/metrics to serve every series the dashboard reads",
+        Duration::from_secs(10),
+        async || {
+            let have = served(&metrics_text(&gw).await);
+            wanted.iter().all(|n| have.contains(n)).then_some(())
+        },
+    )
+    .await;
 }
 
 /// A drifted name would be caught: the check reads names, not just text.
