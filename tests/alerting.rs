@@ -12,10 +12,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::{poll, priced, Api, TINY};
 use common::{chat_body, client, metrics_text, refused_port, Gateway, MASTER_KEY};
@@ -26,27 +24,16 @@ use switchyard_mock::{server_error, Behavior, MockUpstream, Script};
 /// never answers.
 struct Receiver {
     addr: SocketAddr,
-    posts: Arc<Mutex<Vec<Value>>>,
+    inner: common::http::Recorder,
 }
 
 impl Receiver {
     async fn start(hang: bool) -> Receiver {
-        let posts = Arc::new(Mutex::new(Vec::new()));
-        let seen = posts.clone();
-        let addr = common::http::serve(move |_, bytes: Bytes| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push(serde_json::from_slice(&bytes).unwrap());
-                if hang {
-                    std::future::pending::<()>().await;
-                }
-                common::http::status(200)
-            }
-        })
-        .await;
-        Receiver { addr, posts }
+        let inner = common::http::Recorder::start(hang).await;
+        Receiver {
+            addr: inner.addr,
+            inner,
+        }
     }
 
     fn url(&self) -> String {
@@ -54,7 +41,11 @@ impl Receiver {
     }
 
     fn posts(&self) -> Vec<Value> {
-        self.posts.lock().unwrap().clone()
+        let received = self.inner.received();
+        received
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
     }
 
     /// Slack texts received so far.

@@ -14,10 +14,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::config::{openai, Config};
 use common::gov::{poll, Api};
 use common::{chat_as as chat, chat_body, client, metrics_text, refused_port, Gateway, MASTER_KEY};
@@ -34,29 +32,16 @@ struct Post {
 /// A webhook endpoint on loopback: records every POST and answers 200, or never answers.
 struct Receiver {
     addr: SocketAddr,
-    posts: Arc<Mutex<Vec<Post>>>,
+    inner: common::http::Recorder,
 }
 
 impl Receiver {
     async fn start(hang: bool) -> Receiver {
-        let posts = Arc::new(Mutex::new(Vec::new()));
-        let seen = posts.clone();
-        let addr = common::http::serve(move |parts: http::request::Parts, bytes: Bytes| {
-            let seen = seen.clone();
-            async move {
-                let body = parse_batch(&parts.headers, &bytes);
-                seen.lock().unwrap().push(Post {
-                    headers: parts.headers,
-                    body,
-                });
-                if hang {
-                    std::future::pending::<()>().await;
-                }
-                common::http::status(200)
-            }
-        })
-        .await;
-        Receiver { addr, posts }
+        let inner = common::http::Recorder::start(hang).await;
+        Receiver {
+            addr: inner.addr,
+            inner,
+        }
     }
 
     fn url(&self) -> String {
@@ -64,7 +49,14 @@ impl Receiver {
     }
 
     fn posts(&self) -> Vec<Post> {
-        self.posts.lock().unwrap().clone()
+        self.inner
+            .received()
+            .into_iter()
+            .map(|r| Post {
+                body: parse_batch(&r.headers, &r.body),
+                headers: r.headers,
+            })
+            .collect()
     }
 
     /// Every record received so far, in order.

@@ -349,26 +349,11 @@ async fn spans_go_over_grpc_and_a_new_trace_starts_without_a_traceparent() {
     assert_eq!(exports[0].1["service.name"], "litellm");
 }
 
-/// A receiver of `generic_api` batches; the records, in order.
-async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let records = Arc::new(Mutex::new(Vec::new()));
-    let seen = records.clone();
-    let addr = common::http::serve(move |_, bytes: Bytes| {
-        let seen = seen.clone();
-        async move {
-            let batch: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
-            seen.lock().unwrap().extend(batch);
-            common::http::status(200)
-        }
-    })
-    .await;
-    (format!("http://{addr}/logs"), records)
-}
-
 /// One chat through a gateway logging to a webhook with `privacy` switches on; the record.
 async fn logged_with(privacy: &[&str]) -> Value {
     let m = mock("gpt").await;
-    let (url, records) = webhook().await;
+    let hook = common::http::Recorder::start(false).await;
+    let url = format!("http://{}/logs", hook.addr);
     let yaml = Config::with([openai("gpt", &m.base_url())])
         .litellm(|mut l| {
             l = l.callbacks(&["hook"]);
@@ -392,7 +377,9 @@ async fn logged_with(privacy: &[&str]) -> Value {
         .unwrap();
     assert_eq!(r.status(), 200);
     poll("a record", Duration::from_secs(20), async || {
-        records.lock().unwrap().first().cloned()
+        let first = hook.received().into_iter().next()?;
+        let batch: Vec<Value> = serde_json::from_slice(&first.body).unwrap();
+        batch.into_iter().next()
     })
     .await
 }

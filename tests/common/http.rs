@@ -47,3 +47,43 @@ where
     });
     addr
 }
+
+/// One request a [`Recorder`] received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// An endpoint that records every request and answers 200 (or, `hang`ing, never answers).
+pub struct Recorder {
+    pub addr: SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>,
+}
+
+impl Recorder {
+    pub async fn start(hang: bool) -> Recorder {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = seen.clone();
+        let addr = serve(move |parts: http::request::Parts, body: Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(Recorded {
+                    headers: parts.headers,
+                    body,
+                });
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                status(200)
+            }
+        })
+        .await;
+        Recorder { addr, seen }
+    }
+
+    /// What it received so far, in order.
+    pub fn received(&self) -> Vec<Recorded> {
+        self.seen.lock().unwrap().clone()
+    }
+}
