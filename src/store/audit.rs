@@ -186,16 +186,19 @@ fn entry(r: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 }
 
 impl Store {
-    /// [`Store::put`] and its audit row, in one transaction: both or neither.
+    /// [`Store::put`] and, with `who`, its audit row, in one transaction: both or neither.
     pub async fn put_audited(
         &self,
         kind: Kind,
         id: &str,
         doc: &str,
-        who: &Changer,
+        who: Option<&Changer>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("put"))?;
-        let old = before(&mut tx, kind, id).await?;
+        let old = match who {
+            Some(_) => before(&mut tx, kind, id).await?,
+            None => None,
+        };
         sqlx::query(PUT_SQL)
             .bind(kind.as_str())
             .bind(id)
@@ -204,26 +207,28 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db_err("put"))?;
-        let action = if old.is_some() { "updated" } else { "created" };
-        let change = Change {
-            kind,
-            id,
-            action,
-            before: old.as_deref(),
-            after: Some(doc),
-        };
-        record(&mut tx, who, change).await?;
+        if let Some(who) = who {
+            let action = if old.is_some() { "updated" } else { "created" };
+            let change = Change {
+                kind,
+                id,
+                action,
+                before: old.as_deref(),
+                after: Some(doc),
+            };
+            record(&mut tx, who, change).await?;
+        }
         bump(&mut tx).await?;
         tx.commit().await.map_err(db_err("put"))
     }
 
-    /// [`Store::insert`] and its audit row, in one transaction.
+    /// [`Store::insert`] and, with `who`, its audit row, in one transaction.
     pub async fn insert_audited(
         &self,
         kind: Kind,
         id: &str,
         doc: &str,
-        who: &Changer,
+        who: Option<&Changer>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("insert"))?;
         let done = sqlx::query(INSERT_SQL)
@@ -235,7 +240,7 @@ impl Store {
             .await
             .map_err(db_err("insert"))?;
         let inserted = done.rows_affected() == 1;
-        if inserted {
+        if let (true, Some(who)) = (inserted, who) {
             let change = Change {
                 kind,
                 id,
@@ -244,21 +249,26 @@ impl Store {
                 after: Some(doc),
             };
             record(&mut tx, who, change).await?;
+        }
+        if inserted {
             bump(&mut tx).await?;
         }
         tx.commit().await.map_err(db_err("insert"))?;
         Ok(inserted)
     }
 
-    /// [`Store::delete`] and its audit row, in one transaction.
+    /// [`Store::delete`] and, with `who`, its audit row, in one transaction.
     pub async fn delete_audited(
         &self,
         kind: Kind,
         id: &str,
-        who: &Changer,
+        who: Option<&Changer>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err("delete"))?;
-        let old = before(&mut tx, kind, id).await?;
+        let old = match who {
+            Some(_) => before(&mut tx, kind, id).await?,
+            None => None,
+        };
         let done = sqlx::query(DELETE_SQL)
             .bind(kind.as_str())
             .bind(id)
@@ -266,7 +276,7 @@ impl Store {
             .await
             .map_err(db_err("delete"))?;
         let deleted = done.rows_affected() > 0;
-        if deleted {
+        if let (true, Some(who)) = (deleted, who) {
             let change = Change {
                 kind,
                 id,
@@ -275,6 +285,8 @@ impl Store {
                 after: None,
             };
             record(&mut tx, who, change).await?;
+        }
+        if deleted {
             bump(&mut tx).await?;
         }
         tx.commit().await.map_err(db_err("delete"))?;

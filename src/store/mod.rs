@@ -302,53 +302,17 @@ impl Store {
 
     /// Adds an entity; `false` (and nothing changed) when `(kind, id)` already exists.
     pub async fn insert(&self, kind: Kind, id: &str, doc: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err("insert"))?;
-        let done = sqlx::query(audit::INSERT_SQL)
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(doc)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("insert"))?;
-        let inserted = done.rows_affected() == 1;
-        if inserted {
-            bump(&mut tx).await?;
-        }
-        tx.commit().await.map_err(db_err("insert"))?;
-        Ok(inserted)
+        self.insert_audited(kind, id, doc, None).await
     }
 
     /// Inserts or replaces an entity's doc, keeping its spend and budget reset time.
     pub async fn put(&self, kind: Kind, id: &str, doc: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err("put"))?;
-        sqlx::query(audit::PUT_SQL)
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(doc)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("put"))?;
-        bump(&mut tx).await?;
-        tx.commit().await.map_err(db_err("put"))
+        self.put_audited(kind, id, doc, None).await
     }
 
     /// Removes an entity; `false` when there was none.
     pub async fn delete(&self, kind: Kind, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err("delete"))?;
-        let done = sqlx::query(audit::DELETE_SQL)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("delete"))?;
-        let deleted = done.rows_affected() > 0;
-        if deleted {
-            bump(&mut tx).await?;
-        }
-        tx.commit().await.map_err(db_err("delete"))?;
-        Ok(deleted)
+        self.delete_audited(kind, id, None).await
     }
 
     /// Atomically moves `old_id` to `new_id` with a new `doc`, keeping spend and budget reset

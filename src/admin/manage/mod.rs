@@ -409,15 +409,11 @@ pub(crate) async fn put(
         id.to_string(),
         serde_json::to_string(doc).map_err(internal)?,
     );
-    match audit::current(gov) {
-        Some(who) => {
-            store(gov, move |s| async move {
-                s.put_audited(kind, &id, &doc, &who).await
-            })
-            .await
-        }
-        None => store(gov, move |s| async move { s.put(kind, &id, &doc).await }).await,
-    }
+    let who = audit::current(gov);
+    store(gov, move |s| async move {
+        s.put_audited(kind, &id, &doc, who.as_ref()).await
+    })
+    .await
 }
 
 /// Insert a new document; `false` when the id is taken.
@@ -431,28 +427,20 @@ pub(crate) async fn insert(
         id.to_string(),
         serde_json::to_string(doc).map_err(internal)?,
     );
-    match audit::current(gov) {
-        Some(who) => {
-            store(gov, move |s| async move {
-                s.insert_audited(kind, &id, &doc, &who).await
-            })
-            .await
-        }
-        None => store(gov, move |s| async move { s.insert(kind, &id, &doc).await }).await,
-    }
+    let who = audit::current(gov);
+    store(gov, move |s| async move {
+        s.insert_audited(kind, &id, &doc, who.as_ref()).await
+    })
+    .await
 }
 
 pub(crate) async fn remove(gov: &Governance, kind: Kind, id: &str) -> Result<bool, ApiError> {
     let id = id.to_string();
-    match audit::current(gov) {
-        Some(who) => {
-            store(gov, move |s| async move {
-                s.delete_audited(kind, &id, &who).await
-            })
-            .await
-        }
-        None => store(gov, move |s| async move { s.delete(kind, &id).await }).await,
-    }
+    let who = audit::current(gov);
+    store(gov, move |s| async move {
+        s.delete_audited(kind, &id, who.as_ref()).await
+    })
+    .await
 }
 
 /// A `budget_duration`, checked; 400 naming `field` when it is not one.
