@@ -71,12 +71,14 @@ impl Outcome {
     }
 }
 
-/// The payload of `out`, which ended with `out.status` written.
+/// The payload of `out`, which ended with `out.status` written; `own` is its key's
+/// destinations ([`Outcome::key_logging`], read once by the caller).
 pub fn payload(
     out: &Outcome,
     endpoint: Endpoint,
     master_key: Option<&MasterKey>,
     wants: &Wants,
+    own: Option<std::sync::Arc<KeyLogging>>,
 ) -> Payload {
     let record = &out.record;
     let dep = record.deployment.as_deref();
@@ -155,7 +157,7 @@ pub fn payload(
         },
         bodies,
         trace,
-        own: out.key_logging(),
+        own,
         ..Payload::default()
     }
 }

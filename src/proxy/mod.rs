@@ -111,13 +111,17 @@ impl ProxyHttp for Gateway {
         if let Some(endpoint) = ctx.endpoint {
             let logged = matches!(endpoint, Endpoint::PassThrough(_)) || endpoint.is_model_call();
             // Built before settlement takes the ticket it reads the key from.
+            let own = self
+                .observe
+                .as_ref()
+                .and_then(|_| ctx.outcome.key_logging());
             let hub = self
                 .observe
                 .as_ref()
-                .filter(|h| logged && h.logs(ctx.outcome.key_logging().as_deref()));
+                .filter(|h| logged && h.logs(own.as_deref()));
             let payload = hub.map(|h| {
                 let master = ctx.rt.master_key.as_ref();
-                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master, &h.wants)
+                crate::pipeline::logged::payload(&ctx.outcome, endpoint, master, &h.wants, own)
             });
             crate::pipeline::outcome::alert_if_slow(&ctx.outcome, &self.alerts);
             let gov = self.gov.as_deref();
